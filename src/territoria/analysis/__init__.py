@@ -1,0 +1,5 @@
+"""Pure statistics: DataFrames in, DataFrames and figures out.
+
+Nothing here imports ``cli``, ``pipeline``, ``report`` or ``ingest``; notebooks call these
+functions and read the store.
+"""

@@ -1,0 +1,359 @@
+"""City and workspace configuration: ``city.yml`` validated with pydantic, paths in one place.
+
+A *workspace* is a folder made by ``territoria init`` (or ``territoria demo``)::
+
+    city.yml            the city's configuration (this module validates it)
+    data/raw/           input files, never modified
+    territoria.duckdb   the store
+    output/             executed notebooks
+    site/               the published reports
+    .secret             pseudonymisation key (mode 0600, never published)
+
+Examples
+--------
+>>> cfg = CityConfig.model_validate({"name": "Demo", "languages": ["es", "en"]})
+>>> cfg.default_language
+'es'
+>>> cfg.min_cell_size
+5
+>>> try:
+...     CityConfig.model_validate({"name": "Demo", "min_cell_size": -1})
+... except Exception as e:
+...     print(type(e).__name__)
+ValidationError
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from territoria.exceptions import ConfigError
+
+CITY_FILE = "city.yml"
+STORE_FILE = "territoria.duckdb"
+SECRET_FILE = ".secret"
+SUPPORTED_LANGUAGES = ("es", "en")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Label(_Strict):
+    """A text in each supported language (Spanish is required, English optional)."""
+
+    es: str
+    en: str | None = None
+
+    def get(self, lang: str) -> str:
+        """Return the text in ``lang``, falling back to Spanish."""
+        return (getattr(self, lang, None) or self.es) if lang in SUPPORTED_LANGUAGES else self.es
+
+
+class Levels(_Strict):
+    """Names of the territorial levels, as residents call them."""
+
+    city: Label = Label(es="alcaldía", en="borough")
+    zone: Label = Label(es="dirección territorial", en="territorial directorate")
+    territory: Label = Label(es="colonia", en="neighbourhood")
+    block: Label = Label(es="manzana", en="block")
+
+
+class Axis(_Strict):
+    """A thematic axis of the diagnostic and the agenda."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Label
+
+
+class Cohort(_Strict):
+    """Territories that joined the programme on the same date."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    joined_on: dt.date
+    label: Label | None = None
+
+
+class DataSource(_Strict):
+    """An input file of the workspace, relative to ``data/raw/``."""
+
+    kind: Literal[
+        "territories", "zones", "blocks", "crime", "social_index", "survey", "ledger", "other"
+    ]
+    path: str
+    instrument: str | None = None
+    description: str | None = None
+
+
+class SelectionWeights(_Strict):
+    """Weights of the composite priority index (step 00)."""
+
+    social_index: float = Field(0.5, ge=0)
+    crime_rate: float = Field(0.4, ge=0)
+    population: float = Field(0.1, ge=0)
+    normalisation: Literal["minmax", "zscore", "rank"] = "minmax"
+
+
+class CityConfig(_Strict):
+    """The validated content of ``city.yml``."""
+
+    name: str
+    country: str = "MX"
+    languages: list[Literal["es", "en"]] = Field(default_factory=lambda: ["es", "en"])
+    default_language: Literal["es", "en"] = "es"
+    levels: Levels = Field(default_factory=Levels)
+    axes: list[Axis] = Field(default_factory=list)
+    cohorts: list[Cohort] = Field(default_factory=list)
+    cohort_coding: Literal["first_exposed_period", "first_full_period"] = "first_exposed_period"
+    min_cell_size: int = Field(5, ge=1, le=1000)
+    selection: SelectionWeights = Field(default_factory=SelectionWeights)
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    sources: list[DataSource] = Field(default_factory=list)
+    illustrative_zones: bool = False
+    seed: int | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_not_empty(cls, v):
+        if not v:
+            raise ValueError("at least one language is needed")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.default_language not in self.languages:
+            raise ValueError(
+                f"default_language '{self.default_language}' must be one of languages {self.languages}"
+            )
+        ids = [c.id for c in self.cohorts]
+        if len(set(ids)) != len(ids):
+            raise ValueError("cohort ids must be unique")
+        axes = [a.id for a in self.axes]
+        if len(set(axes)) != len(axes):
+            raise ValueError("axis ids must be unique")
+        if self.period_start and self.period_end and self.period_start > self.period_end:
+            raise ValueError("period_start must not be after period_end")
+        return self
+
+    def axis_label(self, axis_id: str, lang: str) -> str:
+        """Label of an axis in ``lang`` (the id itself if the axis is unknown)."""
+        for a in self.axes:
+            if a.id == axis_id:
+                return a.label.get(lang)
+        return axis_id
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    """One line naming the key, the value and what is allowed."""
+    e = err.errors()[0]
+    key = ".".join(str(p) for p in e.get("loc", ())) or "(top level)"
+    value = e.get("input")
+    msg = e.get("msg", "invalid")
+    if e.get("type") == "extra_forbidden":
+        allowed = _allowed_keys_at(e.get("loc", ()))
+        return f"{source}: unknown key '{key}' (allowed here: {', '.join(allowed)})"
+    if e.get("type") == "missing":
+        return f"{source}: key '{key}' is required"
+    shown = repr(value) if not isinstance(value, dict) else "{...}"
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    more = f" (+{len(err.errors()) - 1} more problems)" if len(err.errors()) > 1 else ""
+    return f"{source}: key '{key}' has value {shown}: {msg}{more}"
+
+
+def _allowed_keys_at(loc) -> list[str]:
+    model: type[BaseModel] = CityConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            break
+        ann = field.annotation
+        inner = getattr(ann, "__args__", None)
+        candidates = [ann, *(inner or ())]
+        for c in candidates:
+            if isinstance(c, type) and issubclass(c, BaseModel):
+                model = c
+                break
+    return sorted(model.model_fields)
+
+
+def load_city(path: str | os.PathLike) -> CityConfig:
+    """Read and validate a ``city.yml``.
+
+    Raises
+    ------
+    ConfigError
+        With one line naming the file, the key, the value and what is allowed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: not found (is this a workspace? run 'territoria init PATH')")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys, got {type(raw).__name__}")
+    try:
+        return CityConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_validation_error(e, str(path))) from None
+
+
+class Workspace:
+    """Paths of a workspace in one place.
+
+    Parameters
+    ----------
+    root : path-like
+        The workspace folder.
+
+    Examples
+    --------
+    >>> ws = Workspace("/tmp/x")
+    >>> ws.store_path.name
+    'territoria.duckdb'
+    """
+
+    def __init__(self, root: str | os.PathLike = "."):
+        self.root = Path(root).resolve()
+
+    @property
+    def city_file(self) -> Path:
+        return self.root / CITY_FILE
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "data" / "raw"
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / STORE_FILE
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.root / "site"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.root / SECRET_FILE
+
+    def exists(self) -> bool:
+        return self.city_file.exists()
+
+    def require(self) -> Workspace:
+        """Raise :class:`ConfigError` unless this folder is a workspace."""
+        if not self.exists():
+            raise ConfigError(
+                f"{self.root}: not a workspace (no {CITY_FILE}); "
+                "create one with 'territoria init PATH' or 'territoria demo PATH'"
+            )
+        return self
+
+    def config(self) -> CityConfig:
+        """The validated city configuration."""
+        return load_city(self.require().city_file)
+
+    def secret(self) -> bytes:
+        """The pseudonymisation key, created (mode 0600) on first use."""
+        p = self.secret_path
+        if not p.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        os.chmod(p, 0o600)
+        return bytes.fromhex(p.read_text().strip())
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+
+CITY_TEMPLATE = """\
+# city.yml: configuration of a Territoria workspace.
+# Every key is checked when a command runs; a wrong key or value gives one line
+# naming the key, the value and what is allowed.
+
+# Name of the city (alcaldía, municipio...) as residents know it.
+name: {name}
+country: MX
+
+# Languages of the published reports; the first one is the default.
+languages: [es, en]
+default_language: es
+
+# How residents call each territorial level (Spanish required, English optional).
+levels:
+  city: {{es: alcaldía, en: borough}}
+  zone: {{es: dirección territorial, en: territorial directorate}}
+  territory: {{es: colonia, en: neighbourhood}}
+  block: {{es: manzana, en: block}}
+
+# Thematic axes of the diagnostic and the Local Development Agenda.
+axes:
+  - {{id: security, label: {{es: Seguridad y convivencia, en: Safety and coexistence}}}}
+  - {{id: services, label: {{es: Servicios urbanos, en: Urban services}}}}
+  - {{id: water, label: {{es: Agua, en: Water}}}}
+  - {{id: health, label: {{es: Salud, en: Health}}}}
+  - {{id: education_culture, label: {{es: Educación y cultura, en: Education and culture}}}}
+  - {{id: economy, label: {{es: Economía y empleo, en: Economy and jobs}}}}
+  - {{id: environment, label: {{es: Medio ambiente, en: Environment}}}}
+  - {{id: mobility, label: {{es: Movilidad, en: Mobility}}}}
+
+# Programme cohorts: territories that joined on the same date.
+cohorts:
+  - {{id: c1, joined_on: 2018-12-24, label: {{es: Primera etapa, en: First wave}}}}
+
+# The join date is coded as the first exposed period (recommended) or the first
+# full period after joining; the choice changes impact estimates.
+cohort_coding: first_exposed_period
+
+# Published tables and charts suppress any cell counting fewer people than this.
+min_cell_size: 5
+
+# Weights of the composite priority index (step 00); normalisation: minmax|zscore|rank.
+selection:
+  social_index: 0.5
+  crime_rate: 0.4
+  population: 0.1
+  normalisation: minmax
+
+# Input files, relative to data/raw/. kind: territories|zones|blocks|crime|social_index|survey|ledger|other
+sources: []
+"""
+
+
+def init_workspace(root: str | os.PathLike, name: str | None = None, *, force: bool = False) -> Workspace:
+    """Create an empty workspace with a commented ``city.yml``.
+
+    Raises
+    ------
+    ConfigError
+        If the folder already holds a workspace and ``force`` is false.
+    """
+    ws = Workspace(root)
+    if ws.exists() and not force:
+        raise ConfigError(f"{ws.root}: already a workspace ({CITY_FILE} exists); use --force")
+    for d in (ws.root, ws.raw_dir, ws.output_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    city_name = name or ws.root.name
+    ws.city_file.write_text(CITY_TEMPLATE.format(name=yaml.safe_dump(city_name).strip().removesuffix("...").strip()), encoding="utf-8")
+    load_city(ws.city_file)
+    ws.secret()
+    return ws

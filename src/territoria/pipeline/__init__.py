@@ -1,0 +1,1 @@
+"""territoria.pipeline."""

@@ -1,0 +1,282 @@
+"""The store: one DuckDB file per workspace. This module owns the schema and its version.
+
+Writes happen inside :meth:`Store.transaction`: if anything fails in the middle, the
+store is exactly as it was before (DuckDB's transactions are atomic, and this module
+never writes outside one).
+
+Examples
+--------
+>>> import pandas as pd
+>>> s = Store(":memory:")
+>>> s.schema_version() == SCHEMA_VERSION
+True
+>>> with s.transaction():
+...     _ = s.append("zones", pd.DataFrame({"zone_id": ["Z01"], "name": ["Aculco"]}))
+>>> s.table("zones")[["zone_id", "name"]].to_dict("records")
+[{'zone_id': 'Z01', 'name': 'Aculco'}]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from territoria.exceptions import StoreError
+
+SCHEMA_VERSION = 1
+
+#: Core tables. Survey tables (one per instrument, typed from its XLSForm) are created by
+#: :mod:`territoria.ingest` through :meth:`Store.ensure_table`.
+CORE_DDL: dict[str, str] = {
+    "meta": """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    "zones": """CREATE TABLE IF NOT EXISTS zones (
+        zone_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, illustrative BOOLEAN DEFAULT FALSE)""",
+    "territories": """CREATE TABLE IF NOT EXISTS territories (
+        territory_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR, zone_id VARCHAR,
+        population DOUBLE, households DOUBLE, social_index DOUBLE, blocks_total INTEGER,
+        priority BOOLEAN DEFAULT FALSE, cohort VARCHAR, joined_on DATE, geometry VARCHAR)""",
+    "blocks": """CREATE TABLE IF NOT EXISTS blocks (
+        block_id VARCHAR PRIMARY KEY, territory_id VARCHAR NOT NULL, population INTEGER)""",
+    "census_margins": """CREATE TABLE IF NOT EXISTS census_margins (
+        territory_id VARCHAR, sex VARCHAR, age_group VARCHAR, population DOUBLE)""",
+    "crime_counts": """CREATE TABLE IF NOT EXISTS crime_counts (
+        territory_id VARCHAR, month DATE, category VARCHAR, count INTEGER, source VARCHAR)""",
+    "social_index": """CREATE TABLE IF NOT EXISTS social_index (
+        unit_id VARCHAR, unit_level VARCHAR, territory_id VARCHAR, population DOUBLE,
+        value DOUBLE, stratum VARCHAR, source VARCHAR)""",
+    "indicators": """CREATE TABLE IF NOT EXISTS indicators (
+        territory_id VARCHAR, step VARCHAR, name VARCHAR, grp VARCHAR, value DOUBLE,
+        ci_low DOUBLE, ci_high DOUBLE, n INTEGER, suppressed BOOLEAN DEFAULT FALSE,
+        unit VARCHAR, run_id VARCHAR, computed_at TIMESTAMP)""",
+    "ingest_log": """CREATE TABLE IF NOT EXISTS ingest_log (
+        file VARCHAR, sha256 VARCHAR, kind VARCHAR, instrument VARCHAR, form_version VARCHAR,
+        target_table VARCHAR, rows_read INTEGER, rows_accepted INTEGER,
+        rows_quarantined INTEGER, rows_duplicate INTEGER, status VARCHAR, message VARCHAR,
+        ingested_at TIMESTAMP)""",
+    "quarantine": """CREATE TABLE IF NOT EXISTS quarantine (
+        file_sha256 VARCHAR, file VARCHAR, row INTEGER, "column" VARCHAR, value VARCHAR,
+        rule VARCHAR, ingested_at TIMESTAMP)""",
+    "runs": """CREATE TABLE IF NOT EXISTS runs (
+        run_id VARCHAR, step VARCHAR, territory_id VARCHAR, status VARCHAR, fingerprint VARCHAR,
+        output_path VARCHAR, error VARCHAR, seconds DOUBLE, finished_at TIMESTAMP)""",
+}
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote_ident(name: str) -> str:
+    """Quote a SQL identifier safely (double quotes inside are doubled).
+
+    >>> quote_ident("zones")
+    '"zones"'
+    """
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+class Store:
+    """Access to the workspace's DuckDB file.
+
+    Parameters
+    ----------
+    path : path-like or ":memory:"
+        The DuckDB file; created (with the schema) when missing.
+    read_only : bool
+        Open without write access (several readers may share the file).
+    """
+
+    def __init__(self, path: str | os.PathLike = ":memory:", *, read_only: bool = False):
+        self.path = str(path)
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._in_tx = False
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if read_only and self.path != ":memory:" and not Path(self.path).exists():
+                raise StoreError(f"{self.path}: no store yet (run 'territoria ingest' or 'territoria demo')")
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as e:
+            raise StoreError(f"{self.path}: cannot open the store ({str(e).splitlines()[0]})") from None
+        if not read_only:
+            self._migrate()
+
+    # -- schema ---------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self.transaction():
+            for ddl in CORE_DDL.values():
+                self.con.execute(ddl)
+            cur = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if cur is None:
+                self.con.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+                )
+            elif int(cur[0]) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: store schema version {cur[0]} is newer than this kit's "
+                    f"({SCHEMA_VERSION}); upgrade territoria"
+                )
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the store."""
+        return int(self.con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+
+    # -- transactions ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside happen or none do. Nested calls join the outer transaction."""
+        with self._lock:
+            if self._in_tx:
+                yield self
+                return
+            self.con.execute("BEGIN TRANSACTION")
+            self._in_tx = True
+            try:
+                yield self
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            else:
+                self.con.execute("COMMIT")
+            finally:
+                self._in_tx = False
+
+    def _require_tx(self) -> None:
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only")
+        if not self._in_tx:
+            raise StoreError("store writes must happen inside Store.transaction()")
+
+    # -- reading --------------------------------------------------------------------------
+    def tables(self) -> list[str]:
+        """Names of the tables in the store."""
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema='main' ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def has_table(self, name: str) -> bool:
+        return name in self.tables()
+
+    def columns(self, name: str) -> list[str]:
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [name],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def table(self, name: str, where: str | None = None, params: list | None = None) -> pd.DataFrame:
+        """A whole table (optionally filtered with a parameterised WHERE clause) as a DataFrame."""
+        if not self.has_table(name):
+            raise StoreError(f"table '{name}' is not in the store; has its data been ingested?")
+        sql = f"SELECT * FROM {quote_ident(name)}"
+        if where:
+            sql += f" WHERE {where}"
+        return self.con.execute(sql, params or []).df()
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """Run a read query and return a DataFrame."""
+        return self.con.execute(sql, params or []).df()
+
+    def count(self, name: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0]
+
+    # -- writing --------------------------------------------------------------------------
+    def ensure_table(self, name: str, columns: dict[str, str]) -> None:
+        """Create ``name`` with ``columns`` ({name: duckdb type}) if it does not exist;
+        add missing columns if it does (schemas only grow)."""
+        self._require_tx()
+        if not _IDENT.match(name):
+            raise StoreError(f"invalid table name {name!r}")
+        if not self.has_table(name):
+            cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in columns.items())
+            self.con.execute(f"CREATE TABLE {quote_ident(name)} ({cols})")
+            return
+        have = set(self.columns(name))
+        for c, t in columns.items():
+            if c not in have:
+                self.con.execute(f"ALTER TABLE {quote_ident(name)} ADD COLUMN {quote_ident(c)} {t}")
+
+    def append(self, name: str, df: pd.DataFrame) -> int:
+        """Append rows of ``df`` to ``name`` (columns matched by name; table created from the
+        frame if missing). Returns the number of rows written."""
+        self._require_tx()
+        if df is None or len(df.columns) == 0:
+            return 0
+        view = f"_append_{id(df)}"
+        self.con.register(view, df)
+        try:
+            if not self.has_table(name):
+                self.con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM {view} LIMIT 0")
+            have = self.columns(name)
+            extra = [c for c in df.columns if c not in have]
+            if extra:
+                raise StoreError(f"table '{name}' has no column(s) {', '.join(map(str, extra))}")
+            cols = ", ".join(quote_ident(c) for c in df.columns)
+            self.con.execute(
+                f"INSERT INTO {quote_ident(name)} ({cols}) SELECT {cols} FROM {view}"
+            )
+        finally:
+            self.con.unregister(view)
+        return len(df)
+
+    def replace(self, name: str, df: pd.DataFrame) -> int:
+        """Replace the content of ``name`` by ``df`` (keeps the table's declared schema)."""
+        self._require_tx()
+        if self.has_table(name):
+            self.con.execute(f"DELETE FROM {quote_ident(name)}")
+        return self.append(name, df)
+
+    def execute(self, sql: str, params: list | None = None) -> None:
+        """Run a write statement inside the current transaction."""
+        self._require_tx()
+        self.con.execute(sql, params or [])
+
+    def record_indicators(self, df: pd.DataFrame, *, step: str, territory_id: str | None,
+                          run_id: str | None = None) -> int:
+        """Replace the indicators of (step, territory) by ``df``.
+
+        ``df`` needs ``name`` and ``value``; optional ``grp, ci_low, ci_high, n, suppressed, unit``.
+        """
+        need = {"name", "value"}
+        if not need <= set(df.columns):
+            raise StoreError(f"indicators need columns {sorted(need)}, got {list(df.columns)}")
+        out = df.copy()
+        for c, default in (("grp", None), ("ci_low", None), ("ci_high", None), ("n", None),
+                           ("suppressed", False), ("unit", None)):
+            if c not in out.columns:
+                out[c] = default
+        out["territory_id"] = territory_id
+        out["step"] = step
+        out["run_id"] = run_id
+        out["computed_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        cols = ["territory_id", "step", "name", "grp", "value", "ci_low", "ci_high", "n",
+                "suppressed", "unit", "run_id", "computed_at"]
+        out = out[cols].astype({"value": "float64", "ci_low": "float64", "ci_high": "float64"})
+        with self.transaction():
+            if territory_id is None:
+                self.execute("DELETE FROM indicators WHERE step = ? AND territory_id IS NULL", [step])
+            else:
+                self.execute("DELETE FROM indicators WHERE step = ? AND territory_id = ?",
+                             [step, territory_id])
+            return self.append("indicators", out)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"
