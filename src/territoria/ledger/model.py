@@ -1,0 +1,492 @@
+"""The agreement ledger's data model: statuses with fixed meaning, table schemas, validation,
+and the reconstruction of the state of every agreement at any date.
+
+This module is pure (pandas in, pandas out; no store), so :mod:`territoria.analysis.followup`
+can use it.
+
+Two tables make the ledger:
+
+``agreements``
+    One row per *version* of an agreement (``agreement_id``, ``version``). Static fields:
+    territory, source meeting, text, responsible department, committed and due dates,
+    evidence links, optional parent and weight. A correction of a static field is a new
+    version; rows are never updated or deleted. The current agreement is its last version.
+``agreement_updates``
+    Append-only history: ``update_date`` (when it happened), ``status``, ``progress``,
+    ``reason``, ``evidence_url``. ``seq`` orders updates recorded for the same date. A
+    correction is a new update.
+
+Status (what has been decided) is kept apart from progress (how much is built): an agreement
+can be ``done`` at 90 % or ``in_progress`` at 100 %; neither is inferred from the other.
+
+Examples
+--------
+>>> import pandas as pd
+>>> ag = pd.DataFrame({"agreement_id": ["A1"], "version": [1], "committed_date": ["2024-01-10"],
+...                    "due_date": ["2024-03-01"]})
+>>> up = pd.DataFrame({"agreement_id": ["A1", "A1"], "seq": [1, 2],
+...                    "update_date": ["2024-01-10", "2024-02-20"],
+...                    "status": ["agreed", "done"], "progress": [None, 100.0]})
+>>> s = state_as_of(ag, up, "2024-02-01")
+>>> s[["agreement_id", "status", "progress"]].to_dict("records")
+[{'agreement_id': 'A1', 'status': 'agreed', 'progress': nan}]
+>>> state_as_of(ag, up, "2024-02-20").loc[0, ["status", "done_date"]].tolist()
+['done', Timestamp('2024-02-20 00:00:00')]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territoria.exceptions import DataError
+from territoria.i18n import tr
+
+#: The statuses, in the order of the life of an agreement. Their meaning is fixed (see
+#: :data:`MESSAGES` ``status_meaning_*``) and does not depend on any label.
+STATUSES: tuple[str, ...] = (
+    "proposed", "negotiating", "agreed", "in_progress", "done", "rejected", "cancelled",
+)
+#: Not yet a commitment: a department has not (yet) agreed.
+PRE_COMMITMENT = ("proposed", "negotiating")
+#: A department committed and has not finished: can be overdue.
+COMMITTED_OPEN = ("agreed", "in_progress")
+#: Every status that means a commitment was made and stands.
+COMMITTED = ("agreed", "in_progress", "done")
+#: Closed without fulfilment.
+CLOSED_UNFULFILLED = ("rejected", "cancelled")
+#: Statuses that require a non-empty ``reason``.
+REASON_REQUIRED = ("rejected",)
+
+#: Kinds of meeting an agreement can come from (the assembly form's ``kind``).
+SOURCE_KINDS = ("block_assembly", "territorial_assembly", "working_table", "security_cabinet")
+
+AGREEMENT_COLUMNS: dict[str, str] = {
+    "agreement_id": "VARCHAR",
+    "version": "INTEGER",
+    "territory_id": "VARCHAR",
+    "assembly_code": "VARCHAR",
+    "source_kind": "VARCHAR",
+    "title": "VARCHAR",          # JSON {locale: text}
+    "description": "VARCHAR",    # JSON {locale: text}
+    "department": "VARCHAR",
+    "committed_date": "DATE",
+    "due_date": "DATE",
+    "evidence_urls": "VARCHAR",  # ';'-separated
+    "parent_id": "VARCHAR",
+    "weight": "DOUBLE",
+    "proposal_code": "VARCHAR",
+    "proposal_urls": "VARCHAR",  # ';'-separated, as in Decidim
+    "category_id": "VARCHAR",
+    "external_id": "VARCHAR",
+    "extra": "VARCHAR",          # JSON {column: value} of imported columns we do not model
+    "source": "VARCHAR",         # assembly | decidim | manual
+    "source_ref": "VARCHAR",
+    "recorded_at": "TIMESTAMP",
+}
+
+UPDATE_COLUMNS: dict[str, str] = {
+    "agreement_id": "VARCHAR",
+    "seq": "BIGINT",
+    "update_date": "DATE",
+    "status": "VARCHAR",
+    "progress": "DOUBLE",
+    "reason": "VARCHAR",
+    "evidence_url": "VARCHAR",   # ';'-separated when several
+    "department": "VARCHAR",
+    "source": "VARCHAR",         # followup | assembly | decidim | manual
+    "source_ref": "VARCHAR",
+    "recorded_at": "TIMESTAMP",
+}
+
+#: Static fields compared to decide whether an import/sync row corrects an agreement.
+STATIC_FIELDS = (
+    "territory_id", "assembly_code", "source_kind", "title", "description", "department",
+    "committed_date", "due_date", "parent_id", "weight", "proposal_code", "proposal_urls",
+    "category_id", "external_id", "extra",
+)
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "status_proposed": {"es": "Propuesto", "en": "Proposed"},
+    "status_negotiating": {"es": "En negociación", "en": "Under negotiation"},
+    "status_agreed": {"es": "Acordado", "en": "Agreed"},
+    "status_in_progress": {"es": "En proceso", "en": "In progress"},
+    "status_done": {"es": "Cumplido", "en": "Done"},
+    "status_rejected": {"es": "No aceptado", "en": "Rejected"},
+    "status_cancelled": {"es": "Cancelado", "en": "Cancelled"},
+    "status_unknown": {"es": "Sin información", "en": "No information"},
+    "status_meaning_proposed": {
+        "es": "Las vecinas y vecinos lo plantearon; ninguna área se ha comprometido todavía.",
+        "en": "Raised by residents; no department has committed yet."},
+    "status_meaning_negotiating": {
+        "es": "Se está platicando con el área responsable; aún no hay compromiso.",
+        "en": "Being discussed with the department; no commitment yet."},
+    "status_meaning_agreed": {
+        "es": "El área se comprometió, con fecha, pero los trabajos no han empezado.",
+        "en": "The department committed, with a date; work has not started."},
+    "status_meaning_in_progress": {
+        "es": "Los trabajos ya empezaron y no han terminado.",
+        "en": "Work has started and is not finished."},
+    "status_meaning_done": {
+        "es": "El área informa que lo acordado se cumplió.",
+        "en": "The department reports the agreement as fulfilled."},
+    "status_meaning_rejected": {
+        "es": "El área no aceptó el compromiso; se registra el motivo.",
+        "en": "The department did not accept; the reason is recorded."},
+    "status_meaning_cancelled": {
+        "es": "Se dejó sin efecto (por ejemplo, ya no hacía falta); no cuenta como cumplido.",
+        "en": "Withdrawn (for example, no longer needed); it does not count as fulfilled."},
+    "dept_security": {"es": "Seguridad Ciudadana", "en": "Public Safety"},
+    "dept_public_works": {"es": "Obras y Desarrollo Urbano", "en": "Public Works"},
+    "dept_water_utility": {"es": "Sistema de Aguas", "en": "Water Utility"},
+    "dept_health": {"es": "Salud", "en": "Health"},
+    "dept_social_development": {"es": "Desarrollo Social", "en": "Social Development"},
+    "dept_environment": {"es": "Medio Ambiente", "en": "Environment"},
+    "dept_mobility": {"es": "Movilidad", "en": "Mobility"},
+    "dept_culture": {"es": "Cultura", "en": "Culture"},
+    "dept_government": {"es": "Gobierno", "en": "Government"},
+    "dept_legal_affairs": {"es": "Asuntos Jurídicos", "en": "Legal Affairs"},
+}
+
+
+def status_label(status: str | None, lang: str = "es") -> str:
+    """Translated label of a status.
+
+    >>> status_label("in_progress", "es"), status_label("done", "en")
+    ('En proceso', 'Done')
+    """
+    if status is None or (isinstance(status, float) and math.isnan(status)):
+        return tr(MESSAGES, "status_unknown", lang)
+    return tr(MESSAGES, f"status_{status}", lang) if status in STATUSES else str(status)
+
+
+def department_label(dept: str | None, lang: str = "es") -> str:
+    """Translated name of a department code (an unknown code is shown as is).
+
+    >>> department_label("water_utility", "es")
+    'Sistema de Aguas'
+    >>> department_label("alcaldia_x")
+    'alcaldia_x'
+    """
+    if dept is None or (isinstance(dept, float) and math.isnan(dept)):
+        return ""
+    key = f"dept_{dept}"
+    return tr(MESSAGES, key, lang) if key in MESSAGES else str(dept)
+
+
+# -- small value helpers ----------------------------------------------------------------------
+def is_missing(v: Any) -> bool:
+    """True for None, NaN, NaT, pd.NA and blank strings.
+
+    >>> is_missing(""), is_missing(float("nan")), is_missing("x")
+    (True, True, False)
+    """
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    if isinstance(v, str) and not v.strip():
+        return True
+    try:
+        return bool(pd.isna(v)) if np.ndim(v) == 0 else False
+    except (TypeError, ValueError):
+        return False
+
+
+def split_urls(v: Any) -> list[str]:
+    """Split a ';'-separated list of links (blanks dropped, order kept, duplicates dropped).
+
+    >>> split_urls("https://a ; https://b;https://a;")
+    ['https://a', 'https://b']
+    """
+    if is_missing(v):
+        return []
+    out: list[str] = []
+    for part in str(v).split(";"):
+        p = part.strip()
+        if p and p not in out:
+            out.append(p)
+    return out
+
+
+def texts(v: Any) -> dict[str, str]:
+    """Read a translated text stored as JSON ``{locale: text}`` (a plain string means Spanish).
+
+    >>> texts('{"es": "Luminarias", "en": "Street lights"}')["en"]
+    'Street lights'
+    >>> texts("Poda de árboles")
+    {'es': 'Poda de árboles'}
+    """
+    if is_missing(v):
+        return {}
+    if isinstance(v, dict):
+        return {str(k): str(t) for k, t in v.items()}
+    s = str(v)
+    if s.startswith("{"):
+        try:
+            d = json.loads(s)
+        except json.JSONDecodeError:
+            return {"es": s}
+        if isinstance(d, dict):
+            return {str(k): str(t) for k, t in d.items()}
+    return {"es": s}
+
+
+def dump_texts(d: dict[str, str]) -> str | None:
+    """Inverse of :func:`texts` (None for an empty map; keys kept in order)."""
+    return json.dumps(d, ensure_ascii=False) if d else None
+
+
+def text_in(v: Any, lang: str = "es") -> str:
+    """The text in ``lang``, else Spanish, else any language, else ''.
+
+    >>> text_in('{"en": "Street lights"}', "es")
+    'Street lights'
+    """
+    d = texts(v)
+    for k in (lang, "es", "en"):
+        if d.get(k):
+            return d[k]
+    return next((t for t in d.values() if t), "")
+
+
+def to_date(v: Any) -> pd.Timestamp | None:
+    """Parse a date (ISO ``YYYY-MM-DD`` or a date/timestamp object); None when missing.
+
+    Raises ``ValueError`` when the value is not a date.
+
+    >>> to_date("2024-05-01")
+    Timestamp('2024-05-01 00:00:00')
+    """
+    if is_missing(v):
+        return None
+    ts = pd.Timestamp(v) if not isinstance(v, str) else pd.to_datetime(v.strip(), format="ISO8601")
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
+
+
+# -- validation -------------------------------------------------------------------------------
+def check_update(rec: dict) -> list[tuple[str, str, str]]:
+    """Problems of one update record as ``(column, message, rule)`` (empty list when valid).
+
+    >>> check_update({"agreement_id": "A1", "update_date": "2024-01-01", "status": "rejected"})
+    [('reason', 'status rejected needs a reason', 'rejected with a reason')]
+    >>> check_update({"agreement_id": "A1", "update_date": "2024-01-01", "status": "done",
+    ...               "progress": 140})
+    [('progress', 'progress 140 is outside 0-100', 'progress between 0 and 100')]
+    """
+    out: list[tuple[str, str, str]] = []
+    if is_missing(rec.get("agreement_id")):
+        out.append(("agreement_id", "agreement id is empty", "required"))
+    try:
+        if to_date(rec.get("update_date")) is None:
+            out.append(("update_date", "update date is empty", "required"))
+    except (ValueError, TypeError):
+        out.append(("update_date", f"'{rec.get('update_date')}' is not a date", "YYYY-MM-DD"))
+    status = rec.get("status")
+    if is_missing(status):
+        out.append(("status", "status is empty", "required"))
+    elif status not in STATUSES:
+        out.append(("status", f"unknown status '{status}'", "one of " + ", ".join(STATUSES)))
+    elif status in REASON_REQUIRED and is_missing(rec.get("reason")):
+        out.append(("reason", f"status {status} needs a reason", "rejected with a reason"))
+    out.extend(check_progress(rec.get("progress")))
+    return out
+
+
+def check_progress(v: Any) -> list[tuple[str, str, str]]:
+    """Problems of a progress value (0-100 or empty)."""
+    if is_missing(v):
+        return []
+    try:
+        p = float(v)
+    except (TypeError, ValueError):
+        return [("progress", f"progress '{v}' is not a number", "progress between 0 and 100")]
+    if not (0.0 <= p <= 100.0) or math.isnan(p):
+        shown = int(p) if p == int(p) else p
+        return [("progress", f"progress {shown} is outside 0-100", "progress between 0 and 100")]
+    return []
+
+
+def check_agreement(rec: dict) -> list[tuple[str, str, str]]:
+    """Problems of one agreement record (static fields) as ``(column, message, rule)``.
+
+    >>> check_agreement({"agreement_id": "A1", "committed_date": "2024-05-01",
+    ...                  "due_date": "2024-04-01"})
+    [('due_date', 'due date 2024-04-01 is before committed date 2024-05-01', 'committed_date <= due_date')]
+    """
+    out: list[tuple[str, str, str]] = []
+    aid = rec.get("agreement_id")
+    if is_missing(aid):
+        out.append(("agreement_id", "agreement id is empty", "required"))
+    dates = {}
+    for col in ("committed_date", "due_date"):
+        try:
+            dates[col] = to_date(rec.get(col))
+        except (ValueError, TypeError):
+            out.append((col, f"'{rec.get(col)}' is not a date", "YYYY-MM-DD"))
+            dates[col] = None
+    c, d = dates["committed_date"], dates["due_date"]
+    if c is not None and d is not None and d < c:
+        out.append(("due_date", f"due date {d.date()} is before committed date {c.date()}",
+                    "committed_date <= due_date"))
+    kind = rec.get("source_kind")
+    if not is_missing(kind) and kind not in SOURCE_KINDS:
+        out.append(("source_kind", f"unknown meeting kind '{kind}'",
+                    "one of " + ", ".join(SOURCE_KINDS)))
+    w = rec.get("weight")
+    if not is_missing(w):
+        try:
+            wf = float(w)
+            if not wf >= 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            out.append(("weight", f"weight '{w}' is not a number >= 0", "weight >= 0"))
+    pid = rec.get("parent_id")
+    if not is_missing(pid) and not is_missing(aid) and str(pid) == str(aid):
+        out.append(("parent_id", f"agreement '{aid}' cannot be its own parent", "no cycles"))
+    return out
+
+
+def raise_first(problems: list[tuple[str, str, str]], *, row=None, file=None) -> None:
+    """Raise :class:`~territoria.exceptions.DataError` for the first problem, if any."""
+    if problems:
+        col, msg, rule = problems[0]
+        raise DataError(msg, file=file, row=row, column=col, rule=rule)
+
+
+# -- reconstruction ---------------------------------------------------------------------------
+def current_versions(agreements: pd.DataFrame) -> pd.DataFrame:
+    """The last version of each agreement (all versions are kept in the store)."""
+    if agreements.empty:
+        return agreements.copy()
+    a = agreements.copy()
+    if "version" not in a.columns:
+        a["version"] = 1
+    a = a.sort_values(["agreement_id", "version"], kind="stable")
+    return a.groupby("agreement_id", sort=True).tail(1).reset_index(drop=True)
+
+
+STATE_COLUMNS = (
+    "status", "progress", "reason", "status_since", "done_date", "ever_done", "reopened",
+    "last_update_date", "n_updates", "evidence", "n_evidence", "first_date", "as_of",
+)
+
+
+def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> pd.DataFrame:
+    """The state of every agreement on ``as_of`` (end of that day), from the append-only history.
+
+    Parameters
+    ----------
+    agreements : DataFrame
+        Rows of the ``agreements`` table (all versions or current ones); needs ``agreement_id``.
+    updates : DataFrame
+        Rows of ``agreement_updates``; needs ``agreement_id, update_date, status``; ``seq``
+        orders same-day updates (row order otherwise).
+    as_of : date-like, optional
+        Default: today. Updates dated after ``as_of`` are ignored, and agreements that did not
+        exist yet (committed date and first update both after ``as_of``) are left out.
+
+    Returns
+    -------
+    DataFrame
+        The current version of each agreement (its static columns) plus:
+        ``status`` last status on or before ``as_of`` (None when none);
+        ``progress`` last progress reported (NaN when none; never inferred from status);
+        ``reason`` last reason given in the current status spell;
+        ``status_since`` date the current status spell began;
+        ``done_date`` = ``status_since`` when ``status == 'done'``, else NaT;
+        ``ever_done`` whether it was ever ``done``; ``reopened`` done before but not now;
+        ``last_update_date``, ``n_updates``;
+        ``evidence`` ';'-joined links (agreement + updates up to ``as_of``), ``n_evidence``;
+        ``first_date`` earliest of committed date and first update; ``as_of``.
+
+    Notes
+    -----
+    A status spell is the run of consecutive updates with the same status at the end of the
+    history; a reopened agreement (done, then in_progress) leaves the done spell, so its
+    ``done_date`` is NaT until it is done again.
+    """
+    as_of_ts = to_date(as_of) if as_of is not None else pd.Timestamp.today().normalize()
+    ag = current_versions(agreements).copy()
+    for col in ("committed_date", "due_date"):
+        if col in ag.columns:
+            ag[col] = pd.to_datetime(ag[col])
+    up = updates.copy() if updates is not None else pd.DataFrame()
+    for col, default in (("seq", None), ("progress", np.nan), ("reason", None),
+                         ("evidence_url", None)):
+        if col not in up.columns:
+            up[col] = default if col != "seq" else np.arange(len(up))
+    if not up.empty:
+        up["update_date"] = pd.to_datetime(up["update_date"])
+        up = up[up["update_date"] <= as_of_ts]
+        up = up.sort_values(["agreement_id", "update_date", "seq"], kind="stable")
+    per: dict[str, dict] = {}
+    for aid, g in (up.groupby("agreement_id", sort=False) if not up.empty else []):
+        statuses = g["status"].tolist()
+        dates = g["update_date"].tolist()
+        prog = g["progress"].astype("float64").tolist()
+        reasons = g["reason"].tolist()
+        ev: list[str] = []
+        for u in g["evidence_url"].tolist():
+            for link in split_urls(u):
+                if link not in ev:
+                    ev.append(link)
+        st = next((s for s in reversed(statuses) if not is_missing(s)), None)
+        # the current spell: trailing updates whose status is st (or empty)
+        i = len(statuses) - 1
+        start = i
+        while i >= 0 and (is_missing(statuses[i]) or statuses[i] == st):
+            if statuses[i] == st:
+                start = i
+            i -= 1
+        reason = next((r for r in reversed(reasons[start:]) if not is_missing(r)), None)
+        p = next((x for x in reversed(prog) if not math.isnan(x)), np.nan)
+        ever_done = "done" in statuses
+        per[aid] = {
+            "status": st, "progress": p, "reason": reason,
+            "status_since": dates[start] if st is not None else pd.NaT,
+            "done_date": dates[start] if st == "done" else pd.NaT,
+            "ever_done": ever_done, "reopened": ever_done and st != "done",
+            "last_update_date": dates[-1], "n_updates": len(statuses), "_ev": ev,
+            "_first_update": dates[0],
+        }
+    rows = []
+    for rec in ag.to_dict("records"):
+        info = per.get(rec["agreement_id"])
+        committed = rec.get("committed_date")
+        committed = None if is_missing(committed) else committed
+        first_upd = info["_first_update"] if info else None
+        cands = [d for d in (committed, first_upd) if d is not None]
+        first = min(cands) if cands else None
+        if first is None or first > as_of_ts:
+            continue
+        ev = split_urls(rec.get("evidence_urls"))
+        if info:
+            ev += [x for x in info["_ev"] if x not in ev]
+        base = {"status": None, "progress": np.nan, "reason": None, "status_since": pd.NaT,
+                "done_date": pd.NaT, "ever_done": False, "reopened": False,
+                "last_update_date": pd.NaT, "n_updates": 0}
+        if info:
+            base.update({k: v for k, v in info.items() if not k.startswith("_")})
+        rec.update(base)
+        rec["evidence"] = ";".join(ev) if ev else None
+        rec["n_evidence"] = len(ev)
+        rec["first_date"] = first
+        rec["as_of"] = as_of_ts
+        rows.append(rec)
+    cols = list(ag.columns) + [c for c in STATE_COLUMNS if c not in ag.columns]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("status_since", "done_date", "last_update_date", "first_date", "as_of"):
+        out[c] = pd.to_datetime(out[c])
+    out["progress"] = out["progress"].astype("float64")
+    out["n_updates"] = out["n_updates"].astype("int64")
+    out["n_evidence"] = out["n_evidence"].astype("int64")
+    out["ever_done"] = out["ever_done"].astype(bool)
+    out["reopened"] = out["reopened"].astype(bool)
+    return out.reset_index(drop=True)
