@@ -626,6 +626,8 @@ def load_instrument(path) -> Instrument:
     stack: list[tuple[str, str, int, str | None]] = []  # (kind, name, row, relevant)
     repeats: list[str] = []
     parents: dict[str, str | None] = {}
+    repeat_paths: dict[str, tuple] = {}
+    group_labels: dict[str, dict] = {}
     names: dict[str, int] = {}
     known_extra = {"type", "name", "label", "hint", "required", "constraint", "constraint_message",
                    "relevant", "choice_filter", "appearance", "calculation", "default",
@@ -646,6 +648,8 @@ def load_instrument(path) -> Instrument:
                     raise survey.error(f"repeat name '{name}' is used twice", row, name)
                 repeats.append(name)
                 parents[name] = next((n for k, n, _, _ in reversed(stack) if k == "repeat"), None)
+                repeat_paths[name] = tuple(n for _, n, _, _ in stack) + (name,)
+            group_labels[name] = _translated(cells, "label", default_lang)
             stack.append((kind, name, row, _plain(cells, "relevant")))
             continue
         if base in ("end_group", "end_repeat", "end_loop"):
@@ -700,7 +704,8 @@ def load_instrument(path) -> Instrument:
         raise survey.error(f"{kind} '{name}' is never closed", row, name)
     inst = Instrument(form_id=form_id, version=version, title=title, default_language=default_lang,
                       path=path, fields=fields, choices=choices,
-                      settings={**settings, "_repeats": tuple(repeats), "_repeat_parents": parents})
+                      settings={**settings, "_repeats": tuple(repeats), "_repeat_parents": parents,
+                                "_repeat_paths": repeat_paths, "_group_labels": group_labels})
     return inst
 
 
