@@ -290,7 +290,9 @@ def check_update(rec: dict) -> list[tuple[str, str, str]]:
         out.append(("update_date", f"'{rec.get('update_date')}' is not a date", "YYYY-MM-DD"))
     status = rec.get("status")
     if is_missing(status):
-        out.append(("status", "status is empty", "required"))
+        if is_missing(rec.get("progress")):
+            out.append(("status", "the update has neither a status nor a progress",
+                        "status or progress required"))
     elif status not in STATUSES:
         out.append(("status", f"unknown status '{status}'", "one of " + ", ".join(STATUSES)))
     elif status in REASON_REQUIRED and is_missing(rec.get("reason")):
