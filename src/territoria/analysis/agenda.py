@@ -1,0 +1,269 @@
+"""The Local Development Agenda: ranked proposals with consensus, owner and horizon.
+
+:func:`build_agenda` joins a consensus table (one row per proposal, from
+:func:`territoria.analysis.consensus.group_consensus` or
+:func:`territoria.analysis.consensus.territory_consensus`) with the proposals (axis, title)
+and ranks them by group-informed consensus. Each item carries its consensus interval, the
+responsible department and a horizon (short / medium / long). Divisive proposals stay in the
+agenda but are marked for a mediation round. :func:`agenda_to_csv` writes the agenda for
+departments and :func:`agenda_table` gives the version a report shows (Spanish or English).
+
+Examples
+--------
+>>> import pandas as pd
+>>> st = pd.DataFrame({"proposal": ["P1", "P2"], "gic": [0.41, 0.72],
+...                    "gic_low": [0.30, 0.60], "gic_high": [0.52, 0.80],
+...                    "n_votes": [40, 38], "divisive": [True, False]})
+>>> pr = pd.DataFrame({"proposal_code": ["P1", "P2"], "axis": ["security", "water"],
+...                    "title": ["Luminarias en la calle 5", "Reparar fugas"]})
+>>> ag = build_agenda(st, pr)
+>>> ag[["rank", "proposal", "department", "horizon", "status"]].values.tolist()
+[[1, 'P2', 'water_utility', 'long', 'priority'], [2, 'P1', 'security', 'short', 'mediation']]
+>>> agenda_table(ag, "en").columns[:4].tolist()
+['Rank', 'Proposal', 'Axis', 'Consensus (90% interval)']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from territoria.exceptions import AnalysisError, DataError
+from territoria.i18n import check_language, tr
+
+HORIZONS = ("short", "medium", "long")
+
+#: Default owner of each thematic axis (department choice list of the data contract). A
+#: ``department`` column in the proposals, or the ``departments`` argument, overrides it.
+DEFAULT_DEPARTMENT_BY_AXIS = {
+    "security": "security", "services": "public_works", "water": "water_utility",
+    "health": "health", "education_culture": "culture", "economy": "social_development",
+    "environment": "environment", "mobility": "mobility",
+}
+
+#: Starting-point horizon per axis, to be revised by the planning collective with the
+#: departments: quick works (lighting, patrols, repairs) are short; networks and transport
+#: infrastructure are long. A ``horizon`` column in the proposals, or the ``horizons``
+#: argument, overrides it.
+DEFAULT_HORIZON_BY_AXIS = {
+    "security": "short", "services": "short", "water": "long", "health": "medium",
+    "education_culture": "medium", "economy": "medium", "environment": "medium",
+    "mobility": "long",
+}
+
+MESSAGES = {
+    "rank": {"es": "Lugar", "en": "Rank"},
+    "proposal": {"es": "Propuesta", "en": "Proposal"},
+    "axis": {"es": "Eje", "en": "Axis"},
+    "consensus": {"es": "Consenso (intervalo al {level}%)",
+                  "en": "Consensus ({level}% interval)"},
+    "votes": {"es": "Votos", "en": "Votes"},
+    "department": {"es": "Área responsable", "en": "Responsible department"},
+    "horizon": {"es": "Plazo", "en": "Horizon"},
+    "status": {"es": "Situación", "en": "Status"},
+    "short": {"es": "Corto plazo (menos de 1 año)", "en": "Short term (under 1 year)"},
+    "medium": {"es": "Mediano plazo (1 a 3 años)", "en": "Medium term (1-3 years)"},
+    "long": {"es": "Largo plazo (más de 3 años)", "en": "Long term (over 3 years)"},
+    "undefined": {"es": "Por definir", "en": "To be defined"},
+    "priority": {"es": "Prioridad acordada", "en": "Agreed priority"},
+    "mediation": {"es": "Divide opiniones: pasa a mesa de mediación",
+                  "en": "Divisive: goes to a mediation round"},
+    "no_votes": {"es": "Sin votos todavía", "en": "No votes yet"},
+    # axes (data contract)
+    "ax_security": {"es": "Seguridad y convivencia", "en": "Safety and coexistence"},
+    "ax_services": {"es": "Servicios urbanos", "en": "Urban services"},
+    "ax_water": {"es": "Agua", "en": "Water"},
+    "ax_health": {"es": "Salud", "en": "Health"},
+    "ax_education_culture": {"es": "Educación y cultura", "en": "Education and culture"},
+    "ax_economy": {"es": "Economía y empleo", "en": "Economy and jobs"},
+    "ax_environment": {"es": "Medio ambiente", "en": "Environment"},
+    "ax_mobility": {"es": "Movilidad", "en": "Mobility"},
+    # departments (data contract)
+    "dep_security": {"es": "Seguridad Ciudadana", "en": "Public Safety"},
+    "dep_public_works": {"es": "Obras y Servicios Urbanos", "en": "Public Works"},
+    "dep_water_utility": {"es": "Sistema de Aguas", "en": "Water Utility"},
+    "dep_health": {"es": "Salud", "en": "Health"},
+    "dep_social_development": {"es": "Desarrollo Social y Económico",
+                               "en": "Social and Economic Development"},
+    "dep_environment": {"es": "Medio Ambiente", "en": "Environment"},
+    "dep_mobility": {"es": "Movilidad", "en": "Mobility"},
+    "dep_culture": {"es": "Cultura", "en": "Culture"},
+    "dep_government": {"es": "Gobierno", "en": "Government"},
+    "dep_legal_affairs": {"es": "Asuntos Jurídicos", "en": "Legal Affairs"},
+}
+
+AGENDA_COLUMNS = ["rank", "proposal", "title", "axis", "rank_in_axis", "gic", "gic_low",
+                  "gic_high", "n_votes", "divisive", "department", "horizon", "status"]
+
+
+def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: str = "gic",
+                 departments: Mapping[str, str] | None = None,
+                 horizons: Mapping[str, str] | None = None,
+                 top: int | None = None) -> pd.DataFrame:
+    """Rank proposals into the Local Development Agenda.
+
+    Parameters
+    ----------
+    statements : DataFrame
+        One row per proposal: ``proposal``, ``score`` (default ``gic``), ``<score>_low``,
+        ``<score>_high``, optionally ``n_votes`` and ``divisive``.
+    proposals : DataFrame
+        ``proposal_code`` (or ``proposal``), ``axis``, optionally ``title``, ``department``,
+        ``horizon`` (short/medium/long).
+    score : str
+        Column to rank by (descending); ties by the lower interval bound, then id.
+    departments, horizons : mapping axis -> value, optional
+        Override the defaults (:data:`DEFAULT_DEPARTMENT_BY_AXIS`,
+        :data:`DEFAULT_HORIZON_BY_AXIS`) where the proposals have no value.
+    top : int, optional
+        Keep only the first ``top`` items.
+
+    Returns
+    -------
+    DataFrame
+        ``rank, proposal, title, axis, rank_in_axis, gic, gic_low, gic_high, n_votes,
+        divisive, department, horizon, status`` (``status``: ``priority``, ``mediation``
+        when divisive, ``no_votes`` when nobody voted). Proposals nobody voted on go last.
+
+    Raises
+    ------
+    DataError
+        Missing columns or a horizon other than short/medium/long.
+    """
+    if score not in statements.columns or "proposal" not in statements.columns:
+        raise DataError(f"the consensus table needs 'proposal' and '{score}' columns",
+                        column=score)
+    pcol = next((c for c in ("proposal_code", "proposal") if c in proposals.columns), None)
+    if pcol is None:
+        raise DataError("proposals need a 'proposal_code' column", column="proposal_code")
+    if "axis" not in proposals.columns:
+        raise DataError("proposals need an 'axis' column", column="axis")
+    pr = proposals.rename(columns={pcol: "proposal"}).copy()
+    pr["proposal"] = pr["proposal"].astype(str)
+    pr = pr.drop_duplicates("proposal", keep="last")
+    keep = ["proposal", "axis"] + [c for c in ("title", "department", "horizon")
+                                   if c in pr.columns]
+    st = statements.copy()
+    st["proposal"] = st["proposal"].astype(str)
+    cols = ["proposal", score] + [c for c in (f"{score}_low", f"{score}_high", "n_votes",
+                                              "divisive") if c in st.columns]
+    ag = pr[keep].merge(st[cols], on="proposal", how="left")
+    ag = ag.rename(columns={score: "gic", f"{score}_low": "gic_low",
+                            f"{score}_high": "gic_high"})
+    for c in ("gic_low", "gic_high"):
+        if c not in ag.columns:
+            ag[c] = np.nan
+    if "n_votes" not in ag.columns:
+        ag["n_votes"] = pd.NA
+    ag["divisive"] = ag.get("divisive", pd.Series(False, index=ag.index)).fillna(False
+                                                                                ).astype(bool)
+    if "title" not in ag.columns:
+        ag["title"] = ""
+    dep_map = {**DEFAULT_DEPARTMENT_BY_AXIS, **(departments or {})}
+    hor_map = {**DEFAULT_HORIZON_BY_AXIS, **(horizons or {})}
+    dep = ag["department"] if "department" in ag.columns else pd.Series(np.nan, ag.index)
+    hor = ag["horizon"] if "horizon" in ag.columns else pd.Series(np.nan, ag.index)
+    ag["department"] = dep.where(dep.notna() & (dep.astype(str) != ""),
+                                 ag["axis"].map(dep_map))
+    ag["horizon"] = hor.where(hor.notna() & (hor.astype(str) != ""), ag["axis"].map(hor_map))
+    bad = ag["horizon"].notna() & ~ag["horizon"].isin(HORIZONS)
+    if bad.any():
+        raise DataError(f"horizon '{ag.loc[bad, 'horizon'].iloc[0]}' is not valid",
+                        column="horizon", rule="short, medium or long")
+    novote = ag["gic"].isna()
+    ag["status"] = np.where(novote, "no_votes", np.where(ag["divisive"], "mediation",
+                                                         "priority"))
+    ag = ag.sort_values(["gic", "gic_low", "proposal"], ascending=[False, False, True],
+                        na_position="last").reset_index(drop=True)
+    ag["rank"] = np.arange(1, len(ag) + 1)
+    ag["rank_in_axis"] = ag.groupby("axis", dropna=False).cumcount() + 1
+    if top is not None:
+        if top < 1:
+            raise AnalysisError(f"top must be >= 1, got {top}")
+        ag = ag.head(top)
+    return ag[AGENDA_COLUMNS]
+
+
+def agenda_to_csv(agenda: pd.DataFrame, path, *, lang: str | None = None) -> Path:
+    """Write the agenda to CSV (UTF-8). ``lang=None`` keeps machine codes and ids as column
+    names; ``lang="es"``/``"en"`` writes the translated report version (:func:`agenda_table`).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> ag = pd.DataFrame({c: [] for c in AGENDA_COLUMNS})
+    >>> p = agenda_to_csv(ag, os.path.join(tempfile.mkdtemp(), "agenda.csv"))
+    >>> p.read_text().splitlines()[0].split(",")[:3]
+    ['rank', 'proposal', 'title']
+    """
+    missing = [c for c in AGENDA_COLUMNS if c not in agenda.columns]
+    if missing:
+        raise DataError(f"agenda lacks column '{missing[0]}'", column=missing[0],
+                        rule="make it with build_agenda")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = agenda[AGENDA_COLUMNS] if lang is None else agenda_table(agenda, lang)
+    out.to_csv(path, index=False, encoding="utf-8", float_format="%.4f")
+    return path
+
+
+def agenda_table(agenda: pd.DataFrame, lang: str = "es", *, level: float = 0.9,
+                 axis_labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The agenda as a report shows it: translated headers and values.
+
+    Parameters
+    ----------
+    agenda : DataFrame
+        From :func:`build_agenda`.
+    lang : {"es", "en"}
+    level : float
+        Interval level, for the header.
+    axis_labels : mapping, optional
+        Axis id -> label (e.g. from ``city.yml``); default the contract's axes.
+
+    Returns
+    -------
+    DataFrame
+        Columns Rank, Proposal (title, or the code), Axis, Consensus with interval as text,
+        Votes, Responsible department, Horizon, Status (labels in ``lang``).
+    """
+    check_language(lang)
+
+    def axis_label(a):
+        if axis_labels and a in axis_labels:
+            return axis_labels[a]
+        return tr(MESSAGES, f"ax_{a}", lang) if f"ax_{a}" in MESSAGES else a
+
+    def cons(r):
+        if pd.isna(r["gic"]):
+            return "—"
+        if pd.isna(r["gic_low"]):
+            return f"{r['gic']:.2f}"
+        return f"{r['gic']:.2f} ({r['gic_low']:.2f}–{r['gic_high']:.2f})"
+
+    title = agenda["title"].where(agenda["title"].notna() & (agenda["title"].astype(str)
+                                                             != ""), agenda["proposal"])
+    lv = int(round(level * 100))
+    out = pd.DataFrame({
+        tr(MESSAGES, "rank", lang): agenda["rank"].to_numpy(),
+        tr(MESSAGES, "proposal", lang): title.to_numpy(),
+        tr(MESSAGES, "axis", lang): agenda["axis"].map(axis_label).to_numpy(),
+        tr(MESSAGES, "consensus", lang, level=lv): [cons(r) for _, r in agenda.iterrows()],
+        tr(MESSAGES, "votes", lang): agenda["n_votes"].to_numpy(),
+        tr(MESSAGES, "department", lang): agenda["department"].map(
+            lambda d: tr(MESSAGES, f"dep_{d}", lang) if f"dep_{d}" in MESSAGES
+            else (d if pd.notna(d) else tr(MESSAGES, "undefined", lang))).to_numpy(),
+        tr(MESSAGES, "horizon", lang): agenda["horizon"].map(
+            lambda h: tr(MESSAGES, h if h in HORIZONS else "undefined", lang)).to_numpy(),
+        tr(MESSAGES, "status", lang): agenda["status"].map(
+            lambda s: tr(MESSAGES, s, lang)).to_numpy(),
+    })
+    return out
