@@ -392,7 +392,8 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
         orders same-day updates (row order otherwise).
     as_of : date-like, optional
         Default: today. Updates dated after ``as_of`` are ignored, and agreements that did not
-        exist yet (committed date and first update both after ``as_of``) are left out.
+        exist yet (committed date and first update both after ``as_of``) are left out;
+        an agreement with neither a committed date nor updates is always included.
 
     Returns
     -------
@@ -466,8 +467,8 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
         first_upd = info["_first_update"] if info else None
         cands = [d for d in (committed, first_upd) if d is not None]
         first = min(cands) if cands else None
-        if first is None or first > as_of_ts:
-            continue
+        if first is not None and first > as_of_ts:
+            continue  # not made yet (an undated agreement without updates is always shown)
         ev = split_urls(rec.get("evidence_urls"))
         if info:
             ev += [x for x in info["_ev"] if x not in ev]
