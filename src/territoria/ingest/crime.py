@@ -39,7 +39,7 @@ import pandas as pd
 from territoria.exceptions import IngestError
 from territoria.ingest.core import FileContext, Outcome
 from territoria.ingest.names import normalize_name, normalize_names
-from territoria.ingest.sniff import load_text, sniff_text
+from territoria.ingest.sniff import load_text, row_offset, sniff_text
 from territoria.store import quote_ident
 
 MONTHS_ES = {
@@ -125,6 +125,7 @@ def _read_records(ctx: FileContext) -> tuple[pd.DataFrame, list[str]]:
                               *_LAT, *_LON) if c in want]
     sel = ", ".join(quote_ident(c) for c in dict.fromkeys(keep)) or "*"
     df = ctx.con.execute(f"SELECT {sel} FROM {t} ORDER BY rowid").df()
+
     return df, list(info.notes)
 
 
@@ -283,6 +284,7 @@ def ingest_crime_cuadrante(ctx: FileContext) -> Outcome:
     ctx.store.ensure_table(CUADRANTE_TABLE, schema)
     exists = (f"EXISTS (SELECT 1 FROM {CUADRANTE_TABLE} x WHERE x.{q(low['cuadrante'])} = {cu} "
               f"AND x.{q(low['crime'])} = {cr} AND x.{q(low['date'])} = TRY_CAST({da} AS DATE))")
+    off = row_offset(ctx.con, t)
     checks = [
         (f"{cu} IS NULL", low["cuadrante"], cu, "required"),
         (f"{cr} IS NULL", low["crime"], cr, "required"),
@@ -295,7 +297,7 @@ def ingest_crime_cuadrante(ctx: FileContext) -> Outcome:
     ]
     errs = ctx.temp("cuad_err")
     union = " UNION ALL ".join(
-        f"SELECT row, '{col}' AS col, value, '{rule}' AS rule FROM (SELECT s.rowid + 1 AS row, "
+        f"SELECT row, '{col}' AS col, value, '{rule}' AS rule FROM (SELECT s.rowid - {off} + 1 AS row, "
         f"{expr} AS value, CASE WHEN {cond} THEN 1 ELSE 0 END AS _bad FROM {t} AS s) "
         "WHERE _bad = 1"
         for cond, col, expr, rule in checks)
@@ -307,7 +309,7 @@ def ingest_crime_cuadrante(ctx: FileContext) -> Outcome:
     collist = ", ".join(q(c) for c in cols)
     ctx.run(
         f"INSERT INTO {CUADRANTE_TABLE} ({collist}, source) SELECT {sel}, 'ssp_cuadrantes' "
-        f"FROM (SELECT rowid + 1 AS _row, * FROM {t}) WHERE _row NOT IN (SELECT row FROM {errs})")
+        f"FROM (SELECT rowid - {off} + 1 AS _row, * FROM {t}) WHERE _row NOT IN (SELECT row FROM {errs})")
     bad = ctx.con.execute(f"SELECT count(DISTINCT row) FROM {errs}").fetchall()[0][0]
     return Outcome(kind="crime_cuadrante", table=CUADRANTE_TABLE, rows_read=n,
                    accepted=n - bad, quarantined=bad, notes=list(info.notes))

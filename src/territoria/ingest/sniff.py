@@ -224,7 +224,7 @@ def load_text(con, info: TextInfo, table: str, *, name: str | None = None,
               tmpdir: str | None = None) -> int:
     """Load a sniffed delimited text file into temporary DuckDB table ``table``.
 
-    All columns are VARCHAR (empty fields become NULL), in file order; ``rowid + 1`` is
+    All columns are VARCHAR (empty fields become NULL), in file order; ``rowid - min(rowid) + 1`` is
     the 1-based data row number. Non-UTF-8 files are transcoded to a temporary UTF-8 copy
     (the input is never modified). Duplicate header names get a ``.1``, ``.2`` suffix.
 
@@ -276,3 +276,11 @@ def load_text(con, info: TextInfo, table: str, *, name: str | None = None,
         if tmp:
             os.unlink(tmp)
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def row_offset(con, table: str) -> int:
+    """Smallest ``rowid`` of a table: rows created inside a transaction do not start at 0,
+    so the 1-based data row is ``rowid - row_offset + 1`` (rowids are contiguous in file
+    order for a table filled by one statement)."""
+    r = con.execute(f"SELECT min(rowid) FROM {table}").fetchall()
+    return int(r[0][0] or 0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from territoria.exceptions import IngestError
 from territoria.ingest.core import FileContext, Outcome
-from territoria.ingest.sniff import load_text, sniff_text
+from territoria.ingest.sniff import load_text, row_offset, sniff_text
 from territoria.store import quote_ident
 
 _UNIT = (("folio_ageb", "ageb"), ("folio_mza", "block"), ("cveut", "territory"),
@@ -44,6 +44,7 @@ def ingest_social_index(ctx: FileContext) -> Outcome:
     st = f"trim({q(stc)})" if stc else "NULL"
     pop = f"trim({q(popc)})" if popc else "NULL"
     no_info = f"(lower(coalesce({st}, '')) LIKE 'sin informaci%')"
+    off = row_offset(ctx.con, t)
     checks = [
         (f"{u} IS NULL OR {u} = ''", ucol, u, "required"),
         (f"{v} IS NOT NULL AND TRY_CAST({v} AS DOUBLE) IS NULL", valc, v, "number"),
@@ -53,11 +54,11 @@ def ingest_social_index(ctx: FileContext) -> Outcome:
         (f"count(*) OVER (PARTITION BY {u}) > 1 AND "
          f"row_number() OVER (PARTITION BY {u} ORDER BY rowid) > 1", ucol, u, "duplicate_id"),
     ]
-    base = f"SELECT rowid + 1 AS row, * FROM {t}"
+    base = f"SELECT rowid - {off} + 1 AS row, * FROM {t}"
     errs = ctx.temp("si_err")
     union = " UNION ALL ".join(
         f"SELECT row, '{col}' AS col, {expr} AS value, '{rule}' AS rule FROM "
-        f"(SELECT rowid + 1 AS row, *, CASE WHEN {cond} THEN 1 ELSE 0 END AS _bad FROM {t}) "
+        f"(SELECT rowid - {off} + 1 AS row, *, CASE WHEN {cond} THEN 1 ELSE 0 END AS _bad FROM {t}) "
         f"WHERE _bad = 1" for cond, col, expr, rule in checks)
     ctx.run(f"CREATE TEMP TABLE {errs} AS {union}")
     ctx.quarantine_sql(f"SELECT * FROM {errs}")

@@ -1,0 +1,48 @@
+"""``territoria ingest FILE...``: load raw files into the workspace's store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from territoria.cli._common import workspace_option
+from territoria.ingest.core import KINDS, ingest_files, total_line
+
+
+def _language(ws) -> str:
+    try:
+        return ws.config().default_language
+    except Exception:  # a broken city.yml is reported by ingest_files itself
+        return "es"
+
+
+@click.command("ingest")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(("auto", *KINDS)), default="auto", show_default=True,
+              help="What the files are (detected from the name and header when auto).")
+@click.option("--form", "form", metavar="ID[@VER]", default=None,
+              help="Survey form (and version) for exports that do not say it.")
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@workspace_option
+def ingest_cmd(files, kind, form, dry_run, ws):
+    """Validate FILES and store them (surveys, crime, social index, territories).
+
+    Bad rows go to quarantine with the reason; a file that cannot be read is rejected
+    whole and leaves the store unchanged. Prints one line per file and a total; exits
+    with status 1 if any file was rejected.
+    """
+    ws.require()
+    lang = _language(ws)
+    reports = ingest_files(ws, files, kind=None if kind == "auto" else kind, form=form,
+                           dry_run=dry_run)
+    for r in reports:
+        click.echo(r.as_line(lang), err=r.status == "rejected")
+    click.echo(total_line(reports, lang))
+    if any(r.status == "rejected" for r in reports):
+        raise SystemExit(1)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(ingest_cmd)
