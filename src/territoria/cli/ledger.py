@@ -28,6 +28,8 @@ def _open(ws, *, write: bool):
     from territoria.store import Store
 
     ws.require()
+    if not write and not ws.store_path.exists():
+        return Store(":memory:")  # nothing stored yet: an empty, throw-away ledger
     return Store(ws.store_path, read_only=not write)
 
 
