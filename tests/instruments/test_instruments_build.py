@@ -62,7 +62,7 @@ def test_sheet_layout():
     assert "label::Español (es)" in SURVEY_COLUMNS and "label::English (en)" in SURVEY_COLUMNS
     assert "territoria::personal" in SURVEY_COLUMNS and "territoria::free_text" in SURVEY_COLUMNS
     head, vals = content["settings"][:2]
-    settings = dict(zip(head, vals))
+    settings = dict(zip(head, vals, strict=False))
     assert settings["form_id"] == "territoria_votes" and settings["version"] == "2026.1"
     assert settings["default_language"] == "Español (es)"
 

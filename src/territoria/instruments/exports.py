@@ -410,7 +410,7 @@ def write_kobo_csv(instrument: Instrument, main_df: pd.DataFrame, path, *, heade
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";", quotechar='"', quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     w.writerow([h for h, _ in cols] + list(KOBO_META))
-    for r, m in zip(rows, meta):
+    for r, m in zip(rows, meta, strict=False):
         w.writerow([get(r) for _, get in cols] + [m[k] for k in KOBO_META])
     data = buf.getvalue().encode("utf-8")
     if hasattr(path, "write"):
@@ -477,7 +477,7 @@ def write_kobo_xlsx(instrument: Instrument, main_df: pd.DataFrame, repeat_dfs: d
               multiple_select=multiple_select)
     cols = _kobo_columns(instrument, None, **kw)
     ws.append([h for h, _ in cols] + list(KOBO_META))
-    for r, m in zip(rows, meta):
+    for r, m in zip(rows, meta, strict=False):
         ws.append([get(r) for _, get in cols] + [m[k] for k in KOBO_META])
     for rep in instrument.repeats():
         rrows, parents, roots = reps[rep]
@@ -488,7 +488,7 @@ def write_kobo_xlsx(instrument: Instrument, main_df: pd.DataFrame, repeat_dfs: d
         tail = ["_index", "_parent_table_name", "_parent_index",
                 *(f"_submission_{k}" for k in _KOBO_SUBMISSION_COPY)]
         sh.append([h for h, _ in rcols] + tail)
-        for j, (r, p, root) in enumerate(zip(rrows, parents, roots)):
+        for j, (r, p, root) in enumerate(zip(rrows, parents, roots, strict=False)):
             m = meta[root]
             sh.append([get(r) for _, get in rcols]
                       + [str(j + 1), parent_sheet, str(p + 1),
@@ -600,7 +600,7 @@ def write_odk_zip(instrument: Instrument, main_df: pd.DataFrame, repeat_dfs: dic
         rkeys = []
         rbody = []
         rcols = _odk_columns(instrument, rep)
-        for r, p in zip(rrows, parents):
+        for r, p in zip(rrows, parents, strict=False):
             counters[p] = counters.get(p, 0) + 1
             pkey = keys[parent][p]
             key = f"{pkey}/{'/'.join(rep_path[:-1] + [rep_path[-1]])}[{counters[p]}]"
@@ -669,7 +669,7 @@ def write_choice_files(folder, *, zones: pd.DataFrame | None = None,
         if missing:
             raise DataError(f"missing column(s) {', '.join(missing)}", file=fname,
                             column=missing[0], rule=f"needs {', '.join(dict.fromkeys(src))}")
-        out = pd.DataFrame({d: df[s].astype(str).to_numpy() for s, d in zip(src, dst)})
+        out = pd.DataFrame({d: df[s].astype(str).to_numpy() for s, d in zip(src, dst, strict=False)})
         out = out.sort_values("name", kind="mergesort")
         p = folder / fname
         p.write_text(out.to_csv(index=False, lineterminator="\n"), encoding="utf-8")

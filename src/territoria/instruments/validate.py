@@ -22,7 +22,8 @@ Examples
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 
 from territoria.exceptions import InstrumentError

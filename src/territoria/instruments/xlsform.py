@@ -57,7 +57,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 
 from territoria.exceptions import InstrumentError
@@ -438,7 +439,7 @@ class _Sheet:
         self.header = [_cell_text(c).strip() for c in rows[header_idx]]
         for i, r in enumerate(rows[header_idx + 1:], start=header_idx + 2):
             cells = {}
-            for h, c in zip(self.header, r):
+            for h, c in zip(self.header, r, strict=False):
                 if h:
                     cells[h] = _cell_text(c)
             if any(v.strip() for v in cells.values()):
