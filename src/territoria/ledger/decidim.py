@@ -281,7 +281,7 @@ def plan_import(ledger: Ledger, data: pd.DataFrame, *, status_map: dict | None =
         valid = set(cur_by_id) | {s["agreement_id"] for _, s, _, p in parsed if not p}
         file_parent = {s["agreement_id"]: s.get("parent_id") for _, s, _, p in parsed if not p
                        and "parent_id" in s}
-        for row, static, _fol, problems in parsed:
+        for _row, static, _fol, problems in parsed:
             if problems:
                 continue
             pid = static.get("parent_id")
