@@ -215,3 +215,13 @@ def test_accountability_tables_translated_and_without_personal_data():
     en = accountability_tables(AG, UP, "07-001", "2024-03-01", "en")
     assert "What was promised" in en["promises"].columns
     assert en["promises"].set_index("Agreement").loc["A", "What was promised"] == "Street lights"
+
+
+def test_followup_is_pure():
+    import subprocess
+    import sys
+
+    code = ("import sys, territoria.analysis.followup; "
+            "print(any(m in sys.modules for m in ('territoria.store', 'duckdb')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
