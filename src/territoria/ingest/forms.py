@@ -93,13 +93,17 @@ def guess_form_id(forms, file_name: str, columns: list[str]) -> str | None:
             return next(iter(by_title[key]))
     # column overlap (names after stripping group prefixes)
     cols = {re.split(r"[/]", c)[-1] for c in columns} | {c.split("-")[-1] for c in columns}
+    texts = {" ".join(c.split()).casefold() for c in columns}
+    texts |= {" ".join(c.split("/")[-1].split()).casefold() for c in columns}
     best, best_score, tie = None, 0.0, False
     for fid in ids:
         inst = find_instrument(forms, fid)
-        names = {f.name for f in inst.fields_of(None)}
-        if not names:
+        fields = inst.fields_of(None)
+        if not fields:
             continue
-        score = len(names & cols) / len(names)
+        hits = sum(1 for f in fields if f.name in cols or any(
+            " ".join(str(lab).split()).casefold() in texts for lab in f.labels.values()))
+        score = hits / len(fields)
         if score > best_score + 1e-9:
             best, best_score, tie = fid, score, False
         elif abs(score - best_score) <= 1e-9:

@@ -51,9 +51,9 @@ DISTINCT_LIMIT = 20000
 KOBO_META = {"_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status",
              "_submitted_by", "__version__", "_tags", "_index", "_parent_index",
              "_parent_table_name"}
-ODK_META = {"submissiondate", "key", "parent_key", "submitterid", "submittername",
-            "attachmentspresent", "attachmentsexpected", "status", "reviewstate", "deviceid",
-            "edits", "formversion", "meta-instanceid", "instanceid", "meta/instanceid",
+ODK_META = {"SubmissionDate", "KEY", "PARENT_KEY", "SubmitterID", "SubmitterName",
+            "AttachmentsPresent", "AttachmentsExpected", "Status", "ReviewState", "DeviceID",
+            "Edits", "FormVersion", "meta-instanceID", "instanceID", "meta/instanceID",
             "formhub/uuid"}
 _FILE_TABLES = {"zones": ("zones", "zone_id"), "territories": ("territories", "territory_id"),
                 "blocks": ("blocks", "block_id")}
@@ -229,13 +229,12 @@ def map_headers(inst, repeat, columns):
     ignored = []
     fields = {f.name: f for f in inst.fields_of(repeat)}
     for c in columns:
-        low = c.lower()
-        if c in meta or low in ODK_META or c.startswith("_submission_") or \
-                low.startswith("set-of-") or c.endswith("_URL"):
-            continue
         if c in names:
             resolved[c] = names[c]
             hits_names += 1
+            continue
+        if c in meta or c in ODK_META or c.startswith("_submission_") or \
+                c.lower().startswith("set-of-") or c.endswith("_URL"):
             continue
         last = re.split(r"[/]", c)
         if len(last) >= 2 and last[-2].split("-")[-1] in fields and \
@@ -460,8 +459,8 @@ class _TableCheck:
             known = "[" + ", ".join(f"'{o}'" for o in ent["details"]) + "]"
             self.add_err(
                 f"list_sort(list_filter(string_split(coalesce({summ}, ''), ' '), "
-                f"x -> list_contains({known}, x))) IS DISTINCT FROM "
-                f"list_sort(list_filter(string_split(coalesce({rebuilt}, ''), ' '), x -> x <> ''))",
+                f"lambda x: list_contains({known}, x))) IS DISTINCT FROM "
+                f"list_sort(list_filter(string_split(coalesce({rebuilt}, ''), ' '), lambda x: x <> ''))",
                 col, summ, "select_multiple_inconsistent")
         # empty values
         _, empty_rule = inst.check_value(f, "")
@@ -509,12 +508,16 @@ class _TableCheck:
         ).fetchall()]
         lmap = _label_maps(inst, f) if (self.label_mode and f.is_select) else None
         rows = []
+        order = {c.name: i for i, c in enumerate(inst.choices.get(f.list_name, ()))}
         for v in vals:
             src = _labels_to_names(v, lmap, f.is_multiple) if lmap else v
             try:
                 val, rule = inst.check_value(f, src)
             except InstrumentError as e:  # pragma: no cover - defensive
                 val, rule = None, str(e)
+            if rule is None and f.is_multiple and isinstance(val, str) and order:
+                # one canonical form whatever the export mode: choice-list order, no repeats
+                val = " ".join(sorted(dict.fromkeys(val.split()), key=lambda x: order.get(x, 1e9)))
             rows.append((v, _value_text(val) if rule is None else None, rule))
         mt = ctx.temp("map")
         df = pd.DataFrame(rows, columns=["raw", "val", "rule"], dtype=object)
