@@ -1,0 +1,168 @@
+"""Tests of territoria.analysis.process_eval (scales, indicators, scorecard, IAP2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from territoria.analysis.process_eval import (
+    IAP2_LEVELS,
+    city_comparison,
+    cronbach,
+    iap2_classification,
+    item_total,
+    likert_items,
+    process_indicators,
+    process_scorecard,
+    repeated_change,
+    scale_scores,
+    wilson_ci,
+)
+from territoria.exceptions import AnalysisError, DataError
+
+
+def _questionnaire(seed=0, territories=("07-001", "07-002", "07-003"), n=40):
+    """Synthetic territoria_process answers: impact items score lower in 07-003."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    items = {"design": ["purpose", "inclusion", "access", "time", "transparency"],
+             "delib": ["facilitation", "information", "voice", "respect"],
+             "impact": ["influence", "response", "followup", "again"]}
+    for t in territories:
+        for i in range(n):
+            trait = rng.normal(0, 0.8)
+            code = f"{t}-{i:03d}"
+            start = {"participant_code": code, "territory": t, "moment": "start"}
+            end = {"participant_code": code, "territory": t, "moment": "end"}
+            for it in ("efficacy", "trust_government"):
+                s = rng.normal(3 + trait * 0.5, 0.6)
+                start[f"pe_rep_{it}"] = int(np.clip(round(s), 1, 5))
+                end[f"pe_rep_{it}"] = int(np.clip(round(s + 0.5 + rng.normal(0, 0.5)), 1, 5))
+            for stage, its in items.items():
+                mu = 4.0 if not (stage == "impact" and t == "07-003") else 2.6
+                for it in its:
+                    end[f"pe_{stage}_{it}"] = int(np.clip(round(mu + trait + rng.normal(0, 0.6)),
+                                                          1, 5))
+            end["pe_comments"] = "texto libre"
+            rows += [start, end]
+    return pd.DataFrame(rows)
+
+
+def _alpha_by_formula(X):
+    k = X.shape[1]
+    return k / (k - 1) * (1 - X.var(axis=0, ddof=1).sum() / X.sum(axis=1).var(ddof=1))
+
+
+def test_cronbach_matches_formula_and_feldt():
+    q = _questionnaire()
+    items = likert_items(q, "design")
+    assert items == [f"pe_design_{i}" for i in ("purpose", "inclusion", "access", "time",
+                                               "transparency")]
+    r = cronbach(q[q.moment == "end"], items).iloc[0]
+    X = q.loc[q.moment == "end", items].to_numpy(float)
+    a = _alpha_by_formula(X)
+    n, k = X.shape
+    # Feldt (1965): [1 - (1 - a) F_{.975}(n-1, (n-1)(k-1)), 1 - (1 - a) F_{.025}(...)]
+    lo = 1 - (1 - a) * stats.f.ppf(0.975, n - 1, (n - 1) * (k - 1))
+    hi = 1 - (1 - a) * stats.f.ppf(0.025, n - 1, (n - 1) * (k - 1))
+    assert r["alpha"] == pytest.approx(a, abs=1e-10)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi), abs=1e-10)
+    assert r["n"] == 120 and r["k"] == 5
+
+
+def test_item_total_corrected_correlation():
+    q = _questionnaire()[lambda d: d.moment == "end"]
+    items = likert_items(q, "delib")
+    it = item_total(q, items).set_index("item")
+    X = q[items].astype(float)
+    for c in items:
+        rest = X.drop(columns=c).sum(axis=1)
+        assert it.loc[c, "r_item_rest"] == pytest.approx(np.corrcoef(X[c], rest)[0, 1])
+        assert it.loc[c, "alpha_if_deleted"] == pytest.approx(
+            _alpha_by_formula(X.drop(columns=c).to_numpy()))
+
+
+def test_process_indicators_values_and_intervals():
+    q = _questionnaire()
+    ind = process_indicators(q, lang="en")
+    assert set(ind["stage"]) == {"design", "delib", "impact"}
+    row = ind[(ind.territory == "07-001") & (ind.indicator == "impact_mean")].iloc[0]
+    part = q[(q.territory == "07-001") & (q.moment == "end")]
+    score = part[likert_items(q, "impact")].mean(axis=1)
+    lo, hi = stats.t.interval(0.95, len(score) - 1, score.mean(), stats.sem(score))
+    assert row["value"] == pytest.approx(score.mean())
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
+    assert row["label"] == "Pathways to impact: Average score (1 to 5)"
+    agree = ind[(ind.territory == "07-001") & (ind.indicator == "impact_agree")].iloc[0]
+    k = int((score >= 4).sum())
+    wl, wh = proportion_confint(k, len(score), method="wilson")
+    assert agree["value"] == pytest.approx(k / len(score))
+    assert (agree["ci_low"], agree["ci_high"]) == pytest.approx((wl, wh))
+    assert 0 < row["alpha_cronbach"] < 1
+
+
+def test_scale_scores_min_share():
+    d = pd.DataFrame({"a": [1, None, None], "b": [3, 4, None], "c": [5, 4, None]})
+    s = scale_scores(d, ["a", "b", "c"])
+    assert s.iloc[0] == 3 and s.iloc[1] == 4 and np.isnan(s.iloc[2])
+
+
+def test_repeated_change_start_end():
+    q = _questionnaire()
+    r = repeated_change(q, by="territory")
+    assert set(r["dv"]) == {"pe_rep_efficacy", "pe_rep_trust_government"}
+    assert (r["n"] == 40).all()
+    one = r[(r.territory == "07-002") & (r.dv == "pe_rep_efficacy")].iloc[0]
+    wide = q[q.territory == "07-002"].pivot(index="participant_code", columns="moment",
+                                           values="pe_rep_efficacy")
+    t = stats.ttest_rel(wide["end"], wide["start"])
+    assert one["t"] == pytest.approx(t.statistic) and one["p_val"] == pytest.approx(t.pvalue)
+    assert one["dz_ci_low"] < one["dz"] < one["dz_ci_high"]
+
+
+def test_iap2_classification_complete_and_translated():
+    es, en = iap2_classification("es"), iap2_classification("en")
+    assert set(es["mechanism"]) == {"block_assembly", "territorial_assembly", "working_table",
+                                    "security_cabinet", "planning_collective",
+                                    "agenda_validation"}
+    assert set(es["level"]) <= set(IAP2_LEVELS)
+    assert (es["rationale"].str.len() > 40).all() and (es["rationale"] != en["rationale"]).all()
+    assert es.set_index("mechanism").loc["block_assembly", "level_label"] == "Involucrar"
+
+
+def test_scorecard_with_activity_and_city_comparison():
+    q = _questionnaire()
+    act = pd.DataFrame({"territory": ["07-001", "07-002", "07-003"], "stage": "impact",
+                        "indicator": "agenda_items_agreed", "successes": [7, 9, 2],
+                        "trials": [10, 10, 10]})
+    card = process_scorecard(q, act)
+    a = card[card.indicator == "agenda_items_agreed"].set_index("territory")
+    assert a.loc["07-001", "value"] == 0.7
+    assert (a.loc["07-003", "ci_low"], a.loc["07-003", "ci_high"]) == pytest.approx(
+        wilson_ci(2, 10))
+    assert not card["small_n"].any()
+    comp = city_comparison(card)
+    assert comp["weakest_stage"].any()
+    assert set(comp.loc[comp.weakest_stage, "stage"]) == {"impact"}
+    imp = comp[comp.indicator == "impact_mean"].iloc[0]
+    assert imp["weakest_territory"] == "07-003"
+    assert comp["mean_norm"].is_monotonic_increasing
+
+
+def test_errors():
+    q = _questionnaire()
+    with pytest.raises(DataError, match="outside 1-5"):
+        cronbach(q.assign(pe_design_time=7), likert_items(q, "design"))
+    with pytest.raises(AnalysisError, match="column 'territoria'"):
+        process_indicators(q, by="territoria")
+    bad = pd.DataFrame({"territory": ["07-001"], "stage": ["impact"], "indicator": ["x"],
+                        "successes": [11], "trials": [10]})
+    with pytest.raises(DataError, match="not a valid count"):
+        process_scorecard(q, bad)
+    with pytest.raises(AnalysisError, match="needs column 'trials'"):
+        process_scorecard(q, bad.drop(columns="trials"))
+    with pytest.raises(AnalysisError, match="no repeated items"):
+        repeated_change(q.drop(columns=likert_items(q, "rep")))
