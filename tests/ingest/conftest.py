@@ -71,6 +71,8 @@ def valid_frame(inst, n: int, repeat=None, seed: int = 1) -> pd.DataFrame:
             cols[f.name] = [f"Calle Falsa {i}" for i in range(n)]
         elif f.name.endswith("_code"):
             cols[f.name] = [f"{f.name[:3].upper()}-{seed}-{i:04d}" for i in range(n)]
+        elif f.name.endswith("_url"):
+            cols[f.name] = [f"https://example.org/{i}" for i in range(n)]
         elif f.type == "text":
             cols[f.name] = [f"texto {i}" for i in range(n)]
         elif f.type == "calculate":

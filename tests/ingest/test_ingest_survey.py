@@ -244,4 +244,4 @@ def test_form_from_option_and_file_name(ws, kit, tmp_path):
     p = tmp_path / "export.csv"
     p.write_text(text, encoding="utf-8")
     r = _one(ws, p, form=f"territoria_followup@{inst.version}")
-    assert (r.instrument, r.version, r.accepted) == ("territoria_followup", inst.version, 3), r.message
+    assert (r.instrument, r.version, r.accepted) == ("territoria_followup", inst.version, 3), _q(ws).to_string()

@@ -41,7 +41,7 @@ def ingest_cmd(files, kind, form, dry_run, ws):
         click.echo(r.as_line(lang), err=r.status == "rejected")
     click.echo(total_line(reports, lang))
     if any(r.status == "rejected" for r in reports):
-        raise SystemExit(1)
+        click.get_current_context().exit(1)
 
 
 def register(group: click.Group) -> None:

@@ -37,20 +37,36 @@ def parse_form_option(form: str | None) -> tuple[str | None, str | None]:
     return fid.strip() or None, ver.strip() or None
 
 
+_CACHE: dict = {}
+
+
+def _folder_key(folder: Path) -> tuple:
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in folder.glob("*.xlsx")))
+
+
+def _load_folder(folder: Path) -> dict:
+    key = (str(folder), _folder_key(folder))
+    if key not in _CACHE:
+        _CACHE[key] = load_instruments(folder)
+    return _CACHE[key]
+
+
 def load_forms(root: Path | None) -> dict[tuple[str, str], Instrument]:
     """The workspace's instruments, or the kit's when the workspace has none.
 
-    Forms in the workspace override the kit's forms with the same id and version.
+    Forms in the workspace override the kit's forms with the same id and version. Folders are
+    read once per process and re-read when a file changes (name, size or time).
     """
     forms: dict[tuple[str, str], Instrument] = {}
     try:
-        forms.update(load_instruments(default_surveys_dir()))
+        forms.update(_load_folder(default_surveys_dir()))
     except InstrumentError:
         pass
     if root is not None:
         folder = Path(root) / "surveys"
         if folder.is_dir() and any(folder.glob("*.xlsx")):
-            forms.update(load_instruments(folder))
+            forms.update(_load_folder(folder))
     return forms
 
 
