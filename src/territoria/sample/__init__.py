@@ -1,1 +1,237 @@
-"""territoria.sample."""
+"""The embedded sample city: Iztapalapa's real geography with synthetic activity.
+
+:func:`build_sample` writes a complete workspace (``city.yml``, the kit's instruments in
+``surveys/``, raw files in ``data/raw/`` as a real user would have them, and the ground truth
+in ``truth/``). ``territoria demo`` then ingests, runs and publishes it.
+
+The generative model and its true parameters: :mod:`territoria.sample.model` and
+``methodology/sample-city.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from territoria.config import Workspace, init_workspace, load_city
+from territoria.exceptions import ConfigError
+from territoria.sample import activity as act
+from territoria.sample import writer as wr
+from territoria.sample.geography import load_territories, make_blocks, make_zones
+from territoria.sample.model import AXIS_LABELS, TrueParams
+
+__all__ = ["build_sample", "generate", "TrueParams"]
+
+
+def _scaled_territories(terr: pd.DataFrame, scale: int) -> pd.DataFrame:
+    if scale == 1:
+        return terr
+    copies = []
+    for r in range(1, scale + 1):
+        c = terr.copy()
+        if r > 1:
+            c["territory_id"] = c["territory_id"] + f"-R{r}"
+            c["name"] = c["name"] + f" [{r}]"
+        copies.append(c)
+    return pd.concat(copies, ignore_index=True)
+
+
+def generate(seed: int = 20181224, scale: int = 1) -> dict:
+    """Generate every table of the sample city in memory (no files).
+
+    Returns a dict of DataFrames and the :class:`TrueParams` under ``"params"``.
+    """
+    if not isinstance(scale, int) or scale < 1:
+        raise ConfigError(f"--scale must be a whole number >= 1, got {scale!r}")
+    base = TrueParams(seed=seed)
+    p = dataclasses.replace(
+        base, cohorts=tuple(dataclasses.replace(c, size=c.size * scale) for c in base.cohorts),
+        links_total=base.links_total * scale, blocks_total=base.blocks_total * scale)
+    terr0 = load_territories()
+    zones, membership0 = make_zones(terr0, n_zones=p.n_zones, seed=seed)
+    terr = _scaled_territories(terr0, scale)
+    membership = pd.DataFrame({
+        "territory_id": terr["territory_id"],
+        "zone_id": pd.concat([membership0["zone_id"]] * scale, ignore_index=True)})
+    blocks = make_blocks(terr, total=p.blocks_total, seed=seed)
+    t = act.territory_attributes(terr, membership, p)
+    census = act.census_margins(t, p)
+    counts, expected, prog = act.simulate_crime(t, p)
+    diag = act.diagnostic_survey(t, prog, blocks, p, scale=1)
+    links = act.links(t, prog, p)
+    asm, agr = act.assemblies(t, prog, blocks, census, p)
+    fu = act.followup_updates(agr, p)
+    props, vsubs, votes, tsubs, trows, groups = act.proposals_votes(t, prog, diag, p)
+    proc = act.process_questionnaires(t, prog, p)
+    panel = act.wellbeing_panel(t, prog, p)
+    return {"params": p, "territories": t, "zones": zones, "blocks": blocks, "census": census,
+            "crime": counts, "crime_expected": expected, "programme": prog, "diagnostic": diag,
+            "links": links, "assemblies": asm, "agreements": agr, "followup": fu,
+            "proposals": props, "vote_submissions": vsubs, "votes": votes,
+            "tally_submissions": tsubs, "tallies": trows, "opinion_groups": groups,
+            "process": proc, "wellbeing": panel}
+
+
+CITY_YML = """\
+# city.yml of the SAMPLE CITY: Iztapalapa's real territorial units (IECM) with synthetic
+# activity. The 13 zones are ILLUSTRATIVE: the official membership of the Direcciones
+# Territoriales is not public. See truth/README.md and methodology/sample-city.md.
+name: Iztapalapa (ciudad de ejemplo)
+country: MX
+languages: [es, en]
+default_language: es
+levels:
+  city: {{es: alcaldía, en: borough}}
+  zone: {{es: dirección territorial, en: territorial directorate}}
+  territory: {{es: colonia, en: neighbourhood}}
+  block: {{es: manzana, en: block}}
+axes:
+{axes}
+cohorts:
+{cohorts}
+cohort_coding: first_exposed_period
+min_cell_size: 5
+selection: {{social_index: 0.5, crime_rate: 0.4, population: 0.1, normalisation: minmax}}
+period_start: {start}
+period_end: {end}
+illustrative_zones: true
+seed: {seed}
+sources:
+  - {{kind: territories, path: catalogue/iztapalapa_ut.geojson, description: IECM territorial units (real)}}
+  - {{kind: zones, path: catalogue/zones.csv, description: illustrative zones}}
+  - {{kind: blocks, path: catalogue/blocks.csv}}
+  - {{kind: other, path: catalogue/census_sex_age.csv, description: adult population by sex and age group}}
+  - {{kind: other, path: catalogue/programme.csv, description: priority territories and cohorts}}
+  - {{kind: social_index, path: indices/ids_colonias_2020.csv}}
+  - {{kind: crime, path: crime/carpetas_fgj_iztapalapa_2016_2024.csv}}
+  - {{kind: other, path: links/links_registry.csv, description: volunteer community links}}
+"""
+
+
+def _city_yml(p: TrueParams) -> str:
+    axes = "\n".join(f"  - {{id: {k}, label: {{es: {v[0]}, en: {v[1]}}}}}"
+                     for k, v in AXIS_LABELS.items())
+    cohorts = "\n".join(
+        f"  - {{id: {c.id}, joined_on: {c.joined_on.isoformat()}, "
+        f"label: {{es: {c.label_es}, en: {c.label_en}}}}}" for c in p.cohorts)
+    return CITY_YML.format(axes=axes, cohorts=cohorts, start=p.start.isoformat(),
+                           end=p.end.isoformat(), seed=p.seed)
+
+
+def planted_facts(g: dict) -> dict:
+    """Facts the kit should recover (written to ``truth/params.json``)."""
+    p = g["params"]
+    prog = g["programme"]
+    return {
+        "n_territories": int(len(g["territories"])),
+        "n_zones": int(len(g["zones"])),
+        "n_programme": int(prog["priority"].sum()),
+        "n_blocks": int(len(g["blocks"])),
+        "population_total": float(g["territories"]["population"].sum()),
+        "dominant_water_territory": act.dominant_water_territory(g["territories"], prog),
+        "underrepresented_group": "male|18_29",
+        "weakest_process_stage": min(p.process_stage_means, key=p.process_stage_means.get),
+        "crime_effect_log": p.crime_effect_log,
+        "cohort_sizes": prog.dropna(subset=["cohort"]).groupby("cohort").size().to_dict(),
+        "programme_territories": sorted(prog.loc[prog["priority"], "territory_id"].tolist()),
+    }
+
+
+def write_surveys(raw: Path, g: dict, instruments: dict) -> list[Path]:
+    """KoboToolbox (and one ODK Central) exports of the kit's instruments."""
+    from territoria.instruments import exports as ex
+    from territoria.instruments.xlsform import find_instrument
+
+    d = raw / "surveys"
+    d.mkdir(parents=True, exist_ok=True)
+    stamp = "2025-01-15-09-30-00"
+    out = []
+
+    def inst(form_id):
+        return find_instrument(instruments, form_id)
+
+    def date_cols(df, cols):
+        df = df.copy()
+        for c in cols:
+            if c in df:
+                df[c] = pd.to_datetime(df[c]).dt.strftime("%Y-%m-%d")
+        return df
+
+    flat = [("territoria_diagnostic", g["diagnostic"], "Diagnostico_participativo"),
+            ("territoria_proposals", g["proposals"].drop(columns=["_kind"]), "Propuestas"),
+            ("territoria_followup", date_cols(g["followup"], ["update_date"]), "Seguimiento_acuerdos"),
+            ("territoria_process", g["process"], "Evaluacion_proceso"),
+            ("territoria_wellbeing", g["wellbeing"], "Panel_bienestar")]
+    for form_id, df, title in flat:
+        i = inst(form_id)
+        p = d / f"{title}_-_all_versions_-_False_-_{stamp}.csv"
+        ex.write_kobo_csv(i, df, p)
+        out.append(p)
+    asm = date_cols(g["assemblies"], ["date"])
+    agr = date_cols(g["agreements"].drop(columns=["_made_on", "_axis", "territory"]), ["due_date"])
+    p = d / f"Registro_asambleas_-_all_versions_-_False_-_{stamp}.xlsx"
+    ex.write_kobo_xlsx(inst("territoria_assembly"), asm, {"agreements": agr}, p)
+    out.append(p)
+    p = d / "territoria_votes.csv.zip"
+    ex.write_odk_zip(inst("territoria_votes"), g["vote_submissions"], {"votes": g["votes"]}, p)
+    out.append(p)
+    p = d / "territoria_tallies.csv.zip"
+    ex.write_odk_zip(inst("territoria_tallies"), date_cols(g["tally_submissions"], ["date"]),
+                     {"tally": g["tallies"]}, p)
+    out.append(p)
+    return out
+
+
+def build_sample(root, *, seed: int = 20181224, scale: int = 1, force: bool = False,
+                 timings: dict | None = None) -> Workspace:
+    """Write the sample city into a new workspace at ``root``.
+
+    Parameters
+    ----------
+    root : path-like
+        The workspace folder (created).
+    seed : int
+        Seed of every random draw; the same seed gives byte-identical files.
+    scale : int
+        Multiplies territories and respondents (for benchmarks).
+    force : bool
+        Overwrite an existing workspace.
+    """
+    from territoria.instruments.xlsform import default_surveys_dir, load_instruments
+
+    t0 = time.perf_counter()
+    root = Path(root)
+    ws = Workspace(root)
+    if ws.exists() and not force:
+        raise ConfigError(f"{ws.root}: already a workspace; use --force to rebuild the sample")
+    if ws.exists() and force:
+        for sub in ("data", "output", "site", "truth", "surveys"):
+            shutil.rmtree(ws.root / sub, ignore_errors=True)
+        ws.store_path.unlink(missing_ok=True)
+    init_workspace(root, name="Iztapalapa", force=True)
+    g = generate(seed=seed, scale=scale)
+    if timings is not None:
+        timings["generate"] = time.perf_counter() - t0
+    ws.city_file.write_text(_city_yml(g["params"]), encoding="utf-8")
+    load_city(ws.city_file)
+    surveys = ws.root / "surveys"
+    surveys.mkdir(exist_ok=True)
+    for f in sorted(default_surveys_dir().glob("*.xlsx")):
+        shutil.copyfile(f, surveys / f.name)
+    instruments = load_instruments(surveys)
+    raw = ws.raw_dir
+    t = g["territories"].merge(
+        g["programme"][["territory_id"]], on="territory_id")
+    wr.write_catalogue(raw, t, g["zones"], g["blocks"], g["census"], g["programme"])
+    wr.write_social_index(raw, t)
+    wr.write_crime(raw, g["crime"], t, g["params"])
+    wr.write_links(raw, g["links"])
+    write_surveys(raw, g, instruments)
+    wr.write_truth(ws.root, g["params"], planted_facts(g), g["opinion_groups"])
+    if timings is not None:
+        timings["write"] = time.perf_counter() - t0 - timings["generate"]
+    return ws

@@ -1,0 +1,81 @@
+"""The demo: sample city -> ingest -> run every step -> publish, with the time of each stage.
+
+Examples
+--------
+>>> ingest_order(["data/raw/surveys/a.csv", "data/raw/catalogue/zones.csv",
+...               "data/raw/catalogue/iztapalapa_ut.geojson"])
+['data/raw/catalogue/zones.csv', 'data/raw/catalogue/iztapalapa_ut.geojson', 'data/raw/surveys/a.csv']
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from territoria.config import Workspace
+
+#: Raw files are ingested catalogue first (zones before territories before blocks...), so
+#: that later files can be checked against what is already in the store.
+_ORDER = ("zones.csv", ".geojson", ".gpkg", "blocks.csv", "census", "programme",
+          "indices/", "crime/", "links/", "surveys/")
+
+
+def ingest_order(paths) -> list:
+    """Sort raw files so that catalogues come before the data that refer to them."""
+    def key(p):
+        s = str(p).replace("\\", "/")
+        for i, pat in enumerate(_ORDER):
+            if pat in s:
+                return (i, s)
+        return (len(_ORDER), s)
+
+    return sorted(paths, key=key)
+
+
+def raw_files(ws: Workspace) -> list[Path]:
+    return ingest_order([p for p in ws.raw_dir.rglob("*") if p.is_file()])
+
+
+def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "ingest", "run",
+             "publish"), workers=2, echo=print) -> dict:
+    """Carry out the demo; returns timings, the workspace path, the site path and failures."""
+    from territoria.sample import build_sample
+
+    timings: dict[str, float] = {}
+    ws = Workspace(path)
+    failed = False
+    if "sample" in stages:
+        t = time.perf_counter()
+        echo(f"[1/4] building the sample city in {ws.root} ...")
+        build_sample(ws.root, seed=seed, scale=scale, force=force)
+        timings["sample"] = time.perf_counter() - t
+    if "ingest" in stages:
+        from territoria.ingest.core import ingest_files, total_line
+
+        t = time.perf_counter()
+        echo("[2/4] ingesting raw files ...")
+        reports = ingest_files(ws, raw_files(ws))
+        for r in reports:
+            echo("  " + r.as_line())
+        echo("  " + total_line(reports))
+        failed |= any(r.status == "rejected" for r in reports)
+        timings["ingest"] = time.perf_counter() - t
+    if "run" in stages:
+        from territoria.pipeline.runner import run
+
+        t = time.perf_counter()
+        echo("[3/4] running every step of the method ...")
+        summary = run(ws, territories="programme", workers=workers)
+        echo("  " + summary.as_line())
+        failed |= bool(summary.failed)
+        timings["run"] = time.perf_counter() - t
+    site = None
+    if "publish" in stages:
+        from territoria.report.site import publish
+
+        t = time.perf_counter()
+        echo("[4/4] publishing the site ...")
+        site = publish(ws)
+        timings["publish"] = time.perf_counter() - t
+    return {"timings": timings, "workspace": str(ws.root), "site": str(site) if site else None,
+            "failed": failed}
