@@ -75,6 +75,7 @@ VOTE_CODES: dict[object, str] = {
 ROUND_ORDER = ("assembly", "collective", "agenda_validation")
 
 JEFFREYS = 0.5
+_NORMALISED = "territoria_normalised_votes"
 
 MESSAGES = {
     "proposal": {"es": "Propuesta", "en": "Proposal"},
@@ -94,6 +95,15 @@ MESSAGES = {
 
 _PARTICIPANT_ALIASES = ("participant", "participant_code", "pid", "voter-id", "voter_id")
 _PROPOSAL_ALIASES = ("proposal", "proposal_code", "statement", "tid", "comment-id", "comment_id")
+
+
+def _vote_code(v) -> str | None:
+    """Map one raw vote value to agree/disagree/pass (None if it is not a vote)."""
+    if isinstance(v, str):
+        v = v.strip().lower()
+    elif isinstance(v, (int, float, np.integer, np.floating)) and float(v).is_integer():
+        v = int(v)
+    return VOTE_CODES.get(v)
 
 
 def _pick(df: pd.DataFrame, given: str | None, aliases: Sequence[str], what: str) -> str:
@@ -144,6 +154,10 @@ def normalise_votes(votes: pd.DataFrame, *, participant: str | None = None,
     """
     if not isinstance(votes, pd.DataFrame):
         raise DataError("votes must be a table (DataFrame)")
+    if (votes.attrs.get(_NORMALISED) and participant is None and proposal is None
+            and vote == "vote" and {"participant", "proposal", "vote"} <= set(votes.columns)
+            and len(votes) and set(pd.unique(votes["vote"])) <= {"agree", "disagree", "pass"}):
+        return votes.copy()  # already clean (output of this function, possibly subset)
     if vote not in votes.columns:
         raise DataError(f"vote column '{vote}' is missing", column=vote,
                         rule="a long vote table needs participant, proposal and vote columns")
@@ -153,19 +167,19 @@ def normalise_votes(votes: pd.DataFrame, *, participant: str | None = None,
         raise DataError("the vote table is empty", rule="at least one vote is needed")
     df = votes.rename(columns={pcol: "participant", scol: "proposal"}).copy()
     raw = df[vote]
-    keep = raw.notna() & (raw.astype(str).str.strip() != "")
+    rc, ru = pd.factorize(raw, use_na_sentinel=True)
+    blank = np.array([str(u).strip() == "" for u in ru] + [True], dtype=bool)
+    keep = ~blank[rc]  # code -1 (missing) indexes the final True
     df = df.loc[keep].copy()
     if df.empty:
         raise DataError("the vote table has no votes (every vote is empty)", column=vote)
-    keys = df[vote].map(lambda v: v.strip().lower() if isinstance(v, str) else v)
-    keys = keys.map(lambda v: int(v) if isinstance(v, (int, float, np.integer, np.floating))
-                    and float(v).is_integer() else v)
-    mapped = keys.map(lambda v: VOTE_CODES.get(v))
-    bad = mapped.isna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
+    codes, uniques = pd.factorize(df[vote])
+    lut = np.array([_vote_code(u) for u in uniques], dtype=object)
+    if (lut == None).any():  # noqa: E711 - elementwise comparison
+        i = int(np.flatnonzero(lut[codes] == None)[0])  # noqa: E711
         raise DataError(f"'{df[vote].iloc[i]}' is not a vote", row=int(df.index[i]) + 1,
                         column=vote, rule="agree, disagree or pass (or 1, -1, 0)")
+    mapped = pd.Series(lut[codes], index=df.index)
     df["vote"] = mapped.astype(str)
     if vote != "vote":
         df = df.drop(columns=[vote])
@@ -175,6 +189,7 @@ def normalise_votes(votes: pd.DataFrame, *, participant: str | None = None,
     df["participant"] = df["participant"].astype(str)
     df["proposal"] = df["proposal"].astype(str)
     df = df.drop_duplicates(["participant", "proposal"], keep="last").reset_index(drop=True)
+    df.attrs[_NORMALISED] = True
     return df
 
 
@@ -217,12 +232,19 @@ def vote_counts(votes: pd.DataFrame, group: str | pd.Series | Mapping | None = N
         mapping = {str(k): v for k, v in mapping.items()}
         df["group"] = df["participant"].map(mapping)
     df = df.loc[df["group"].notna()]
-    df["group"] = df["group"].astype(str)
-    out = (pd.crosstab([df["proposal"], df["group"]], df["vote"])
-           .reindex(columns=["agree", "disagree", "pass"], fill_value=0)
-           .rename(columns={"agree": "n_agree", "disagree": "n_disagree", "pass": "n_pass"})
-           .reset_index())
-    out.columns.name = None
+    pc, pu = pd.factorize(df["proposal"])
+    gc, gu = pd.factorize(df["group"].astype(str))
+    vcodes, vu = pd.factorize(df["vote"])
+    vc = np.array([{"agree": 0, "disagree": 1, "pass": 2}[u] for u in vu], dtype=int)[vcodes]
+    ng = max(len(gu), 1)
+    cell = (pc * ng + gc) * 3 + vc
+    cnt = np.bincount(cell, minlength=len(pu) * ng * 3).reshape(len(pu), ng, 3)
+    present = cnt.sum(-1) > 0
+    ip, ig = np.nonzero(present)
+    out = pd.DataFrame({"proposal": np.asarray(pu, dtype=object)[ip],
+                        "group": np.asarray(gu, dtype=object)[ig],
+                        "n_agree": cnt[ip, ig, 0], "n_disagree": cnt[ip, ig, 1],
+                        "n_pass": cnt[ip, ig, 2]})
     if proposals is not None:
         missing = sorted(set(map(str, proposals)) - set(out["proposal"]))
         groups = sorted(out["group"].unique()) or ["all"]

@@ -190,10 +190,11 @@ def vote_matrix(votes: pd.DataFrame, proposals=None):
     ([[1.0, nan], [nan, 0.0]], ['a', 'b'], ['S1', 'S2'])
     """
     v = normalise_votes(votes)
-    rows = list(dict.fromkeys(v["participant"]))
-    cols = list(dict.fromkeys(v["proposal"])) if proposals is None else [str(p) for p in
-                                                                         proposals]
-    extra = [p for p in dict.fromkeys(v["proposal"]) if p not in set(cols)]
+    rows = list(pd.unique(v["participant"]))
+    seen = list(pd.unique(v["proposal"]))
+    cols = seen if proposals is None else [str(p) for p in proposals]
+    known = set(cols)
+    extra = [p for p in seen if p not in known]
     cols = cols + extra
     ri = pd.Index(rows).get_indexer(v["participant"])
     ci = pd.Index(cols).get_indexer(v["proposal"])
@@ -287,21 +288,24 @@ def polis_kmeans(points: np.ndarray, k: int, weights=None, max_iter: int = 20,
     w = np.ones(len(pts)) if weights is None else np.asarray(weights, float)
     _, first = np.unique(pts, axis=0, return_index=True)
     centers = pts[np.sort(first)[:k]]
-    labels = np.zeros(len(pts), dtype=int)
+    p2 = (pts ** 2).sum(1)[:, None]
+
+    def assign(c):
+        return np.argmin(p2 - 2 * pts @ c.T + (c ** 2).sum(1)[None, :], axis=1)
+
     for _ in range(max_iter + 1):
-        d = ((pts[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
-        labels = np.argmin(d, axis=1)
-        used = np.unique(labels)
-        new = np.array([np.average(pts[labels == j], axis=0, weights=w[labels == j])
-                        for j in used])
-        labels = np.searchsorted(used, labels)
+        labels = assign(centers)
+        used, labels = np.unique(labels, return_inverse=True)
+        sw = np.bincount(labels, weights=w, minlength=len(used))
+        new = np.column_stack([np.bincount(labels, weights=w * pts[:, j],
+                                           minlength=len(used)) / sw
+                               for j in range(pts.shape[1])])
         same = len(new) == len(centers) and np.all(
             np.linalg.norm(np.sort(new, axis=0) - np.sort(centers, axis=0), axis=1) < tol)
         centers = new
         if same:
             break
-    d = ((pts[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
-    return np.argmin(d, axis=1), centers
+    return assign(centers), centers
 
 
 def silhouette_points(points: np.ndarray, labels: np.ndarray) -> float:
@@ -363,10 +367,13 @@ def _polis_groups(proj_in: np.ndarray, n_orders: int = 20, seed: int = 0, base_k
     k after the same k wins 4 consecutive updates. We repeat the one-shot procedure over
     ``n_orders`` orders (the given order first, then seeded permutations), keep the most
     frequent k (ties: the smaller k), and among those runs the one with the highest
-    silhouette. ``n_orders=1`` uses the given order only.
+    silhouette. ``n_orders=1`` uses the given order only. Large conversations get fewer
+    orders (``max(5, 40000 // n)``, n = in-conv participants) to keep the run in seconds.
     """
     rng = np.random.default_rng(seed)
     runs = []
+    # time budget: about 20 orders x 2,000 points; never fewer than 5 orders
+    n_orders = min(n_orders, max(5, 40_000 // max(len(proj_in), 1)))
     for t in range(max(1, n_orders)):
         perm = np.arange(len(proj_in)) if t == 0 else rng.permutation(len(proj_in))
         lab, sil = _polis_groups_once(proj_in[perm], base_k=base_k, max_k=max_k)
