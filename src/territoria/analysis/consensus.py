@@ -51,6 +51,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -458,8 +459,10 @@ def group_consensus(counts: pd.DataFrame, *, level: float = 0.9, prior: float = 
         with np.errstate(divide="ignore", invalid="ignore"):
             ga = np.exp(np.where(m, np.log(sa), 0).sum(-1) / ng)
             gr = np.exp(np.where(m, np.log(sr), 0).sum(-1) / ng)
-        gic_q[sl] = np.nanquantile(ga, q, axis=0).T if ga.size else np.nan
-        gdc_q[sl] = np.nanquantile(gr, q, axis=0).T if gr.size else np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # proposals nobody saw: NaN
+            gic_q[sl] = np.nanquantile(ga, q, axis=0).T if ga.size else np.nan
+            gdc_q[sl] = np.nanquantile(gr, q, axis=0).T if gr.size else np.nan
         net = da - dd
         hi = np.where(m, net, -np.inf).max(-1)
         lo = np.where(m, net, np.inf).min(-1)
