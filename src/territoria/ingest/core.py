@@ -154,12 +154,12 @@ class FileContext:
         self.form = form
         self._forms = forms
         self.now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
-        self.temps: list[str] = []
+        self.temps: list[tuple[str, str]] = []
 
-    def temp(self, stem: str) -> str:
-        """A fresh temporary table name (dropped when the file is done)."""
+    def temp(self, stem: str, *, view: bool = False) -> str:
+        """A fresh temporary table (or view) name, dropped when the file is done."""
         name = f"_ingest_{stem}_{os.getpid()}_{next(_counter)}"
-        self.temps.append(name)
+        self.temps.append((name, "VIEW" if view else "TABLE"))
         return name
 
     @property
@@ -214,11 +214,10 @@ class FileContext:
         return len(out)
 
     def cleanup(self) -> None:
-        for t in self.temps:
-            try:
-                self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(t)}").fetchall()
-            except Exception:  # pragma: no cover - best effort
-                pass
+        # (an error inside a DuckDB transaction aborts it: drop exactly what was created,
+        # views first since they sit on the tables)
+        for t, what in reversed(self.temps):
+            self.con.execute(f"DROP {what} IF EXISTS {quote_ident(t)}").fetchall()
         self.temps.clear()
 
 

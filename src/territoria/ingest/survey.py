@@ -481,8 +481,10 @@ class _TableCheck:
                 else:
                     self.notes.append(f"{tbl[0]} not in the store: {f.name} codes not checked")
         # values: distinct verdicts from the instrument, or SQL casts for huge columns
-        nd = ctx.con.execute(
-            f"SELECT count(DISTINCT {raw}) FROM {self.st.temp} s WHERE {self.where}").fetchall()[0][0]
+        vals = [r[0] for r in ctx.con.execute(
+            f"SELECT DISTINCT {raw} FROM {self.st.temp} s WHERE ({self.where}) AND {raw} IS NOT NULL "
+            f"LIMIT {DISTINCT_LIMIT + 1}").fetchall()]
+        nd = len(vals)
         simple = (not f.constraint) and (not f.is_select) and (
             ctype in _SQL_TYPES or ctype == "VARCHAR" and f.type in (
                 "text", "calculate", "deviceid", "username", "phonenumber", "email", "audit",
@@ -503,9 +505,10 @@ class _TableCheck:
             self.add_err(cond, col, shown, rule)
             self.values[f.name] = cast
             return
-        vals = [r[0] for r in ctx.con.execute(
-            f"SELECT DISTINCT {raw} FROM {self.st.temp} s WHERE ({self.where}) AND {raw} IS NOT NULL"
-        ).fetchall()]
+        if nd > DISTINCT_LIMIT:  # a constraint or a select: every distinct value is needed
+            vals = [r[0] for r in ctx.con.execute(
+                f"SELECT DISTINCT {raw} FROM {self.st.temp} s WHERE ({self.where}) AND {raw} "
+                "IS NOT NULL").fetchall()]
         lmap = _label_maps(inst, f) if (self.label_mode and f.is_select) else None
         rows = []
         order = {c.name: i for i, c in enumerate(inst.choices.get(f.list_name, ()))}
@@ -519,6 +522,18 @@ class _TableCheck:
                 # one canonical form whatever the export mode: choice-list order, no repeats
                 val = " ".join(sorted(dict.fromkeys(val.split()), key=lambda x: order.get(x, 1e9)))
             rows.append((v, _value_text(val) if rule is None else None, rule))
+        bad = [r for r in rows if r[2] is not None]
+        identity = all(r[1] == r[0] for r in rows if r[2] is None)
+        if identity and ctype in ("VARCHAR", "BIGINT", "DOUBLE", "DATE"):
+            # the form accepts the values as they are: no join needed, only the bad ones listed
+            for v, _, rule in bad:
+                lit = "'" + v.replace("'", "''") + "'"
+                self.add_err(f"{raw} = {lit}", col, shown, rule)
+            self.values[f.name] = raw if ctype == "VARCHAR" else f"TRY_CAST({raw} AS {ctype})"
+            if len(bad) > 50:  # many bad values: one join instead of many predicates
+                self.errs = self.errs[:len(self.errs) - len(bad)]
+            else:
+                return
         mt = ctx.temp("map")
         df = pd.DataFrame(rows, columns=["raw", "val", "rule"], dtype=object)
         ctx.con.register("_ingest_map_df", df)
@@ -555,8 +570,9 @@ def _stage(ctx, raw_tables, inst_hint) -> list[Staged]:
     main_label, main_key, t0, cols0, n0 = raw_tables[0]
     off = row_offset(ctx.con, t0)
     uid = _uuid_expr(cols0, "") or f"'{ctx.sha256[:16]}-' || CAST(rowid - {off} + 1 AS VARCHAR)"
-    st0 = ctx.temp("main")
-    ctx.run(f"CREATE TEMP TABLE {st0} AS SELECT rowid - {off} + 1 AS _row, {uid} AS _uuid, "
+    st0 = ctx.temp("main", view=True)
+    # a view, not a copy: the main table can hold millions of rows
+    ctx.run(f"CREATE TEMP VIEW {st0} AS SELECT rowid - {off} + 1 AS _row, {uid} AS _uuid, "
             f"CAST(NULL AS VARCHAR) AS _parent_uuid, * FROM {t0}")
     staged.append(Staged(main_label, st0, cols0, None, main_key, n0))
     by_key = {main_key: st0}

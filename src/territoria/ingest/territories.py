@@ -19,7 +19,7 @@ Rows re-ingested with an id already in the store replace the old row.
 Examples
 --------
 >>> gpkg_header_length(bytes([0x47, 0x50, 0, 0b0000_0011]) + bytes(60))
-56
+40
 """
 
 from __future__ import annotations
