@@ -1,0 +1,67 @@
+"""``territoria run``: execute the step notebooks (see :mod:`territoria.pipeline.runner`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from territoria.cli._common import workspace_option
+from territoria.exceptions import PipelineError
+
+
+@click.command("run")
+@click.option("--territory", "-t", "territory_ids", multiple=True, metavar="ID",
+              help="Run only this territory (repeatable). Default: the programme territories.")
+@click.option("--all", "all_territories", is_flag=True, help="Run every territory in the store.")
+@click.option("--steps", "-s", default=None, metavar="LIST",
+              help="Comma-separated step ids or numbers, e.g. 00,01,02 (default: all steps).")
+@click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Notebooks executed at once.")
+@click.option("--force", is_flag=True, help="Rerun notebooks that are up to date.")
+@click.option("--engine", type=click.Choice(["auto", "fork", "plain"]), default="auto",
+              show_default=True,
+              help="fork: warm kernels forked from a parent that imported the libraries "
+                   "(Linux); plain: a fresh kernel per notebook.")
+@click.option("--language", type=click.Choice(["es", "en"]), default=None,
+              help="Report language (default: the city's default_language).")
+@click.option("--notebooks", "notebooks_dir", type=click.Path(file_okay=False, exists=True,
+                                                              path_type=Path),
+              default=None, help="Folder with the NN_name.ipynb step notebooks "
+                                 "(default: the kit's notebooks).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@workspace_option
+def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, language,
+            notebooks_dir, quiet):
+    """Execute the step notebooks for the city and its territories.
+
+    City steps (00, 06, 07) run once; territory steps (01-05) run once per territory.
+    Executed notebooks and their HTML pages go to OUTPUT/<step>/<territory>.ipynb|html;
+    results are loaded into the store. Notebooks whose inputs did not change since their
+    last successful run are skipped (use --force to rerun them). A failing notebook is
+    reported with its cell and error, the others go on; the exit status is 1 if any failed.
+
+    \b
+    Example:
+      territoria run -w ./iztapalapa --steps 00,01,02 --workers 2
+      territoria run -w ./iztapalapa --territory 07-001 --force --language en
+    """
+    from territoria.pipeline.runner import run
+
+    if territory_ids and all_territories:
+        raise PipelineError("use either --territory or --all, not both")
+    territories = "all" if all_territories else (list(territory_ids) or None)
+    summary = run(ws, territories=territories, steps=steps, workers=workers, force=force,
+                  language=language, progress=not quiet, engine=engine,
+                  notebooks_dir=notebooks_dir)
+    for note in summary.notes:
+        click.echo(note, err=True)
+    click.echo(summary.format())
+    if summary.failures:
+        n = len(summary.failures)
+        raise PipelineError(f"{n} notebook{'s' if n != 1 else ''} failed (see above)")
+
+
+def register(group: click.Group) -> None:
+    """Add ``run`` to the ``territoria`` command group."""
+    group.add_command(run_cmd)

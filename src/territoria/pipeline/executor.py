@@ -1,0 +1,352 @@
+"""The worker pool: N processes, each running stock papermill and converting to HTML.
+
+Every worker keeps one nbconvert ``HTMLExporter`` (``basic`` template, inputs and prompts
+hidden) for its whole life: converting in a long-lived process costs ~0.03 s a page instead
+of ~0.9 s for a fresh ``jupyter nbconvert``. Kernels come from the warm fork server
+(``engine="fork"``, see :mod:`territoria.pipeline.kernels`) or are plain fresh kernels
+(``engine="plain"``); either way the notebook is executed by ``papermill.execute_notebook``,
+so the injected-parameters cell, the executed output notebook and the error banner are
+papermill's own.
+
+A kernel that fails to start (no cell ran) is retried once; if the fork server is gone the
+retry, and the rest of that worker's jobs, use a plain kernel.
+
+Examples
+--------
+>>> Failure("ValueError", "boom", cell_index=3, exec_count=2).describe()
+'cell 3 (In [2]): ValueError: boom'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ENGINES = ("fork", "plain")
+
+
+@dataclass
+class Failure:
+    """Why a notebook failed: papermill's error (cell index, execution count, name, value)."""
+
+    ename: str
+    evalue: str
+    cell_index: int | None = None
+    exec_count: int | None = None
+
+    def describe(self) -> str:
+        where = ""
+        if self.cell_index is not None:
+            where = f"cell {self.cell_index}"
+            if self.exec_count is not None:
+                where += f" (In [{self.exec_count}])"
+            where += ": "
+        return f"{where}{self.ename}: {self.evalue}"
+
+
+@dataclass
+class Job:
+    """One notebook to execute."""
+
+    step: str
+    territory_id: str | None
+    input_path: str
+    output_path: str
+    html_path: str
+    parameters: dict
+    cwd: str
+    sidecar_path: str | None = None
+    fingerprint: str | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class JobResult:
+    """What happened to one :class:`Job`."""
+
+    step: str
+    territory_id: str | None
+    status: str  # "ok" | "failed"
+    seconds: float
+    output_path: str
+    html_path: str | None
+    engine: str
+    attempts: int = 1
+    error: Failure | None = None
+    started_at: float = field(default=0.0)
+    fingerprint: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_STATE: dict = {}
+
+
+def init_worker(engine: str, fork_address: str | None) -> None:
+    """Pool initializer: remember the engine, point kernels at the fork server, build the
+    HTML exporter once."""
+    from nbconvert import HTMLExporter
+
+    from territoria.pipeline.kernels import ENV_ADDRESS
+
+    if engine == "fork" and fork_address:
+        os.environ[ENV_ADDRESS] = fork_address
+    else:
+        engine = "plain"
+    _STATE["engine"] = engine
+    _STATE["exporter"] = HTMLExporter(template_name="basic", exclude_input=True,
+                                      exclude_input_prompt=True, exclude_output_prompt=True)
+
+
+def _manager_class(engine: str):
+    from territoria.pipeline.kernels import ForkKernelManager, IpcKernelManager
+
+    return ForkKernelManager if engine == "fork" else IpcKernelManager
+
+
+def _kernel_never_started(path: Path) -> bool:
+    """True when papermill's output shows no cell was started (kernel start-up failure)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:
+        return True
+    for c in nb.cells:
+        if c.cell_type == "code":
+            st = c.get("metadata", {}).get("papermill", {}).get("status")
+            if st not in (None, "pending"):
+                return False
+    return True
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def execute_job(job: Job) -> JobResult:
+    """Execute one notebook with papermill and convert it to HTML (runs in a worker)."""
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from territoria.pipeline.kernels import ENV_ADDRESS, server_alive
+
+    if "exporter" not in _STATE:
+        init_worker(os.environ.get("TERRITORIA_ENGINE", "plain"), None)
+    out = Path(job.output_path)
+    html = Path(job.html_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if job.sidecar_path:  # a stale results file must never be collected for this run
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(job.sidecar_path)
+    started = time.time()
+    t0 = time.perf_counter()
+    error: Failure | None = None
+    attempts = 0
+    engine = _STATE["engine"]
+    while True:
+        attempts += 1
+        try:
+            pm.execute_notebook(
+                job.input_path, str(out), parameters=job.parameters, kernel_name="python3",
+                language="python", progress_bar=False, log_output=False, cwd=job.cwd,
+                start_timeout=60, execution_timeout=job.timeout,
+                kernel_manager_class=_manager_class(engine), shutdown_kernel="immediate",
+            )
+            error = None
+            break
+        except PapermillExecutionError as e:
+            error = Failure(e.ename, str(e.evalue).strip().splitlines()[0] if e.evalue else "",
+                            e.cell_index, e.exec_count)
+            break
+        except Exception as e:  # kernel start-up, dead kernel, timeout, papermill input error
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            error = Failure(type(e).__name__, first)
+            if attempts == 1 and _kernel_never_started(out):
+                if engine == "fork":
+                    if not server_alive(os.environ.get(ENV_ADDRESS)):
+                        engine = _STATE["engine"] = "plain"
+                continue
+            break
+    html_path: str | None = None
+    if error is None:
+        try:
+            nb = nbformat.read(str(out), as_version=4)
+            body, _ = _STATE["exporter"].from_notebook_node(nb)
+            _write_atomic(html, body)
+            html_path = str(html)
+        except Exception as e:
+            error = Failure(type(e).__name__, f"HTML conversion failed: {e}")
+    if error is not None:  # never leave a stale page of an earlier success
+        with contextlib.suppress(FileNotFoundError):
+            html.unlink()
+    return JobResult(job.step, job.territory_id, "ok" if error is None else "failed",
+                     time.perf_counter() - t0, str(out), html_path, engine, attempts, error,
+                     started, job.fingerprint)
+
+
+def _result_from_dict(d: dict) -> JobResult:
+    err = d.get("error")
+    d = {**d, "error": Failure(**err) if err else None}
+    return JobResult(**d)
+
+
+def _worker_main() -> None:  # pragma: no cover - runs in a worker process
+    """Worker loop: one JSON job per line on stdin, one JSON result per line on the
+    protocol pipe (the original stdout; fd 1 itself is pointed at stderr so that nothing a
+    kernel or library prints can corrupt the protocol)."""
+    import json
+    import sys
+
+    proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    engine, address = sys.argv[1], sys.argv[2] or None
+    init_worker(engine, address)
+    proto.write("READY\n")
+    proto.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            r = execute_job(Job(**json.loads(line)))
+        except Exception as e:  # never let one job kill the worker
+            j = json.loads(line)
+            r = JobResult(j["step"], j["territory_id"], "failed", 0.0, j["output_path"], None,
+                          _STATE.get("engine", engine), 1,
+                          Failure(type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
+        proto.write(json.dumps(r.to_dict(), default=str) + "\n")
+        proto.flush()
+
+
+class Executor:
+    """A pool of worker processes executing :class:`Job` objects from one shared queue.
+
+    Workers are plain subprocesses (``python -c ...``) that speak JSON lines, so the runner
+    never forks itself and works from scripts without a ``__main__`` guard, notebooks and
+    tests alike. A worker that dies is replaced; its notebook is reported as failed.
+
+    Parameters
+    ----------
+    workers : int
+        Number of worker processes (each runs one notebook at a time).
+    engine : {"fork", "plain"}
+    fork_address : str, optional
+        Socket of the running :class:`~territoria.pipeline.kernels.ForkServer` (fork engine).
+    log_path : path-like, optional
+        File receiving the workers' and kernels' stderr (default: discarded).
+    """
+
+    def __init__(self, workers: int = 2, engine: str = "plain", fork_address: str | None = None,
+                 log_path=None):
+        self.workers = max(1, int(workers))
+        self.engine = engine
+        self.fork_address = fork_address
+        self.log_path = log_path
+        self.procs: list[subprocess.Popen] = [self._spawn() for _ in range(self.workers)]
+        self.ready = [False] * self.workers  # said READY and is idle
+
+    def _spawn(self) -> subprocess.Popen:
+        err = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-c",
+                 "from territoria.pipeline.executor import _worker_main; _worker_main()",
+                 self.engine, self.fork_address or ""],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
+                encoding="utf-8", bufsize=1,
+            )
+        finally:
+            if err is not subprocess.DEVNULL:
+                err.close()
+
+    def run(self, jobs, on_result=None) -> list[JobResult]:
+        """Execute ``jobs``; call ``on_result(result)`` as each finishes; results in job order."""
+        import json
+        import select
+
+        jobs = list(jobs)
+        queue = list(range(len(jobs)))[::-1]
+        results: list[JobResult | None] = [None] * len(jobs)
+        busy: dict[int, int] = {}  # proc index -> job index
+        ready = self.ready
+
+        def dispatch(k: int) -> None:
+            if queue:
+                i = queue.pop()
+                busy[k] = i
+                ready[k] = False
+                self.procs[k].stdin.write(json.dumps(asdict(jobs[i]), default=str) + "\n")
+                self.procs[k].stdin.flush()
+
+        def lost(k: int) -> None:
+            i = busy.pop(k, None)
+            if i is not None:
+                j = jobs[i]
+                r = JobResult(j.step, j.territory_id, "failed", 0.0, j.output_path, None,
+                              self.engine, 1, Failure("WorkerDied", "the worker process "
+                                                      "stopped while running this notebook"),
+                              time.time(), j.fingerprint)
+                results[i] = r
+                if on_result:
+                    on_result(r)
+            with contextlib.suppress(Exception):
+                self.procs[k].kill()
+                self.procs[k].wait()
+            self.procs[k] = self._spawn()
+            ready[k] = False
+
+        for k in range(len(self.procs)):
+            if ready[k]:
+                dispatch(k)
+        while queue or busy:
+            streams = {self.procs[k].stdout: k for k in range(len(self.procs))}
+            readable, _, _ = select.select(list(streams), [], [], 1.0)
+            for st in readable:
+                k = streams[st]
+                line = st.readline()
+                if not line:
+                    lost(k)
+                    continue
+                if not line.startswith("READY"):
+                    i = busy.pop(k)
+                    r = _result_from_dict(json.loads(line))
+                    results[i] = r
+                    if on_result:
+                        on_result(r)
+                ready[k] = True
+                dispatch(k)
+        return results  # type: ignore[return-value]
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop the workers (``cancel`` kills them at once)."""
+        for p in self.procs:
+            with contextlib.suppress(Exception):
+                if cancel:
+                    p.kill()
+                else:
+                    p.stdin.close()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            for st in (p.stdin, p.stdout):
+                with contextlib.suppress(Exception):
+                    st.close()
+        self.procs = []
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(cancel=exc_type is not None)

@@ -1,0 +1,549 @@
+"""Warm Jupyter kernels: fresh kernel processes forked from a parent that imported everything.
+
+Starting a plain IPython kernel and importing pandas, seaborn, statsmodels and pingouin costs
+about 2 s per notebook; the analysis itself costs a fraction of that. A :class:`ForkServer` is a
+long-lived process that imports those libraries once and then, on request, forks a child that
+becomes a normal ipykernel (``IPKernelApp``) listening on the connection file jupyter_client
+wrote. Each notebook still gets its own fresh process (no state leaks from one territory to the
+next); only the start-up is shared.
+
+Papermill uses it through :class:`ForkKernelManager`, an ``AsyncKernelManager`` whose
+provisioner asks the fork server for a process instead of calling ``Popen``::
+
+    papermill.execute_notebook(src, dst, kernel_manager_class=ForkKernelManager, ...)
+
+with the server's address in the ``TERRITORIA_FORK_SERVER`` environment variable. Everything
+else (injected-parameters cell, error banner, executed output notebook) is stock papermill.
+
+Both managers use Unix-socket (``ipc``) transport with a private short runtime folder, which
+avoids the "Address already in use" port races of TCP start-up (nteract/papermill#511).
+
+Notes
+-----
+After the fork the child resets what a fresh kernel would have fresh: environment variables,
+working directory, ``sys.path``, ``sys.argv``, warnings filters, pandas options, matplotlib
+rcParams, open figures, and the random seeds (``random`` and NumPy's legacy global generator).
+Libraries imported by the parent stay imported (that is the point); matplotlib's backend is
+the inline one, exactly as in a kernel started by Jupyter. Fork is Linux-only
+(:func:`fork_supported`); elsewhere the runner uses :class:`IpcKernelManager` (plain kernels).
+
+Examples
+--------
+>>> fork_supported() in (True, False)
+True
+>>> IpcKernelManager().transport
+'ipc'
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import default
+
+from territoria.exceptions import PipelineError
+
+#: Environment variable naming the fork server's socket (read by :class:`ForkKernelManager`).
+ENV_ADDRESS = "TERRITORIA_FORK_SERVER"
+
+#: Modules the fork server imports before it accepts requests.
+DEFAULT_PRELOAD = (
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "seaborn",
+    "statsmodels.api",
+    "statsmodels.formula.api",
+    "pingouin",
+    "duckdb",
+    "territoria",
+    "territoria.store",
+    "territoria.report.record",
+    "territoria.analysis",
+    "IPython",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "jedi",
+)
+
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def fork_supported() -> bool:
+    """True where warm forked kernels work (Linux with ``os.fork`` and Unix sockets)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(socket, "AF_UNIX")
+
+
+_RUNTIME: dict[str, Path] = {}
+
+
+def runtime_dir() -> Path:
+    """A private (0700) short folder for connection files and ipc sockets of this process.
+
+    Unix socket paths are limited to about 100 characters, so this lives directly under the
+    system temporary folder (``/tmp`` when available), not in Jupyter's runtime folder.
+    """
+    d = _RUNTIME.get(str(os.getpid()))
+    if d is None or not d.is_dir():
+        base = "/tmp" if os.path.isdir("/tmp") else None
+        d = Path(tempfile.mkdtemp(prefix="terr-", dir=base))
+        os.chmod(d, 0o700)
+        _RUNTIME[str(os.getpid())] = d
+        pid = os.getpid()
+        atexit.register(lambda: os.getpid() == pid and shutil.rmtree(d, ignore_errors=True))
+    return d
+
+
+# ------------------------------------------------------------------------------------------
+# Client side: talk to the fork server
+# ------------------------------------------------------------------------------------------
+def _request(address: str, payload: dict, timeout: float = 30.0) -> dict:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(address)
+        s.sendall(json.dumps(payload).encode("utf-8") + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    if not buf:
+        raise PipelineError(f"fork server at {address} closed the connection without answering")
+    reply = json.loads(buf)
+    if "error" in reply:
+        raise PipelineError(f"fork server: {reply['error']}")
+    return reply
+
+
+def fork_kernel(address: str, args: list[str], env: dict, cwd: str) -> int:
+    """Ask the fork server for a kernel process; returns its pid.
+
+    ``args`` are the ``IPKernelApp`` command-line arguments (e.g. ``["-f", conn_file]``).
+    """
+    return int(_request(address, {"op": "fork", "args": list(args), "env": dict(env),
+                                  "cwd": str(cwd)})["pid"])
+
+
+def server_alive(address: str | None) -> bool:
+    """True if a fork server answers at ``address``."""
+    if not address:
+        return False
+    try:
+        return bool(_request(address, {"op": "ping"}, timeout=5.0).get("ok", False))
+    except (OSError, PipelineError, ValueError):
+        return False
+
+
+def kernel_status(address: str, pid: int) -> int | None:
+    """Exit status of a forked kernel, or None while it runs."""
+    return _request(address, {"op": "status", "pid": int(pid)}, timeout=5.0)["returncode"]
+
+
+class ForkServer:
+    """A process that imports the heavy libraries once and forks kernels on request.
+
+    Parameters
+    ----------
+    preload : sequence of str
+        Modules to import before serving (missing ones are skipped).
+    log_path : path-like, optional
+        Where the server and its kernels write stderr (default: discarded).
+
+    Examples
+    --------
+    >>> srv = ForkServer(preload=("json",)).start()  # doctest: +SKIP
+    >>> srv.ping()  # doctest: +SKIP
+    True
+    >>> srv.close()  # doctest: +SKIP
+    """
+
+    def __init__(self, preload=DEFAULT_PRELOAD, log_path=None):
+        self.preload = tuple(preload)
+        self.log_path = Path(log_path) if log_path else None
+        self.address = str(runtime_dir() / f"fork-{uuid.uuid4().hex[:8]}.sock")
+        self.proc: subprocess.Popen | None = None
+        self.preloaded: list[str] = []
+
+    def start(self, timeout: float = 120.0) -> ForkServer:
+        """Start the server and wait until it has imported everything and listens.
+
+        Raises
+        ------
+        PipelineError
+            If fork is unsupported here, or the server does not come up in ``timeout`` s.
+        """
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> ForkServer:
+        """Start the server process without waiting for it (see :meth:`wait_ready`)."""
+        if not fork_supported():
+            raise PipelineError("warm forked kernels need Linux; use the plain engine")
+        env = dict(os.environ)
+        env.setdefault("MPLBACKEND", _INLINE_BACKEND)
+        err = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c",
+                 "import sys; from territoria.pipeline.kernels import _serve_main; _serve_main()",
+                 self.address, ",".join(self.preload)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
+                cwd=os.getcwd(), start_new_session=True,
+            )
+        finally:
+            if err is not subprocess.DEVNULL:
+                err.close()
+        return self
+
+    def wait_ready(self, timeout: float = 120.0) -> ForkServer:
+        """Wait until the launched server listens; raise :class:`PipelineError` otherwise."""
+        if self.proc is None:
+            raise PipelineError("the fork server was not launched")
+        if self.preloaded:
+            return self
+        deadline = time.monotonic() + timeout
+        line = b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                line = self.proc.stdout.readline()
+                break
+            if self.proc.poll() is not None:
+                break
+        if not line.startswith(b"READY"):
+            self.close()
+            raise PipelineError("the warm-kernel fork server did not start (use --engine plain)")
+        self.preloaded = [m for m in line.decode().split()[1].split(",") if m]
+        return self
+
+    def ping(self) -> bool:
+        """True if the server answers."""
+        return server_alive(self.address)
+
+    def close(self) -> None:
+        """Stop the server (kernels it forked are stopped by their managers)."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError, PipelineError, ValueError):
+            if self.proc.poll() is None:
+                _request(self.address, {"op": "shutdown"}, timeout=2.0)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+        with contextlib.suppress(OSError):
+            os.unlink(self.address)
+
+    def __enter__(self) -> ForkServer:
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Server side
+# ------------------------------------------------------------------------------------------
+def _serve_main() -> None:  # pragma: no cover - runs in the server process
+    address, preload = sys.argv[1], [m for m in sys.argv[2].split(",") if m]
+    # What a kernel started by `python -m ipykernel_launcher` has: no cwd entry on sys.path
+    # (IPython adds '' itself), the interpreter's default warnings filters.
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
+    import warnings
+
+    base = {"path": list(sys.path), "filters": list(warnings.filters)}
+    loaded = []
+    for name in preload:
+        try:
+            __import__(name)
+            loaded.append(name)
+        except Exception:  # a missing optional library only costs speed
+            pass
+    snap = {}
+    if "matplotlib" in sys.modules:
+        import matplotlib
+
+        with contextlib.suppress(Exception):  # warm the font cache and the Agg renderer
+            import io
+
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            fig = Figure()
+            FigureCanvasAgg(fig)
+            ax = fig.add_subplot()
+            ax.plot([0, 1], [0, 1])
+            ax.set_title("warm-up")
+            fig.savefig(io.BytesIO(), format="png")
+        snap["rc"] = {k: v for k, v in matplotlib.rcParams.items() if k != "backend"}
+    warnings.filters[:] = base["filters"]
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(OSError):
+        os.unlink(address)
+    old = os.umask(0o177)
+    srv.bind(address)
+    os.umask(old)
+    srv.listen(64)
+    srv.settimeout(1.0)
+    sys.stdout.write("READY " + ",".join(loaded) + "\n")
+    sys.stdout.flush()
+    ppid = os.getppid()
+    exited: dict[int, int] = {}
+    children: set[int] = set()
+
+    def reap():
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                children.clear()
+                return
+            if pid == 0:
+                return
+            children.discard(pid)
+            exited[pid] = os.waitstatus_to_exitcode(status)
+
+    while True:
+        reap()
+        try:
+            conn, _ = srv.accept()
+        except TimeoutError:
+            if os.getppid() != ppid:  # the runner is gone
+                break
+            continue
+        with conn:
+            conn.settimeout(10.0)
+            try:
+                buf = b""
+                while not buf.endswith(b"\n"):
+                    chunk = conn.recv(1 << 20)
+                    if not chunk:
+                        break
+                    buf += chunk
+                req = json.loads(buf)
+                op = req.get("op")
+                if op == "ping":
+                    reply = {"ok": True}
+                elif op == "status":
+                    reap()
+                    pid = int(req["pid"])
+                    if pid in exited:
+                        reply = {"returncode": exited.pop(pid)}
+                    else:
+                        reply = {"returncode": None if pid in children else -1}
+                elif op == "fork":
+                    pid = os.fork()
+                    if pid == 0:
+                        _kernel_child(srv, conn, req, base, snap)  # never returns
+                    children.add(pid)
+                    reply = {"pid": pid}
+                elif op == "shutdown":
+                    conn.sendall(b'{"ok": true}\n')
+                    break
+                else:
+                    reply = {"error": f"unknown op {op!r}"}
+                conn.sendall(json.dumps(reply).encode() + b"\n")
+            except Exception as e:  # keep serving
+                with contextlib.suppress(OSError):
+                    conn.sendall(json.dumps({"error": f"{type(e).__name__}: {e}"}).encode()
+                                 + b"\n")
+    srv.close()
+    with contextlib.suppress(OSError):
+        os.unlink(address)
+
+
+def reset_process_state(base_path, base_filters, rc=None) -> None:
+    """Reset per-process state a fresh kernel would have fresh (called in a forked child)."""
+    import random
+    import warnings
+
+    sys.path[:] = list(base_path)
+    warnings.filters[:] = list(base_filters)
+    warnings._filters_mutated()  # type: ignore[attr-defined]
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+    if "pandas" in sys.modules:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with contextlib.suppress(Exception):
+                sys.modules["pandas"].reset_option("all")
+    if "matplotlib" in sys.modules:
+        import matplotlib
+
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+        if rc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                matplotlib.rcParams.update(rc)
+        backend = os.environ.get("MPLBACKEND")
+        if backend:
+            matplotlib.rcParams._set("backend", backend)  # no backend import before the shell
+
+
+def _kernel_child(srv, conn, req, base, snap) -> None:  # pragma: no cover - forked child
+    code = 1
+    try:
+        srv.close()
+        conn.close()
+        os.setsid()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.environ.clear()
+        os.environ.update(req["env"])
+        os.environ.setdefault("MPLBACKEND", _INLINE_BACKEND)
+        os.chdir(req["cwd"])
+        reset_process_state(base["path"], base["filters"], snap.get("rc"))
+        import ipykernel_launcher
+
+        sys.argv = [ipykernel_launcher.__file__, *req["args"]]
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=list(req["args"]))
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+# ------------------------------------------------------------------------------------------
+# jupyter_client integration
+# ------------------------------------------------------------------------------------------
+class _ForkedProcess:
+    """The bits of ``subprocess.Popen`` that ``LocalProvisioner`` uses, for a forked kernel."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, address: str):
+        self.pid = pid
+        self.address = address
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.returncode = kernel_status(self.address, self.pid)
+            except (OSError, PipelineError, ValueError):  # server gone: ask the OS
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    self.returncode = -1
+                except PermissionError:
+                    self.returncode = -1
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.02)
+        return self.returncode  # type: ignore[return-value]
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launches the kernel by asking the fork server instead of calling ``Popen``."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        address = os.environ.get(ENV_ADDRESS)
+        if not address:
+            raise PipelineError(f"no fork server ({ENV_ADDRESS} is not set)")
+        args = _kernel_args(cmd)
+        env = kwargs.get("env") or dict(os.environ)
+        cwd = kwargs.get("cwd") or os.getcwd()
+        pid = fork_kernel(address, args, env, str(cwd))
+        self.process = _ForkedProcess(pid, address)
+        self.pid = pid
+        self.pgid = pid  # the child called setsid()
+        self.cwd = cwd
+        return self.connection_info
+
+
+def _kernel_args(cmd: list[str]) -> list[str]:
+    """IPKernelApp arguments from a kernelspec command; only this interpreter's ipykernel."""
+    for i, part in enumerate(cmd):
+        if part in ("ipykernel_launcher", "ipykernel") and i > 0 and cmd[i - 1] == "-m":
+            exe = cmd[0]
+            if exe != "python" and os.path.realpath(shutil.which(exe) or exe) != \
+                    os.path.realpath(sys.executable):
+                raise PipelineError(f"kernel interpreter {exe} is not {sys.executable}; "
+                                    "use the plain engine")
+            return list(cmd[i + 1:])
+    raise PipelineError(f"kernel command {cmd[:3]} is not an ipykernel; use the plain engine")
+
+
+class IpcKernelManager(AsyncKernelManager):
+    """A stock async kernel manager on Unix-socket transport with private connection files."""
+
+    @default("transport")
+    def _default_transport(self):
+        return "ipc" if fork_supported() else "tcp"
+
+    def _setup_paths(self) -> None:
+        if not self.connection_file:
+            self.kernel_id = self.kernel_id or str(uuid.uuid4())
+            stem = runtime_dir() / f"k-{self.kernel_id[:12]}"
+            self.connection_file = str(stem) + ".json"
+            if self.transport == "ipc":
+                self.ip = str(stem) + "-ipc"
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._setup_paths()
+        return await super()._async_pre_start_kernel(**kw)
+
+
+class ForkKernelManager(IpcKernelManager):
+    """Kernel manager whose kernels are forked from the warm :class:`ForkServer`."""
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._setup_paths()
+        if self.provisioner is None:
+            self.provisioner = ForkProvisioner(kernel_id=self.kernel_id,
+                                               kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)

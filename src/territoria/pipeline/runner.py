@@ -1,0 +1,369 @@
+"""``territoria run``: execute the step notebooks for the city and its territories.
+
+The run goes step by step in the order of :data:`territoria.pipeline.steps.STEPS` (``00`` first,
+then the territory steps ``01``–``05`` for every territory, then the city steps ``06`` and
+``07``). Inside a step the notebooks run in parallel on a pool of workers. After each step
+the runner loads the notebooks' results files into the store in one transaction (notebooks
+only read the store; DuckDB admits a single writing process) and writes one row per notebook
+in ``runs``, so the next step sees the results of the previous one.
+
+A notebook is skipped when its fingerprint (:mod:`territoria.pipeline.fingerprint`) equals
+the one of its last successful run and its outputs exist; ``force=True`` runs it anyway. A
+failing notebook is reported with its cell and error; the others go on.
+
+Examples
+--------
+>>> s = RunSummary(run_id="r1", engine="fork", workers=2, seconds=1.0, results=[])
+>>> s.counts
+{'ok': 0, 'skipped': 0, 'failed': 0}
+>>> s.format("en").splitlines()[0]
+'0 ok, 0 skipped (up to date), 0 failed in 1.0 s (engine fork, 2 workers)'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from territoria import __version__
+from territoria.config import Workspace
+from territoria.exceptions import PipelineError
+from territoria.i18n import check_language, tr
+from territoria.pipeline.executor import ENGINES, Executor, Failure, Job, JobResult
+from territoria.pipeline.fingerprint import data_state_digest, fingerprint, results_digest
+from territoria.pipeline.kernels import ForkServer, fork_supported
+from territoria.pipeline.steps import STEPS, Step, notebook_path, output_paths, resolve_steps
+from territoria.report.record import Recorder, collect
+from territoria.store import Store
+
+MESSAGES = {
+    "summary": {
+        "es": "{ok} correctos, {skipped} omitidos (ya estaban al día), {failed} con error "
+              "en {seconds:.1f} s (motor {engine}, {workers} procesos)",
+        "en": "{ok} ok, {skipped} skipped (up to date), {failed} failed in {seconds:.1f} s "
+              "(engine {engine}, {workers} workers)",
+    },
+    "failures": {"es": "Cuadernos con error:", "en": "Failed notebooks:"},
+    "city": {"es": "alcaldía", "en": "city"},
+    "territory": {"es": "colonia {tid}", "en": "territory {tid}"},
+    "progress": {"es": "Cuadernos", "en": "Notebooks"},
+    "fallback": {
+        "es": "aviso: no se pudo usar el motor rápido ({why}); se usa el motor simple",
+        "en": "warning: the fast engine is not available ({why}); using the plain engine",
+    },
+}
+
+
+@dataclass
+class RunSummary:
+    """The outcome of :func:`run`.
+
+    Attributes
+    ----------
+    run_id : str
+    engine : str
+        ``fork`` or ``plain`` (what was actually used).
+    workers : int
+    seconds : float
+        Wall-clock time of the whole run.
+    results : list of JobResult
+        One per notebook, with ``status`` ``ok``, ``skipped`` or ``failed``.
+    notes : list of str
+        Warnings (e.g. fallback to the plain engine).
+    """
+
+    run_id: str
+    engine: str
+    workers: int
+    seconds: float
+    results: list[JobResult]
+    notes: list[str] = field(default_factory=list)
+    language: str = "es"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = {"ok": 0, "skipped": 0, "failed": 0}
+        for r in self.results:
+            c[r.status] = c.get(r.status, 0) + 1
+        return c
+
+    @property
+    def failures(self) -> list[JobResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failures
+
+    def format(self, lang: str | None = None) -> str:
+        """Counts and, if any, one line per failure (territory, step, cell, error)."""
+        lang = lang or self.language
+        lines = [tr(MESSAGES, "summary", lang, seconds=self.seconds, engine=self.engine,
+                    workers=self.workers, **self.counts)]
+        if self.failures:
+            lines.append(tr(MESSAGES, "failures", lang))
+            for r in self.failures:
+                where = (tr(MESSAGES, "city", lang) if r.territory_id is None
+                         else tr(MESSAGES, "territory", lang, tid=r.territory_id))
+                err = r.error.describe() if r.error else "?"
+                lines.append(f"  - {r.step} · {where}: {err} ({r.output_path})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def select_territories(store: Store, territories=None) -> list[str]:
+    """Territory ids to run: the programme's (``priority``) by default, ``"all"``, or a list.
+
+    Raises
+    ------
+    PipelineError
+        An id that is not in the ``territories`` table (naming it and the allowed values).
+    """
+    known = store.query("SELECT territory_id, coalesce(priority, false) AS priority "
+                        "FROM territories ORDER BY territory_id")
+    ids = [str(x) for x in known["territory_id"]]
+    if territories is None:
+        return [str(t) for t, p in zip(known["territory_id"], known["priority"]) if p]
+    if isinstance(territories, str):
+        if territories == "all":
+            return ids
+        territories = [territories]
+    chosen, have = [], set(ids)
+    for t in territories:
+        t = str(t)
+        if t not in have:
+            shown = ", ".join(ids[:12]) + (f", ... ({len(ids)} in all)" if len(ids) > 12 else "")
+            raise PipelineError(f"unknown territory '{t}' (allowed: {shown or 'none in the store'})")
+        if t not in chosen:
+            chosen.append(t)
+    return chosen
+
+
+def _last_runs(store: Store, step: str) -> dict:
+    df = store.query(
+        "SELECT territory_id, status, fingerprint FROM (SELECT *, row_number() OVER "
+        "(PARTITION BY territory_id ORDER BY finished_at DESC) AS rn FROM runs WHERE step = ?) "
+        "WHERE rn = 1", [step])
+    return {(None if pd.isna(t) else t): (s, f)
+            for t, s, f in zip(df["territory_id"], df["status"], df["fingerprint"])}
+
+
+def _iso(d) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def _valid_sidecar(path: Path, since: float) -> bool:
+    try:
+        if path.stat().st_mtime < since - 1:
+            return False
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        return isinstance(payload, dict) and {"step", "territory_id", "indicators",
+                                              "tables"} <= set(payload)
+    except (OSError, ValueError):
+        return False
+
+
+def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str):
+    """Start the worker pool and (fork engine) the warm-kernel server, side by side."""
+    if engine not in ("auto", *ENGINES):
+        raise PipelineError(f"unknown engine '{engine}' (allowed: auto, {', '.join(ENGINES)})")
+    if engine != "plain" and not fork_supported():
+        if engine == "fork":
+            notes.append(tr(MESSAGES, "fallback", lang, why="needs Linux"))
+        engine = "plain"
+    if engine == "plain":
+        return "plain", None, Executor(workers, "plain", None, log_path=log_path)
+    server = ForkServer(log_path=log_path)
+    try:
+        server.launch()
+        executor = Executor(workers, "fork", server.address, log_path=log_path)
+    except (OSError, PipelineError) as e:
+        server.close()
+        notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
+        return "plain", None, Executor(workers, "plain", None, log_path=log_path)
+    try:
+        server.wait_ready()
+    except PipelineError as e:
+        executor.close()
+        server.close()
+        notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
+        return "plain", None, Executor(workers, "plain", None, log_path=log_path)
+    return "fork", server, executor
+
+
+def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = False,
+        language: str | None = None, progress: bool = True, engine: str = "auto",
+        notebooks_dir=None, timeout: float | None = None) -> RunSummary:
+    """Execute the step notebooks and collect their results into the store.
+
+    Parameters
+    ----------
+    ws : Workspace or path-like
+    territories : None, "all" or list of str
+        None: the programme territories (``priority`` true); ``"all"``: every territory.
+    steps : None, str or list
+        Step ids or numbers (``"00,02"``); None runs every step.
+    workers : int
+        Notebooks executed at once.
+    force : bool
+        Rerun notebooks that are up to date.
+    language : {"es", "en"}, optional
+        Report language (default: the city's ``default_language``).
+    progress : bool
+        Show a progress bar with ETA on stderr (only when stderr is a terminal).
+    engine : {"auto", "fork", "plain"}
+        ``fork``: kernels forked from a warm server (Linux); ``plain``: a fresh kernel each.
+    notebooks_dir : path-like, optional
+        Where the ``NN_name.ipynb`` notebooks are (default: the kit's ``notebooks/``).
+    timeout : float, optional
+        Seconds allowed per cell.
+
+    Returns
+    -------
+    RunSummary
+        ``results`` has one entry per notebook (status ok, skipped or failed, seconds, output
+        path, error with cell and message); ``counts`` and ``failures`` summarise them.
+
+    Raises
+    ------
+    PipelineError
+        Unknown step or territory, missing notebook, no territories to run.
+
+    Examples
+    --------
+    >>> summary = run("./iztapalapa", steps="00,01")  # doctest: +SKIP
+    >>> summary.counts  # doctest: +SKIP
+    {'ok': 131, 'skipped': 0, 'failed': 0}
+    """
+    t_start = time.perf_counter()
+    ws = ws if isinstance(ws, Workspace) else Workspace(ws)
+    cfg = ws.config()
+    lang = check_language(language or cfg.default_language)
+    chosen = resolve_steps(steps)
+    nb_paths = {s.id: notebook_path(s, notebooks_dir) for s in chosen}
+    missing = [str(p) for p in nb_paths.values() if not p.is_file()]
+    if missing:
+        raise PipelineError(f"step notebook not found: {', '.join(missing)}")
+    nb_bytes = {k: p.read_bytes() for k, p in nb_paths.items()}
+    city_yml = ws.city_file.read_bytes()
+    with Store(ws.store_path) as store:
+        tids = select_territories(store, territories)
+        data_digest = data_state_digest(store, city_yml)
+    if not tids and any(not s.is_city for s in chosen):
+        raise PipelineError("no territories to run: none is marked priority in the store "
+                            "(use --all or --territory ID)")
+    base_params = {"workspace": str(ws.root), "language": lang,
+                   "period_start": _iso(cfg.period_start), "period_end": _iso(cfg.period_end)}
+    run_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
+    notes: list[str] = []
+    all_results: list[JobResult] = []
+    total = sum(1 if s.is_city else len(tids) for s in chosen)
+    bar = _progress_bar(total, progress, lang)
+    server: ForkServer | None = None
+    executor: Executor | None = None
+    used_engine = "plain" if engine == "plain" else None
+    order = [s.id for s in STEPS]
+    try:
+        for step in chosen:
+            earlier = order[:order.index(step.id)]
+            jobs, skipped = [], []
+            with Store(ws.store_path) as store:
+                last = _last_runs(store, step.id)
+                for tid in ([None] if step.is_city else tids):
+                    params = {**base_params, "territory": tid}
+                    res = results_digest(store, earlier, tid, all_territories=step.is_city)
+                    fp = fingerprint(nb_bytes[step.id], params, data_digest, res, __version__)
+                    out, html = output_paths(ws.output_dir, step, tid)
+                    prev = last.get(tid)
+                    if (not force and prev is not None and prev[0] in ("ok", "skipped")
+                            and prev[1] == fp and out.exists() and html.exists()):
+                        skipped.append(JobResult(step.id, tid, "skipped", 0.0, str(out),
+                                                 str(html), "-", 0, None, time.time(), fp))
+                        continue
+                    sidecar = Recorder(ws.output_dir, step.id, tid).path
+                    jobs.append(Job(step.id, tid, str(nb_paths[step.id]), str(out), str(html),
+                                    params, str(ws.root), str(sidecar), fp, timeout))
+            if bar is not None and skipped:
+                bar.update(len(skipped))
+            results: list[JobResult] = []
+            if jobs:
+                if executor is None:
+                    log = ws.output_dir / "run.log"  # stderr of workers and kernels
+                    log.parent.mkdir(parents=True, exist_ok=True)
+                    log.write_bytes(b"")
+                    used_engine, server, executor = _start_pool(engine, workers, log, notes,
+                                                                lang)
+                if bar is not None:
+                    bar.set_description(step.id)
+                results = executor.run(jobs, on_result=lambda r: _tick(bar, r))
+            _record(ws, step, jobs, results, skipped, run_id)
+            all_results.extend(skipped + results)
+    finally:
+        if executor is not None:
+            executor.close()
+        if server is not None:
+            server.close()
+        if bar is not None:
+            bar.close()
+    return RunSummary(run_id, used_engine or ("fork" if engine != "plain" and fork_supported()
+                                              else "plain"),
+                      workers, time.perf_counter() - t_start, all_results, notes, lang)
+
+
+def _progress_bar(total: int, progress: bool, lang: str):
+    if not progress or not sys.stderr.isatty() or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, file=sys.stderr, unit="nb", desc=tr(MESSAGES, "progress", lang),
+                dynamic_ncols=True)
+
+
+def _tick(bar, result: JobResult) -> None:
+    if bar is None:
+        return
+    bar.update(1)
+    if result.status == "failed":
+        bar.set_postfix_str(f"{result.step} {result.territory_id or 'city'}: failed")
+
+
+def _record(ws: Workspace, step: Step, jobs: list[Job], results: list[JobResult],
+            skipped: list[JobResult], run_id: str) -> None:
+    """Collect the step's results files and write its ``runs`` rows in one transaction."""
+    sidecars = []
+    for job, r in zip(jobs, results):
+        r.fingerprint = job.fingerprint
+        if r.status != "ok" or not job.sidecar_path:
+            continue
+        p = Path(job.sidecar_path)
+        if not p.exists():
+            continue
+        if _valid_sidecar(p, r.started_at):
+            sidecars.append(p)
+        else:
+            r.status = "failed"
+            r.error = Failure("ResultsError", f"{p.name}: results file is unreadable or stale")
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    rows = [{"run_id": run_id, "step": r.step, "territory_id": r.territory_id,
+             "status": r.status, "fingerprint": r.fingerprint,
+             "output_path": os.path.relpath(r.output_path, ws.root),
+             "error": r.error.describe() if r.error else None,
+             "seconds": float(r.seconds), "finished_at": now}
+            for r in [*skipped, *results]]
+    if not rows:
+        return
+    with Store(ws.store_path) as store, store.transaction():
+        if sidecars:
+            collect(store, sidecars)
+        store.append("runs", pd.DataFrame(rows).astype({"territory_id": "object"}))
