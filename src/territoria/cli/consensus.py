@@ -94,7 +94,7 @@ def consensus_json(result, *, source: str, fmt: str, polis_groups=None) -> dict:
         "source": source, "format": fmt, "mode": result.mode, "k": result.k,
         "n_participants": int(len(parts)), "n_in_conv": int(parts["in_conv"].sum()),
         "groups": {p: (None if pd.isna(g) else int(g))
-                   for p, g in zip(parts["participant"], parts["group"])},
+                   for p, g in zip(parts["participant"], parts["group"], strict=True)},
         "group_sizes": {str(int(g)): int(n) for g, n in
                         parts["group"].dropna().value_counts().sort_index().items()},
         "silhouettes": {str(k): v for k, v in result.silhouettes.items()},
