@@ -35,7 +35,8 @@ from territoria.exceptions import DataError, IngestError, TerritoriaError
 from territoria.i18n import tr
 from territoria.store import Store, quote_ident
 
-KINDS = ("kobo", "odk", "crime", "crime_cuadrante", "social_index", "territories")
+KINDS = ("kobo", "odk", "crime", "crime_cuadrante", "social_index", "territories", "blocks",
+         "census", "programme", "links")
 
 MESSAGES = {
     "line": {
@@ -259,6 +260,11 @@ def detect_kind(path: Path) -> str:
             return "odk"
         if cols & {"_uuid", "_submission_time", "__version__", "_index"}:
             return "kobo"
+        from territoria.ingest.tables import table_kind
+
+        tk = table_kind(cols)
+        if tk:
+            return tk
         if cols & {"cveut", "territory_id"} or {"zone_id", "name"} <= cols:
             return "territories"
         return "kobo"
@@ -287,6 +293,10 @@ def _reader(kind: str):
         from territoria.ingest.territories import ingest_territories
 
         return ingest_territories
+    if kind in ("blocks", "census", "programme", "links"):
+        from territoria.ingest.tables import READERS
+
+        return READERS[kind]
     raise IngestError(f"unknown kind '{kind}' (allowed: auto, {', '.join(KINDS)})",
                       rule="unknown_kind")
 

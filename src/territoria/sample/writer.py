@@ -89,7 +89,7 @@ def write_social_index(raw: Path, t: pd.DataFrame) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     strata = pd.cut(t["social_index"], [0, 0.7, 0.8, 0.9, 0.95, 1.01],
                     labels=["Muy bajo", "Bajo", "Medio", "Alto", "Muy alto"], right=False)
-    df = pd.DataFrame({"cve_ut": t["territory_id"], "nom_ut": t["name"], "alcaldia": "007",
+    df = pd.DataFrame({"cveut": t["territory_id"], "nomut": t["name"], "alcaldia": "007",
                        "pob": t["population"].astype(int), "idsm": t["social_index"].round(4),
                        "e_idsm": strata.astype(str)})
     p = d / "ids_colonias_2020.csv"
