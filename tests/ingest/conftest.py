@@ -4,8 +4,8 @@ instruments themselves (so a change of form changes the fixtures too)."""
 from __future__ import annotations
 
 import hashlib
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd

@@ -177,17 +177,17 @@ def ingest_territories(ctx: FileContext) -> Outcome:
     if popc:
         bad = out["population"].isna() & df[popc].astype(str).str.strip().ne("") \
             & df[popc].notna()
-        for r, v in zip(out.loc[bad, "_row"], df.loc[bad, popc]):
+        for r, v in zip(out.loc[bad, "_row"], df.loc[bad, popc], strict=False):
             problems.append((r, popc, v, "number"))
     for r in out.loc[out["territory_id"].isin(["", "nan", "None"]), "_row"]:
         problems.append((r, idc, None, "required"))
     for r in out.loc[out["name"].isin(["", "nan", "None"]), "_row"]:
         problems.append((r, namec, None, "required"))
     dup = out["territory_id"].duplicated(keep="first") & ~out["territory_id"].isin(["", "nan"])
-    for r, v in zip(out.loc[dup, "_row"], out.loc[dup, "territory_id"]):
+    for r, v in zip(out.loc[dup, "_row"], out.loc[dup, "territory_id"], strict=False):
         problems.append((r, idc, v, "duplicate_id"))
     bcol = _pick(cols, _BOROUGH)
-    problems += [(r, bcol, v, "outside_city") for r, v in zip(outside["_row"], outside[bcol])] \
+    problems += [(r, bcol, v, "outside_city") for r, v in zip(outside["_row"], outside[bcol], strict=False)] \
         if len(outside) else []
     q = pd.DataFrame(problems, columns=["row", "column", "value", "rule"])
     bad_rows = set(q["row"])
@@ -217,7 +217,7 @@ def _ingest_zones(ctx: FileContext, df: pd.DataFrame, zcol: str, namec: str) -> 
     problems += [(r, namec, None, "required") for r in out.loc[out["name"] == "", "_row"]]
     dup = out["zone_id"].duplicated() & (out["zone_id"] != "")
     problems += [(r, zcol, v, "duplicate_id") for r, v in
-                 zip(out.loc[dup, "_row"], out.loc[dup, "zone_id"])]
+                 zip(out.loc[dup, "_row"], out.loc[dup, "zone_id"], strict=False)]
     q = pd.DataFrame(problems, columns=["row", "column", "value", "rule"])
     good = out[~out["_row"].isin(set(q["row"]))].drop(columns=["_row"])
     ctx.quarantine_frame(q)
