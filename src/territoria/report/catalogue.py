@@ -1,13 +1,25 @@
-"""The indicator catalogue (``methodology/indicators.yml``): names, definitions, direction.
+r"""The indicator catalogue (``methodology/indicators.yml``): names, definitions, direction.
 
 Examples
 --------
->>> cat = load_catalogue()
+The catalogue is one YAML file per step in ``methodology/indicators/`` (``NN_step.yml``,
+each with a top-level ``indicators:`` list), merged in file order.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "01_network.yml").write_text(
+...     "indicators:\n"
+...     "  - id: block_coverage\n"
+...     "    step: 01_network\n"
+...     "    name: {es: Cobertura de manzanas, en: Block coverage}\n"
+...     "    definition: {es: Manzanas con asamblea, en: Blocks with an assembly}\n"
+...     "    formula: blocks with >= 1 assembly / all blocks\n"
+...     "    source: assembly, blocks\n"
+...     "    percent: true\n")
+>>> cat = load_catalogue(str(d))
 >>> ind = cat["block_coverage"]
->>> ind.step, ind.better
-('01_network', 'higher')
->>> ind.name("en")
-'Block coverage'
+>>> ind.step, ind.better, ind.name("en")
+('01_network', 'higher', 'Block coverage')
 """
 
 from __future__ import annotations
@@ -68,9 +80,19 @@ _FIELDS = {"id", "step", "name", "definition", "formula", "source", "unit", "bet
 @lru_cache(maxsize=4)
 def load_catalogue(path: str | None = None) -> dict[str, Indicator]:
     """Read and check the catalogue; raises :class:`ConfigError` with the entry and key."""
-    p = Path(path) if path else kit_dir("methodology") / "indicators.yml"
-    raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    root = Path(path) if path else kit_dir("methodology") / "indicators"
+    files = sorted(root.glob("*.yml")) if root.is_dir() else [root]
     out: dict[str, Indicator] = {}
+    for p in files:
+        _load_file(p, out)
+    return out
+
+
+def _load_file(p: Path, out: dict) -> None:
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML ({e})") from None
     for i, e in enumerate(raw.get("indicators", []), start=1):
         unknown = set(e) - _FIELDS
         if unknown:
@@ -90,4 +112,3 @@ def load_catalogue(path: str | None = None) -> dict[str, Indicator]:
             better=e.get("better", "higher"),
             disaggregations=tuple(e.get("disaggregations", ()) or ()),
             headline=bool(e.get("headline", False)), percent=bool(e.get("percent", False)))
-    return out
