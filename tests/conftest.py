@@ -22,3 +22,23 @@ def real_data() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def sample_ws(tmp_path_factory):
+    """The sample city built once per test session and ingested (a Workspace).
+
+    Tests may read it and write sidecars under ``output/``; tests that change the store or the
+    raw files must work on a copy (``shutil.copytree(sample_ws.root, tmp_path / "ws")``).
+    """
+    from territoria.demo import raw_files
+    from territoria.ingest.core import ingest_files
+    from territoria.sample import build_sample
+
+    root = tmp_path_factory.mktemp("sample") / "iztapalapa"
+    ws = build_sample(root)
+    reports = ingest_files(ws, raw_files(ws))
+    bad = [r.as_line() for r in reports if r.status != "ok"]
+    if bad:
+        raise RuntimeError("sample ingest failed: " + "; ".join(bad))
+    return ws

@@ -237,7 +237,7 @@ class Store:
     def execute(self, sql: str, params: list | None = None) -> None:
         """Run a write statement inside the current transaction."""
         self._require_tx()
-        self.con.execute(sql, params or [])
+        self.con.execute(sql, params or []).fetchall()
 
     def record_indicators(self, df: pd.DataFrame, *, step: str, territory_id: str | None,
                           run_id: str | None = None) -> int:
