@@ -222,7 +222,7 @@ class Store:
             cols = ", ".join(quote_ident(c) for c in df.columns)
             self.con.execute(
                 f"INSERT INTO {quote_ident(name)} ({cols}) SELECT {cols} FROM {view}"
-            )
+            ).fetchall()
         finally:
             self.con.unregister(view)
         return len(df)
