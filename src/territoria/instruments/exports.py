@@ -57,9 +57,11 @@ import io
 import math
 import re
 import uuid
+import warnings
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from territoria.exceptions import DataError, InstrumentError
@@ -99,6 +101,11 @@ _VALIDATION_LABELS = {
 # --------------------------------------------------------------------------------------------
 # values
 # --------------------------------------------------------------------------------------------
+_DATETIME_TYPES = frozenset({"datetime", "start", "end"})
+_DATE_TYPES = frozenset({"date", "today"})
+_TIME_TYPES = _DATETIME_TYPES | _DATE_TYPES
+
+
 def deterministic_uuid(*parts) -> str:
     """A version-4-shaped UUID derived from a hash of ``parts`` (reproducible, not random).
 
@@ -122,6 +129,25 @@ def _is_missing(v) -> bool:
         return False
 
 
+def _box(v):
+    """A cell as ``DataFrame.to_dict("records")`` gives it (pandas' ``maybe_box_native``):
+    numpy scalars become Python ones, ``pd.NA`` becomes None."""
+    if isinstance(v, np.generic):
+        if isinstance(v, np.floating):
+            return float(v)
+        if isinstance(v, np.integer):
+            return int(v)
+        if isinstance(v, np.bool_):
+            return bool(v)
+        if isinstance(v, np.datetime64):
+            return pd.Timestamp(v)
+        if isinstance(v, np.timedelta64):
+            return pd.Timedelta(v)
+    elif v is pd.NA:
+        return None
+    return v
+
+
 def _fmt_datetime(v) -> str:
     if isinstance(v, str):
         return v
@@ -133,16 +159,15 @@ def _fmt_datetime(v) -> str:
     return text
 
 
-def _fmt(field: Field | None, v) -> str:
-    """A value as text, the way the servers write it."""
+def _fmt_type(t: str | None, v) -> str:
+    """A (boxed) value as text, the way the servers write it, for a field of type ``t``."""
     if _is_missing(v):
         return ""
-    t = field.type if field is not None else None
     if isinstance(v, (list, tuple, set)):
         return " ".join(str(x) for x in v)
-    if t in ("datetime", "start", "end"):
+    if t in _DATETIME_TYPES:
         return _fmt_datetime(v)
-    if t in ("date", "today"):
+    if t in _DATE_TYPES:
         if isinstance(v, str):
             return v
         return pd.Timestamp(v).strftime("%Y-%m-%d")
@@ -158,28 +183,109 @@ def _fmt(field: Field | None, v) -> str:
     return str(v)
 
 
-def _choice_label(inst: Instrument, f: Field, name: str, lang: str) -> str:
-    if f.list_name in inst.choices:
-        return inst.choice_label(f.list_name, name, lang)
-    return name
+def _fmt(field: Field | None, v) -> str:
+    """A value as text, the way the servers write it (the reference, one value at a time).
+
+    >>> _fmt(None, 3.0), _fmt(None, 2.5), _fmt(None, None), _fmt(None, ["a", "b"])
+    ('3', '2.5', '', 'a b')
+    """
+    return _fmt_type(field.type if field is not None else None, v)
 
 
-def _value_text(inst: Instrument, f: Field, v, labels: bool, lang: str) -> str:
-    text = _fmt(f, v)
-    if labels and text and f.is_select and f.list_name in inst.choices:
-        if f.is_multiple:
-            return " ".join(_choice_label(inst, f, p, lang) for p in text.split())
-        return _choice_label(inst, f, text, lang)
-    return text
+def _text(t: str | None, v) -> str:
+    """:func:`_fmt` of a cell as it comes out of a column, with fast paths for the usual
+    Python scalars (identical results; see ``tests/instruments/test_exports_identity.py``)."""
+    tv = type(v)
+    if tv is str:
+        return v
+    if v is None:
+        return ""
+    if t not in _TIME_TYPES:
+        if tv is int:
+            return str(v)
+        if tv is float:
+            if v != v:
+                return ""
+            return str(int(v)) if v.is_integer() else repr(v)
+        if tv is bool:
+            return "true" if v else "false"
+    return _fmt_type(t, _box(v))
 
 
-def _get(row: dict, key: str):
-    v = row.get(key)
+def _value(v):
+    """A cell boxed as in ``to_dict("records")``, None when missing (the old ``_get``)."""
+    if v is None or type(v) is str:
+        return v
+    v = _box(v)
     return None if _is_missing(v) else v
 
 
 # --------------------------------------------------------------------------------------------
-# column plans
+# input frames, column by column
+# --------------------------------------------------------------------------------------------
+class _Table:
+    """Column-wise access to an input frame.
+
+    ``values(name)`` gives the cells of a column as ``DataFrame.to_dict("records")`` would
+    (Python scalars; a repeated column name: the last one wins, as in a record dict) and
+    ``texts(name, type)`` the cells formatted by :func:`_fmt`, computed once per column.
+    A missing column reads as empty cells.
+    """
+
+    def __init__(self, df: pd.DataFrame | None):
+        self._cache: dict = {}
+        if df is None:
+            self.df, self.n, self._pos = None, 0, {}
+            return
+        if not isinstance(df, pd.DataFrame):
+            raise InstrumentError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        self.df, self.n = df, len(df)
+        if not df.columns.is_unique:
+            warnings.warn("DataFrame columns are not unique, some columns will be omitted.",
+                          UserWarning, stacklevel=3)
+        self._pos = {c: i for i, c in enumerate(df.columns)}
+
+    def __contains__(self, name) -> bool:
+        return name in self._pos
+
+    def values(self, name) -> list | None:
+        i = self._pos.get(name)
+        if i is None:
+            return None
+        s = self.df.iloc[:, i]
+        dtype = s.dtype
+        if isinstance(dtype, np.dtype):
+            if dtype.kind in "biufc":
+                return s.to_numpy().tolist()
+            if dtype.kind == "O":
+                return s.to_numpy().tolist()
+            return list(s)  # datetime64/timedelta64 -> Timestamp/Timedelta
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            return list(s)
+        return s.to_numpy(dtype=object).tolist()  # boxed cell by cell in _text/_value
+
+    def texts(self, name, t: str | None = None) -> list[str]:
+        key = ("texts", name, t)
+        got = self._cache.get(key)
+        if got is None:
+            vals = self.values(name)
+            got = [""] * self.n if vals is None else [
+                v if type(v) is str else _text(t, v) for v in vals]
+            self._cache[key] = got
+        return got
+
+    def tokens(self, name, t: str | None = None) -> dict[str, frozenset]:
+        """``{text: set of its space-separated words}`` over the distinct texts of a column."""
+        key = ("tokens", name, t)
+        got = self._cache.get(key)
+        if got is None:
+            got = {x: frozenset(x.split()) for x in set(self.texts(name, t))}
+            self._cache[key] = got
+        return got
+
+
+# --------------------------------------------------------------------------------------------
+# column plans: [(header, producer(table) -> list of texts)]
 # --------------------------------------------------------------------------------------------
 def _group_label(inst: Instrument, name: str, lang: str) -> str:
     return inst.settings.get("_group_labels", {}).get(name, {}).get(lang) or name
@@ -197,8 +303,61 @@ def _prefix(inst: Instrument, f: Field, *, relative_to: str | None, sep: str, la
     return "".join(p + sep for p in path)
 
 
+def _choice_labels(inst: Instrument, f: Field, lang: str) -> dict[str, str]:
+    """``{choice name: label}`` of ``f``'s list, as :meth:`Instrument.choice_label` gives them."""
+    out: dict[str, str] = {}
+    for c in inst.choices.get(f.list_name, ()):
+        if c.name not in out:
+            out[c.name] = c.label(lang or inst.default_language, inst.default_language)
+    return out
+
+
+def _answer_column(inst: Instrument, f: Field, labels: bool, lang: str):
+    """Producer of the texts of ``f`` (choice labels instead of names when ``labels``)."""
+    if not (labels and f.is_select and f.list_name in inst.choices):
+        return lambda tab: tab.texts(f.name, f.type)
+
+    def labelled(tab):
+        lab = _choice_labels(inst, f, lang)
+        texts = tab.texts(f.name, f.type)
+        if not f.is_multiple:
+            return [lab.get(x, x) if x else x for x in texts]
+        memo: dict[str, str] = {"": ""}
+        out = []
+        for x in texts:
+            y = memo.get(x)
+            if y is None:
+                y = memo[x] = " ".join(lab.get(p, p) for p in x.split())
+            out.append(y)
+        return out
+
+    return labelled
+
+
+def _detail_column(f: Field, choice: str):
+    """Producer of ``1``/``0`` (empty when unanswered) for one option of a select_multiple."""
+    def detail(tab):
+        toks = tab.tokens(f.name, f.type)
+        return ["" if not x else ("1" if choice in toks[x] else "0")
+                for x in tab.texts(f.name, f.type)]
+
+    return detail
+
+
+def _geo_column(f: Field, i: int):
+    """Producer of the ``i``-th space-separated part of a geopoint."""
+    def geo(tab):
+        out = []
+        for x in tab.texts(f.name, f.type):
+            parts = x.split()
+            out.append(parts[i] if i < len(parts) else "")
+        return out
+
+    return geo
+
+
 def _kobo_columns(inst, repeat, *, headers, lang, group_sep, groups_in_headers, multiple_select):
-    """List of (header, getter(row) -> text) for one Kobo table."""
+    """List of (header, producer(table) -> list of texts) for one Kobo table."""
     labels = headers == "labels"
     cols = []
     for f in inst.fields_of(repeat):
@@ -209,29 +368,18 @@ def _kobo_columns(inst, repeat, *, headers, lang, group_sep, groups_in_headers, 
         head = pre + (inst.label(f, lang) if labels else f.name)
         if f.is_multiple:
             if multiple_select in ("both", "summary"):
-                cols.append((head, lambda r, f=f: _value_text(inst, f, _get(r, f.name), labels, lang)))
+                cols.append((head, _answer_column(inst, f, labels, lang)))
             if multiple_select in ("both", "details"):
                 for c in inst.choices.get(f.list_name, ()):
                     sub = head + group_sep + (c.label(lang, inst.default_language) if labels else c.name)
-
-                    def detail(r, f=f, c=c):
-                        text = _fmt(f, _get(r, f.name))
-                        if not text:
-                            return ""
-                        return "1" if c.name in text.split() else "0"
-
-                    cols.append((sub, detail))
+                    cols.append((sub, _detail_column(f, c.name)))
             continue
-        cols.append((head, lambda r, f=f: _value_text(inst, f, _get(r, f.name), labels, lang)))
+        cols.append((head, _answer_column(inst, f, labels, lang)))
         if f.type == "geopoint":
             for i, part in enumerate(("latitude", "longitude", "altitude", "precision")):
-                def geo(r, f=f, i=i):
-                    parts = _fmt(f, _get(r, f.name)).split()
-                    return parts[i] if i < len(parts) else ""
-
-                cols.append((f"{pre}_{f.name}_{part}", geo))
+                cols.append((f"{pre}_{f.name}_{part}", _geo_column(f, i)))
         elif f.type in _MEDIA:
-            cols.append((f"{pre}{f.name}_URL", lambda r, f=f: _fmt(None, _get(r, f.name + "_URL"))))
+            cols.append((f"{pre}{f.name}_URL", lambda tab, f=f: tab.texts(f.name + "_URL")))
     return cols
 
 
@@ -264,16 +412,10 @@ def _check_options(headers, multiple_select):
 # --------------------------------------------------------------------------------------------
 # submissions (meta values)
 # --------------------------------------------------------------------------------------------
-def _records(df: pd.DataFrame | None) -> list[dict]:
-    if df is None:
-        return []
-    if not isinstance(df, pd.DataFrame):
-        raise InstrumentError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    return df.to_dict("records")
-
-
-def _submission_time(inst: Instrument, row: dict, i: int) -> str:
-    v = _get(row, "_submission_time")
+def _submission_time(given, end, i: int) -> str:
+    """``_submission_time`` of submission ``i``: the given one, else ``end`` + 97 s, else a
+    fixed date + 7 min per row. ``given`` and ``end`` are cells (None when absent)."""
+    v = _value(given)
     if v is not None:
         if isinstance(v, str):
             return v
@@ -281,7 +423,7 @@ def _submission_time(inst: Instrument, row: dict, i: int) -> str:
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
         return ts.strftime("%Y-%m-%dT%H:%M:%S")
-    end = _get(row, "end") if inst.has_field("end") else None
+    end = _value(end)
     if end is not None:
         try:
             ts = pd.Timestamp(end)
@@ -293,60 +435,98 @@ def _submission_time(inst: Instrument, row: dict, i: int) -> str:
     return (_BASE_TIME + dt.timedelta(minutes=7 * i)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _kobo_meta(inst: Instrument, rows: list[dict], *, start_id: int, seed, labels: bool) -> list[dict]:
-    out = []
-    for i, r in enumerate(rows):
-        vs = _fmt(None, _get(r, "_validation_status"))
-        if labels:
-            vs = _VALIDATION_LABELS.get(vs, vs)
-        out.append({
-            "_id": _fmt(None, _get(r, "_id")) or str(start_id + i),
-            "_uuid": _fmt(None, _get(r, "_uuid")) or deterministic_uuid(inst.form_id, inst.version, seed, i),
-            "_submission_time": _submission_time(inst, r, i),
-            "_validation_status": vs,
-            "_notes": _fmt(None, _get(r, "_notes")),
-            "_status": _fmt(None, _get(r, "_status")) or "submitted_via_web",
-            "_submitted_by": _fmt(None, _get(r, "_submitted_by")),
-            "__version__": _fmt(None, _get(r, "__version__")) or inst.version,
-            "_tags": _fmt(None, _get(r, "_tags")),
-            "_index": str(i + 1),
-        })
-    return out
+class _SubmissionTimes:
+    """``_submission_time`` of each row of the main table, computed on demand."""
+
+    def __init__(self, inst: Instrument, tab: _Table):
+        self.given = tab.values("_submission_time")
+        self.end = tab.values("end") if inst.has_field("end") else None
+
+    def __getitem__(self, i: int) -> str:
+        return _submission_time(None if self.given is None else self.given[i],
+                                None if self.end is None else self.end[i], i)
+
+
+def _kobo_meta(inst: Instrument, tab: _Table, *, start_id: int, seed, labels: bool) -> dict:
+    """{meta column: list of texts}, one per submission."""
+    n = tab.n
+    vs = tab.texts("_validation_status")
+    if labels:
+        vs = [_VALIDATION_LABELS.get(x, x) for x in vs]
+    times = _SubmissionTimes(inst, tab)
+    return {
+        "_id": [x or str(start_id + i) for i, x in enumerate(tab.texts("_id"))],
+        "_uuid": [x or deterministic_uuid(inst.form_id, inst.version, seed, i)
+                  for i, x in enumerate(tab.texts("_uuid"))],
+        "_submission_time": [times[i] for i in range(n)],
+        "_validation_status": vs,
+        "_notes": tab.texts("_notes"),
+        "_status": [x or "submitted_via_web" for x in tab.texts("_status")],
+        "_submitted_by": tab.texts("_submitted_by"),
+        "__version__": [x or inst.version for x in tab.texts("__version__")],
+        "_tags": tab.texts("_tags"),
+        "_index": [str(i + 1) for i in range(n)],
+    }
 
 
 # --------------------------------------------------------------------------------------------
 # repeats: parent links
 # --------------------------------------------------------------------------------------------
-def _repeat_tables(inst: Instrument, main_rows: list[dict], repeat_dfs: dict | None):
-    """{repeat: (rows, parent_positions, root_positions)}; validated against the form."""
+def _parent_positions(tab: _Table, n_parent: int, rep: str) -> list[int]:
+    """Validated ``_parent_row`` of each row of a repeat table."""
+    if tab.n == 0:
+        return []
+    rule = f"0 <= _parent_row < {n_parent}"
+    vals = tab.values("_parent_row")
+    if vals is None:
+        raise DataError("repeat row has no parent", row=0, column="_parent_row", rule=rule,
+                        file=rep)
+    s = tab.df.iloc[:, tab._pos["_parent_row"]]
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":  # fast path: whole numbers
+        arr = s.to_numpy()
+        bad = np.flatnonzero((arr < 0) | (arr >= n_parent))
+        if len(bad):
+            raise DataError(f"value {int(arr[bad[0]])} points to no parent row", row=int(bad[0]),
+                            column="_parent_row", rule=rule, file=rep)
+        return arr.astype(np.int64).tolist()
+    parents = []
+    for j, v in enumerate(vals):
+        p = _value(v)
+        if p is None:
+            raise DataError("repeat row has no parent", row=j, column="_parent_row", rule=rule,
+                            file=rep)
+        try:
+            p = int(p)
+        except (TypeError, ValueError):
+            raise DataError(f"value {p!r} is not an integer", row=j, column="_parent_row",
+                            file=rep) from None
+        if not 0 <= p < n_parent:
+            raise DataError(f"value {p} points to no parent row", row=j, column="_parent_row",
+                            rule=rule, file=rep)
+        parents.append(p)
+    return parents
+
+
+def _repeat_tables(inst: Instrument, n_main: int, repeat_dfs: dict | None):
+    """{repeat: (table, parent_positions, root_positions)}; validated against the form."""
     repeat_dfs = dict(repeat_dfs or {})
     unknown = [k for k in repeat_dfs if k not in inst.repeats()]
     if unknown:
         raise InstrumentError(
             f"form {inst.form_id}: no repeat {', '.join(map(repr, unknown))} "
             f"(repeats: {', '.join(inst.repeats()) or 'none'})")
-    out: dict[str, tuple[list[dict], list[int], list[int]]] = {}
+    out: dict[str, tuple[_Table, list[int], list[int]]] = {}
     for rep in inst.repeats():  # form order: parents before children
-        rows = _records(repeat_dfs.get(rep))
+        tab = _Table(repeat_dfs.get(rep))
         parent = inst.repeat_parent(rep)
-        n_parent = len(main_rows) if parent is None else len(out.get(parent, ([], [], []))[0])
-        parents, roots = [], []
-        for j, r in enumerate(rows):
-            p = _get(r, "_parent_row")
-            if p is None:
-                raise DataError("repeat row has no parent", row=j, column="_parent_row",
-                                rule=f"0 <= _parent_row < {n_parent}", file=rep)
-            try:
-                p = int(p)
-            except (TypeError, ValueError):
-                raise DataError(f"value {p!r} is not an integer", row=j, column="_parent_row",
-                                file=rep) from None
-            if not 0 <= p < n_parent:
-                raise DataError(f"value {p} points to no parent row", row=j, column="_parent_row",
-                                rule=f"0 <= _parent_row < {n_parent}", file=rep)
-            parents.append(p)
-            roots.append(p if parent is None else out[parent][2][p])
-        out[rep] = (rows, parents, roots)
+        n_parent = n_main if parent is None else (out[parent][0].n if parent in out else 0)
+        parents = _parent_positions(tab, n_parent, rep)
+        if parent is None:
+            roots = parents
+        else:
+            proots = out[parent][2]
+            roots = [proots[p] for p in parents]
+        out[rep] = (tab, parents, roots)
     return out
 
 
@@ -360,6 +540,139 @@ def _sheet_title(text: str, used: set) -> str:
         k += 1
     used.add(title.lower())
     return title
+
+
+# --------------------------------------------------------------------------------------------
+# output
+# --------------------------------------------------------------------------------------------
+def _write_out(path, data: bytes) -> None:
+    if hasattr(path, "write"):
+        path.write(data)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(data)
+
+
+def _zip_members(members) -> bytes:
+    """A zip of ``(name, bytes)`` with fixed timestamps and modes (deterministic)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in members:
+            zi = zipfile.ZipInfo(name, date_time=_FIXED_DATE)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            z.writestr(zi, body)
+    return out.getvalue()
+
+
+# SpreadsheetML cells written the way openpyxl (3.1, ElementTree serialiser) writes a str value:
+# inline strings, cut to Excel's 32,767 characters, "=..." as a formula, error codes as errors.
+_XLSX_MAX_TEXT = 32767
+_XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+_XLSX_ERROR_CODES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
+
+
+def _xml_text(s: str) -> str:
+    if "&" in s:
+        s = s.replace("&", "&amp;")
+    if "<" in s:
+        s = s.replace("<", "&lt;")
+    if ">" in s:
+        s = s.replace(">", "&gt;")
+    return s
+
+
+def _cell_tail(v: str) -> str:
+    """What follows ``<c r="A1"`` for a text cell; None if it holds a character Excel refuses."""
+    if v == "":
+        return ' t="inlineStr" />'
+    v = v[:_XLSX_MAX_TEXT]
+    if _XLSX_ILLEGAL.search(v):
+        return None
+    if len(v) > 1 and v[0] == "=":
+        return f"><f>{_xml_text(v[1:])}</f><v /></c>"
+    if v in _XLSX_ERROR_CODES:
+        return f' t="e"><v>{_xml_text(v)}</v></c>'
+    stripped = v.strip()
+    space = ' xml:space="preserve"' if stripped and stripped != v else ""
+    return f' t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>'
+
+
+def _column_letter(k: int) -> str:
+    """1 -> A, 27 -> AA."""
+    out = ""
+    while k:
+        k, r = divmod(k - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _sheet_data(title: str, header: list[str], columns: list[list[str]]) -> tuple[str, str]:
+    """(dimension ref, ``<sheetData>`` element) of one sheet: a header row, then the rows."""
+    letters = [_column_letter(k + 1) for k in range(len(header))]
+    pre = ['<c r="' + x for x in letters]
+    tails = []
+    for c, col in enumerate([[h] + col for h, col in zip(header, columns, strict=True)]):
+        memo: dict[str, str] = {}
+        out = []
+        for j, v in enumerate(col):
+            t = memo.get(v)
+            if t is None:
+                t = _cell_tail(v)
+                if t is None:
+                    ch = _XLSX_ILLEGAL.search(v[:_XLSX_MAX_TEXT]).group()
+                    raise DataError(f"value contains the control character {ch!r}, which an "
+                                    "Excel sheet cannot hold", file=title, row=j,
+                                    column=header[c], rule="no control characters except tab "
+                                    "and line breaks")
+                memo[v] = t
+            out.append(t)
+        tails.append(out)
+    parts = ["<sheetData>"]
+    for r, row in enumerate(zip(*tails, strict=True), start=1):
+        rs = str(r)
+        parts.append('<row r="' + rs + '">')
+        parts.append("".join([p + rs + '"' + t for p, t in zip(pre, row, strict=True)]))
+        parts.append("</row>")
+    parts.append("</sheetData>")
+    n_rows = len(columns[0]) + 1 if columns else 1
+    return f"A1:{letters[-1]}{n_rows}", "".join(parts)
+
+
+_DIMENSION_RE = re.compile(rb'(<dimension ref=")[^"]*("\s*/>)')
+_SHEETDATA_RE = re.compile(rb"<sheetData\s*/>|<sheetData></sheetData>")
+_SHEET_PART_RE = re.compile(r"xl/worksheets/sheet(\d+)\.xml")
+
+
+def _xlsx_bytes(sheets: list[tuple[str, list[str], list[list[str]]]]) -> bytes:
+    """A deterministic .xlsx of ``[(title, header, columns of texts)]``.
+
+    openpyxl writes the package around empty sheets (workbook, styles, theme, properties); the
+    rows are then written straight into each sheet's XML, exactly as openpyxl would write them.
+    """
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = sheets[0][0]
+    for title, _, _ in sheets[1:]:
+        wb.create_sheet(title)
+    src = zipfile.ZipFile(io.BytesIO(_deterministic_xlsx(wb)))
+    members = []
+    for info in src.infolist():
+        body = src.read(info.filename)
+        m = _SHEET_PART_RE.fullmatch(info.filename)
+        if m:
+            title, header, columns = sheets[int(m.group(1)) - 1]
+            ref, data = _sheet_data(title, header, columns)
+            dim, rows = _DIMENSION_RE.search(body), _SHEETDATA_RE.search(body)
+            if dim is None or rows is None or dim.end() > rows.start():  # pragma: no cover
+                raise InstrumentError(f"cannot place the rows of sheet {title!r} in openpyxl's "
+                                      "empty worksheet (unexpected openpyxl version)")
+            body = b"".join([body[:dim.start()], dim.group(1), ref.encode("ascii"), dim.group(2),
+                             body[dim.end():rows.start()], data.encode("utf-8"),
+                             body[rows.end():]])
+        members.append((info.filename, body))
+    return _zip_members(members)
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,21 +716,16 @@ def write_kobo_csv(instrument: Instrument, main_df: pd.DataFrame, path, *, heade
     ([b'"A1"', b'""'], b'"_index"')
     """
     _check_options(headers, multiple_select)
-    rows = _records(main_df)
+    tab = _Table(main_df)
     cols = _kobo_columns(instrument, None, headers=headers, lang=lang, group_sep=group_sep,
                          groups_in_headers=groups_in_headers, multiple_select=multiple_select)
-    meta = _kobo_meta(instrument, rows, start_id=start_id, seed=seed, labels=headers == "labels")
+    meta = _kobo_meta(instrument, tab, start_id=start_id, seed=seed, labels=headers == "labels")
+    columns = [get(tab) for _, get in cols] + [meta[k] for k in KOBO_META]
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";", quotechar='"', quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     w.writerow([h for h, _ in cols] + list(KOBO_META))
-    for r, m in zip(rows, meta, strict=False):
-        w.writerow([get(r) for _, get in cols] + [m[k] for k in KOBO_META])
-    data = buf.getvalue().encode("utf-8")
-    if hasattr(path, "write"):
-        path.write(data)
-    else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_bytes(data)
+    w.writerows(zip(*columns, strict=True))
+    _write_out(path, buf.getvalue().encode("utf-8"))
 
 
 def _deterministic_xlsx(wb) -> bytes:
@@ -445,7 +753,8 @@ def write_kobo_xlsx(instrument: Instrument, main_df: pd.DataFrame, repeat_dfs: d
     Raises
     ------
     DataError
-        If a repeat row's ``_parent_row`` points to no parent row.
+        If a repeat row's ``_parent_row`` points to no parent row, or a value holds a control
+        character that an Excel sheet cannot store.
 
     Examples
     --------
@@ -459,46 +768,37 @@ def write_kobo_xlsx(instrument: Instrument, main_df: pd.DataFrame, repeat_dfs: d
     >>> openpyxl.load_workbook(buf).sheetnames
     ['Conteo de votos en asamblea', 'tally']
     """
-    import openpyxl
-
     _check_options(headers, multiple_select)
     labels = headers == "labels"
-    rows = _records(main_df)
-    meta = _kobo_meta(instrument, rows, start_id=start_id, seed=seed, labels=labels)
-    reps = _repeat_tables(instrument, rows, repeat_dfs)
+    tab = _Table(main_df)
+    meta = _kobo_meta(instrument, tab, start_id=start_id, seed=seed, labels=labels)
+    reps = _repeat_tables(instrument, tab.n, repeat_dfs)
     used: set = set()
     title = instrument.title.get(lang) or instrument.title.get(instrument.default_language) \
         or instrument.form_id
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = _sheet_title(title, used)
-    sheet_of = {None: ws.title}
+    main_title = _sheet_title(title, used)
+    sheet_of = {None: main_title}
     kw = dict(headers=headers, lang=lang, group_sep=group_sep, groups_in_headers=groups_in_headers,
               multiple_select=multiple_select)
     cols = _kobo_columns(instrument, None, **kw)
-    ws.append([h for h, _ in cols] + list(KOBO_META))
-    for r, m in zip(rows, meta, strict=False):
-        ws.append([get(r) for _, get in cols] + [m[k] for k in KOBO_META])
+    sheets = [(main_title, [h for h, _ in cols] + list(KOBO_META),
+               [get(tab) for _, get in cols] + [meta[k] for k in KOBO_META])]
     for rep in instrument.repeats():
-        rrows, parents, roots = reps[rep]
-        sh = wb.create_sheet(_sheet_title(rep, used))
-        sheet_of[rep] = sh.title
+        rtab, parents, roots = reps[rep]
+        sheet = _sheet_title(rep, used)
+        sheet_of[rep] = sheet
         parent_sheet = sheet_of[instrument.repeat_parent(rep)]
         rcols = _kobo_columns(instrument, rep, **kw)
         tail = ["_index", "_parent_table_name", "_parent_index",
                 *(f"_submission_{k}" for k in _KOBO_SUBMISSION_COPY)]
-        sh.append([h for h, _ in rcols] + tail)
-        for j, (r, p, root) in enumerate(zip(rrows, parents, roots, strict=False)):
-            m = meta[root]
-            sh.append([get(r) for _, get in rcols]
-                      + [str(j + 1), parent_sheet, str(p + 1),
-                         *(m[k] for k in _KOBO_SUBMISSION_COPY)])
-    data = _deterministic_xlsx(wb)
-    if hasattr(path, "write"):
-        path.write(data)
-    else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_bytes(data)
+        columns = [get(rtab) for _, get in rcols]
+        columns += [[str(j + 1) for j in range(rtab.n)], [parent_sheet] * rtab.n,
+                    [str(p + 1) for p in parents]]
+        for k in _KOBO_SUBMISSION_COPY:
+            m = meta[k]
+            columns.append([m[r] for r in roots])
+        sheets.append((sheet, [h for h, _ in rcols] + tail, columns))
+    _write_out(path, _xlsx_bytes(sheets))
 
 
 def _odk_columns(inst: Instrument, repeat: str | None):
@@ -509,21 +809,32 @@ def _odk_columns(inst: Instrument, repeat: str | None):
         pre = _prefix(inst, f, relative_to=repeat, sep="-", labels=False, lang="", groups=True)
         if f.type == "geopoint":
             for i, part in enumerate(("Latitude", "Longitude", "Altitude", "Accuracy")):
-                def geo(r, f=f, i=i):
-                    parts = _fmt(f, _get(r, f.name)).split()
-                    return parts[i] if i < len(parts) else ""
-
-                cols.append((f"{pre}{f.name}-{part}", geo))
+                cols.append((f"{pre}{f.name}-{part}", _geo_column(f, i)))
             continue
-        cols.append((pre + f.name, lambda r, f=f: _fmt(f, _get(r, f.name))))
+        cols.append((pre + f.name, lambda tab, f=f: tab.texts(f.name, f.type)))
     return cols
 
 
-def _odk_submission_date(inst, row, i) -> str:
-    v = _get(row, "SubmissionDate")
-    if v is not None:
-        return v if isinstance(v, str) else pd.Timestamp(v).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    return _submission_time(inst, row, i) + ".000Z"
+def _odk_submission_dates(inst: Instrument, tab: _Table) -> list[str]:
+    given = tab.values("SubmissionDate")
+    times = _SubmissionTimes(inst, tab)
+    out = []
+    for i in range(tab.n):
+        v = None if given is None else _value(given[i])
+        if v is not None:
+            out.append(v if isinstance(v, str) else
+                       pd.Timestamp(v).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        else:
+            out.append(times[i] + ".000Z")
+    return out
+
+
+def _csv_text(header: list[str], columns: list[list[str]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=",", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(zip(*columns, strict=True))
+    return buf.getvalue()
 
 
 def write_odk_zip(instrument: Instrument, main_df: pd.DataFrame, repeat_dfs: dict | None, path,
@@ -549,81 +860,61 @@ def write_odk_zip(instrument: Instrument, main_df: pd.DataFrame, repeat_dfs: dic
     >>> z.read('territoria_votes-votes.csv').decode().splitlines()
     ['proposal_code,vote,PARENT_KEY,KEY', 'X1,agree,uuid:abc,uuid:abc/votes[1]']
     """
-    rows = _records(main_df)
-    reps = _repeat_tables(instrument, rows, repeat_dfs)
+    tab = _Table(main_df)
+    reps = _repeat_tables(instrument, tab.n, repeat_dfs)
     fid = instrument.form_id
     members: list[tuple[str, str]] = []
 
     keys_main = []
-    for i, r in enumerate(rows):
-        u = _fmt(None, _get(r, "_uuid")) or _fmt(None, _get(r, "meta-instanceID"))
-        if not u:
-            u = deterministic_uuid(fid, instrument.version, seed, i)
+    for i, (u, mi) in enumerate(zip(tab.texts("_uuid"), tab.texts("meta-instanceID"),
+                                    strict=True)):
+        u = u or mi or deterministic_uuid(fid, instrument.version, seed, i)
         keys_main.append(u if u.startswith("uuid:") else f"uuid:{u}")
-
-    def dump(header, body) -> str:
-        buf = io.StringIO()
-        w = csv.writer(buf, delimiter=",", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(body)
-        return buf.getvalue()
 
     cols = _odk_columns(instrument, None)
     header = ["SubmissionDate", *(h for h, _ in cols), "meta-instanceID", *ODK_META]
-    body = []
-    for i, r in enumerate(rows):
-        extra = {
-            "KEY": keys_main[i],
-            "SubmitterID": _fmt(None, _get(r, "SubmitterID")) or "1",
-            "SubmitterName": _fmt(None, _get(r, "SubmitterName")),
-            "AttachmentsPresent": _fmt(None, _get(r, "AttachmentsPresent")) or "0",
-            "AttachmentsExpected": _fmt(None, _get(r, "AttachmentsExpected")) or "0",
-            "Status": _fmt(None, _get(r, "Status")),
-            "ReviewState": _fmt(None, _get(r, "ReviewState")),
-            "DeviceID": _fmt(None, _get(r, "DeviceID")),
-            "Edits": _fmt(None, _get(r, "Edits")) or "0",
-            "FormVersion": _fmt(None, _get(r, "FormVersion")) or instrument.version,
-        }
-        body.append([_odk_submission_date(instrument, r, i), *(g(r) for _, g in cols),
-                     keys_main[i], *(extra[k] for k in ODK_META)])
-    members.append((f"{fid}.csv", dump(header, body)))
+    extra = {
+        "KEY": keys_main,
+        "SubmitterID": [x or "1" for x in tab.texts("SubmitterID")],
+        "SubmitterName": tab.texts("SubmitterName"),
+        "AttachmentsPresent": [x or "0" for x in tab.texts("AttachmentsPresent")],
+        "AttachmentsExpected": [x or "0" for x in tab.texts("AttachmentsExpected")],
+        "Status": tab.texts("Status"),
+        "ReviewState": tab.texts("ReviewState"),
+        "DeviceID": tab.texts("DeviceID"),
+        "Edits": [x or "0" for x in tab.texts("Edits")],
+        "FormVersion": [x or instrument.version for x in tab.texts("FormVersion")],
+    }
+    columns = [_odk_submission_dates(instrument, tab), *(get(tab) for _, get in cols), keys_main,
+               *(extra[k] for k in ODK_META)]
+    members.append((f"{fid}.csv", _csv_text(header, columns)))
 
     keys: dict[str | None, list[str]] = {None: keys_main}
+    paths = instrument.settings.get("_repeat_paths", {})
     for rep in instrument.repeats():
-        rrows, parents, _roots = reps[rep]
+        rtab, parents, _roots = reps[rep]
         parent = instrument.repeat_parent(rep)
         # path of groups from the enclosing repeat (or root) down to this repeat
-        rep_path = list(instrument.settings.get("_repeat_paths", {}).get(rep, (rep,)))
+        rep_path = list(paths.get(rep, (rep,)))
         if parent is not None and parent in rep_path:
             rep_path = rep_path[rep_path.index(parent) + 1:]
+        middle = "/" + "/".join(rep_path) + "["
+        pkeys = keys[parent]
         counters: dict[int, int] = {}
-        rkeys = []
-        rbody = []
-        rcols = _odk_columns(instrument, rep)
-        for r, p in zip(rrows, parents, strict=False):
-            counters[p] = counters.get(p, 0) + 1
-            pkey = keys[parent][p]
-            key = f"{pkey}/{'/'.join(rep_path[:-1] + [rep_path[-1]])}[{counters[p]}]"
-            rkeys.append(key)
-            rbody.append([*(g(r) for _, g in rcols), pkey, key])
+        parent_keys, rkeys = [], []
+        for p in parents:
+            c = counters[p] = counters.get(p, 0) + 1
+            pkey = pkeys[p]
+            parent_keys.append(pkey)
+            rkeys.append(f"{pkey}{middle}{c}]")
         keys[rep] = rkeys
-        full = list(instrument.settings.get("_repeat_paths", {}).get(rep, (rep,)))
+        rcols = _odk_columns(instrument, rep)
+        full = list(paths.get(rep, (rep,)))
         members.append((f"{fid}-{'-'.join(full)}.csv",
-                        dump([*(h for h, _ in rcols), "PARENT_KEY", "KEY"], rbody)))
+                        _csv_text([*(h for h, _ in rcols), "PARENT_KEY", "KEY"],
+                                  [*(get(rtab) for _, get in rcols), parent_keys, rkeys])))
 
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in members:
-            zi = zipfile.ZipInfo(name, date_time=_FIXED_DATE)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            z.writestr(zi, text.encode("utf-8"))
-    data = out.getvalue()
-    if hasattr(path, "write"):
-        path.write(data)
-    else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_bytes(data)
+    _write_out(path, _zip_members((name, text.encode("utf-8")) for name, text in members))
 
 
 def write_choice_files(folder, *, zones: pd.DataFrame | None = None,
