@@ -65,9 +65,9 @@ def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "in
 
         t = time.perf_counter()
         echo("[3/4] running every step of the method ...")
-        summary = run(ws, territories="programme", workers=workers)
-        echo("  " + summary.as_line())
-        failed |= bool(summary.failed)
+        summary = run(ws, workers=workers)
+        echo(summary.format())
+        failed |= not summary.ok
         timings["run"] = time.perf_counter() - t
     site = None
     if "publish" in stages:

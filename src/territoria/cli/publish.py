@@ -1,0 +1,33 @@
+"""``territoria publish``: the static site of the workspace."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from territoria.cli._common import workspace_option
+from territoria.config import Workspace
+
+
+@click.command("publish")
+@workspace_option
+def publish_cmd(ws: Workspace):
+    """Publish the site (site/ in the workspace): an index with search, filters and a map,
+    one report per territory (es/en), the city page and the methodology. Atomic: a failed
+    publish leaves the previous site as it was.
+
+    \b
+    Example:
+      territoria publish -w ./iztapalapa
+      xdg-open ./iztapalapa/site/index.html
+    """
+    from territoria.report.site import publish
+
+    t = time.perf_counter()
+    index = publish(ws)
+    click.echo(f"site published in {time.perf_counter() - t:.1f} s: {index}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(publish_cmd)

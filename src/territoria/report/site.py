@@ -1,0 +1,547 @@
+"""``territoria publish``: the static site of a workspace, built from the store.
+
+Pages: an index to find a territory (search, filters by zone, kind and cohort; a map coloured
+by a chosen indicator), one report page per territory (plain language, headline numbers with
+intervals, tables and charts, es/en switch, provenance footer), the city page, the methodology
+pages and the indicator catalogue, the executed notebooks as a technical annex.
+
+Guarantees:
+
+- only aggregated results reach the site (the ``indicators`` and ``results`` tables written
+  by the step notebooks, and the territory catalogue); raw survey tables are never read here;
+- indicators and table rows counting fewer than ``city.yml: min_cell_size`` people are
+  suppressed again at publication, whatever the notebook did;
+- every text is HTML-escaped (Jinja2 autoescape; JSON inside ``<script>`` has ``<`` escaped);
+  file names are derived from ids with anything but ``[A-Za-z0-9_-]`` replaced;
+- publishing is atomic: the new site is built beside the old one and swapped in at the end; a
+  failure leaves the previous site intact.
+
+Examples
+--------
+>>> safe_name('07-001')
+'07-001'
+>>> safe_name('<script>alert("x")</script>')[:20]
+'_script_alert__x____'
+>>> json_for_script({"a": "</script>"})
+'{"a": "\\\\u003c/script>"}'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+from importlib import resources
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from territoria import __version__
+from territoria.config import Workspace
+from territoria.exceptions import PipelineError
+from territoria.report import charts
+from territoria.report.catalogue import kit_dir, load_catalogue
+from territoria.store import Store
+
+KIND_LABELS = {
+    "colonia": ("Colonia", "Neighbourhood (colonia)"),
+    "pueblo": ("Pueblo originario", "Original village (pueblo)"),
+    "barrio": ("Barrio", "Barrio"),
+    "unidad_habitacional": ("Unidad habitacional", "Housing estate"),
+    "ampliacion": ("Ampliación", "Extension (ampliación)"),
+    "fraccionamiento": ("Fraccionamiento", "Housing development"),
+    "paraje": ("Paraje", "Paraje"),
+    "other": ("Otro", "Other"),
+}
+STEP_TITLES = {
+    "00_selection": ("Selección territorial", "Territorial selection"),
+    "01_network": ("Red y asambleas", "Network and assemblies"),
+    "02_diagnostic": ("Diagnóstico participativo", "Participatory diagnostic"),
+    "03_agenda": ("Agenda y consensos", "Agenda and consensus"),
+    "04_followup": ("Seguimiento de acuerdos", "Follow-up of agreements"),
+    "05_process": ("Evaluación del proceso", "Process evaluation"),
+    "06_impact": ("Evaluación de impacto", "Impact evaluation"),
+    "07_synthesis": ("Síntesis de la alcaldía", "Borough synthesis"),
+}
+MAX_TABLE_ROWS = 60
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of an id (a short hash is added when characters changed)."""
+    s = re.sub(r"[^A-Za-z0-9_-]", "_", str(text))[:80] or "_"
+    if s != str(text):
+        s += "-" + hashlib.sha256(str(text).encode()).hexdigest()[:8]
+    return s
+
+
+def json_for_script(obj) -> str:
+    """JSON safe to embed inside ``<script>`` (no ``</script>`` or ``<!--`` can appear)."""
+    return json.dumps(obj, ensure_ascii=False, default=str).replace("<", "\\u003c")
+
+
+def _isnum(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and not (
+        isinstance(v, float) and math.isnan(v))
+
+
+def fmt_number(v, *, percent=False, lang="es", digits=1) -> str:
+    """Format a value for residents (percent values are shares in [0, 1])."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if percent:
+        return f"{100 * v:.{digits}f} %" if lang == "es" else f"{100 * v:.{digits}f}%"
+    if isinstance(v, (int,)) or (isinstance(v, float) and v.is_integer() and abs(v) >= 10):
+        return f"{int(round(v)):,}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.{2 if abs(v) < 10 else 1}f}"
+
+
+class SiteBuilder:
+    """Builds the site of one workspace into a folder."""
+
+    def __init__(self, ws: Workspace, store: Store):
+        self.ws = ws
+        self.store = store
+        self.cfg = ws.config()
+        self.min_cell = self.cfg.min_cell_size
+        self.catalogue = load_catalogue()
+        tdir = resources.files("territoria").joinpath("report", "templates")
+        self.env = Environment(loader=FileSystemLoader(str(tdir)),
+                               autoescape=select_autoescape(["html"]), trim_blocks=True,
+                               lstrip_blocks=True)
+        self.lang = self.cfg.default_language
+        self.territories = self._territories()
+        self.indicators = (store.table("indicators") if store.has_table("indicators")
+                           else pd.DataFrame(columns=["territory_id", "step", "name"]))
+        self.results = (store.table("results") if store.has_table("results")
+                        else pd.DataFrame(columns=["territory_id", "step", "key", "payload"]))
+        self.inputs = self._inputs()
+        self.run_date = dt.date.today().isoformat()
+        if store.has_table("runs") and store.count("runs"):
+            last = store.query("SELECT max(finished_at) AS m FROM runs")["m"].iloc[0]
+            if pd.notna(last):
+                self.run_date = pd.Timestamp(last).date().isoformat()
+        from territoria.steps import sections
+
+        self.sections = {s.step: s for s in sections()}
+
+    # -- data ----------------------------------------------------------------------------
+    def _territories(self) -> pd.DataFrame:
+        t = self.store.query(
+            "SELECT t.territory_id, t.name, t.kind, t.zone_id, z.name AS zone_name, "
+            "t.population, t.priority, t.cohort, t.joined_on, t.geometry FROM territories t "
+            "LEFT JOIN zones z USING (zone_id) ORDER BY t.name")
+        t["file"] = t["territory_id"].map(lambda x: f"territories/{safe_name(x)}.html")
+        return t
+
+    def _inputs(self) -> list[dict]:
+        if not self.store.has_table("ingest_log"):
+            return []
+        log = self.store.query("SELECT file, sha256, kind, rows_read, rows_accepted, "
+                               "rows_quarantined, ingested_at FROM ingest_log "
+                               "WHERE status = 'ok' ORDER BY ingested_at")
+        return [{"file": Path(str(r.file)).name, "sha": str(r.sha256)[:12], "full": r.sha256,
+                 "kind": r.kind, "read": r.rows_read, "accepted": r.rows_accepted,
+                 "quarantined": r.rows_quarantined} for r in log.itertuples()]
+
+    def _ctx(self, root: str, title: str) -> dict:
+        return {"lang": self.lang, "root": root, "page_title": title, "version": __version__,
+                "city": self.cfg.name, "run_date": self.run_date, "inputs": self.inputs,
+                "min_cell": self.min_cell, "illustrative": self.cfg.illustrative_zones,
+                "has_evaluations": (self.ws.root / "site.evaluations").exists()
+                or self._has_evaluations(),
+                "level_zone": {"es": self.cfg.levels.zone.es.capitalize(),
+                               "en": (self.cfg.levels.zone.en or self.cfg.levels.zone.es).capitalize()}}
+
+    def _has_evaluations(self) -> bool:
+        return self.store.has_table("evaluation_results") and self.store.count("evaluation_results") > 0
+
+    def result_table(self, step: str, territory_id, key: str) -> pd.DataFrame:
+        r = self.results
+        m = (r["step"] == step) & (r["key"] == key)
+        m &= r["territory_id"].isna() if territory_id is None else (r["territory_id"] == territory_id)
+        sub = r[m]
+        if sub.empty:
+            return pd.DataFrame()
+        return pd.read_json(StringIO(sub["payload"].iloc[0]), orient="split")
+
+    def indicator_rows(self, territory_id, step=None) -> pd.DataFrame:
+        ind = self.indicators
+        m = ind["territory_id"].isna() if territory_id is None else ind["territory_id"] == territory_id
+        if step:
+            m &= ind["step"] == step
+        return ind[m]
+
+    # -- rendering pieces -------------------------------------------------------------------
+    def card(self, row) -> dict:
+        cat = self.catalogue.get(row["name"])
+        pct = bool(cat.percent) if cat else (row.get("unit") == "%")
+        name = ({"es": cat.name("es"), "en": cat.name("en")} if cat
+                else {"es": row["name"], "en": row["name"]})
+        if row.get("grp") and isinstance(row.get("grp"), str):
+            name = {k: f"{v} ({row['grp']})" for k, v in name.items()}
+        n = row.get("n")
+        n = None if n is None or (isinstance(n, float) and math.isnan(n)) or pd.isna(n) else int(n)
+        suppressed = bool(row.get("suppressed")) or (n is not None and n < self.min_cell)
+        lo, hi = row.get("ci_low"), row.get("ci_high")
+        ci = None
+        if _isnum(lo) and _isnum(hi):
+            ci = f"{fmt_number(lo, percent=pct, lang='en')} – {fmt_number(hi, percent=pct, lang='en')}"
+        value = fmt_number(row.get("value"), percent=pct, lang="es")
+        help_ = ({"es": cat.describe("es"), "en": cat.describe("en")} if cat else None)
+        return {"name": name, "value": value, "ci": ci, "n": n, "suppressed": suppressed,
+                "min_cell": self.min_cell, "help": help_}
+
+    def cards_for(self, territory_id, ids) -> list[dict]:
+        rows = self.indicator_rows(territory_id)
+        out = []
+        for ind_id in ids:
+            sub = rows[rows["name"] == ind_id]
+            for _, r in sub.iterrows():
+                out.append(self.card(r.to_dict()))
+        return out
+
+    def _suppress_rows(self, df: pd.DataFrame) -> pd.DataFrame:
+        for col in ("n", "n_respondents", "count", "n_people"):
+            if col in df.columns:
+                nums = pd.to_numeric(df[col], errors="coerce")
+                small = nums.notna() & (nums < self.min_cell)
+                if small.any():
+                    df = df.copy()
+                    for c in df.columns:
+                        if c != col and pd.api.types.is_numeric_dtype(df[c]):
+                            df.loc[small, c] = float("nan")
+                    if "suppressed" in df.columns:
+                        df.loc[small, "suppressed"] = True
+                break
+        return df
+
+    def render_view(self, view, df: pd.DataFrame) -> dict | None:
+        if df is None or df.empty:
+            return None
+        df = self._suppress_rows(df)
+        title, caption = view.title, view.caption or None
+        if view.kind == "bar":
+            svgs = {}
+            sup = False
+            for lang in ("es", "en"):
+                lab = view.label.format(lang=lang)
+                labels = df[lab] if lab in df else df.iloc[:, 0]
+                vals = [None if pd.isna(v) else float(v) for v in df[view.value]]
+                if "suppressed" in df.columns:
+                    vals = [None if s else v for v, s in zip(vals, df["suppressed"].fillna(False), strict=True)]
+                sup = sup or any(v is None for v in vals)
+                lows = [None if view.low not in df or pd.isna(v) else float(v) for v in df.get(view.low, [None] * len(df))]
+                highs = [None if view.high not in df or pd.isna(v) else float(v) for v in df.get(view.high, [None] * len(df))]
+                alt = self._alt_bar(list(labels), vals, view, lang)
+                svgs[lang] = charts.bar_ci(list(labels.astype(str)), vals, lows, highs,
+                                           title=title.get(lang, title.get("es")), alt=alt,
+                                           percent=view.percent)
+            return {"kind": "bar", "title": title, "caption": caption, "svg_es": svgs["es"],
+                    "svg_en": svgs["en"], "suppressed": sup}
+        if view.kind == "lines":
+            svgs = {}
+            for lang in ("es", "en"):
+                g = view.group.format(lang=lang)
+                g = g if g in df else None
+                xs = sorted(df[view.x].astype(str).unique())
+                idx = {x: i for i, x in enumerate(xs)}
+                series = {}
+                for name, sub in (df.groupby(g) if g else [("", df)]):
+                    series[str(name)] = [(idx[str(x)], float(y) if pd.notna(y) else float("nan"))
+                                         for x, y in zip(sub[view.x], sub[view.y], strict=True)]
+                step = max(1, len(xs) // 6)
+                ticks = {i: xs[i][:7] for i in range(0, len(xs), step)}
+                alt = {"es": f"Líneas por grupo: {', '.join(series)}; {len(xs)} periodos.",
+                       "en": f"Lines by group: {', '.join(series)}; {len(xs)} periods."}[lang]
+                svgs[lang] = charts.lines(series, title=title.get(lang, title.get("es")),
+                                          alt=alt, x_labels=ticks)
+            return {"kind": "lines", "title": title, "caption": caption, "svg_es": svgs["es"],
+                    "svg_en": svgs["en"]}
+        # table
+        headers, cols = [], []
+        for col, spec in (view.columns or {c: {"es": c, "en": c} for c in df.columns}).items():
+            if "{lang}" in col:
+                if col.format(lang="es") not in df:
+                    continue
+            elif col not in df:
+                continue
+            headers.append({"label": {"es": spec.get("es", col), "en": spec.get("en", col)},
+                            "cls": "num" if spec.get("percent") or (col in df and pd.api.types.is_numeric_dtype(df[col])) else ""})
+            cols.append((col, bool(spec.get("percent") or view.percent and col in (view.value, view.low, view.high))))
+        total = len(df)
+        rows = []
+        for _, r in df.head(MAX_TABLE_ROWS).iterrows():
+            cells = []
+            for col, pct in cols:
+                if "{lang}" in col:
+                    text = {"es": _cell(r[col.format(lang="es")]), "en": _cell(r[col.format(lang="en")])}
+                    cells.append({"text": text, "cls": ""})
+                    continue
+                v = r[col]
+                if _isnum(v):
+                    cells.append({"text": fmt_number(float(v), percent=pct), "cls": "num"})
+                else:
+                    cells.append({"text": _cell(v), "cls": ""})
+            rows.append(cells)
+        return {"kind": "table", "title": title, "caption": caption, "headers": headers,
+                "rows": rows, "truncated": total > MAX_TABLE_ROWS, "total": total}
+
+    def _alt_bar(self, labels, vals, view, lang) -> str:
+        pairs = [(str(lab), v) for lab, v in zip(labels, vals, strict=True) if v is not None]
+        if not pairs:
+            return {"es": "Sin datos publicables.", "en": "No publishable data."}[lang]
+        top = max(pairs, key=lambda p: p[1])
+        v = fmt_number(top[1], percent=view.percent, lang=lang)
+        return {"es": f"Barras horizontales con intervalos: el valor más alto es {top[0]} ({v}).",
+                "en": f"Horizontal bars with intervals: the highest value is {top[0]} ({v})."}[lang]
+
+    def section_blocks(self, territory_id, steps) -> list[dict]:
+        out = []
+        for step in steps:
+            sec = self.sections.get(step)
+            if sec is None:
+                continue
+            cards = self.cards_for(territory_id, sec.indicators)
+            views = [v for v in (self.render_view(view, self.result_table(step, territory_id, view.key))
+                                 for view in sec.views) if v]
+            if not cards and not views:
+                continue
+            out.append({"step": step, "title": sec.title, "intro": sec.intro, "cards": cards,
+                        "views": views})
+        return out
+
+    # -- pages ----------------------------------------------------------------------------
+    def write(self, path: Path, template: str, **ctx) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        html = self.env.get_template(template).render(**ctx)
+        path.write_text(html, encoding="utf-8")
+
+    def build(self, out: Path) -> None:
+        assets = out / "assets"
+        assets.mkdir(parents=True, exist_ok=True)
+        for name in ("site.css", "site.js"):
+            data = resources.files("territoria").joinpath("report", "static", name).read_bytes()
+            (assets / name).write_bytes(data)
+        self.build_territories(out)
+        self.build_index(out)
+        self.build_city(out)
+        self.build_methodology(out)
+        self.build_provenance(out)
+        self.build_annex(out)
+
+    def _kind_label(self, kind):
+        es, en = KIND_LABELS.get(kind or "other", KIND_LABELS["other"])
+        return {"es": es, "en": en}
+
+    def _cohort_label(self, cohort):
+        if not cohort or (isinstance(cohort, float) and math.isnan(cohort)):
+            return {"es": "Sin programa", "en": "Not in the programme"}
+        for c in self.cfg.cohorts:
+            if c.id == cohort:
+                lab = c.label
+                return {"es": lab.es if lab else c.id, "en": (lab.en or lab.es) if lab else c.id}
+        return {"es": str(cohort), "en": str(cohort)}
+
+    def _territory_ctx(self, r) -> dict:
+        return {"territory_id": r.territory_id, "name": r.name, "zone_name": r.zone_name or "—",
+                "zone_id": r.zone_id, "kind": r.kind, "kind_label": self._kind_label(r.kind),
+                "cohort": None if pd.isna(r.cohort) else r.cohort,
+                "cohort_label": self._cohort_label(None if pd.isna(r.cohort) else r.cohort),
+                "joined_on": "" if pd.isna(r.joined_on) else pd.Timestamp(r.joined_on).date().isoformat(),
+                "population": fmt_number(float(r.population)) if pd.notna(r.population) else "—",
+                "priority": bool(r.priority) if pd.notna(r.priority) else False}
+
+    def build_territories(self, out: Path) -> None:
+        steps = [s for s in self.sections if self.sections[s] and s not in ("00_selection", "07_synthesis")]
+        headline_ids = [i.id for i in self.catalogue.values() if i.headline]
+        annex_map = self._annex_map()
+        for r in self.territories.itertuples():
+            tctx = self._territory_ctx(r)
+            secs = self.section_blocks(r.territory_id, steps)
+            headline = self.cards_for(r.territory_id, headline_ids)
+            annex = []
+            for step in sorted(annex_map.get(r.territory_id, {})):
+                es, en = STEP_TITLES.get(step, (step, step))
+                annex.append({"href": "../" + annex_map[r.territory_id][step],
+                              "title": {"es": es, "en": en}})
+            title = f"{r.name} — Territoria"
+            self.write(out / r.file, "territory.html", t=tctx, sections=secs, headline=headline,
+                       annex=annex, **self._ctx("../", title))
+
+    def build_index(self, out: Path) -> None:
+        rows = []
+        for r in self.territories.itertuples():
+            d = self._territory_ctx(r)
+            d["href"] = r.file
+            rows.append(d)
+        zones = self.store.query("SELECT zone_id, name FROM zones ORDER BY zone_id").to_dict("records")
+        kinds = [{"id": k, "es": v[0], "en": v[1]} for k, v in KIND_LABELS.items()
+                 if k in set(self.territories["kind"])]
+        cohorts = [{"id": c.id, **self._cohort_label(c.id)} for c in self.cfg.cohorts]
+        feats = [(r.territory_id, r.name, r.geometry) for r in self.territories.itertuples()
+                 if isinstance(r.geometry, str) and r.geometry]
+        links = {r.territory_id: r.file for r in self.territories.itertuples()}
+        map_svg = charts.map_svg(feats, title=f"{self.cfg.name}", alt="Mapa de unidades territoriales / Map of territorial units",
+                                 ids_to_links=links)
+        self.write(out / "index.html", "index.html", rows=rows, zones=zones, kinds=kinds,
+                   cohorts=cohorts, map_svg=map_svg, map_data=json_for_script(self.map_data()),
+                   map_indicators=self.map_data()["indicators"],
+                   **self._ctx("", f"{self.cfg.name} — Territoria"))
+
+    def map_data(self) -> dict:
+        inds = {}
+        pop = self.territories.set_index("territory_id")["population"]
+        inds["population"] = {"name_es": "Población", "name_en": "Population",
+                               "lower_is_better": False,
+                               "values": {k: (None if pd.isna(v) else float(v)) for k, v in pop.items()}}
+        ind = self.indicators
+        terr = ind[ind["territory_id"].notna() & ind["grp"].isna()] if "grp" in ind else ind
+        for name, sub in terr.groupby("name"):
+            cat = self.catalogue.get(name)
+            if cat is None or sub["territory_id"].nunique() < 5:
+                continue
+            vals = {}
+            for r in sub.itertuples():
+                small = pd.notna(r.n) and r.n < self.min_cell
+                vals[r.territory_id] = None if (r.suppressed or small or pd.isna(r.value)) else float(r.value)
+            inds[name] = {"name_es": cat.name("es"), "name_en": cat.name("en"),
+                          "lower_is_better": cat.better == "lower", "values": vals}
+        return {"colours": charts.SEQ[1:], "indicators": inds}
+
+    def build_city(self, out: Path) -> None:
+        steps = [s for s in ("00_selection", "06_impact", "07_synthesis", "05_process",
+                             "01_network", "02_diagnostic") if s in self.sections]
+        secs = self.section_blocks(None, steps)
+        cards = self.cards_for(None, [i.id for i in self.catalogue.values() if i.headline])
+        body = self.env.get_template("territory.html")
+        del body
+        tctx = {"name": self.cfg.name, "kind_label": {"es": self.cfg.levels.city.es.capitalize(),
+                                                       "en": (self.cfg.levels.city.en or "").capitalize()},
+                "zone_name": f"{len(self.store.query('SELECT * FROM zones'))}",
+                "population": fmt_number(float(self.territories["population"].sum())),
+                "cohort": None, "priority": True}
+        self.write(out / "city.html", "territory.html", t=tctx, sections=secs, headline=cards,
+                   annex=[], **self._ctx("", f"{self.cfg.name} — Territoria"))
+
+    def build_methodology(self, out: Path) -> None:
+        import mistune
+
+        md = mistune.create_markdown(escape=True, plugins=["table"])
+        try:
+            mdir = kit_dir("methodology")
+        except Exception:  # noqa: BLE001 - the site still builds without it
+            return
+        pages = []
+        for p in sorted(mdir.glob("*.md")):
+            html = md(p.read_text(encoding="utf-8"))
+            html = re.sub(r'href="([^"#:]+)\.md(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', html)
+            title = p.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip() if p.stat().st_size else p.stem
+            pages.append({"href": f"{p.stem}.html", "title": title})
+            self.write(out / "methodology" / f"{p.stem}.html", "page.html", body=html,
+                       **self._ctx("../", f"{title} — Territoria"))
+        rows = "".join(
+            f"<tr><td><code>{_esc(i.id)}</code></td><td><span lang='es'>{_esc(i.name('es'))}</span>"
+            f"<span lang='en'>{_esc(i.name('en'))}</span></td><td><span lang='es'>{_esc(i.describe('es'))}"
+            f"</span><span lang='en'>{_esc(i.describe('en'))}</span></td><td>{_esc(i.formula)}</td>"
+            f"<td>{_esc(i.better)}</td><td><code>{_esc(i.notebook)}</code></td></tr>"
+            for i in self.catalogue.values())
+        cat_html = ("<h1><span lang='es'>Catálogo de indicadores</span><span lang='en'>Indicator "
+                    "catalogue</span></h1><table><thead><tr><th>id</th><th>Nombre / Name</th>"
+                    "<th>Definición / Definition</th><th>Fórmula / Formula</th><th>Mejor / Better"
+                    "</th><th>Cuaderno / Notebook</th></tr></thead><tbody>" + rows + "</tbody></table>")
+        self.write(out / "methodology" / "indicators.html", "page.html", body=cat_html,
+                   **self._ctx("../", "Indicadores — Territoria"))
+        items = "".join(f"<li><a href='{_esc(p['href'])}'>{_esc(p['title'])}</a></li>" for p in pages)
+        index = ("<h1><span lang='es'>Metodología</span><span lang='en'>Method</span></h1><ul>"
+                 + items + "<li><a href='indicators.html'><span lang='es'>Catálogo de indicadores"
+                 "</span><span lang='en'>Indicator catalogue</span></a></li></ul>")
+        self.write(out / "methodology" / "index.html", "page.html", body=index,
+                   **self._ctx("../", "Metodología — Territoria"))
+
+    def build_provenance(self, out: Path) -> None:
+        rows = "".join(
+            f"<tr><td><code>{_esc(i['file'])}</code></td><td>{_esc(i['kind'])}</td>"
+            f"<td><code>{_esc(i['full'])}</code></td><td class='num'>{i['read']}</td>"
+            f"<td class='num'>{i['accepted']}</td><td class='num'>{i['quarantined']}</td></tr>"
+            for i in self.inputs)
+        body = ("<h1><span lang='es'>Procedencia de los datos</span><span lang='en'>Data "
+                "provenance</span></h1><p><span lang='es'>Archivos de entrada, su huella SHA-256 y "
+                "las filas leídas, aceptadas y en cuarentena.</span><span lang='en'>Input files, "
+                "their SHA-256 fingerprint and the rows read, accepted and quarantined.</span></p>"
+                f"<p>Territoria {_esc(__version__)} · {_esc(self.run_date)}</p><table><thead><tr>"
+                "<th>Archivo / File</th><th>Tipo / Kind</th><th>SHA-256</th><th class='num'>Leídas"
+                " / Read</th><th class='num'>Aceptadas / Accepted</th><th class='num'>Cuarentena /"
+                " Quarantined</th></tr></thead><tbody>" + rows + "</tbody></table>")
+        self.write(out / "provenance.html", "page.html", body=body,
+                   **self._ctx("", "Procedencia — Territoria"))
+
+    def _annex_map(self) -> dict:
+        """territory -> step -> site path of the executed notebook's HTML (from ``runs``)."""
+        out: dict = {}
+        if not self.store.has_table("runs"):
+            return out
+        runs = self.store.query("SELECT step, territory_id, output_path FROM runs WHERE "
+                                "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
+        for r in runs.itertuples():
+            html = Path(str(r.output_path)).with_suffix(".html")
+            if html.exists():
+                key = r.territory_id if isinstance(r.territory_id, str) else None
+                out.setdefault(key, {})[r.step] = f"annex/{safe_name(r.step)}/{safe_name(html.stem)}.html"
+        return out
+
+    def build_annex(self, out: Path) -> None:
+        if not self.store.has_table("runs"):
+            return
+        runs = self.store.query("SELECT DISTINCT step, output_path FROM runs WHERE "
+                                "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
+        for r in runs.itertuples():
+            html = Path(str(r.output_path)).with_suffix(".html")
+            if html.exists():
+                dst = out / "annex" / safe_name(r.step) / f"{safe_name(html.stem)}.html"
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(html, dst)
+
+
+def _cell(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, (pd.Timestamp, dt.date)):
+        return pd.Timestamp(v).date().isoformat()
+    return str(v)
+
+
+def _esc(v) -> str:
+    from html import escape
+
+    return escape(str(v), quote=True)
+
+
+def publish(ws: Workspace) -> Path:
+    """Build the site of ``ws`` into ``<workspace>/site`` atomically; returns its path."""
+    ws.require()
+    if not ws.store_path.exists():
+        raise PipelineError(f"{ws.store_path}: no store yet; run 'territoria ingest' and "
+                            "'territoria run' first")
+    final = ws.site_dir
+    tmp = ws.root / f".site.tmp-{os.getpid()}"
+    old = ws.root / f".site.old-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with Store(ws.store_path, read_only=True) as store:
+            SiteBuilder(ws, store).build(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final / "index.html"
