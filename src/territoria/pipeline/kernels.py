@@ -269,12 +269,12 @@ class ForkServer:
 def _serve_main() -> None:  # pragma: no cover - runs in the server process
     address, preload = sys.argv[1], [m for m in sys.argv[2].split(",") if m]
     # What a kernel started by `python -m ipykernel_launcher` has: no cwd entry on sys.path
-    # (IPython adds '' itself), the interpreter's default warnings filters.
+    # (IPython adds '' itself).
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
     import warnings
 
-    base = {"path": list(sys.path), "filters": list(warnings.filters)}
+    base = {"path": list(sys.path)}
     loaded = []
     for name in preload:
         try:
@@ -299,7 +299,10 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
             ax.set_title("warm-up")
             fig.savefig(io.BytesIO(), format="png")
         snap["rc"] = {k: v for k, v in matplotlib.rcParams.items() if k != "backend"}
-    warnings.filters[:] = base["filters"]
+    # Warnings filters as they stand after the imports: the filters libraries install when
+    # imported (IPython's completer, pandas, ...) are what a fresh kernel has once the
+    # notebook imported them.
+    base["filters"] = list(warnings.filters)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(OSError):
         os.unlink(address)
