@@ -1,0 +1,543 @@
+"""Step 01, network and assemblies (territory): who was convened, where, how representative?
+
+The notebook ``notebooks/01_network.ipynb`` calls these functions one per section, for one
+territory, with the city figure beside it where that helps to read it:
+
+1. :func:`load_assemblies`: the territory's assemblies (optionally within a period);
+2. :func:`coverage`: blocks with at least one block assembly over all blocks (territory and
+   city, Wilson intervals);
+3. :func:`activity`: assemblies per month by mode (the 2020 move to virtual and hybrid
+   meetings) and per year;
+4. :func:`attendance`: people per assembly by kind of meeting;
+5. :func:`links`: community links per 1,000 inhabitants by area of action;
+6. :func:`representation`: participants against the census by sex x age group (ratio and
+   dissimilarity index with bootstrap intervals), with the city ratio;
+7. :func:`repeat`: people who come back (participant codes across vote rounds and the start
+   and end questionnaires);
+8. :func:`build_result` / :func:`compute`: indicators and published tables.
+
+Every published table counting people is suppressed below ``city.yml: min_cell_size``.
+
+Examples
+--------
+>>> from territoria.steps import s01_network as s01
+>>> s01.STEP, s01.SCOPE
+('01_network', 'territory')
+>>> s01.group_label("male", "18_29", "es")
+'Hombres de 18 a 29 años'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from territoria.analysis import participation as part
+from territoria.analysis import plots
+from territoria.analysis.suppression import suppress
+from territoria.exceptions import DataError
+from territoria.i18n import check_language, tr
+from territoria.steps import Section, StepResult, View
+
+STEP = "01_network"
+SCOPE = "territory"
+
+#: Bootstrap replicates for representativeness (vectorised; seed 0).
+N_BOOT = 1000
+SEED = 0
+REMOTE_YEAR = 2020
+
+MESSAGES = {
+    "title": {"es": "Red vecinal y asambleas", "en": "Community network and assemblies"},
+    "intro": {
+        "es": "El trabajo empieza en la calle: las vecinas y los vecinos se reúnen en "
+              "asambleas de manzana, y la colonia en asambleas territoriales, mesas de trabajo "
+              "y gabinetes de seguridad. Aquí se ve cuántas manzanas ya tuvieron su asamblea, "
+              "cuántas reuniones hubo y de qué tipo, cuántas personas asistieron, cuántos "
+              "enlaces comunitarios hay y si quienes participan se parecen a quienes viven en "
+              "la colonia.",
+        "en": "The work starts in the street: neighbours meet in block assemblies, and the "
+              "neighbourhood in territorial assemblies, working tables and security cabinets. "
+              "Here you can see how many blocks have had their assembly, how many meetings "
+              "there were and of which kind, how many people came, how many community links "
+              "there are, and whether the people who take part look like the people who live "
+              "in the neighbourhood."},
+    "level_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
+    "level_city": {"es": "Todas las colonias del programa",
+                   "en": "All programme neighbourhoods"},
+    "mode_in_person": {"es": "Presencial", "en": "In person"},
+    "mode_virtual": {"es": "Virtual", "en": "Virtual"},
+    "mode_hybrid": {"es": "Híbrida", "en": "Hybrid"},
+    "kind_block_assembly": {"es": "Asamblea de manzana", "en": "Block assembly"},
+    "kind_territorial_assembly": {"es": "Asamblea territorial", "en": "Territorial assembly"},
+    "kind_working_table": {"es": "Mesa de trabajo", "en": "Working table"},
+    "kind_security_cabinet": {"es": "Gabinete de seguridad", "en": "Security cabinet"},
+    "kind_all": {"es": "Todas las reuniones", "en": "All meetings"},
+    "area_peace_wellbeing": {"es": "Paz y bienestar", "en": "Peace and wellbeing"},
+    "area_health": {"es": "Salud", "en": "Health"},
+    "area_civil_protection": {"es": "Protección civil", "en": "Civil protection"},
+    "area_women": {"es": "Mujeres", "en": "Women"},
+    "area_youth": {"es": "Juventudes", "en": "Youth"},
+    "area_children": {"es": "Niñas y niños", "en": "Children"},
+    "area_older_adults": {"es": "Personas mayores", "en": "Older adults"},
+    "sex_female": {"es": "Mujeres", "en": "Women"},
+    "sex_male": {"es": "Hombres", "en": "Men"},
+    "age_18_29": {"es": "de 18 a 29 años", "en": "aged 18–29"},
+    "age_30_44": {"es": "de 30 a 44 años", "en": "aged 30–44"},
+    "age_45_59": {"es": "de 45 a 59 años", "en": "aged 45–59"},
+    "age_60_plus": {"es": "de 60 años y más", "en": "aged 60 and over"},
+    "source_process": {"es": "Cuestionario al inicio y al final del proceso",
+                       "en": "Questionnaire at the start and the end of the process"},
+    "source_votes": {"es": "Rondas de votación", "en": "Voting rounds"},
+    "view_coverage": {"es": "Manzanas que ya tuvieron asamblea",
+                      "en": "Blocks that have had an assembly"},
+    "view_coverage_caption": {
+        "es": "Porcentaje de manzanas con al menos una asamblea de manzana. La línea fina es "
+              "el intervalo de confianza del 95 %.",
+        "en": "Share of blocks with at least one block assembly. The thin line is the 95% "
+              "confidence interval."},
+    "view_months": {"es": "Asambleas por mes, según cómo se reunieron",
+                    "en": "Assemblies per month, by how people met"},
+    "view_months_caption": {
+        "es": "Desde abril de 2020, con la pandemia, muchas reuniones pasaron a ser virtuales "
+              "o híbridas.",
+        "en": "From April 2020, with the pandemic, many meetings became virtual or hybrid."},
+    "view_attendance": {"es": "Personas por reunión", "en": "People per meeting"},
+    "view_attendance_caption": {
+        "es": "Promedio de asistentes por tipo de reunión, con su intervalo de confianza.",
+        "en": "Average attendance by kind of meeting, with its confidence interval."},
+    "view_links": {"es": "Enlaces comunitarios por cada mil habitantes",
+                   "en": "Community links per 1,000 inhabitants"},
+    "view_links_caption": {
+        "es": "Por área de acción. Para proteger la privacidad, se ocultan las áreas con muy "
+              "pocos enlaces.",
+        "en": "By area of action. To protect privacy, areas with very few links are hidden."},
+    "view_representation": {"es": "¿Quién participa, comparado con quién vive aquí?",
+                            "en": "Who takes part, compared with who lives here?"},
+    "view_representation_caption": {
+        "es": "1 = participan en la misma proporción en que viven en la colonia; menos de 1 = "
+              "participan menos de lo que les tocaría.",
+        "en": "1 = they take part in the same proportion as they live in the neighbourhood; "
+              "below 1 = they take part less than their share."},
+    "view_repeat": {"es": "Personas que vuelven a participar", "en": "People who come back"},
+    "view_repeat_caption": {
+        "es": "Porcentaje de personas que participaron en más de un momento.",
+        "en": "Share of people who took part at more than one moment."},
+    "col_group": {"es": "Grupo", "en": "Group"},
+    "col_ratio": {"es": "Participación / población", "en": "Participation / population"},
+    "col_ratio_city": {"es": "Igual, en todo el programa", "en": "Same, whole programme"},
+    "col_participants": {"es": "Personas", "en": "People"},
+    "col_source": {"es": "Fuente", "en": "Source"},
+    "col_share": {"es": "Vuelven", "en": "Come back"},
+    "fig_months": {"es": "Asambleas por mes y modalidad", "en": "Assemblies per month by mode"},
+    "fig_months_y": {"es": "Número de asambleas", "en": "Number of assemblies"},
+    "fig_repr": {"es": "Participación comparada con la población (1 = igual)",
+                 "en": "Participation compared with the population (1 = equal)"},
+    "fig_repr_x": {"es": "Participación / población", "en": "Participation / population"},
+}
+
+
+def _views() -> tuple:
+    m = MESSAGES
+    return (
+        View(key="coverage", kind="bar", title=m["view_coverage"],
+             caption=m["view_coverage_caption"], percent=True),
+        View(key="assemblies_by_month", kind="lines", title=m["view_months"],
+             caption=m["view_months_caption"], x="month", y="assemblies"),
+        View(key="attendance", kind="bar", title=m["view_attendance"],
+             caption=m["view_attendance_caption"], value="mean"),
+        View(key="links", kind="bar", title=m["view_links"],
+             caption=m["view_links_caption"],
+             value="per_1000"),
+        View(key="representation", kind="bar", title=m["view_representation"],
+             caption=m["view_representation_caption"], value="ratio"),
+        View(key="repeat", kind="table", title=m["view_repeat"], caption=m["view_repeat_caption"],
+             columns={"label_{lang}": m["col_source"], "participants": m["col_participants"],
+                      "share": m["col_share"]}),
+    )
+
+
+SECTION = Section(step=STEP, title=MESSAGES["title"], intro=MESSAGES["intro"], views=_views(),
+                  indicators=("block_coverage", "representation_ratio", "dissimilarity_index",
+                              "links_per_1000"))
+
+
+def group_label(sex: str, age_group: str, lang: str = "es") -> str:
+    """Translated sex x age group label."""
+    return f"{tr(MESSAGES, f'sex_{sex}', lang)} {tr(MESSAGES, f'age_{age_group}', lang)}"
+
+
+def _labels(keys, prefix: str) -> dict:
+    return {f"label_{lg}": [tr(MESSAGES, f"{prefix}{k}", lg) for k in keys] for lg in ("es", "en")}
+
+
+def _require_territory(territory_id) -> str:
+    if territory_id is None or str(territory_id).strip() == "":
+        raise DataError("step 01_network runs for one territory: pass territory='<id>' "
+                        "(e.g. territory='07-003')", column="territory")
+    return str(territory_id)
+
+
+def _period_sql(period_start, period_end, col: str = "date") -> tuple[str, list]:
+    where, params = [], []
+    if period_start:
+        where.append(f'"{col}" >= CAST(? AS DATE)')
+        params.append(str(period_start))
+    if period_end:
+        where.append(f'"{col}" <= CAST(? AS DATE)')
+        params.append(str(period_end))
+    return (" AND " + " AND ".join(where) if where else ""), params
+
+
+def load_assemblies(ctx, territory_id: str, *, period_start=None, period_end=None) -> pd.DataFrame:
+    """The territory's assemblies: code, kind, mode, date, block and the eight attendance
+    counts (no facilitator data, no place)."""
+    territory_id = _require_territory(territory_id)
+    ctx.require_territory(territory_id)
+    if not ctx.store.has_table("assembly"):
+        return pd.DataFrame(columns=["assembly_code", "kind", "mode", "date", "territory",
+                                     "block", *part.ATTENDANCE_COLUMNS])
+    cols = ", ".join(f'"{c}"' for c in ["assembly_code", "kind", "mode", "date", "territory",
+                                         "block", *part.ATTENDANCE_COLUMNS])
+    extra, params = _period_sql(period_start, period_end)
+    return ctx.store.query(f'SELECT {cols} FROM assembly WHERE territory = ?{extra} '
+                           "ORDER BY date, assembly_code", [territory_id, *params])
+
+
+def coverage(ctx, territory_id: str, assemblies: pd.DataFrame, *, period_start=None,
+             period_end=None) -> pd.DataFrame:
+    """Block coverage of the territory and of all programme territories (the city figure).
+
+    Returns
+    -------
+    DataFrame
+        Two rows (``level`` = ``territory``, ``city``): ``label_es``, ``label_en``,
+        ``blocks_total``, ``blocks_covered``, ``estimate`` (0-1), ``ci_low``, ``ci_high``
+        (Wilson). Blocks, not people, are counted: nothing to suppress.
+    """
+    blocks = ctx.table("blocks", territory_id, column="territory_id")
+    if blocks.empty:
+        raise DataError(f"territory '{territory_id}' has no blocks in the store",
+                        column="blocks.territory_id")
+    cov = part.block_coverage(assemblies, blocks, kinds=["block_assembly"])
+    t = cov.iloc[0]
+    extra, params = _period_sql(period_start, period_end, "date")
+    city = ctx.store.query(
+        "WITH prog AS (SELECT territory_id FROM territories WHERE coalesce(priority, false) "
+        "OR territory_id = ?), "
+        "b AS (SELECT block_id FROM blocks JOIN prog USING (territory_id)), "
+        "c AS (SELECT DISTINCT block FROM assembly WHERE kind = 'block_assembly'"
+        f"{extra}) "
+        "SELECT (SELECT count(*) FROM b) AS total, "
+        "(SELECT count(*) FROM b WHERE block_id IN (SELECT block FROM c)) AS covered",
+        [territory_id, *params]) if ctx.store.has_table("assembly") else \
+        pd.DataFrame({"total": [len(blocks)], "covered": [int(t["blocks_covered"])]})
+    ct, cc = int(city.loc[0, "total"]), int(city.loc[0, "covered"])
+    lo, hi = part.wilson_interval(cc, ct, digits=None)
+    tlo, thi = part.wilson_interval(int(t["blocks_covered"]), int(t["blocks_total"]), digits=None)
+    out = pd.DataFrame({
+        "level": ["territory", "city"],
+        "blocks_total": [int(t["blocks_total"]), ct],
+        "blocks_covered": [int(t["blocks_covered"]), cc],
+        "estimate": [float(t["coverage"]), cc / ct if ct else np.nan],
+        "ci_low": [tlo, lo], "ci_high": [thi, hi]})
+    for lg in ("es", "en"):
+        out.insert(1 + (lg == "en"), f"label_{lg}",
+                   [tr(MESSAGES, f"level_{v}", lg) for v in out["level"]])
+    return out
+
+
+def activity(assemblies: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assemblies per month and per year, by mode.
+
+    Returns
+    -------
+    monthly : DataFrame
+        ``month``, ``mode``, ``group_es``, ``group_en``, ``assemblies`` (zeros included).
+    yearly : DataFrame
+        ``year``, ``mode``, ``group_es``, ``group_en``, ``assemblies``, ``share`` (of the
+        year's assemblies).
+    """
+    monthly = part.assemblies_by_month(assemblies)
+    if monthly.empty:
+        monthly = pd.DataFrame(columns=["month", "mode", "assemblies"])
+    for lg in ("es", "en"):
+        monthly[f"group_{lg}"] = [tr(MESSAGES, f"mode_{m}", lg) for m in monthly["mode"]]
+    monthly = monthly[["month", "mode", "group_es", "group_en", "assemblies"]]
+    yearly = (monthly.assign(year=pd.to_datetime(monthly["month"]).dt.year)
+              .groupby(["year", "mode", "group_es", "group_en"], sort=True)["assemblies"].sum()
+              .reset_index())
+    yearly["share"] = yearly["assemblies"] / yearly.groupby("year")["assemblies"].transform("sum")
+    return monthly, yearly
+
+
+def remote_share(assemblies: pd.DataFrame, year: int = REMOTE_YEAR) -> dict:
+    """Share of a year's assemblies held virtually or hybrid, with a Wilson interval.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"date": ["2020-05-01", "2020-06-01", "2019-01-01"],
+    ...                   "mode": ["virtual", "in_person", "in_person"]})
+    >>> remote_share(a)["value"], remote_share(a)["n"]
+    (0.5, 2)
+    """
+    d = pd.to_datetime(assemblies["date"], format="ISO8601")
+    sub = assemblies[d.dt.year == year]
+    n = len(sub)
+    k = int(sub["mode"].isin(["virtual", "hybrid"]).sum())
+    lo, hi = part.wilson_interval(k, n, digits=None) if n else (np.nan, np.nan)
+    return {"value": k / n if n else np.nan, "ci_low": lo, "ci_high": hi, "n": n}
+
+
+def attendance(assemblies: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
+    """Attendance per assembly by kind, and for all meetings (last row).
+
+    Returns
+    -------
+    DataFrame
+        ``kind``, ``label_es``, ``label_en``, ``assemblies``, ``attendance``, ``women``,
+        ``mean``, ``ci_low``, ``ci_high``, ``median``, ``min``, ``max``; rows counting fewer
+        than ``min_cell`` attendees suppressed (``suppressed``).
+    """
+    if assemblies.empty:
+        return pd.DataFrame(columns=["kind", "label_es", "label_en", "assemblies", "attendance",
+                                     "women", "mean", "ci_low", "ci_high", "suppressed"])
+    by = part.attendance_summary(assemblies, by="kind")
+    allrow = part.attendance_summary(assemblies).assign(kind="all")
+    out = pd.concat([by, allrow], ignore_index=True)
+    for lg in ("es", "en"):
+        out[f"label_{lg}"] = [tr(MESSAGES, f"kind_{k}", lg) for k in out["kind"]]
+    out = out[["kind", "label_es", "label_en", "assemblies", "attendance", "women", "mean",
+               "ci_low", "ci_high", "median", "min", "max"]]
+    # a mean over few people could single them out: blank rows under min_cell attendees
+    out = suppress(out, "attendance", min_count=min_cell, secondary=False,
+                   value_cols=["women", "mean", "ci_low", "ci_high", "median", "min", "max"])
+    return out.drop(columns="suppression")
+
+
+def links(ctx, territory_id: str, *, min_cell: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Community links per 1,000 inhabitants, by area and in total.
+
+    Returns
+    -------
+    by_area : DataFrame
+        ``area``, ``label_es``, ``label_en``, ``links``, ``per_1000``, ``ci_low``, ``ci_high``
+        (exact Poisson), ``suppressed`` (areas with fewer than ``min_cell`` links, and a
+        second area when only one is hidden, since the total is published).
+    total : DataFrame
+        One row: ``links``, ``population``, ``per_1000``, ``ci_low``, ``ci_high``.
+    """
+    terr = ctx.store.query("SELECT territory_id, population FROM territories "
+                           "WHERE territory_id = ?", [territory_id])
+    lk = ctx.table("links", territory_id, column="territory_id")
+    if lk.empty:
+        lk = pd.DataFrame({"link_id": pd.Series(dtype=str), "territory_id": pd.Series(dtype=str),
+                           "area": pd.Series(dtype=str)})
+    else:
+        lk = lk.rename(columns={"link_code": "link_id"})[["link_id", "territory_id", "area"]]
+    by_area = part.links_per_1000(lk, terr, by_area=True)
+    total = part.links_per_1000(lk, terr, by_area=False)
+    by_area = by_area.assign(**_labels(by_area["area"], "area_"))
+    by_area = by_area[["area", "label_es", "label_en", "links", "per_1000", "ci_low", "ci_high"]]
+    by_area = suppress(by_area, "links", min_count=min_cell).drop(columns="suppression")
+    by_area = by_area.sort_values("per_1000", ascending=False, na_position="last",
+                                  kind="stable").reset_index(drop=True)
+    return by_area, total.drop(columns="territory_id")
+
+
+def _city_units(ctx, *, period_start=None, period_end=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attendance summed per programme territory (the resampling unit for the city) and the
+    census of those territories."""
+    att = ", ".join(f'sum("{c}") AS "{c}"' for c in part.ATTENDANCE_COLUMNS)
+    extra, params = _period_sql(period_start, period_end)
+    units = ctx.store.query(f"SELECT territory, {att} FROM assembly WHERE true{extra} "
+                            "GROUP BY territory", params)
+    census = ctx.store.query(
+        "SELECT sex, age_group, sum(population) AS population FROM census_margins "
+        "WHERE territory_id IN (SELECT DISTINCT territory FROM assembly) GROUP BY 1, 2")
+    return units, census
+
+
+def representation(ctx, territory_id: str, assemblies: pd.DataFrame, *, min_cell: int,
+                   n_boot: int = N_BOOT, seed: int = SEED, period_start=None,
+                   period_end=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Participants against the census by sex x age group, territory and city.
+
+    The territory's interval resamples its assemblies; the city's resamples programme
+    territories (attendance summed per territory), since assemblies of one territory are
+    not independent of each other.
+
+    Returns
+    -------
+    ratios : DataFrame
+        One row per sex x age group: ``sex``, ``age_group``, ``label_es``, ``label_en``,
+        ``participants``, ``participant_share``, ``census_share``, ``ratio``, ``ci_low``,
+        ``ci_high``, ``ratio_city``, ``city_ci_low``, ``city_ci_high``, ``suppressed``
+        (groups with fewer than ``min_cell`` participants in the territory).
+    dissim : DataFrame
+        Two rows (``level`` territory, city): ``D``, ``ci_low``, ``ci_high``,
+        ``participants``, ``units``, ``unit``.
+    """
+    census = ctx.table("census_margins", territory_id, column="territory_id")
+    if census.empty:
+        raise DataError(f"territory '{territory_id}' has no census margins",
+                        column="census_margins.territory_id")
+    if assemblies.empty:
+        raise DataError(f"territory '{territory_id}' has no assemblies to compare with the "
+                        "census", column="assembly.territory")
+    r = part.representativeness(assemblies, census, n_boot=n_boot, seed=seed)
+    d = part.dissimilarity(assemblies, census, n_boot=n_boot, seed=seed).assign(level="territory")
+    units, ccensus = _city_units(ctx, period_start=period_start, period_end=period_end)
+    rc = part.representativeness(units, ccensus, n_boot=n_boot, seed=seed)
+    dc = part.dissimilarity(units, ccensus, n_boot=n_boot, seed=seed).assign(level="city",
+                                                                             unit="territories")
+    r["ratio_city"] = rc["ratio"].to_numpy()
+    r["city_ci_low"] = rc["ci_low"].to_numpy()
+    r["city_ci_high"] = rc["ci_high"].to_numpy()
+    for lg in ("es", "en"):
+        r[f"label_{lg}"] = [group_label(s, a, lg) for s, a in zip(r["sex"], r["age_group"],
+                                                                   strict=True)]
+    r = r[["sex", "age_group", "label_es", "label_en", "participants", "participant_share",
+           "census_share", "ratio", "ci_low", "ci_high", "ratio_city", "city_ci_low",
+           "city_ci_high"]]
+    # the total of participants is published (dissimilarity), hence complementary suppression
+    r = suppress(r, "participants", min_count=min_cell,
+                 value_cols=["participant_share", "ratio", "ci_low", "ci_high"])
+    r = r.drop(columns="suppression")
+    dissim = pd.concat([d, dc], ignore_index=True)[["level", "D", "ci_low", "ci_high",
+                                                     "participants", "units", "unit"]]
+    return r, dissim
+
+
+def repeat(ctx, territory_id: str, *, min_cell: int) -> pd.DataFrame:
+    """People who take part at more than one moment, from the pseudonymous participant codes.
+
+    Sources: the process questionnaire (``process``: ``moment`` start / end) and the votes
+    (``votes``: ``round``). A source counts only when the territory has at least two
+    moments (or rounds) in it.
+
+    Returns
+    -------
+    DataFrame
+        ``source``, ``label_es``, ``label_en``, ``occasions``, ``participants``, ``repeat``,
+        ``share``, ``ci_low``, ``ci_high`` (Wilson), ``suppressed`` (fewer than ``min_cell``
+        people come back, or fewer than ``min_cell`` do not).
+    """
+    rows = []
+    for source, table, occ in (("process", "process", "moment"), ("votes", "votes", "round")):
+        if not ctx.store.has_table(table):
+            continue
+        d = ctx.store.query(f'SELECT participant_code, "{occ}" FROM "{table}" '
+                            "WHERE territory = ?", [territory_id])
+        k = d[occ].nunique()
+        if d.empty or k < 2:
+            continue
+        r = part.repeat_participation(d, occasion=occ).iloc[0].to_dict()
+        rows.append({"source": source, "occasions": int(k), **r})
+    cols = ["source", "label_es", "label_en", "occasions", "participants", "repeat", "share",
+            "ci_low", "ci_high", "suppressed"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(rows)
+    out = out.assign(**_labels(out["source"], "source_"))
+    small = np.minimum(out["repeat"], out["participants"] - out["repeat"]) < min_cell
+    out.loc[small, ["repeat", "share", "ci_low", "ci_high"]] = np.nan
+    out["suppressed"] = small
+    return out[cols]
+
+
+def months_figure(monthly: pd.DataFrame, *, lang: str = "es"):
+    """Assemblies per month by mode: ``(fig, alt_text)``."""
+    labels = {m: tr(MESSAGES, f"mode_{m}", lang) for m in part.MODES}
+    return plots.lines_by_group(monthly, x="month", y="assemblies", group="mode", lang=lang,
+                                title=tr(MESSAGES, "fig_months", lang),
+                                ylabel=tr(MESSAGES, "fig_months_y", lang), labels=labels)
+
+
+def representation_figure(ratios: pd.DataFrame, *, lang: str = "es"):
+    """Ratio participants / census by group, sorted, with intervals and a line at 1."""
+    fig, alt = plots.bar_ci(ratios, label=f"label_{lang}", value="ratio", lang=lang,
+                            percent=False, title=tr(MESSAGES, "fig_repr", lang),
+                            xlabel=tr(MESSAGES, "fig_repr_x", lang))
+    fig.axes[0].axvline(1.0, color="#d1495b", linewidth=1, linestyle="--")
+    return fig, alt
+
+
+def build_result(territory_id: str, *, cov: pd.DataFrame, assemblies: pd.DataFrame,
+                 monthly: pd.DataFrame, yearly: pd.DataFrame, att: pd.DataFrame,
+                 links_area: pd.DataFrame, links_total: pd.DataFrame, ratios: pd.DataFrame,
+                 dissim: pd.DataFrame, rep: pd.DataFrame) -> StepResult:
+    """Indicators and published tables of the territory from the section results."""
+    res = StepResult(STEP, territory_id)
+    t, c = cov.iloc[0], cov.iloc[1]
+    res.indicator("block_coverage", t["estimate"], ci_low=t["ci_low"], ci_high=t["ci_high"],
+                  n=t["blocks_total"])
+    res.indicator("block_coverage_city", c["estimate"], ci_low=c["ci_low"],
+                  ci_high=c["ci_high"], n=c["blocks_total"])
+    res.indicator("assemblies_total", len(assemblies), n=len(assemblies))
+    rs = remote_share(assemblies) if len(assemblies) else {"value": np.nan, "n": 0}
+    res.indicator("assemblies_remote_share_2020", rs["value"], ci_low=rs.get("ci_low"),
+                  ci_high=rs.get("ci_high"), n=rs["n"])
+    allrow = att[att["kind"] == "all"]
+    if len(allrow):
+        a = allrow.iloc[0]
+        res.indicator("attendance_mean", a["mean"], ci_low=a["ci_low"], ci_high=a["ci_high"],
+                      n=a["assemblies"], suppressed=bool(a["suppressed"]))
+        res.indicator("attendance_women_share", a["women"], n=a["attendance"],
+                      suppressed=bool(a["suppressed"]))
+    lt = links_total.iloc[0]
+    res.indicator("links_per_1000", lt["per_1000"], ci_low=lt["ci_low"], ci_high=lt["ci_high"],
+                  n=lt["links"])
+    for r in ratios.itertuples():
+        grp = f"{r.sex}_{r.age_group}"
+        res.indicator("representation_ratio", r.ratio, ci_low=r.ci_low, ci_high=r.ci_high,
+                      n=r.participants, grp=grp, suppressed=bool(r.suppressed))
+        res.indicator("representation_ratio_city", r.ratio_city, ci_low=r.city_ci_low,
+                      ci_high=r.city_ci_high, grp=grp)
+    for r in dissim.itertuples():
+        name = "dissimilarity_index" if r.level == "territory" else "dissimilarity_index_city"
+        res.indicator(name, r.D, ci_low=r.ci_low, ci_high=r.ci_high, n=r.participants)
+    for r in rep.itertuples():
+        res.indicator("repeat_participation", r.share, ci_low=r.ci_low, ci_high=r.ci_high,
+                      n=r.participants, grp=r.source, suppressed=bool(r.suppressed))
+    res.table("coverage", cov)
+    res.table("assemblies_by_month", monthly)
+    res.table("assemblies_by_year", yearly)
+    res.table("attendance", att)
+    res.table("links", links_area)
+    res.table("representation", ratios.sort_values("ratio", ascending=False,
+                                                   na_position="last").reset_index(drop=True))
+    res.table("dissimilarity", dissim)
+    res.table("repeat", rep)
+    return res
+
+
+def compute(ctx, territory_id: str, *, lang: str = "es", period_start=None,
+            period_end=None) -> StepResult:
+    """Everything the step records for one territory (no figures).
+
+    Returns
+    -------
+    StepResult
+        Indicators ``block_coverage``, ``block_coverage_city``, ``assemblies_total``,
+        ``assemblies_remote_share_2020``, ``attendance_mean``, ``attendance_women_share``,
+        ``links_per_1000``, ``representation_ratio`` and ``representation_ratio_city`` (grp
+        ``<sex>_<age_group>``), ``dissimilarity_index``, ``dissimilarity_index_city``,
+        ``repeat_participation`` (grp = source); tables ``coverage``,
+        ``assemblies_by_month``, ``assemblies_by_year``, ``attendance``, ``links``,
+        ``representation``, ``dissimilarity``, ``repeat``.
+    """
+    check_language(lang)
+    territory_id = _require_territory(territory_id)
+    m = ctx.min_cell
+    per = {"period_start": period_start, "period_end": period_end}
+    a = load_assemblies(ctx, territory_id, **per)
+    cov = coverage(ctx, territory_id, a, **per)
+    monthly, yearly = activity(a)
+    att = attendance(a, min_cell=m)
+    la, lt = links(ctx, territory_id, min_cell=m)
+    ratios, dissim = representation(ctx, territory_id, a, min_cell=m, **per)
+    rep = repeat(ctx, territory_id, min_cell=m)
+    return build_result(territory_id, cov=cov, assemblies=a, monthly=monthly, yearly=yearly,
+                        att=att, links_area=la, links_total=lt, ratios=ratios, dissim=dissim,
+                        rep=rep)
