@@ -30,7 +30,11 @@ def test_table_digest_is_order_independent_and_content_sensitive():
     assert len({digests[0], digests[2], digests[3]}) == 3
     assert data_state_digest(a) == data_state_digest(b) != data_state_digest(c)
     assert data_state_digest(a, b"min_cell_size: 5") != data_state_digest(a, b"min_cell_size: 10")
-    assert table_digest(a, "no_such_table") == "absent"
+    assert table_digest(a, "no_such_table") == "0|0|0"  # absent digests like empty
+    empty = Store(":memory:")
+    assert table_digest(empty, "crime_counts") == "0|0|0"
+    assert results_digest(empty, ["00_selection"], "T1") == results_digest(
+        Store(":memory:"), ["00_selection"], "T1")
 
 
 def test_results_digest_ignores_timestamps_and_other_territories():
