@@ -118,6 +118,23 @@ def deterministic_uuid(*parts) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
+def _uuid_texts(given: list[str], *parts) -> list[str]:
+    """``given[i]`` or else ``deterministic_uuid(*parts, i)``, for every row ``i``."""
+    prefix = "".join(f"{p}|" for p in parts)
+    sha = hashlib.sha256
+    out = []
+    for i, x in enumerate(given):
+        if x:
+            out.append(x)
+            continue
+        b = bytearray(sha(f"{prefix}{i}".encode("utf-8")).digest()[:16])
+        b[6] = (b[6] & 0x0F) | 0x40  # version 4
+        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = b.hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
+
+
 def _is_missing(v) -> bool:
     if v is None or v is pd.NA or v is pd.NaT:
         return True
@@ -221,6 +238,56 @@ def _value(v):
 
 
 # --------------------------------------------------------------------------------------------
+# whole columns at once (each gives what the functions above give value by value)
+# --------------------------------------------------------------------------------------------
+def _is_datetime_column(s: pd.Series) -> bool:
+    d = s.dtype
+    return isinstance(d, pd.DatetimeTZDtype) or (isinstance(d, np.dtype) and d.kind == "M")
+
+
+def _strftime(s: pd.Series, fmt: str) -> list | None:
+    """``Timestamp.strftime(fmt)`` of each cell of a datetime column (NaN where NaT), or None
+    when a year falls outside 1000-9999 (where platforms pad ``%Y`` differently)."""
+    years = s.dt.year[s.notna()]
+    if len(years) and (years.min() < 1000 or years.max() > 9999):
+        return None
+    return s.dt.strftime(fmt).tolist()
+
+
+def _column_texts(s: pd.Series, t: str | None) -> list[str] | None:
+    """:func:`_text` of every cell of a numeric or datetime column (None: no fast path)."""
+    d = s.dtype
+    if _is_datetime_column(s):
+        if t in _DATE_TYPES:
+            got = _strftime(s, "%Y-%m-%d")
+            return None if got is None else [x if type(x) is str else "" for x in got]
+        base = _strftime(s, "%Y-%m-%dT%H:%M:%S.")
+        if base is None:
+            return None
+        ms = (s.dt.microsecond.fillna(0).astype(np.int64) // 1000).tolist()
+        if s.dt.tz is None:
+            return [f"{b}{m:03d}" if type(b) is str else "" for b, m in zip(base, ms, strict=True)]
+        offs = s.dt.strftime("%z").tolist()
+        return [f"{b}{m:03d}{o[:3]}:{o[3:]}" if type(b) is str else ""
+                for b, m, o in zip(base, ms, offs, strict=True)]
+    if not isinstance(d, np.dtype) or t in _TIME_TYPES:
+        return None
+    if d.kind in "iu":
+        return s.to_numpy().astype(str).tolist()
+    if d.kind == "b":
+        return np.where(s.to_numpy(), "true", "false").tolist()
+    if d.kind == "f":
+        x = s.to_numpy().astype(np.float64)
+        whole = np.isfinite(x) & (x == np.floor(x)) & (np.abs(x) < 2.0**62)
+        out = np.where(np.isnan(x), "", "").astype(object)
+        out[whole] = x[whole].astype(np.int64).astype(str)
+        rest = np.flatnonzero(~whole & ~np.isnan(x))
+        out[rest] = [_text(t, v) for v in x[rest].tolist()]
+        return out.tolist()
+    return None
+
+
+# --------------------------------------------------------------------------------------------
 # input frames, column by column
 # --------------------------------------------------------------------------------------------
 class _Table:
@@ -264,13 +331,20 @@ class _Table:
             return list(s)
         return s.to_numpy(dtype=object).tolist()  # boxed cell by cell in _text/_value
 
+    def series(self, name) -> pd.Series | None:
+        i = self._pos.get(name)
+        return None if i is None else self.df.iloc[:, i]
+
     def texts(self, name, t: str | None = None) -> list[str]:
         key = ("texts", name, t)
         got = self._cache.get(key)
         if got is None:
-            vals = self.values(name)
-            got = [""] * self.n if vals is None else [
-                v if type(v) is str else _text(t, v) for v in vals]
+            s = self.series(name)
+            got = None if s is None else _column_texts(s, t)
+            if got is None:
+                vals = self.values(name)
+                got = [""] * self.n if vals is None else [
+                    v if type(v) is str else _text(t, v) for v in vals]
             self._cache[key] = got
         return got
 
@@ -441,8 +515,16 @@ class _SubmissionTimes:
     def __init__(self, inst: Instrument, tab: _Table):
         self.given = tab.values("_submission_time")
         self.end = tab.values("end") if inst.has_field("end") else None
+        self.fast = None
+        s = tab.series("_submission_time")
+        if s is not None and _is_datetime_column(s):  # whole column at once
+            if s.dt.tz is not None:
+                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            self.fast = _strftime(s, "%Y-%m-%dT%H:%M:%S")
 
     def __getitem__(self, i: int) -> str:
+        if self.fast is not None and type(self.fast[i]) is str:
+            return self.fast[i]
         return _submission_time(None if self.given is None else self.given[i],
                                 None if self.end is None else self.end[i], i)
 
@@ -456,8 +538,7 @@ def _kobo_meta(inst: Instrument, tab: _Table, *, start_id: int, seed, labels: bo
     times = _SubmissionTimes(inst, tab)
     return {
         "_id": [x or str(start_id + i) for i, x in enumerate(tab.texts("_id"))],
-        "_uuid": [x or deterministic_uuid(inst.form_id, inst.version, seed, i)
-                  for i, x in enumerate(tab.texts("_uuid"))],
+        "_uuid": _uuid_texts(tab.texts("_uuid"), inst.form_id, inst.version, seed),
         "_submission_time": [times[i] for i in range(n)],
         "_validation_status": vs,
         "_notes": tab.texts("_notes"),
@@ -610,7 +691,10 @@ def _column_letter(k: int) -> str:
 def _sheet_data(title: str, header: list[str], columns: list[list[str]]) -> tuple[str, str]:
     """(dimension ref, ``<sheetData>`` element) of one sheet: a header row, then the rows."""
     letters = [_column_letter(k + 1) for k in range(len(header))]
-    pre = ['<c r="' + x for x in letters]
+    # a row is '<c r="A' + r + item_A + r + item_B ... with item_X = the end of X's cell followed
+    # by the start of the next one, so that rows are rs.join(items) (no per-cell Python work)
+    nxt = ['<c r="' + x for x in letters[1:]] + [""]
+    first = '<c r="' + letters[0]
     tails = []
     for c, col in enumerate([[h] + col for h, col in zip(header, columns, strict=True)]):
         memo: dict[str, str] = {}
@@ -625,15 +709,13 @@ def _sheet_data(title: str, header: list[str], columns: list[list[str]]) -> tupl
                                     "Excel sheet cannot hold", file=title, row=j,
                                     column=header[c], rule="no control characters except tab "
                                     "and line breaks")
-                memo[v] = t
+                t = memo[v] = '"' + t + nxt[c]
             out.append(t)
         tails.append(out)
     parts = ["<sheetData>"]
     for r, row in enumerate(zip(*tails, strict=True), start=1):
         rs = str(r)
-        parts.append('<row r="' + rs + '">')
-        parts.append("".join([p + rs + '"' + t for p, t in zip(pre, row, strict=True)]))
-        parts.append("</row>")
+        parts.append('<row r="' + rs + '">' + rs.join((first, *row)) + "</row>")
     parts.append("</sheetData>")
     n_rows = len(columns[0]) + 1 if columns else 1
     return f"A1:{letters[-1]}{n_rows}", "".join(parts)
@@ -865,11 +947,10 @@ def write_odk_zip(instrument: Instrument, main_df: pd.DataFrame, repeat_dfs: dic
     fid = instrument.form_id
     members: list[tuple[str, str]] = []
 
-    keys_main = []
-    for i, (u, mi) in enumerate(zip(tab.texts("_uuid"), tab.texts("meta-instanceID"),
-                                    strict=True)):
-        u = u or mi or deterministic_uuid(fid, instrument.version, seed, i)
-        keys_main.append(u if u.startswith("uuid:") else f"uuid:{u}")
+    given = [u or mi for u, mi in zip(tab.texts("_uuid"), tab.texts("meta-instanceID"),
+                                      strict=True)]
+    keys_main = [u if u.startswith("uuid:") else f"uuid:{u}"
+                 for u in _uuid_texts(given, fid, instrument.version, seed)]
 
     cols = _odk_columns(instrument, None)
     header = ["SubmissionDate", *(h for h, _ in cols), "meta-instanceID", *ODK_META]
