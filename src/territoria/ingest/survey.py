@@ -81,11 +81,28 @@ def _describe(ctx, table) -> list[str]:
     return [r[0] for r in ctx.con.execute(f"DESCRIBE {table}").fetchall()]
 
 
-def _load_xlsx(ctx: FileContext) -> list[tuple[str, str, list[str], int]]:
-    import openpyxl
-
+def _xlsx_sheets(path: Path):
+    """(sheet title, rows) of a workbook, read with calamine (fast, Rust) when available."""
     try:
-        wb = openpyxl.load_workbook(ctx.path, read_only=True, data_only=True)
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # pragma: no cover - calamine is a dependency; openpyxl as fallback
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            for ws in wb.worksheets:
+                yield ws.title, list(ws.iter_rows(values_only=True))
+        finally:
+            wb.close()
+        return
+    wb = CalamineWorkbook.from_path(str(path))
+    for name in wb.sheet_names:
+        yield name, wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def _load_xlsx(ctx: FileContext) -> list[tuple[str, str, list[str], int]]:
+    try:
+        sheets = list(_xlsx_sheets(ctx.path))
     except Exception as e:
         with open(ctx.path, "rb") as fh:
             head = fh.read(4096)
@@ -95,37 +112,35 @@ def _load_xlsx(ctx: FileContext) -> list[tuple[str, str, list[str], int]]:
         raise IngestError(f"not a readable .xlsx workbook ({type(e).__name__})", file=ctx.name,
                           rule=rule) from None
     out = []
-    try:
-        for ws in wb.worksheets:
-            rows = ws.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                continue
-            header = ["" if h is None else str(h).strip() for h in header]
-            while header and header[-1] == "":
-                header.pop()
-            data = []
-            for r in rows:
-                vals = [None if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
-                                                else str(v)) for v in r[:len(header)]]
-                if any(v not in (None, "") for v in vals):
-                    vals += [None] * (len(header) - len(vals))
-                    data.append(vals)
-            cols, seen = [], {}
-            for h in header:
-                h = h or "column"
-                seen[h] = seen.get(h, -1) + 1
-                cols.append(h if seen[h] == 0 else f"{h}.{seen[h]}")
-            df = pd.DataFrame(data, columns=cols, dtype=object)
-            t = ctx.temp("sheet")
-            ctx.con.register("_ingest_sheet_df", df)
-            try:
-                ctx.run(f"CREATE TEMP TABLE {t} AS SELECT * FROM _ingest_sheet_df")
-            finally:
-                ctx.con.unregister("_ingest_sheet_df")
-            out.append((ws.title, t, cols, len(df)))
-    finally:
-        wb.close()
+    for title, all_rows in sheets:
+        rows = iter(all_rows)
+        header = next(rows, None)
+        if header is None:
+            continue
+        header = ["" if h is None else str(h).strip() for h in header]
+        while header and header[-1] == "":
+            header.pop()
+        data = []
+        for r in rows:
+            vals = [None if v is None or v == "" else (
+                str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+                for v in r[:len(header)]]
+            if any(v not in (None, "") for v in vals):
+                vals += [None] * (len(header) - len(vals))
+                data.append(vals)
+        cols, seen = [], {}
+        for h in header:
+            h = h or "column"
+            seen[h] = seen.get(h, -1) + 1
+            cols.append(h if seen[h] == 0 else f"{h}.{seen[h]}")
+        df = pd.DataFrame(data, columns=cols, dtype=object)
+        t = ctx.temp("sheet")
+        ctx.con.register("_ingest_sheet_df", df)
+        try:
+            ctx.run(f"CREATE TEMP TABLE {t} AS SELECT * FROM _ingest_sheet_df")
+        finally:
+            ctx.con.unregister("_ingest_sheet_df")
+        out.append((title, t, cols, len(df)))
     if not out or out[0][3] == 0 and len(out) == 1 and not out[0][2]:
         raise IngestError("the workbook has no data", file=ctx.name, rule="empty_file")
     return out
