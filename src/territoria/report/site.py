@@ -155,8 +155,7 @@ class SiteBuilder:
         return {"lang": self.lang, "root": root, "page_title": title, "version": __version__,
                 "city": self.cfg.name, "run_date": self.run_date, "inputs": self.inputs,
                 "min_cell": self.min_cell, "illustrative": self.cfg.illustrative_zones,
-                "has_evaluations": (self.ws.root / "site.evaluations").exists()
-                or self._has_evaluations(),
+                "has_evaluations": self._has_evaluations(),
                 "level_zone": {"es": self.cfg.levels.zone.es.capitalize(),
                                "en": (self.cfg.levels.zone.en or self.cfg.levels.zone.es).capitalize()}}
 
@@ -336,6 +335,15 @@ class SiteBuilder:
         self.build_methodology(out)
         self.build_provenance(out)
         self.build_annex(out)
+        self.build_evaluations(out)
+
+    def build_evaluations(self, out: Path) -> None:
+        """Evaluation reports (``territoria.evaluation.site.build(builder, out)``), if any."""
+        try:
+            from territoria.evaluation import site as eval_site
+        except ModuleNotFoundError:
+            return
+        eval_site.build(self, out)
 
     def _kind_label(self, kind):
         es, en = KIND_LABELS.get(kind or "other", KIND_LABELS["other"])
