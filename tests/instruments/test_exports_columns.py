@@ -40,7 +40,8 @@ def varied_frame(n: int = 64, seed: int = 11) -> pd.DataFrame:
              pd.NaT, np.nan, ["a", "b"], ("c",), pd.Timestamp("2026-01-01 10:00", tz="UTC"),
              np.datetime64("2026-02-03T04:05:06"), dt.date(2026, 3, 4),
              dt.datetime(2026, 3, 4, 5, 6, 7, 890123), decimal.Decimal("1.50"),
-             decimal.Decimal("NaN"), np.float32(0.1), pd.Timedelta("1D"), "2026-01-01"]
+             decimal.Decimal("NaN"), np.float32(0.1), pd.Timedelta("1D"), "2026-01-01",
+             np.str_("numpy text"), np.str_("2026-05-06")]
     return pd.DataFrame({
         "ints": rng.integers(-10**12, 10**12, n),
         "small_uints": rng.integers(0, 200, n).astype(np.uint8),

@@ -217,6 +217,8 @@ def _text(t: str | None, v) -> str:
         return v
     if v is None:
         return ""
+    if isinstance(v, str):  # numpy.str_ and other subclasses: their text, for every type
+        return str(v)
     if t not in _TIME_TYPES:
         if tv is int:
             return str(v)
@@ -513,8 +515,8 @@ class _SubmissionTimes:
     """``_submission_time`` of each row of the main table, computed on demand."""
 
     def __init__(self, inst: Instrument, tab: _Table):
-        self.given = tab.values("_submission_time")
-        self.end = tab.values("end") if inst.has_field("end") else None
+        self.tab, self.has_end = tab, inst.has_field("end")
+        self.cells = None  # (given, end) cells, read on the first row that needs them
         self.fast = None
         s = tab.series("_submission_time")
         if s is not None and _is_datetime_column(s):  # whole column at once
@@ -525,8 +527,12 @@ class _SubmissionTimes:
     def __getitem__(self, i: int) -> str:
         if self.fast is not None and type(self.fast[i]) is str:
             return self.fast[i]
-        return _submission_time(None if self.given is None else self.given[i],
-                                None if self.end is None else self.end[i], i)
+        if self.cells is None:
+            self.cells = (self.tab.values("_submission_time"),
+                          self.tab.values("end") if self.has_end else None)
+        given, end = self.cells
+        return _submission_time(None if given is None else given[i],
+                                None if end is None else end[i], i)
 
 
 def _kobo_meta(inst: Instrument, tab: _Table, *, start_id: int, seed, labels: bool) -> dict:
