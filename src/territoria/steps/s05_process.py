@@ -1,0 +1,558 @@
+"""Step 05, process evaluation (territory; the city comparison too): was the participation
+inclusive, deliberative and influential?
+
+The notebook ``notebooks/05_process.ipynb`` calls these functions one per section:
+
+1. :func:`load_questionnaire`: the territory's participant questionnaire (``process``) with
+   numeric Likert items (items nobody answered are left out: they were not asked);
+2. :func:`reliability`: Cronbach's alpha with its Feldt interval for each OECD stage, and
+   :func:`item_analysis` (corrected item-total correlations, alpha if an item is dropped);
+3. :func:`stage_scores`: the stage scores (mean 1-5 and share agreeing) with intervals;
+4. :func:`repeated_items`: start-versus-end change of the items asked twice (paired, d_z
+   with interval);
+5. :func:`activity`: what the activity data say about pathways to impact (agreements per
+   assembly, share of agreements that reached a signed status);
+6. :func:`iap2_table`: each mechanism on the IAP2 spectrum;
+7. :func:`scorecard` and :func:`scorecard_plot`: the territory's scorecard with intervals;
+8. :func:`compute`: the indicators and tables the territory page shows;
+   :func:`city_comparison_table` compares every territory (step 07 calls it).
+
+Examples
+--------
+>>> from territoria.steps import s05_process as s05
+>>> s05.STEP, s05.SCOPE
+('05_process', 'territory')
+>>> s05.SIGNED_STATUSES
+('agreed', 'in_progress', 'done')
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from scipy import stats
+
+from territoria.analysis import plots
+from territoria.analysis import process_eval as pe
+from territoria.analysis.suppression import suppress
+from territoria.exceptions import DataError
+from territoria.i18n import check_language, tr
+from territoria.steps import Section, StepResult, View
+
+STEP = "05_process"
+SCOPE = "territory"
+
+#: Follow-up statuses that mean a department signed the agreement.
+SIGNED_STATUSES = ("agreed", "in_progress", "done")
+
+MESSAGES = {
+    "title": {"es": "¿Qué tan bueno fue el proceso de participación?",
+              "en": "How good was the participation process?"},
+    "intro": {
+        "es": "Al terminar el proceso, las personas que participaron en las asambleas nos "
+              "dijeron qué les pareció: si estaba claro para qué eran, si pudieron opinar con "
+              "libertad y respeto, y si creen que sus propuestas llegarán a algo. Lo ordenamos "
+              "en tres partes: el diseño del proceso, la experiencia de dialogar y el camino "
+              "hacia resultados. Sumamos lo que muestran los registros: cuántos acuerdos salen "
+              "de cada reunión y cuántos firmó alguna dependencia. Solo publicamos resultados "
+              "de grupo, nunca respuestas de una persona.",
+        "en": "At the end of the process, the people who took part in the assemblies told us "
+              "what they thought: whether the purpose was clear, whether they could speak "
+              "freely and with respect, and whether they believe their proposals will lead "
+              "somewhere. We group this in three parts: the design of the process, the "
+              "experience of dialogue and the pathway to results. We add what the records "
+              "show: how many agreements come out of each meeting and how many a department "
+              "signed. We only publish group results, never one person's answers."},
+    "view_scorecard": {"es": "Calificación del proceso en la colonia",
+                       "en": "Process scorecard of the neighbourhood"},
+    "view_scorecard_caption": {
+        "es": "Porcentaje de participantes de acuerdo (4 o 5 de 5) y porcentaje de acuerdos "
+              "firmados, con su intervalo de 95 %.",
+        "en": "Share of participants agreeing (4 or 5 out of 5) and share of agreements "
+              "signed, with their 95% interval."},
+    "view_reliability": {"es": "¿Las preguntas miden bien cada parte?",
+                         "en": "Do the questions measure each part well?"},
+    "view_reliability_caption": {
+        "es": "Alfa de Cronbach: 0.7 o más indica que las preguntas de una parte van en la misma "
+              "dirección y se pueden promediar.",
+        "en": "Cronbach's alpha: 0.7 or more means the questions of a part point the same way "
+              "and can be averaged."},
+    "view_change": {"es": "¿Cambió la opinión entre el inicio y el final?",
+                    "en": "Did opinions change between start and end?"},
+    "view_change_caption": {
+        "es": "Mismas personas al inicio y al final; cambio en puntos de una escala de 1 a 5.",
+        "en": "Same people at the start and at the end; change in points on a 1-5 scale."},
+    "view_iap2": {"es": "¿Cuánto poder de decisión da cada espacio?",
+                  "en": "How much decision power does each space give?"},
+    "view_city": {"es": "Comparación con toda la alcaldía",
+                  "en": "Comparison with the whole borough"},
+    "col_stage": {"es": "Parte del proceso", "en": "Part of the process"},
+    "col_alpha": {"es": "Alfa", "en": "Alpha"},
+    "col_low": {"es": "Desde", "en": "From"},
+    "col_high": {"es": "Hasta", "en": "To"},
+    "col_items": {"es": "Preguntas", "en": "Questions"},
+    "col_n": {"es": "Personas", "en": "People"},
+    "col_item": {"es": "Pregunta", "en": "Question"},
+    "col_pre": {"es": "Al inicio", "en": "At the start"},
+    "col_post": {"es": "Al final", "en": "At the end"},
+    "col_change": {"es": "Cambio", "en": "Change"},
+    "col_mechanism": {"es": "Espacio", "en": "Space"},
+    "col_level": {"es": "Nivel IAP2", "en": "IAP2 level"},
+    "col_why": {"es": "Por qué", "en": "Why"},
+    "col_city": {"es": "Alcaldía", "en": "Borough"},
+    "col_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
+    "agreements_signed": {"es": "Camino al impacto: acuerdos firmados por una dependencia",
+                          "en": "Pathways to impact: agreements signed by a department"},
+    "assemblies_with_agreement": {
+        "es": "Camino al impacto: reuniones con al menos un acuerdo",
+        "en": "Pathways to impact: meetings with at least one agreement"},
+    "agreements_per_assembly": {"es": "Acuerdos por reunión", "en": "Agreements per meeting"},
+    "pe_rep_trust_government": {"es": "Confío en que la alcaldía actúa por el bien de mi colonia",
+                                "en": "I trust the borough acts for the good of my "
+                                      "neighbourhood"},
+    "pe_rep_efficacy": {"es": "Las personas como yo podemos influir en las decisiones",
+                        "en": "People like me can influence decisions"},
+    "pe_rep_understanding": {"es": "Entiendo los problemas de mi colonia y sus soluciones",
+                             "en": "I understand my neighbourhood's problems and solutions"},
+    "pe_rep_scale": {"es": "Promedio de las preguntas repetidas",
+                     "en": "Mean of the repeated questions"},
+    "pe_rep_trust_neighbours": {"es": "Confío en mis vecinas y vecinos",
+                                "en": "I trust my neighbours"},
+    "plot_title": {"es": "Calificación del proceso", "en": "Process scorecard"},
+    "plot_subject": {"es": "participantes de acuerdo", "en": "participants agreeing"},
+    "no_territory": {"es": "Este paso se calcula por colonia: indica `territory`.",
+                     "en": "This step runs per neighbourhood: set `territory`."},
+}
+
+SECTION = Section(
+    step=STEP,
+    title=MESSAGES["title"],
+    intro=MESSAGES["intro"],
+    views=(
+        View(key="scorecard", kind="bar", title=MESSAGES["view_scorecard"],
+             caption=MESSAGES["view_scorecard_caption"], percent=True),
+        View(key="reliability", kind="table", title=MESSAGES["view_reliability"],
+             caption=MESSAGES["view_reliability_caption"],
+             columns={"label_{lang}": MESSAGES["col_stage"], "alpha": MESSAGES["col_alpha"],
+                      "ci_low": MESSAGES["col_low"], "ci_high": MESSAGES["col_high"],
+                      "k": MESSAGES["col_items"], "n": MESSAGES["col_n"]}),
+        View(key="repeated", kind="table", title=MESSAGES["view_change"],
+             caption=MESSAGES["view_change_caption"],
+             columns={"label_{lang}": MESSAGES["col_item"], "mean_pre": MESSAGES["col_pre"],
+                      "mean_post": MESSAGES["col_post"], "estimate": MESSAGES["col_change"],
+                      "ci_low": MESSAGES["col_low"], "ci_high": MESSAGES["col_high"],
+                      "n": MESSAGES["col_n"]}),
+        View(key="iap2", kind="table", title=MESSAGES["view_iap2"],
+             columns={"mechanism_{lang}": MESSAGES["col_mechanism"],
+                      "level_{lang}": MESSAGES["col_level"], "rationale_{lang}":
+                          MESSAGES["col_why"]}),
+        View(key="city_comparison", kind="table", title=MESSAGES["view_city"],
+             columns={"label_{lang}": MESSAGES["col_stage"],
+                      "territory_value": MESSAGES["col_territory"],
+                      "city_value": MESSAGES["col_city"]}),
+    ),
+    indicators=("impact_agree", "delib_agree", "design_agree", "agreements_signed"),
+)
+
+
+# ----------------------------------------------------------------------------------------
+# data
+# ----------------------------------------------------------------------------------------
+def _numeric(q: pd.DataFrame) -> pd.DataFrame:
+    """Likert columns as numbers; items nobody answered (not asked) are dropped."""
+    q = q.copy()
+    cols = [c for c in q.columns if str(c).startswith("pe_") and c != "pe_comments"]
+    for c in cols:
+        v = pd.to_numeric(q[c], errors="coerce")
+        bad = v.isna() & q[c].notna() & (q[c].astype(str).str.strip() != "")
+        if bad.any():
+            raise DataError(f"Likert answer {q.loc[bad, c].iloc[0]!r} is not a number",
+                            column=c, rule="Likert 1-5")
+        q[c] = v
+    empty = [c for c in cols if q[c].isna().all()]
+    return q.drop(columns=empty)
+
+
+def load_questionnaire(ctx, territory_id: str | None) -> pd.DataFrame:
+    """The participant questionnaire of one territory (or of the city when None).
+
+    Returns
+    -------
+    DataFrame
+        ``participant_code`` (pseudonymised), ``territory``, ``moment`` (start/end), ``sex``,
+        ``age_group``, and the numeric items ``pe_<stage>_<item>`` and ``pe_rep_<item>``
+        that somebody answered. No free text.
+    """
+    q = ctx.table("process", territory_id)
+    if q.empty:
+        return q
+    keep = [c for c in ("participant_code", "territory", "moment", "sex", "age_group",
+                        "disability") if c in q.columns]
+    keep += [c for c in q.columns if str(c).startswith("pe_") and c != "pe_comments"]
+    return _numeric(q[keep])
+
+
+def _label(stage: str, lang: str) -> str:
+    return tr(pe.MESSAGES, stage, lang)
+
+
+def _end(q: pd.DataFrame) -> pd.DataFrame:
+    return q[q["moment"].astype(str) == "end"] if "moment" in q.columns else q
+
+
+def reliability(q: pd.DataFrame) -> pd.DataFrame:
+    """Cronbach's alpha (Feldt 95 % interval) of each OECD stage scale, end questionnaire.
+
+    Returns
+    -------
+    DataFrame
+        ``stage``, ``label_es``, ``label_en``, ``k`` (items), ``n`` (complete answers),
+        ``alpha``, ``ci_low``, ``ci_high``, ``reliable`` (alpha >= 0.7).
+    """
+    e = _end(q)
+    rows = []
+    for stage in pe.STAGES:
+        items = pe.likert_items(e, stage)
+        if len(items) < 2:
+            continue
+        r = pe.cronbach(e, items).iloc[0]
+        rows.append({"stage": stage, "label_es": _label(stage, "es"),
+                     "label_en": _label(stage, "en"), "k": int(r["k"]), "n": int(r["n"]),
+                     "alpha": r["alpha"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                     "reliable": bool(r["alpha"] >= 0.7) if pd.notna(r["alpha"]) else False})
+    return pd.DataFrame(rows)
+
+
+def item_analysis(q: pd.DataFrame) -> pd.DataFrame:
+    """Corrected item-total correlations and alpha if deleted, per stage (for staff: an
+    item with a correlation below 0.3 measures something else).
+
+    Returns
+    -------
+    DataFrame
+        ``stage`` and the columns of :func:`territoria.analysis.process_eval.item_total`.
+    """
+    e = _end(q)
+    out = []
+    for stage in pe.STAGES:
+        items = pe.likert_items(e, stage)
+        if len(items) < 2:
+            continue
+        it = pe.item_total(e, items)
+        it.insert(0, "stage", stage)
+        out.append(it)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def stage_scores(q: pd.DataFrame, *, lang: str = "es") -> pd.DataFrame:
+    """Stage scores of the end questionnaire (mean 1-5 and share agreeing, with intervals).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`territoria.analysis.process_eval.process_indicators` (one territory).
+    """
+    return pe.process_indicators(q, by=None, moment="end", lang=lang)
+
+
+def repeated_items(q: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
+    """Start-versus-end change of the repeated items (same participants), suppressed below
+    ``min_cell`` pairs; the last row, ``pe_rep_scale``, is each person's mean over the
+    repeated items.
+
+    Returns
+    -------
+    DataFrame
+        ``dv``, ``label_es``, ``label_en``, ``n`` (pairs), ``mean_pre``, ``mean_post``,
+        ``estimate`` (end - start), ``ci_low``, ``ci_high``, ``p_val``, ``dz``,
+        ``dz_ci_low``, ``dz_ci_high``, ``wilcoxon_p``, ``suppressed``.
+    """
+    if not pe.likert_items(q, "rep") or q["moment"].nunique() < 2:
+        return pd.DataFrame()
+    items = pe.likert_items(q, "rep")
+    qq = q.assign(pe_rep_scale=q[items].mean(axis=1)) if len(items) > 1 else q
+    r = pe.repeated_change(qq).rename(columns={"diff": "estimate", "diff_ci_low": "ci_low",
+                                               "diff_ci_high": "ci_high"})
+    r.insert(1, "label_es", [tr(MESSAGES, v, "es") for v in r["dv"]])
+    r.insert(2, "label_en", [tr(MESSAGES, v, "en") for v in r["dv"]])
+    vals = [c for c in r.columns if c not in ("dv", "label_es", "label_en", "n")]
+    return suppress(r, "n", min_count=min_cell, value_cols=vals, secondary=False)
+
+
+def activity(ctx, territory_id: str | None) -> pd.DataFrame:
+    """Activity indicators of pathways to impact, per territory.
+
+    Returns
+    -------
+    DataFrame
+        One row per territory: ``territory``, ``assemblies``, ``assemblies_with_agreement``,
+        ``agreements``, ``agreements_followed`` (with at least one follow-up update),
+        ``agreements_signed`` (latest status agreed, in progress or done, or any earlier
+        update with such a status).
+
+    Notes
+    -----
+    "Signed" = a department accepted the agreement (status ``agreed`` or later); agreements
+    cancelled or rejected after being agreed still count as signed. The share of *agenda items*
+    with a signed agreement needs the agenda-agreement link, which the store does not keep yet.
+    """
+    params, where = [], ""
+    if territory_id is not None:
+        where, params = " WHERE p.territory = ?", [territory_id]
+    st = ctx.store
+    cols = ["territory", "assemblies", "assemblies_with_agreement", "agreements",
+            "agreements_followed", "agreements_signed"]
+    if not st.has_table("assembly"):
+        return pd.DataFrame(columns=cols)
+    has_ag = st.has_table("assembly__agreements")
+    has_fu = st.has_table("followup")
+    ag_join = ("LEFT JOIN (SELECT _parent_uuid, count(*) AS n_ag FROM assembly__agreements "
+               "GROUP BY 1) a ON a._parent_uuid = p._uuid") if has_ag else ""
+    n_ag = "coalesce(a.n_ag, 0)" if has_ag else "0"
+    asm = st.query(f"SELECT p.territory, count(*) AS assemblies, "
+                   f"sum(CASE WHEN {n_ag} > 0 THEN 1 ELSE 0 END) AS assemblies_with_agreement, "
+                   f"sum({n_ag}) AS agreements FROM assembly p {ag_join}{where} GROUP BY 1",
+                   params)
+    if has_fu and has_ag:
+        signed = ", ".join(f"'{s}'" for s in SIGNED_STATUSES)
+        fu = st.query(
+            "SELECT p.territory, count(DISTINCT f.agreement_code) AS agreements_followed, "
+            f"count(DISTINCT CASE WHEN f.status IN ({signed}) THEN f.agreement_code END) "
+            "AS agreements_signed FROM assembly__agreements c JOIN assembly p "
+            "ON c._parent_uuid = p._uuid JOIN followup f ON f.agreement_code = c.agreement_code"
+            f"{where} GROUP BY 1", params)
+        asm = asm.merge(fu, on="territory", how="left")
+    for c in cols[1:]:
+        if c not in asm.columns:
+            asm[c] = 0
+        asm[c] = asm[c].fillna(0).astype(int)
+    return asm[cols]
+
+
+def activity_rows(act: pd.DataFrame, *, lang: str = "es") -> pd.DataFrame:
+    """Activity counts as scorecard shares (stage ``impact``) for
+    :func:`territoria.analysis.process_eval.process_scorecard`."""
+    rows = []
+    for r in act.itertuples(index=False):
+        if r.agreements > 0:
+            rows.append({"territory": r.territory, "stage": "impact",
+                         "indicator": "agreements_signed",
+                         "label": tr(MESSAGES, "agreements_signed", lang),
+                         "successes": r.agreements_signed, "trials": r.agreements})
+        if r.assemblies > 0:
+            rows.append({"territory": r.territory, "stage": "impact",
+                         "indicator": "assemblies_with_agreement",
+                         "label": tr(MESSAGES, "assemblies_with_agreement", lang),
+                         "successes": r.assemblies_with_agreement, "trials": r.assemblies})
+    return pd.DataFrame(rows, columns=["territory", "stage", "indicator", "label", "successes",
+                                       "trials"])
+
+
+def agreements_per_assembly(act: pd.DataFrame, alpha: float = 0.05) -> dict:
+    """Agreements per assembly with an exact Poisson (Garwood) interval on the count.
+
+    >>> r = agreements_per_assembly(pd.DataFrame({"agreements": [10], "assemblies": [5]}))
+    >>> r["value"], round(r["ci_low"], 3), round(r["ci_high"], 3)
+    (2.0, 0.959, 3.678)
+    """
+    k, n = float(act["agreements"].sum()), float(act["assemblies"].sum())
+    if n <= 0:
+        return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
+    lo = stats.chi2.ppf(alpha / 2, 2 * k) / 2 if k > 0 else 0.0
+    hi = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
+    return {"value": k / n, "ci_low": lo / n, "ci_high": hi / n, "n": int(n)}
+
+
+def iap2_table() -> pd.DataFrame:
+    """Each mechanism on the IAP2 spectrum, in both languages.
+
+    Returns
+    -------
+    DataFrame
+        ``mechanism``, ``level``, ``level_rank``, and ``mechanism_es/en``, ``level_es/en``,
+        ``rationale_es/en``.
+    """
+    es, en = pe.iap2_classification("es"), pe.iap2_classification("en")
+    return pd.DataFrame({
+        "mechanism": es["mechanism"], "level": es["level"], "level_rank": es["level_rank"],
+        "mechanism_es": es["mechanism_label"], "mechanism_en": en["mechanism_label"],
+        "level_es": es["level_label"], "level_en": en["level_label"],
+        "rationale_es": es["rationale"], "rationale_en": en["rationale"]})
+
+
+def _label_en(stage: str, indicator: str) -> str:
+    if indicator in ("agreements_signed", "assemblies_with_agreement"):
+        return tr(MESSAGES, indicator, "en")
+    kind = "mean" if indicator.endswith("_mean") else "agree"
+    return f"{tr(pe.MESSAGES, stage, 'en')}: {tr(pe.MESSAGES, kind, 'en')}"
+
+
+def scorecard(q: pd.DataFrame, act: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
+    """The territory's process scorecard (questionnaire stages and activity shares), with
+    ``label_es``/``label_en``, ``estimate``, ``ci_low``, ``ci_high``, ``n`` and small cells
+    suppressed.
+
+    Returns
+    -------
+    DataFrame
+        ``stage``, ``indicator``, ``scale`` (``likert`` 1-5 or ``share``), ``label_es``,
+        ``label_en``, ``estimate``, ``ci_low``, ``ci_high``, ``n``, ``norm`` (0-1),
+        ``alpha_cronbach``, ``alpha_ci_low``, ``alpha_ci_high``, ``k_items``, ``suppressed``.
+    """
+    card = pe.process_scorecard(q, activity_rows(act, lang="es"), by="territory",
+                                min_n=min_cell, lang="es")
+    card = card.rename(columns={"value": "estimate", "label": "label_es"})
+    card["label_en"] = [_label_en(a, b) for a, b in zip(card["stage"], card["indicator"],
+                                                         strict=True)]
+    cols = ["stage", "indicator", "scale", "label_es", "label_en", "estimate", "ci_low",
+            "ci_high", "n", "norm", "alpha_cronbach", "alpha_ci_low", "alpha_ci_high",
+            "k_items"]
+    card = card[[c for c in cols if c in card.columns]]
+    vals = [c for c in ("estimate", "ci_low", "ci_high", "norm", "alpha_cronbach",
+                        "alpha_ci_low", "alpha_ci_high") if c in card.columns]
+    return suppress(card, "n", min_count=min_cell, value_cols=vals, secondary=False)
+
+
+def reliability_from_scorecard(card: pd.DataFrame) -> pd.DataFrame:
+    """The reliability table (as :func:`reliability`) from the alphas the scorecard already
+    computed on the same answers (no second pass)."""
+    m = card[card["indicator"].str.endswith("_mean") & (card["k_items"] >= 2)]
+    return pd.DataFrame({
+        "stage": m["stage"].to_numpy(),
+        "label_es": [_label(s, "es") for s in m["stage"]],
+        "label_en": [_label(s, "en") for s in m["stage"]],
+        "k": m["k_items"].astype(int).to_numpy(), "n": m["n"].to_numpy(),
+        "alpha": m["alpha_cronbach"].to_numpy(), "ci_low": m["alpha_ci_low"].to_numpy(),
+        "ci_high": m["alpha_ci_high"].to_numpy(),
+        "reliable": (m["alpha_cronbach"] >= 0.7).to_numpy()})
+
+
+def scorecard_plot(card: pd.DataFrame, *, lang: str = "es"):
+    """Bars of the shares in the scorecard with their intervals: ``(fig, alt_text)``."""
+    lang = check_language(lang)
+    shares = card[card["scale"] == "share"].copy()
+    return plots.bar_ci(shares, label=f"label_{lang}", value="estimate", lang=lang,
+                        title=tr(MESSAGES, "plot_title", lang),
+                        subject=tr(MESSAGES, "plot_subject", lang), percent=True)
+
+
+# ----------------------------------------------------------------------------------------
+# city comparison
+# ----------------------------------------------------------------------------------------
+def city_comparison_table(ctx, *, lang: str = "es", activity_data: bool = True,
+                          questionnaire: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Where is the process weakest across the city? (Step 07 calls this.)
+
+    Scorecards of every territory from the whole questionnaire (and, with
+    ``activity_data``, the activity shares), compared with
+    :func:`territoria.analysis.process_eval.city_comparison`. Territories with fewer than
+    ``min_cell_size`` answers are left out of the comparison.
+
+    Returns
+    -------
+    DataFrame
+        One row per indicator from weakest to strongest: ``stage``, ``indicator``,
+        ``label_es``, ``label_en``, ``n_territories``, ``mean_norm``, ``ci_low``,
+        ``ci_high`` (0-1 scale), ``min_norm``, ``weakest_territory``, ``n_weak``,
+        ``stage_mean_norm``, ``weakest_stage``.
+    """
+    check_language(lang)
+    q = questionnaire if questionnaire is not None else load_questionnaire(ctx, None)
+    if q.empty:
+        raise DataError("the participant questionnaire (process) is empty",
+                        rule="process answers needed for the city comparison")
+    act = activity_rows(activity(ctx, None)) if activity_data else None
+    card = pe.process_scorecard(q, act, by="territory", min_n=ctx.min_cell, lang="es")
+    comp = pe.city_comparison(card)
+    comp = comp.rename(columns={"label": "label_es"})
+    labels_en = [_label_en(a, b) for a, b in zip(comp["stage"], comp["indicator"], strict=True)]
+    comp.insert(comp.columns.get_loc("label_es") + 1, "label_en", labels_en)
+    return comp
+
+
+def _city_view(comp: pd.DataFrame, card: pd.DataFrame) -> pd.DataFrame:
+    t = card.set_index("indicator")["norm"]
+    out = comp[["stage", "indicator", "label_es", "label_en", "mean_norm",
+                "weakest_stage"]].rename(columns={"mean_norm": "city_value"})
+    out["territory_value"] = out["indicator"].map(t)
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# result
+# ----------------------------------------------------------------------------------------
+def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFrame | None = None
+            ) -> StepResult:
+    """Everything step 05 records for one territory.
+
+    Parameters
+    ----------
+    ctx : StepContext
+    territory_id : str
+        A territory id (this step runs per territory).
+    lang : {"es", "en"}
+    city : DataFrame, optional
+        :func:`city_comparison_table`, to record this territory beside the city (optional:
+        computing it reads the whole questionnaire).
+    """
+    check_language(lang)
+    if territory_id is None:
+        raise DataError(tr(MESSAGES, "no_territory", lang), column="territory",
+                        rule="territory step")
+    ctx.require_territory(territory_id)
+    res = StepResult(STEP, territory_id)
+    q = load_questionnaire(ctx, territory_id)
+    act = activity(ctx, territory_id)
+    if not q.empty:
+        card = scorecard(q, act, min_cell=ctx.min_cell)
+    else:
+        card = scorecard(pd.DataFrame({"territory": [territory_id]}), act,
+                         min_cell=ctx.min_cell) if len(act) else pd.DataFrame()
+    for r in card.to_dict("records"):
+        sup = bool(r["suppressed"])
+        res.indicator(r["indicator"], None if sup else r["estimate"],
+                      ci_low=None if sup else r["ci_low"], ci_high=None if sup else r["ci_high"],
+                      n=None if pd.isna(r["n"]) else int(r["n"]), suppressed=sup,
+                      unit="share" if r["scale"] == "share" else "likert_1_5")
+    rel = reliability_from_scorecard(card) if not card.empty else pd.DataFrame()
+    for r in rel.to_dict("records"):
+        sup = not r["n"] >= ctx.min_cell
+        res.indicator(f"{r['stage']}_alpha", None if sup else r["alpha"],
+                      ci_low=None if sup else r["ci_low"], ci_high=None if sup else r["ci_high"],
+                      n=None if pd.isna(r["n"]) else int(r["n"]), suppressed=sup,
+                      unit="alpha")
+    rep = repeated_items(q, min_cell=ctx.min_cell) if not q.empty else pd.DataFrame()
+    if not rep.empty:
+        sc = rep.set_index("dv")
+        if "pe_rep_scale" in sc.index:
+            r = sc.loc["pe_rep_scale"]
+            sup = bool(r["suppressed"])
+            res.indicator("repeated_change", None if sup else r["estimate"],
+                          ci_low=None if sup else r["ci_low"],
+                          ci_high=None if sup else r["ci_high"],
+                          n=None if sup else int(r["n"]), suppressed=sup, unit="likert_1_5")
+    apa = agreements_per_assembly(act)
+    if apa["n"] > 0:
+        res.indicator("agreements_per_assembly", apa["value"], ci_low=apa["ci_low"],
+                      ci_high=apa["ci_high"], n=apa["n"], unit="per_assembly")
+    if not card.empty:
+        pub = card.drop(columns=["alpha_ci_low", "alpha_ci_high", "k_items"], errors="ignore")
+        res.table("scorecard", pub[pub["scale"] == "share"].reset_index(drop=True))
+        res.table("scorecard_means", pub[pub["scale"] == "likert"].reset_index(drop=True))
+    if not rel.empty:
+        res.table("reliability", rel)
+    if not rep.empty:
+        res.table("repeated", rep[["dv", "label_es", "label_en", "n", "mean_pre", "mean_post",
+                                   "estimate", "ci_low", "ci_high", "dz", "dz_ci_low",
+                                   "dz_ci_high", "suppressed"]])
+    res.table("iap2", iap2_table())
+    if city is not None and not card.empty:
+        res.table("city_comparison", _city_view(city, card))
+    return res
+
+
+__all__ = ["STEP", "SCOPE", "SECTION", "load_questionnaire", "reliability", "item_analysis",
+           "stage_scores", "repeated_items", "activity", "activity_rows", "reliability_from_scorecard",
+           "agreements_per_assembly", "iap2_table", "scorecard", "scorecard_plot",
+           "city_comparison_table", "compute"]
