@@ -1,0 +1,68 @@
+"""City configuration: validation errors are one line naming the key, the value, what is allowed."""
+
+import os
+import stat
+
+import pytest
+
+from territoria.config import CityConfig, Workspace, init_workspace, load_city
+from territoria.exceptions import ConfigError
+
+
+def write(tmp_path, text):
+    p = tmp_path / "city.yml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_init_writes_a_valid_commented_city_file(tmp_path):
+    ws = init_workspace(tmp_path / "w", name="Tláhuac")
+    cfg = load_city(ws.city_file)
+    assert cfg.name == "Tláhuac"
+    assert cfg.default_language == "es" and cfg.min_cell_size == 5
+    assert "# " in ws.city_file.read_text()  # commented for the user
+    assert (ws.root / "data" / "raw").is_dir()
+    mode = stat.S_IMODE(os.stat(ws.secret_path).st_mode)
+    assert mode == 0o600
+
+
+def test_init_refuses_to_overwrite(tmp_path):
+    init_workspace(tmp_path / "w")
+    with pytest.raises(ConfigError, match="already a workspace"):
+        init_workspace(tmp_path / "w")
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("name: X\nmin_cell_size: -3\n", ["min_cell_size", "-3", "greater than or equal to 1"]),
+    ("name: X\nlanguage: es\n", ["unknown key 'language'", "languages"]),
+    ("name: X\nlanguages: [es, fr]\n", ["languages.1", "'fr'"]),
+    ("name: X\ndefault_language: en\nlanguages: [es]\n", ["default_language"]),
+    ("name: X\ncohorts:\n  - {id: c1, joined_on: not-a-date}\n", ["cohorts.0.joined_on", "not-a-date"]),
+    ("name: X\nselection: {social_index: 0.5, weight: 2}\n", ["selection.weight", "allowed here"]),
+    ("min_cell_size: 5\n", ["'name' is required"]),
+    ("name: X\naxes:\n  - {id: Bad Id, label: {es: a}}\n", ["axes.0.id", "Bad Id"]),
+])
+def test_wrong_keys_and_values_give_one_line(tmp_path, text, needles):
+    with pytest.raises(ConfigError) as e:
+        load_city(write(tmp_path, text))
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert str(tmp_path / "city.yml") in msg
+    for n in needles:
+        assert n in msg
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    with pytest.raises(ConfigError, match="line 2"):
+        load_city(write(tmp_path, "name: X\n  bad: [\n"))
+
+
+def test_not_a_workspace(tmp_path):
+    with pytest.raises(ConfigError, match="not a workspace"):
+        Workspace(tmp_path).config()
+
+
+def test_labels_fall_back_to_spanish():
+    cfg = CityConfig.model_validate({"name": "X", "axes": [{"id": "water", "label": {"es": "Agua"}}]})
+    assert cfg.axis_label("water", "en") == "Agua"
+    assert cfg.axis_label("unknown", "es") == "unknown"
