@@ -127,7 +127,13 @@ def register(group: click.Group) -> None:
                   default=None, help="Write the JSON here (default: standard output).")
     @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
     def consensus_cmd(file: Path, fmt: str, mode: str, out: Path | None, seed: int):
-        """Opinion groups and consensus from a vote FILE (Pol.is export or kit CSV)."""
+        """Opinion groups and consensus from a vote FILE (Pol.is export or kit CSV).
+
+        \b
+        Example:
+          territoria consensus participants-votes.csv --format polis --mode polis --out result.json
+          territoria consensus votes.csv --format kit --mode kit --out result.json
+        """
         from territoria.analysis.polis import analyse, read_polis_participants_votes
 
         if not file.is_file():

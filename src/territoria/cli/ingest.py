@@ -32,6 +32,11 @@ def ingest_cmd(files, kind, form, dry_run, ws):
     Bad rows go to quarantine with the reason; a file that cannot be read is rejected
     whole and leaves the store unchanged. Prints one line per file and a total; exits
     with status 1 if any file was rejected.
+
+    \b
+    Example:
+      territoria ingest -w ./iztapalapa data/raw/surveys/*.csv --dry-run
+      territoria ingest -w ./iztapalapa export.csv --form territoria_diagnostic@2026.1
     """
     ws.require()
     lang = _language(ws)
