@@ -200,12 +200,12 @@ def load_inputs(ctx, *, period_start=None) -> pd.DataFrame:
             f"SELECT territory_id, sum(count) AS crimes FROM crime_counts WHERE {where} "
             "GROUP BY 1", params)
         span = ctx.store.query(
-            f"SELECT min(month) AS first, max(month) AS last FROM crime_counts WHERE {where}",
+            f"SELECT min(month) AS first FROM crime_counts WHERE {where}",
             params)
     else:
         c = pd.DataFrame(columns=["territory_id", "crimes"])
-        span = pd.DataFrame({"first": [None], "last": [None]})
-    first, last = span.loc[0, "first"], span.loc[0, "last"]
+        span = pd.DataFrame({"first": [None]})
+    first = span.loc[0, "first"]
     if pd.isna(first):
         raise DataError(f"no crime records before {end} (the crime rate before the programme "
                         "cannot be computed)", column="crime_counts.month")
