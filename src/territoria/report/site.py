@@ -341,7 +341,7 @@ class SiteBuilder:
         """Evaluation reports (``territoria.evaluation.site.build(builder, out)``), if any."""
         try:
             from territoria.evaluation import site as eval_site
-        except ModuleNotFoundError:
+        except ImportError:  # the evaluation package is optional
             return
         eval_site.build(self, out)
 

@@ -1,0 +1,97 @@
+"""Publishing: escaping everywhere, suppression at publication, atomic swap."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from territoria.config import init_workspace
+from territoria.report import site as site_mod
+from territoria.report.record import Recorder, collect
+from territoria.report.site import SiteBuilder, json_for_script, publish, safe_name
+from territoria.store import Store
+
+EVIL = 'Colonia "X" <script>alert(1)</script>\nDos'
+GEOM = json.dumps({"type": "Polygon", "coordinates": [[[-99.0, 19.3], [-99.0, 19.31],
+                                                      [-98.99, 19.31], [-99.0, 19.3]]]})
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    ws = init_workspace(tmp_path / "w", name="Ciudad <b>Prueba</b>")
+    s = Store(ws.store_path)
+    with s.transaction():
+        s.append("zones", pd.DataFrame({"zone_id": ["Z1"], "name": ["Zona <i>1</i>"]}))
+        s.append("territories", pd.DataFrame({
+            "territory_id": ["T1", "T<2>"], "name": ["Normal", EVIL], "kind": ["colonia", "pueblo"],
+            "zone_id": ["Z1", "Z1"], "population": [1000.0, 2000.0], "priority": [True, True],
+            "cohort": [None, None], "geometry": [GEOM, GEOM]}))
+    for tid, n in (("T1", 100), ("T<2>", 3)):
+        rec = Recorder(ws.output_dir, "02_diagnostic", tid)
+        rec.indicator("pct_unsafe_colonia", 0.7, ci_low=0.6, ci_high=0.8, n=n)
+        rec.save()
+    collect(s, list(ws.output_dir.rglob("*.results.json")))
+    s.close()
+    return ws
+
+
+def all_html(root):
+    return {p: p.read_text(encoding="utf-8") for p in root.rglob("*.html")}
+
+
+def test_everything_is_escaped(tiny):
+    index = publish(tiny)
+    pages = all_html(index.parent)
+    assert pages, "no pages"
+    for p, html in pages.items():
+        assert "<script>alert(1)" not in html, p
+        assert "<b>Prueba</b>" not in html and "<i>1</i>" not in html, p
+    joined = "".join(pages.values())
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in joined
+    # file names derived from ids stay inside the site and are safe
+    names = [p.name for p in (index.parent / "territories").iterdir()]
+    assert all(set(n) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+               for n in names), names
+    assert f"{safe_name('T<2>')}.html" in names
+
+
+def test_json_in_script_cannot_close_the_tag():
+    s = json_for_script({"name": "</script><script>alert(1)</script>"})
+    assert "</script>" not in s and json.loads(s)["name"].startswith("</script>")
+
+
+def test_small_cells_are_suppressed_at_publication(tiny):
+    index = publish(tiny)
+    with Store(tiny.store_path, read_only=True) as s:
+        b = SiteBuilder(tiny, s)
+        rows = b.indicators
+        small = b.card(rows[rows["territory_id"] == "T<2>"].iloc[0].to_dict())
+        big = b.card(rows[rows["territory_id"] == "T1"].iloc[0].to_dict())
+    assert small["suppressed"] and not big["suppressed"]
+    assert big["value"].startswith("70.0")
+    data = json.loads((index.parent / "index.html").read_text().split(
+        'id="map-data">')[1].split("</script>")[0])
+    if "pct_unsafe_colonia" in data["indicators"]:
+        assert data["indicators"]["pct_unsafe_colonia"]["values"]["T<2>"] is None
+
+
+def test_failed_publish_leaves_previous_site(tiny, monkeypatch):
+    index = publish(tiny)
+    before = {p: p.read_bytes() for p in index.parent.rglob("*") if p.is_file()}
+
+    def boom(self, out):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(site_mod.SiteBuilder, "build_city", boom)
+    with pytest.raises(RuntimeError):
+        publish(tiny)
+    after = {p: p.read_bytes() for p in index.parent.rglob("*") if p.is_file()}
+    assert before == after
+    assert not list(tiny.root.glob(".site.tmp-*"))
+
+
+def test_language_switch_is_in_every_page(tiny):
+    index = publish(tiny)
+    for p, html in all_html(index.parent).items():
+        assert 'data-setlang="en"' in html and 'lang="es"' in html, p
+        assert "assets/site.js" in html and "assets/site.css" in html
