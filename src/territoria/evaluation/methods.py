@@ -1,0 +1,661 @@
+"""Answer one evaluation question of a plan: the statistics behind each method.
+
+The evaluation notebook (``notebooks/evaluation.ipynb``) calls :func:`answer` for the
+question it was given, shows the result and saves it with :meth:`QuestionResult.save` (a
+sidecar file: notebooks only read the store; the runner writes it). Each method returns the
+indicators the plan asked for (one row for the territories in scope and, where the method
+allows, one row per territory), a detail table for the report, a plain-language answer in
+Spanish and English, and what the data cannot say.
+
+Methods (:data:`territoria.evaluation.plan.METHODS`):
+
+- ``process_scorecard``: OECD stage scores of the participant questionnaire with their
+  intervals and Cronbach's alpha (:mod:`territoria.analysis.process_eval`), start-to-end change
+  of the repeated items, and the share of agreements fulfilled (last status ``done``, Wilson
+  interval);
+- ``staggered_did``: Callaway & Sant'Anna ATT on the monthly crime panel, with never-treated or
+  not-yet-treated controls, and TWFE for comparison (:mod:`territoria.analysis.impact`);
+- ``its``: interrupted time series of the programme territories' crime relative to the
+  territories that never joined (:mod:`territoria.analysis.its`), for the whole scope and per
+  territory;
+- ``panel_prepost``: paired change of the wellbeing panel (:mod:`territoria.analysis.panel`);
+- ``baseline``: the diagnostic's starting point: % unsafe in the colonia (INEGI convention:
+  over all valid answers including "don't know"), mean trust, cohesion, life satisfaction.
+
+Examples
+--------
+>>> r = QuestionResult("demo", "q1", "baseline")
+>>> r.add("pct_unsafe_colonia", 0.62, ci_low=0.55, ci_high=0.69, n=150, min_cell=5)
+>>> r.add("pct_unsafe_colonia", 0.5, n=3, territory_id="07-001", min_cell=5)
+>>> r.frame()[["territory_id", "value", "suppressed"]].values.tolist()
+[[None, 0.62, False], ['07-001', None, True]]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from territoria.analysis import impact, panel, process_eval
+from territoria.analysis.process_eval import wilson_ci
+from territoria.evaluation.plan import METHODS, Plan, Question
+from territoria.exceptions import DataError, PlanError
+from territoria.i18n import check_language, tr
+
+__all__ = ["QuestionResult", "answer", "scope_territories", "RESULT_COLUMNS", "sidecar_path"]
+
+RESULT_COLUMNS = ["plan", "question", "indicator", "territory_id", "grp", "value", "ci_low",
+                  "ci_high", "n", "suppressed", "unit", "method", "answer_es", "answer_en"]
+
+MESSAGES = {
+    # labels of indicators in detail tables and summaries
+    "process_design_mean": {"es": "Diseño del proceso (1 a 5)", "en": "Process design (1 to 5)"},
+    "process_design_agree": {"es": "De acuerdo con el diseño del proceso",
+                             "en": "Agree with the process design"},
+    "process_delib_mean": {"es": "Experiencia de diálogo (1 a 5)",
+                           "en": "Deliberative experience (1 to 5)"},
+    "process_delib_agree": {"es": "De acuerdo con la experiencia de diálogo",
+                            "en": "Agree with the deliberative experience"},
+    "process_impact_mean": {"es": "Camino al impacto (1 a 5)", "en": "Pathways to impact (1 to 5)"},
+    "process_impact_agree": {"es": "De acuerdo en que el proceso influye",
+                             "en": "Agree the process has influence"},
+    "process_rep_change": {"es": "Cambio del inicio al final (1 a 5)",
+                           "en": "Change from start to end (1 to 5)"},
+    "agreements_done_share": {"es": "Acuerdos cumplidos", "en": "Agreements fulfilled"},
+    "crime_att_cs_never": {"es": "Efecto en delitos (comparación: colonias que nunca entraron)",
+                           "en": "Effect on crime (comparison: never-joined neighbourhoods)"},
+    "crime_att_cs_notyet": {"es": "Efecto en delitos (comparación: colonias que aún no entraban)",
+                            "en": "Effect on crime (comparison: not-yet-joined neighbourhoods)"},
+    "crime_att_twfe": {"es": "Efecto en delitos, efectos fijos (solo referencia)",
+                       "en": "Effect on crime, fixed effects (reference only)"},
+    "crime_att_cs_rate": {"es": "Efecto en delitos por 1,000 habitantes",
+                          "en": "Effect on crimes per 1,000 inhabitants"},
+    "crime_its_level_change": {"es": "Salto en delitos al entrar al programa",
+                               "en": "Jump in crime on joining the programme"},
+    "crime_its_slope_change": {"es": "Cambio de tendencia mensual de los delitos",
+                               "en": "Change in the monthly crime trend"},
+    "wb_unsafe_change": {"es": "Cambio en quienes se sienten inseguros en su colonia",
+                         "en": "Change in people feeling unsafe in their neighbourhood"},
+    "wb_life_satisfaction_change": {"es": "Cambio en satisfacción con la vida (0 a 10)",
+                                    "en": "Change in life satisfaction (0 to 10)"},
+    "wb_peace_change": {"es": "Cambio en paz y convivencia (1 a 5)",
+                        "en": "Change in peace and coexistence (1 to 5)"},
+    "wb_trust_neighbours_change": {"es": "Cambio en confianza en vecinas y vecinos (1 a 4)",
+                                   "en": "Change in trust in neighbours (1 to 4)"},
+    "pct_unsafe_colonia": {"es": "Se sienten inseguros en su colonia",
+                           "en": "Feel unsafe in their neighbourhood"},
+    "trust_neighbours_mean": {"es": "Confianza en vecinas y vecinos (1 a 4)",
+                              "en": "Trust in neighbours (1 to 4)"},
+    "cohesion_mean": {"es": "Apoyo y organización entre vecinos (1 a 4)",
+                      "en": "Neighbours help and organise (1 to 4)"},
+    "life_satisfaction_mean": {"es": "Satisfacción con la vida (0 a 10)",
+                               "en": "Life satisfaction (0 to 10)"},
+    # answers
+    "ans_process": {
+        "es": "En {n_terr} colonias respondieron {n} participantes. La etapa mejor valorada fue "
+              "«{best}» ({best_v}) y la más débil «{worst}» ({worst_v}), en una escala de 1 a 5. "
+              "{agreements}",
+        "en": "{n} participants answered in {n_terr} neighbourhoods. The best-rated stage was "
+              "'{best}' ({best_v}) and the weakest '{worst}' ({worst_v}), on a 1-5 scale. "
+              "{agreements}"},
+    "ans_agreements": {
+        "es": "De {n} acuerdos con seguimiento, {v} se cumplieron (intervalo {lo} a {hi}).",
+        "en": "Of {n} agreements followed up, {v} were fulfilled (interval {lo} to {hi})."},
+    "ans_did": {
+        "es": "Comparando mes a mes con {control}, en las colonias del programa hubo {pct} % "
+              "{dir} delitos de los que se esperarían sin el programa (intervalo de 95 %: "
+              "{lo} % a {hi} %; {n_treat} colonias del programa, {n_units} en total). {sig}",
+        "en": "Comparing month by month with {control}, programme neighbourhoods had {pct}% "
+              "{dir} crime than expected without the programme (95% interval: {lo}% to {hi}%; "
+              "{n_treat} programme neighbourhoods, {n_units} in all). {sig}"},
+    "ctl_never": {"es": "las colonias que nunca entraron", "en": "neighbourhoods that never joined"},
+    "ctl_notyet": {"es": "las colonias que aún no entraban",
+                   "en": "neighbourhoods that had not joined yet"},
+    "fewer": {"es": "menos", "en": "less"},
+    "more": {"es": "más", "en": "more"},
+    "sig_yes": {"es": "El intervalo no incluye el cero: el cambio es claro.",
+                "en": "The interval excludes zero: the change is clear."},
+    "sig_no": {"es": "El intervalo incluye el cero: con estos datos no se puede afirmar que "
+                     "hubo un cambio.",
+               "en": "The interval includes zero: these data cannot show that there was a "
+                     "change."},
+    "ans_its": {
+        "es": "Frente a las colonias que nunca entraron, al entrar al programa los delitos "
+              "{dir_level} {level} % (intervalo {lo} % a {hi} %) y su tendencia cambió "
+              "{slope} % al mes. {sig}",
+        "en": "Relative to never-joined neighbourhoods, on joining the programme crime "
+              "{dir_level} {level}% (interval {lo}% to {hi}%) and its trend changed by "
+              "{slope}% a month. {sig}"},
+    "went_down": {"es": "bajaron", "en": "went down by"},
+    "went_up": {"es": "subieron", "en": "went up by"},
+    "ans_panel": {
+        "es": "Entre la ronda «{pre}» y la ronda «{post}» respondieron las mismas {n} personas. "
+              "{items}",
+        "en": "The same {n} people answered in waves '{pre}' and '{post}'. {items}"},
+    "ans_panel_item": {"es": "{label}: {v} (intervalo {lo} a {hi}).",
+                       "en": "{label}: {v} (interval {lo} to {hi})."},
+    "ans_baseline": {
+        "es": "Al inicio, según el diagnóstico con {n} personas en {n_terr} colonias: {items}",
+        "en": "At the start, according to the diagnostic of {n} people in {n_terr} "
+              "neighbourhoods: {items}"},
+    "ans_suppressed": {"es": "Hay muy pocas respuestas para publicar un resultado.",
+                       "en": "There are too few answers to publish a result."},
+    # limits
+    "lim_process_scorecard": {
+        "es": "Solo responden quienes asistieron al final del proceso; no dice qué opinan quienes "
+              "no participaron ni prueba que el proceso cause cambios en la colonia.",
+        "en": "Only those present at the end of the process answer; it does not say what "
+              "non-participants think, nor prove the process causes change in the "
+              "neighbourhood."},
+    "lim_staggered_did": {
+        "es": "Supone que, sin el programa, los delitos de las colonias del programa habrían "
+              "seguido la misma tendencia que las de comparación; registra solo delitos "
+              "denunciados, y otras políticas que llegaron al mismo tiempo se confunden con el "
+              "programa.",
+        "en": "Assumes that without the programme, crime in programme neighbourhoods would have "
+              "followed the comparison trend; it counts only reported crime, and other policies "
+              "arriving at the same time are confounded with the programme."},
+    "lim_its": {
+        "es": "Una serie de tiempo no separa el programa de otros cambios del mismo mes; las "
+              "cifras por colonia son ruidosas y sus intervalos anchos.",
+        "en": "A time series cannot separate the programme from other changes in the same "
+              "month; per-neighbourhood figures are noisy and their intervals wide."},
+    "lim_panel_prepost": {
+        "es": "Sin un grupo de comparación, un cambio antes-después puede deberse a otras "
+              "causas (la época, la pandemia); quienes dejaron el panel pueden ser distintos.",
+        "en": "Without a comparison group, a before-after change may have other causes (the "
+              "season, the pandemic); those who left the panel may be different."},
+    "lim_baseline": {
+        "es": "Describe el punto de partida, no un cambio; estimaciones sin ponderar por "
+              "sexo y edad.",
+        "en": "Describes the starting point, not a change; estimates are not weighted by sex "
+              "and age."},
+}
+
+_PERCENT = {"process_design_agree", "process_delib_agree", "process_impact_agree",
+            "agreements_done_share", "pct_unsafe_colonia", "wb_unsafe_change"}
+
+
+def is_percent(indicator: str) -> bool:
+    """Whether an indicator is a share (shown as %)."""
+    return indicator in _PERCENT
+
+
+def label(indicator: str, lang: str = "es") -> str:
+    """Plain-language label of an indicator of the evaluation methods."""
+    return tr(MESSAGES, indicator, lang)
+
+
+@dataclass
+class QuestionResult:
+    """What one question's execution gives: indicator rows, a detail table and the answer."""
+
+    plan: str
+    question: str
+    method: str
+    rows: list = field(default_factory=list)
+    answer: dict = field(default_factory=lambda: {"es": "", "en": ""})
+    limits: dict = field(default_factory=lambda: {"es": "", "en": ""})
+    detail: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def add(self, indicator, value, *, ci_low=None, ci_high=None, n=None, territory_id=None,
+            grp=None, unit=None, min_cell: int = 5) -> None:
+        """Add one indicator row; suppressed when it counts fewer than ``min_cell`` people."""
+        def clean(v):
+            if v is None:
+                return None
+            v = float(v)
+            return None if math.isnan(v) else v
+
+        n = None if n is None or (isinstance(n, float) and math.isnan(n)) else int(n)
+        sup = n is not None and n < min_cell
+        self.rows.append({"indicator": indicator, "territory_id": territory_id, "grp": grp,
+                          "value": None if sup else clean(value),
+                          "ci_low": None if sup else clean(ci_low),
+                          "ci_high": None if sup else clean(ci_high), "n": n,
+                          "suppressed": bool(sup), "unit": unit})
+
+    def frame(self) -> pd.DataFrame:
+        """The rows in the columns of ``evaluation_results``."""
+        cols = ["indicator", "territory_id", "grp", "value", "ci_low", "ci_high", "n",
+                "suppressed", "unit"]
+        df = pd.DataFrame(self.rows, columns=cols).astype({"territory_id": object, "grp": object})
+        df.insert(0, "question", self.question)
+        df.insert(0, "plan", self.plan)
+        df["method"] = self.method
+        df["answer_es"] = self.answer.get("es", "")
+        df["answer_en"] = self.answer.get("en", "")
+        return df[RESULT_COLUMNS]
+
+    def headline(self) -> pd.DataFrame:
+        """Rows for the whole scope (no territory)."""
+        f = self.frame()
+        return f[f["territory_id"].isna()]
+
+    def save(self, output_dir) -> Path:
+        """Write the sidecar file (atomically) and return its path."""
+        path = sidecar_path(output_dir, self.plan, self.question)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"plan": self.plan, "question": self.question, "method": self.method,
+                   "rows": self.rows, "answer": self.answer, "limits": self.limits,
+                   "detail": self.detail.to_json(orient="split", default_handler=str)}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> QuestionResult:
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+        detail = pd.read_json(StringIO(d["detail"]), orient="split") if d.get("detail") \
+            else pd.DataFrame()
+        return cls(d["plan"], d["question"], d["method"], d["rows"], d["answer"], d["limits"],
+                   detail)
+
+
+def sidecar_path(output_dir, plan: str, question: str) -> Path:
+    """``output/evaluations/<plan>/<question>.results.json``."""
+    return Path(output_dir) / "evaluations" / plan / f"{question}.results.json"
+
+
+# ------------------------------------------------------------------------------------------
+# scope
+# ------------------------------------------------------------------------------------------
+def scope_territories(ctx, plan: Plan) -> list[str]:
+    """Territory ids in the plan's scope (``programme``: the priority territories)."""
+    t = ctx.territories()
+    if plan.territories == "all":
+        return sorted(t["territory_id"].astype(str))
+    if plan.territories == "programme":
+        return sorted(t.loc[t["priority"].fillna(False).astype(bool), "territory_id"].astype(str))
+    have = set(t["territory_id"].astype(str))
+    missing = [x for x in plan.territories if x not in have]
+    if missing:
+        raise PlanError(f"{plan.name}: key 'territories' has value {missing[0]!r}: not a "
+                        "territory in the store")
+    return [str(x) for x in plan.territories]
+
+
+def _fmt(v, percent=False, lang="es", digits=1, signed=False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    x = 100 * v if percent else v
+    s = f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+    if percent:
+        s += " %" if lang == "es" else "%"
+    return s
+
+
+# ------------------------------------------------------------------------------------------
+# methods
+# ------------------------------------------------------------------------------------------
+def _process(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> QuestionResult:
+    res = QuestionResult(plan.name, q.id, q.method)
+    pq = ctx.table("process")
+    pq = pq[pq["territory"].astype(str).isin(scope)]
+    if pq.empty:
+        raise DataError("no participant questionnaires in the plan's territories",
+                        column="territory", rule="process data for the territories in scope")
+    want = set(q.indicators)
+    detail = []
+    city = process_eval.process_indicators(pq, by=None)
+    per = process_eval.process_indicators(pq, by="territory")
+    for df, by in ((city, None), (per, "territory")):
+        for r in df.itertuples(index=False):
+            name = f"process_{r.indicator}"
+            if name not in want:
+                continue
+            tid = getattr(r, by) if by else None
+            res.add(name, r.value, ci_low=r.ci_low, ci_high=r.ci_high, n=r.n, territory_id=tid,
+                    min_cell=min_cell, unit="share" if r.scale == "share" else "likert")
+            if by is None:
+                detail.append({"indicator": name, "label_es": label(name, "es"),
+                               "label_en": label(name, "en"), "estimate": r.value,
+                               "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
+                               "alpha_cronbach": r.alpha_cronbach})
+    if "process_rep_change" in want and any(c.startswith("pe_rep_") for c in pq.columns):
+        for by in (None, "territory"):
+            ch = process_eval.repeated_change(pq, by=by)
+            for r in ch.to_dict("records"):
+                res.add("process_rep_change", r["diff"], ci_low=r["diff_ci_low"],
+                        ci_high=r["diff_ci_high"], n=r["n"], grp=r["dv"],
+                        territory_id=r.get("territory") if by else None, min_cell=min_cell,
+                        unit="likert")
+                if by is None:
+                    detail.append({"indicator": "process_rep_change",
+                                   "label_es": f"{label('process_rep_change', 'es')}: {r['dv']}",
+                                   "label_en": f"{label('process_rep_change', 'en')}: {r['dv']}",
+                                   "estimate": r["diff"], "ci_low": r["diff_ci_low"],
+                                   "ci_high": r["diff_ci_high"], "n": r["n"],
+                                   "alpha_cronbach": None})
+    agr_text = {"es": "", "en": ""}
+    if "agreements_done_share" in want and "followup" in q.sources:
+        fu = ctx.table("followup")
+        if not fu.empty:
+            fu = fu[fu["territory"].astype(str).isin(scope)].copy()
+            fu["_d"] = pd.to_datetime(fu["update_date"], errors="coerce")
+            last = fu.sort_values(["agreement_code", "_d"]).groupby("agreement_code").tail(1)
+            for tid, part in [(None, last), *last.groupby("territory")]:
+                k, n = int((part["status"] == "done").sum()), len(part)
+                lo, hi = wilson_ci(k, n)
+                res.add("agreements_done_share", k / n if n else None, ci_low=lo, ci_high=hi,
+                        n=n, territory_id=tid, min_cell=min_cell, unit="share")
+                if tid is None:
+                    detail.append({"indicator": "agreements_done_share",
+                                   "label_es": label("agreements_done_share", "es"),
+                                   "label_en": label("agreements_done_share", "en"),
+                                   "estimate": k / n if n else None, "ci_low": lo,
+                                   "ci_high": hi, "n": n, "alpha_cronbach": None})
+                    for lang in ("es", "en"):
+                        agr_text[lang] = tr(MESSAGES, "ans_agreements", lang, n=n,
+                                            v=_fmt(k / n, True, lang), lo=_fmt(lo, True, lang),
+                                            hi=_fmt(hi, True, lang))
+    res.detail = pd.DataFrame(detail)
+    means = city[city["indicator"].str.endswith("_mean")].set_index("stage")
+    if not means.empty:
+        best, worst = means["value"].idxmax(), means["value"].idxmin()
+        for lang in ("es", "en"):
+            res.answer[lang] = tr(
+                MESSAGES, "ans_process", lang, n=int(means["n"].max()),
+                n_terr=pq["territory"].nunique(), best=tr(process_eval.MESSAGES, best, lang),
+                best_v=_fmt(means.loc[best, "value"], digits=2),
+                worst=tr(process_eval.MESSAGES, worst, lang),
+                worst_v=_fmt(means.loc[worst, "value"], digits=2),
+                agreements=agr_text[lang]).strip()
+    return res
+
+
+def _crime_panel(ctx, plan: Plan, scope: list[str]) -> pd.DataFrame:
+    """Monthly crime panel (:func:`territoria.steps.s06_impact.crime_panel`) with the plan's
+    cohort column and coding; treated units are the scope's, controls never joined."""
+    from territoria.steps import s06_impact as s06
+
+    start, end = plan.period_bounds(ctx.config)
+    coding = plan.coding(ctx.config)
+    p = s06.crime_panel(ctx, coding, period_start=start, period_end=end)
+    col = plan.cohort.column
+    if col != "joined_on":
+        t = ctx.store.query(f'SELECT territory_id, "{col}" AS j FROM territories')
+        p = p.drop(columns=["joined_on"]).merge(t.rename(columns={"j": "joined_on"}),
+                                               on="territory_id", how="left")
+        origin = p.attrs.get("origin") or pd.Timestamp(p["month"].min())
+        cm = pd.to_datetime(p["joined_on"].map(lambda d: s06.cohort_period(d, coding)))
+        never = cm.isna().to_numpy()
+        ct = s06._month_index(cm.fillna(origin), origin)
+        n_months = p["t"].max()
+        ct = np.where(never | (ct > n_months), 0, ct)
+        p["cohort_t"] = np.where(~never & (ct <= 1), -1, ct).astype(int)
+        p["cohort_month"] = cm
+        p["programme"] = p["joined_on"].notna()
+        p = p[p["cohort_t"] >= 0].reset_index(drop=True)
+        p.attrs.update({"coding": coding, "origin": origin})
+    keep = p["territory_id"].astype(str).isin(scope) | ~p["programme"]
+    attrs = dict(p.attrs)
+    p = p[keep].reset_index(drop=True)
+    p.attrs.update(attrs)
+    if not (p["programme"] & (p["cohort_t"] > 0)).any():
+        raise DataError("no territory in scope joins inside the period", column=col,
+                        rule="treated territories with months before and after joining")
+    return p
+
+
+def _did(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> QuestionResult:
+    res = QuestionResult(plan.name, q.id, q.method)
+    p = _crime_panel(ctx, plan, scope)
+    args = ("territory_id", "t", "cohort_t")
+    cov = list(q.covariates) or None
+    if cov:
+        tv = ctx.territories().set_index("territory_id")
+        for c in cov:
+            p[c] = pd.to_numeric(p["territory_id"].map(tv[c]), errors="coerce")
+        bad = p[cov].isna().any(axis=1)
+        p = p[~bad].reset_index(drop=True)
+    control = q.control or "never"
+    n_units = int(p["territory_id"].nunique())
+    n_treat = int(p.loc[p["cohort_t"] > 0, "territory_id"].nunique())
+    want = q.indicators
+    detail = []
+    headline = None
+    fits = {}
+    for ind in want:
+        if ind == "crime_att_twfe":
+            r = impact.twfe(p, *args, "y").iloc[0]
+        else:
+            ctl = "notyet" if ind == "crime_att_cs_notyet" else (
+                "never" if ind == "crime_att_cs_never" else control)
+            outcome = "rate" if ind == "crime_att_cs_rate" else "y"
+            d = p.dropna(subset=[outcome]) if outcome == "rate" else p
+            fits[ind] = impact.att_gt(d, *args, outcome, control=ctl, covariates=cov)
+            r = impact.aggregate(fits[ind], "simple").iloc[0]
+        res.add(ind, r["estimate"], ci_low=r["ci_low"], ci_high=r["ci_high"], n=n_units,
+                min_cell=min_cell, unit="per_1000" if ind == "crime_att_cs_rate" else "log")
+        detail.append({"indicator": ind, "label_es": label(ind, "es"), "label_en": label(ind, "en"),
+                       "estimate": float(r["estimate"]), "ci_low": float(r["ci_low"]),
+                       "ci_high": float(r["ci_high"]), "n": n_units})
+        if ind == f"crime_att_cs_{control}" or (headline is None and ind != "crime_att_twfe"):
+            headline = (ind, r)
+    main = fits.get(headline[0]) if headline else None
+    if main is not None:
+        grp = impact.aggregate(main, "group")
+        for g in grp[~grp["overall"].astype(bool)].itertuples():
+            month = (p.attrs["origin"] + pd.DateOffset(months=int(g.key) - 1)).strftime("%Y-%m")
+            detail.append({"indicator": f"{headline[0]}:cohort", "label_es":
+                           f"Entraron en {month}", "label_en": f"Joined in {month}",
+                           "estimate": g.estimate, "ci_low": g.ci_low, "ci_high": g.ci_high,
+                           "n": int(p.loc[p["cohort_t"] == g.key, "territory_id"].nunique())})
+    res.detail = pd.DataFrame(detail)
+    if headline:
+        ind, r = headline
+        log = ind != "crime_att_cs_rate"
+        conv = (lambda x: 100 * (math.exp(x) - 1)) if log else (lambda x: x)
+        est, lo, hi = conv(r["estimate"]), conv(r["ci_low"]), conv(r["ci_high"])
+        ctl = "notyet" if ind.endswith("notyet") else control
+        for lang in ("es", "en"):
+            sig = "sig_yes" if (r["ci_low"] > 0 or r["ci_high"] < 0) else "sig_no"
+            res.answer[lang] = tr(MESSAGES, "ans_did", lang, control=tr(MESSAGES, f"ctl_{ctl}", lang),
+                                  pct=f"{abs(est):.1f}",
+                                  dir=tr(MESSAGES, "fewer" if est < 0 else "more", lang),
+                                  lo=f"{lo:.1f}", hi=f"{hi:.1f}", n_treat=n_treat,
+                                  n_units=n_units, sig=tr(MESSAGES, sig, lang))
+    return res
+
+
+def _its(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> QuestionResult:
+    from territoria.steps import s06_impact as s06
+
+    res = QuestionResult(plan.name, q.id, q.method)
+    p = _crime_panel(ctx, plan, scope)
+    tab, _ = s06.its_city(p)
+    gap = tab[tab["series"] == "gap"].set_index("term")
+    n_months = int(gap["n"].iloc[0])
+    detail = []
+    for ind in q.indicators:
+        term = ind.removeprefix("crime_its_")
+        r = gap.loc[term]
+        res.add(ind, r["estimate"], ci_low=r["ci_low"], ci_high=r["ci_high"], n=n_months,
+                min_cell=1, unit="log")
+        detail.append({"indicator": ind, "territory_id": None, "label_es": label(ind, "es"),
+                       "label_en": label(ind, "en"), "estimate": r["estimate"],
+                       "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n": n_months})
+    never = s06._never_mean(p)
+    for tid, rows in p[p["programme"] & (p["cohort_t"] > 0)].groupby("territory_id"):
+        try:
+            t_tab, _ = s06.its_territory(p, tid, never=never, rows=rows)
+        except DataError:
+            continue
+        t_tab = t_tab.set_index("term")
+        for ind in q.indicators:
+            r = t_tab.loc[ind.removeprefix("crime_its_")]
+            res.add(ind, r["estimate"], ci_low=r["ci_low"], ci_high=r["ci_high"], n=int(r["n"]),
+                    territory_id=str(tid), min_cell=1, unit="log")
+    res.detail = pd.DataFrame(detail)
+    lv, sl = gap.loc["level_change"], gap.loc["slope_change"]
+    pct = 100 * (math.exp(lv["estimate"]) - 1)
+    for lang in ("es", "en"):
+        sig = "sig_yes" if (lv["ci_low"] > 0 or lv["ci_high"] < 0) else "sig_no"
+        res.answer[lang] = tr(
+            MESSAGES, "ans_its", lang, dir_level=tr(MESSAGES, "went_down" if pct < 0 else "went_up",
+                                                    lang),
+            level=f"{abs(pct):.1f}", lo=f"{100 * (math.exp(lv['ci_low']) - 1):.1f}",
+            hi=f"{100 * (math.exp(lv['ci_high']) - 1):.1f}",
+            slope=f"{100 * (math.exp(sl['estimate']) - 1):+.2f}", sig=tr(MESSAGES, sig, lang))
+    return res
+
+
+def _wellbeing(ctx, scope: list[str]) -> pd.DataFrame:
+    from territoria.steps import s06_impact as s06
+
+    w = s06.wellbeing_data(ctx)
+    return w[w["territory"].astype(str).isin(scope)].reset_index(drop=True)
+
+
+def _panel(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> QuestionResult:
+    res = QuestionResult(plan.name, q.id, q.method)
+    w = _wellbeing(ctx, scope)
+    if w.empty:
+        raise DataError("no wellbeing panel answers in the plan's territories",
+                        column="territory", rule="wellbeing data for the territories in scope")
+    waves = q.waves.model_dump() if q.waves else {"pre": "pre", "post": "post"}
+    outs = [o for o in q.outcomes if f"wb_{o}_change" in q.indicators]
+    city = panel.paired_change(w, "respondent_code", "wave", outs, pre=waves["pre"],
+                               post=waves["post"])
+    per = panel.paired_change(w, "respondent_code", "wave", outs, pre=waves["pre"],
+                              post=waves["post"], by="territory")
+    detail, items = [], {"es": [], "en": []}
+    for df, by in ((city, False), (per, True)):
+        for r in df.to_dict("records"):
+            ind = f"wb_{r['dv']}_change"
+            unit = "share" if r["dv"] == "unsafe" else "points"
+            res.add(ind, r["diff"], ci_low=r["diff_ci_low"], ci_high=r["diff_ci_high"], n=r["n"],
+                    territory_id=str(r["territory"]) if by else None, min_cell=min_cell,
+                    unit=unit)
+            if not by:
+                detail.append({"indicator": ind, "label_es": label(ind, "es"),
+                               "label_en": label(ind, "en"), "mean_pre": r["mean_pre"],
+                               "mean_post": r["mean_post"], "estimate": r["diff"],
+                               "ci_low": r["diff_ci_low"], "ci_high": r["diff_ci_high"],
+                               "n": r["n"], "dz": r["dz"]})
+                pct = r["dv"] == "unsafe"
+                for lang in ("es", "en"):
+                    items[lang].append(tr(MESSAGES, "ans_panel_item", lang,
+                                          label=label(ind, lang),
+                                          v=_fmt(r["diff"], pct, lang, 2 if not pct else 1, True),
+                                          lo=_fmt(r["diff_ci_low"], pct, lang, 2 if not pct else 1,
+                                                  True),
+                                          hi=_fmt(r["diff_ci_high"], pct, lang,
+                                                  2 if not pct else 1, True)))
+    res.detail = pd.DataFrame(detail)
+    n = int(city["n"].max()) if len(city) else 0
+    for lang in ("es", "en"):
+        res.answer[lang] = (tr(MESSAGES, "ans_panel", lang, n=n, pre=waves["pre"],
+                               post=waves["post"], items=" ".join(items[lang]))
+                            if n >= min_cell else tr(MESSAGES, "ans_suppressed", lang))
+    return res
+
+
+def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
+    from scipy import stats
+
+    n = len(x)
+    if n == 0:
+        return (float("nan"),) * 3
+    m = float(x.mean())
+    if n < 2:
+        return m, float("nan"), float("nan")
+    h = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return m, m - h, m + h
+
+
+def _baseline(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> QuestionResult:
+    res = QuestionResult(plan.name, q.id, q.method)
+    d = ctx.table("diagnostic")
+    d = d[d["territory"].astype(str).isin(scope)].copy()
+    if d.empty:
+        raise DataError("no diagnostic answers in the plan's territories", column="territory",
+                        rule="diagnostic data for the territories in scope")
+    num = lambda c: pd.to_numeric(d.get(c), errors="coerce")  # noqa: E731
+    sc = d["safety_colonia"].astype("string").str.strip()
+    d["_unsafe"] = np.where(sc.isin(["1", "2", "9"]), (sc == "2").astype(float), np.nan)
+    d["_trust"] = num("trust_neighbours")
+    d["_cohesion"] = pd.concat([num("cohesion_help"), num("cohesion_organise")], axis=1)\
+        .mean(axis=1)
+    d["_life"] = num("life_satisfaction")
+    col = {"pct_unsafe_colonia": "_unsafe", "trust_neighbours_mean": "_trust",
+           "cohesion_mean": "_cohesion", "life_satisfaction_mean": "_life"}
+    detail, items = [], {"es": [], "en": []}
+    for tid, part in [(None, d), *d.groupby("territory")]:
+        for ind in q.indicators:
+            x = part[col[ind]].dropna().to_numpy(dtype=float)
+            if ind == "pct_unsafe_colonia":
+                k, n = float(x.sum()), len(x)
+                v = k / n if n else float("nan")
+                lo, hi = wilson_ci(k, n) if n else (float("nan"), float("nan"))
+            else:
+                n = len(x)
+                v, lo, hi = _mean_ci(x)
+            res.add(ind, v, ci_low=lo, ci_high=hi, n=n, territory_id=None if tid is None
+                    else str(tid), min_cell=min_cell,
+                    unit="share" if ind == "pct_unsafe_colonia" else "points")
+            if tid is None:
+                detail.append({"indicator": ind, "label_es": label(ind, "es"),
+                               "label_en": label(ind, "en"), "estimate": v, "ci_low": lo,
+                               "ci_high": hi, "n": n})
+                pct = is_percent(ind)
+                for lang in ("es", "en"):
+                    items[lang].append(tr(MESSAGES, "ans_panel_item", lang, label=label(ind, lang),
+                                          v=_fmt(v, pct, lang, 1 if pct else 2),
+                                          lo=_fmt(lo, pct, lang, 1 if pct else 2),
+                                          hi=_fmt(hi, pct, lang, 1 if pct else 2)))
+    res.detail = pd.DataFrame(detail)
+    for lang in ("es", "en"):
+        res.answer[lang] = tr(MESSAGES, "ans_baseline", lang, n=len(d),
+                              n_terr=d["territory"].nunique(), items=" ".join(items[lang]))
+    return res
+
+
+_RUNNERS = {"process_scorecard": _process, "staggered_did": _did, "its": _its,
+            "panel_prepost": _panel, "baseline": _baseline}
+
+
+def answer(ctx, plan: Plan, question: str, *, lang: str = "es") -> QuestionResult:
+    """Execute one question of ``plan`` on the workspace of ``ctx`` (read-only).
+
+    Parameters
+    ----------
+    ctx : territoria.steps.common.StepContext
+        Workspace, configuration and read-only store.
+    plan : Plan
+    question : str
+        The question's id.
+    lang : {"es", "en"}
+        Language of the notebook's narrative (the result carries both languages).
+
+    Returns
+    -------
+    QuestionResult
+        ``rows`` (indicator, territory_id or None for the whole scope, value, ci_low, ci_high,
+        n, suppressed), ``detail`` (the scope's table with ``label_es``/``label_en``),
+        ``answer`` and ``limits`` ({es, en}).
+    """
+    check_language(lang)
+    q = plan.question(question)
+    scope = scope_territories(ctx, plan)
+    if not scope:
+        raise PlanError(f"{plan.name}: key 'territories': no territory in scope (is any marked "
+                        "priority in the store?)")
+    min_cell = plan.min_cell(ctx.config)
+    res = _RUNNERS[q.method](ctx, plan, q, scope, min_cell)
+    if q.limits is not None:
+        res.limits = {"es": q.limits.es, "en": q.limits.get("en")}
+    else:
+        res.limits = {lg: tr(MESSAGES, f"lim_{q.method}", lg) for lg in ("es", "en")}
+    if not METHODS[q.method].per_territory:
+        res.rows = [r for r in res.rows if r["territory_id"] is None]
+    return res
