@@ -133,37 +133,57 @@ def test_power_table(ctx):
     from territoria.analysis.power import sample_size
     ref = sample_size("proportion", baseline=base, change=-0.10)["n_per_round"].iloc[0]
     assert pw.loc["unsafe", "n_per_round"] == ref
-    # R pwr::pwr.2p.test(h = ES.h(0.75, 0.85), power = .8): n = 221.4 per group -> 222
-    assert sample_size("proportion", baseline=0.85, change=-0.10)["n_per_round"].iloc[0] == 222
+    # R pwr::pwr.2p.test(h = ES.h(0.75, 0.85), power = .8): n = 247.6 per group -> 248
+    # (h = -0.2518, n = 2 (1.95996 + 0.84162)^2 / h^2)
+    assert sample_size("proportion", baseline=0.85, change=-0.10)["n_per_round"].iloc[0] == 248
     assert pw.loc["life_satisfaction", "n_per_round"] > 2
 
 
 def test_compute_city_and_slices(ctx, crime, did, sample_ws):
     tab, _ = s06.its_city(crime)
-    results = s06.compute_all(ctx, crime=crime, did=did, its_tab=tab)
-    city, slices = results[0], results[1:]
-    assert city.territory_id is None and len(slices) == len(s06.programme_territories(crime))
+    w = s06.wellbeing_data(ctx)
+    change = s06.wellbeing_change(w, min_cell=ctx.min_cell)
+    city = s06.city_result(ctx, crime, did, tab, w, change, s06.wellbeing_anova(w),
+                           s06.power_table(w))
+    assert city.territory_id is None and city.step == "06_impact"
     ind = city.indicators_frame().set_index("name")
     for name in ("crime_att_cs_never", "crime_att_cs_notyet", "crime_att_twfe",
                  "crime_its_level_change", "wb_life_satisfaction_change", "wb_unsafe_change",
                  "power_n_unsafe"):
         assert name in ind.index, name
     assert ind.loc["crime_att_cs_never", "n"] == crime["territory_id"].nunique()
-    s = slices[0]
-    si = s.indicators_frame().set_index("name")
-    assert s.step == "06_impact" and s.territory_id == slices[0].territory_id
-    assert {"crime_its_level_change", "wb_life_satisfaction_change", "wb_unsafe_change"} \
-        <= set(si.index)
-    # the single-territory compute gives the same slice
-    one = s06.compute(ctx, s.territory_id).indicators_frame().set_index("name")
-    assert one.loc["wb_unsafe_change", "value"] == pytest.approx(si.loc["wb_unsafe_change",
-                                                                         "value"])
+    assert ind.loc["crime_att_cs_never", "value"] == pytest.approx(
+        did["estimates"].set_index("key").loc["cs_never", "estimate"])
+    tids = s06.programme_territories(crime)[:2]
+    slices = [s06.compute(ctx, t) for t in tids]
+    for t, s in zip(tids, slices, strict=True):
+        si = s.indicators_frame().set_index("name")
+        assert s.step == "06_impact" and s.territory_id == t
+        assert {"crime_its_level_change", "wb_life_satisfaction_change", "wb_unsafe_change",
+                "power_n_unsafe"} <= set(si.index)
+        wt = w[w["territory"] == t]
+        pairs = wt.groupby("respondent_code")["wave"].nunique().eq(2).sum()
+        assert si.loc["wb_unsafe_change", "n"] == pairs
+    # the loop used by the notebook gives the same slice as the single-territory compute
+    never = s06._never_mean(crime)
+    again = s06.territory_result(ctx, tids[0], crime, w, never=never).indicators_frame()
+    assert again.set_index("name").loc["crime_its_level_change", "value"] == pytest.approx(
+        slices[0].indicators_frame().set_index("name").loc["crime_its_level_change", "value"])
     # no personal data in published tables
-    for r in results[:3]:
+    for r in [city, *slices]:
         for df in r.tables.values():
             assert not any(c in df.columns for c in ("respondent_code", "participant_code"))
-    path = s.save(sample_ws.output_dir)
-    assert json.load(open(path, encoding="utf-8"))["territory_id"] == s.territory_id
+    path = slices[0].save(sample_ws.output_dir)
+    assert json.load(open(path, encoding="utf-8"))["territory_id"] == tids[0]
+
+
+def test_small_panel_is_suppressed(ctx):
+    w = s06.wellbeing_data(ctx)
+    t = w["territory"].iloc[0]
+    few = w[w["respondent_code"].isin(w.loc[w["territory"] == t, "respondent_code"]
+                                      .unique()[:3])]
+    ch = s06.wellbeing_change(few, min_cell=5)
+    assert ch["suppressed"].all() and ch["estimate"].isna().all()
 
 
 def test_catalogue_covers_indicators(repo_root):
