@@ -178,6 +178,18 @@ def _require_territory(territory_id) -> str:
     return str(territory_id)
 
 
+def territory_info(ctx, territory_id) -> dict:
+    """The territory's catalogue row (name, zone, population...); a clear error when the
+    notebook was run without a territory or with an unknown one.
+
+    Raises
+    ------
+    DataError
+        ``territory_id`` is missing or not in the store.
+    """
+    return ctx.require_territory(_require_territory(territory_id))
+
+
 def _period_sql(period_start, period_end, col: str = "date") -> tuple[str, list]:
     where, params = [], []
     if period_start:

@@ -147,6 +147,18 @@ def _require_territory(territory_id) -> str:
     return str(territory_id)
 
 
+def territory_info(ctx, territory_id) -> dict:
+    """The territory's catalogue row (name, zone, population...); a clear error when the
+    notebook was run without a territory or with an unknown one.
+
+    Raises
+    ------
+    DataError
+        ``territory_id`` is missing or not in the store.
+    """
+    return ctx.require_territory(_require_territory(territory_id))
+
+
 def _frame(ctx, territory_ids) -> pd.DataFrame:
     """Households per block of the given territories (block ``households`` if recorded, else
     block population / 3.5, else the territory's households shared equally among blocks)."""
