@@ -1,0 +1,161 @@
+"""Step 05 process evaluation on the sample city."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from territoria.exceptions import DataError
+from territoria.steps import s05_process as s05
+from territoria.steps.common import open_context
+
+
+@pytest.fixture(scope="module")
+def ctx(sample_ws):
+    c = open_context(sample_ws.root)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def tids(ctx):
+    t = ctx.territories()
+    return t.loc[t["priority"].astype(bool), "territory_id"].tolist()[:2]
+
+
+def test_questionnaire_numeric_and_no_free_text(ctx, tids):
+    q = s05.load_questionnaire(ctx, tids[0])
+    assert len(q) and (q["territory"] == tids[0]).all()
+    assert "pe_comments" not in q.columns
+    items = [c for c in q.columns if c.startswith("pe_")]
+    assert items and all(q[c].dtype.kind in "fi" for c in items)
+    assert all(q[c].notna().any() for c in items)       # items nobody answered are dropped
+
+
+def test_reliability_matches_pingouin_and_formula(ctx, tids):
+    import pingouin as pg
+
+    q = s05.load_questionnaire(ctx, tids[0])
+    rel = s05.reliability(q).set_index("stage")
+    end = q[q["moment"] == "end"]
+    items = [c for c in end.columns if c.startswith("pe_impact_")]
+    ref, _ = pg.cronbach_alpha(end[items].dropna())        # reference: pingouin
+    assert rel.loc["impact", "alpha"] == pytest.approx(ref, abs=1e-10)
+    X = end[items].dropna().to_numpy()
+    k = X.shape[1]
+    by_hand = k / (k - 1) * (1 - X.var(axis=0, ddof=1).sum() / X.sum(axis=1).var(ddof=1))
+    assert rel.loc["impact", "alpha"] == pytest.approx(by_hand)
+    assert rel.loc["impact", "ci_low"] < rel.loc["impact", "alpha"] < rel.loc["impact", "ci_high"]
+    it = s05.item_analysis(q)
+    assert set(it["stage"]) == {"design", "delib", "impact"}
+    assert it["r_item_rest"].between(-1, 1).all()
+
+
+def test_compute_territory(ctx, tids):
+    for tid in tids:
+        r = s05.compute(ctx, tid)
+        ind = r.indicators_frame().set_index("name")
+        for name in ("design_agree", "delib_agree", "impact_agree", "impact_mean",
+                     "agreements_signed", "agreements_per_assembly", "impact_alpha",
+                     "repeated_change"):
+            assert name in ind.index, name
+        q = s05.load_questionnaire(ctx, tid)
+        n_end = int((q["moment"] == "end").sum())
+        assert ind.loc["impact_agree", "n"] == n_end
+        lo, v, hi = ind.loc["impact_mean", ["ci_low", "value", "ci_high"]]
+        assert lo < v < hi
+        # the truth: participants become more positive at the end (+0.5 on repeated items)
+        assert ind.loc["repeated_change", "value"] > 0
+        assert {"scorecard", "reliability", "repeated", "iap2"} <= set(r.tables)
+        for df in r.tables.values():
+            assert "participant_code" not in df.columns
+            assert "agreement_text" not in df.columns
+        card = r.tables["scorecard"]
+        assert {"label_es", "label_en", "estimate", "ci_low", "ci_high"} <= set(card.columns)
+
+
+def test_activity_counts_match_store(ctx, tids):
+    tid = tids[0]
+    act = s05.activity(ctx, tid).iloc[0]
+    a = ctx.table("assembly", tid)
+    ag = ctx.repeat("assembly", "agreements", tid)
+    assert act["assemblies"] == len(a) and act["agreements"] == len(ag)
+    fu = ctx.table("followup", tid)
+    signed = fu[fu["status"].isin(s05.SIGNED_STATUSES) & fu["agreement_code"]
+                .isin(ag["agreement_code"])]["agreement_code"].nunique()
+    assert act["agreements_signed"] == signed
+    # Wilson interval of the signed share, against statsmodels (reference)
+    from statsmodels.stats.proportion import proportion_confint
+    r = s05.compute(ctx, tid).indicators_frame().set_index("name").loc["agreements_signed"]
+    lo, hi = proportion_confint(signed, len(ag), method="wilson")
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi))
+
+
+def test_small_territory_suppressed(ctx, tids):
+    q = s05.load_questionnaire(ctx, tids[0])
+    few = q[q["participant_code"].isin(q["participant_code"].unique()[:3])]
+    card = s05.scorecard(few, s05.activity(ctx, tids[0]), min_cell=5)
+    quest = card[card["indicator"].str.match(r"^(design|delib|impact)_")]
+    assert quest["suppressed"].all() and quest["estimate"].isna().all()
+    assert not card.loc[card["indicator"] == "agreements_signed", "suppressed"].any()
+    rep = s05.repeated_items(few, min_cell=5)
+    assert rep["suppressed"].all()
+
+
+def test_iap2_table():
+    t = s05.iap2_table().set_index("mechanism")
+    assert t.loc["agenda_validation", "level"] == "empower"
+    assert t.loc["security_cabinet", "level_es"] == "Consultar"
+
+
+def test_city_comparison_weakest_stage_is_impact(ctx, sample_ws):
+    import json as _json
+    truth = _json.loads((sample_ws.root / "truth" / "params.json").read_text())
+    means = truth["params"]["process_stage_means"]
+    planted = min(means, key=means.get)
+    assert planted == "impact"
+    comp = s05.city_comparison_table(ctx)
+    weakest = comp.loc[comp["weakest_stage"], "stage"].unique().tolist()
+    assert weakest == [planted]
+    # the questionnaire alone says the same: impact has the lowest stage mean
+    q_only = comp[comp["indicator"].str.match(r"^(design|delib|impact)_")]
+    assert q_only.groupby("stage")["mean_norm"].mean().idxmin() == planted
+    assert (comp["n_territories"] > 100).all()
+    assert {"label_es", "label_en"} <= set(comp.columns)
+    r = s05.compute(ctx, comp["weakest_territory"].iloc[0], city=comp)
+    view = r.tables["city_comparison"]
+    assert view["territory_value"].notna().any()
+
+
+def test_territory_required(ctx):
+    with pytest.raises(DataError, match="territory"):
+        s05.compute(ctx, None)
+    with pytest.raises(DataError, match="not in the store"):
+        s05.compute(ctx, "99-999")
+
+
+def test_catalogue_covers_indicators(repo_root, ctx, tids):
+    from territoria.report.catalogue import load_catalogue
+    cat = load_catalogue(str(repo_root / "methodology" / "indicators" / "05_process.yml"))
+    names = set(s05.compute(ctx, tids[0]).indicators_frame()["name"])
+    assert names <= set(cat)
+    assert set(s05.SECTION.indicators) <= set(cat)
+
+
+@pytest.mark.slow
+def test_notebook_runs(sample_ws, tmp_path, repo_root, tids):
+    import papermill
+
+    ws = tmp_path / "ws"
+    shutil.copytree(sample_ws.root, ws, ignore=shutil.ignore_patterns("output"))
+    out = tmp_path / "05.ipynb"
+    papermill.execute_notebook(str(repo_root / "notebooks" / "05_process.ipynb"), str(out),
+                               parameters=dict(workspace=str(ws), territory=tids[0],
+                                               language="es"), kernel_name="python3")
+    res = json.loads((ws / "output" / "05_process" / f"{tids[0]}.results.json").read_text())
+    names = {i["name"] for i in res["indicators"]}
+    assert {"impact_agree", "agreements_signed", "repeated_change"} <= names
+
+
