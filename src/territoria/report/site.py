@@ -491,6 +491,12 @@ class SiteBuilder:
         self.write(out / "provenance.html", "page.html", body=body,
                    **self._ctx("", "Procedencia — Territoria"))
 
+    def _output_file(self, output_path) -> Path:
+        p = Path(str(output_path))
+        if not p.is_absolute():
+            p = self.ws.root / p
+        return p.with_suffix(".html")
+
     def _annex_map(self) -> dict:
         """territory -> step -> site path of the executed notebook's HTML (from ``runs``)."""
         out: dict = {}
@@ -499,7 +505,7 @@ class SiteBuilder:
         runs = self.store.query("SELECT step, territory_id, output_path FROM runs WHERE "
                                 "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
         for r in runs.itertuples():
-            html = Path(str(r.output_path)).with_suffix(".html")
+            html = self._output_file(r.output_path)
             if html.exists():
                 key = r.territory_id if isinstance(r.territory_id, str) else None
                 out.setdefault(key, {})[r.step] = f"annex/{safe_name(r.step)}/{safe_name(html.stem)}.html"
@@ -511,7 +517,7 @@ class SiteBuilder:
         runs = self.store.query("SELECT DISTINCT step, output_path FROM runs WHERE "
                                 "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
         for r in runs.itertuples():
-            html = Path(str(r.output_path)).with_suffix(".html")
+            html = self._output_file(r.output_path)
             if html.exists():
                 dst = out / "annex" / safe_name(r.step) / f"{safe_name(html.stem)}.html"
                 dst.parent.mkdir(parents=True, exist_ok=True)

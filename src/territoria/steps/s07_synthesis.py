@@ -1,0 +1,235 @@
+"""Step 07, city synthesis: how territories compare, and what should change.
+
+It reads what the territory steps recorded (the store's ``indicators``, collected by the runner
+before this city step runs), compares territories and zones on a few key indicators, lists the
+territories that need attention on several fronts at once, recomputes the city-wide process
+comparison (step 05) and writes plain-language findings.
+
+Examples
+--------
+>>> import pandas as pd
+>>> ind = pd.DataFrame({"territory_id": ["A", "B", "C", "A", "B", "C"],
+...                     "name": ["block_coverage"] * 3 + ["pct_unsafe_colonia"] * 3,
+...                     "value": [0.9, 0.5, 0.4, 0.8, 0.6, 0.9]})
+>>> wide = wide_indicators(ind, ["block_coverage", "pct_unsafe_colonia"])
+>>> float(wide.loc["B", "block_coverage"])
+0.5
+>>> attention(wide, {"block_coverage": "higher", "pct_unsafe_colonia": "lower"},
+...           share=0.34)["territory_id"].tolist()
+['C']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from territoria.i18n import tr
+from territoria.report.catalogue import load_catalogue
+from territoria.steps import Section, StepResult, View
+
+STEP = "07_synthesis"
+SCOPE = "city"
+
+#: Indicators compared across territories (those present in the store are used).
+KEY_INDICATORS = ("block_coverage", "pct_unsafe_colonia", "agenda_share_divisive",
+                  "followup_fulfilment_rate", "followup_on_time_rate", "impact_agree")
+
+STAGE_LABELS = {"design": ("diseño del proceso", "process design"),
+                "delib": ("experiencia deliberativa", "deliberative experience"),
+                "impact": ("incidencia en las decisiones", "pathways to impact")}
+
+MESSAGES = {
+    "n_terr": {"es": "Colonias con resultados", "en": "Territories with results"},
+    "weak_stage": {
+        "es": "La etapa más débil del proceso en la alcaldía es «{stage}»: {value}.",
+        "en": "The weakest stage of the process across the borough is '{stage}': {value}."},
+    "attention": {
+        "es": "{n} colonias están entre las más rezagadas en dos o más indicadores clave; "
+              "conviene revisarlas primero.",
+        "en": "{n} territories are among the furthest behind on two or more key indicators; "
+              "review them first."},
+    "spread": {
+        "es": "{name}: la mitad de las colonias está entre {lo} y {hi} (mediana {mid}).",
+        "en": "{name}: half of the territories lie between {lo} and {hi} (median {mid})."},
+    "zone_gap": {
+        "es": "{name}: la zona con el valor más bajo es {low} ({lv}) y la más alta {high} ({hv}).",
+        "en": "{name}: the zone with the lowest value is {low} ({lv}) and the highest {high} ({hv})."},
+}
+
+SECTION = Section(
+    step=STEP,
+    title={"es": "Cómo se comparan las colonias", "en": "How territories compare"},
+    intro={
+        "es": "Aquí se juntan los resultados de todas las colonias del programa: en qué van bien, "
+              "dónde hay rezagos y qué conviene cambiar. Las comparaciones entre zonas usan la "
+              "mediana de sus colonias; las líneas muestran dónde está la mitad central.",
+        "en": "Results of every programme territory together: what goes well, where there are "
+              "gaps and what should change. Zone comparisons use the median of their "
+              "territories; the whiskers show where the middle half lies."},
+    views=(
+        View("findings", "table", {"es": "Hallazgos principales", "en": "Main findings"},
+             columns={"finding_{lang}": {"es": "Hallazgo", "en": "Finding"}}),
+        View("zones_block_coverage", "bar",
+             {"es": "Cobertura de manzanas por zona (mediana)", "en": "Block coverage by zone (median)"},
+             percent=True),
+        View("zones_pct_unsafe_colonia", "bar",
+             {"es": "Personas que se sienten inseguras en su colonia, por zona (mediana)",
+              "en": "People who feel unsafe in their colonia, by zone (median)"}, percent=True),
+        View("zones_followup_fulfilment_rate", "bar",
+             {"es": "Acuerdos cumplidos por zona (mediana)", "en": "Agreements fulfilled by zone (median)"},
+             percent=True),
+        View("process_comparison", "bar",
+             {"es": "Dónde es más débil el proceso (0 = peor, 100 % = mejor)",
+              "en": "Where the process is weakest (0 = worst, 100% = best)"},
+             value="mean_norm", percent=True),
+        View("attention", "table",
+             {"es": "Colonias que requieren atención", "en": "Territories that need attention"},
+             columns={"name": {"es": "Colonia", "en": "Territory"},
+                      "zone_name": {"es": "Zona", "en": "Zone"},
+                      "n_behind": {"es": "Indicadores rezagados", "en": "Indicators behind"},
+                      "behind_{lang}": {"es": "Cuáles", "en": "Which"}}),
+    ),
+    indicators=("synthesis_territories",),
+)
+
+
+def load_indicators(ctx) -> pd.DataFrame:
+    """Territory-level indicators (no subgroups) recorded by the territory steps."""
+    if not ctx.store.has_table("indicators"):
+        return pd.DataFrame(columns=["territory_id", "step", "name", "value", "n", "suppressed"])
+    return ctx.store.query(
+        "SELECT territory_id, step, name, value, ci_low, ci_high, n, suppressed FROM indicators "
+        "WHERE territory_id IS NOT NULL AND grp IS NULL AND step <> ?", [STEP])
+
+
+def wide_indicators(ind: pd.DataFrame, names) -> pd.DataFrame:
+    """Territories x indicators (values; suppressed values are missing)."""
+    ind = ind[ind["name"].isin(names)].copy()
+    if "suppressed" in ind:
+        ind.loc[ind["suppressed"].fillna(False).astype(bool), "value"] = np.nan
+    wide = ind.pivot_table(index="territory_id", columns="name", values="value", aggfunc="first")
+    return wide[[n for n in names if n in wide.columns]]
+
+
+def attention(wide: pd.DataFrame, better: dict, *, share: float = 0.2,
+              min_behind: int = 2) -> pd.DataFrame:
+    """Territories in the worst ``share`` of at least ``min_behind`` key indicators."""
+    behind = pd.DataFrame(index=wide.index)
+    for col in wide.columns:
+        x = wide[col]
+        if x.notna().sum() < 3:
+            continue
+        if better.get(col, "higher") == "lower":
+            behind[col] = x >= x.quantile(1 - share)
+        else:
+            behind[col] = x <= x.quantile(share)
+    n = behind.sum(axis=1)
+    out = pd.DataFrame({"territory_id": behind.index, "n_behind": n.to_numpy(),
+                        "behind": [", ".join(c for c in behind.columns if behind.loc[t, c])
+                                   for t in behind.index]})
+    return out[out["n_behind"] >= min_behind].sort_values(
+        ["n_behind", "territory_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Median and inter-quartile range of one indicator over each zone's territories."""
+    if name not in wide.columns:
+        return pd.DataFrame()
+    d = territories.set_index("territory_id")[["zone_name"]].join(wide[name], how="inner")
+    d = d.dropna()
+    if d.empty:
+        return pd.DataFrame()
+    g = d.groupby("zone_name")[name]
+    out = pd.DataFrame({"estimate": g.median(), "ci_low": g.quantile(0.25),
+                        "ci_high": g.quantile(0.75), "n": g.size()}).reset_index()
+    out = out.sort_values("estimate", ascending=False).reset_index(drop=True)
+    out["label_es"] = out["zone_name"]
+    out["label_en"] = out["zone_name"]
+    return out
+
+
+def _fmt(v, percent) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{100 * v:.0f} %" if percent else f"{v:.2f}"
+
+
+def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFrame | None,
+             n_attention: int) -> pd.DataFrame:
+    """Plain-language findings (es/en) from the comparison."""
+    cat = load_catalogue()
+    rows = []
+    if process is not None and not process.empty and {"stage", "stage_mean_norm"} <= set(process):
+        st = process.groupby("stage")["stage_mean_norm"].first().sort_values()
+        stage, value = st.index[0], float(st.iloc[0])
+        labels = STAGE_LABELS.get(stage, (stage, stage))
+        rows.append({lg: tr(MESSAGES, "weak_stage", lg, stage=lab,
+                            value=f"{100 * value:.0f}/100")
+                     for lg, lab in (("es", labels[0]), ("en", labels[1]))})
+    rows.append({lg: tr(MESSAGES, "attention", lg, n=n_attention) for lg in ("es", "en")})
+    for name in wide.columns:
+        x = wide[name].dropna()
+        if len(x) < 3:
+            continue
+        ind = cat.get(name)
+        pct = bool(ind.percent) if ind else False
+        rows.append({lg: tr(MESSAGES, "spread", lg, name=ind.name(lg) if ind else name,
+                            lo=_fmt(x.quantile(0.25), pct), hi=_fmt(x.quantile(0.75), pct),
+                            mid=_fmt(x.median(), pct)) for lg in ("es", "en")})
+        z = zone_summary(wide, territories, name)
+        if len(z) >= 2:
+            lo, hi = z.iloc[-1], z.iloc[0]
+            rows.append({lg: tr(MESSAGES, "zone_gap", lg, name=ind.name(lg) if ind else name,
+                                low=lo["zone_name"], lv=_fmt(lo["estimate"], pct),
+                                high=hi["zone_name"], hv=_fmt(hi["estimate"], pct))
+                         for lg in ("es", "en")})
+    return pd.DataFrame({"finding_es": [r["es"] for r in rows],
+                         "finding_en": [r["en"] for r in rows]})
+
+
+def process_comparison(ctx, lang: str = "es") -> pd.DataFrame:
+    """City-wide process comparison (step 05's), empty when there is no questionnaire."""
+    from territoria.steps import s05_process
+
+    if not ctx.store.has_table("process"):
+        return pd.DataFrame()
+    return s05_process.city_comparison_table(ctx, lang=lang)
+
+
+def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
+    """Everything step 07 records (city scope: ``territory_id`` must be None)."""
+    res = StepResult(STEP, None)
+    ind = load_indicators(ctx)
+    terr = ctx.territories()
+    wide = wide_indicators(ind, KEY_INDICATORS)
+    cat = load_catalogue()
+    better = {n: (cat[n].better if n in cat else "higher") for n in wide.columns}
+    res.indicator("synthesis_territories", float(ind["territory_id"].nunique()),
+                  n=int(ind["territory_id"].nunique()))
+    for name in wide.columns:
+        x = wide[name].dropna()
+        if len(x):
+            res.indicator(f"synthesis_median_{name}", float(x.median()),
+                          ci_low=float(x.quantile(0.25)), ci_high=float(x.quantile(0.75)),
+                          n=len(x))
+        z = zone_summary(wide, terr, name)
+        if not z.empty:
+            res.table(f"zones_{name}", z)
+    att = attention(wide, better)
+    names = terr.set_index("territory_id")
+    if not att.empty:
+        att["name"] = att["territory_id"].map(names["name"])
+        att["zone_name"] = att["territory_id"].map(names["zone_name"])
+        for lg in ("es", "en"):
+            att[f"behind_{lg}"] = att["behind"].map(
+                lambda s, lg=lg: ", ".join(cat[c].name(lg) if c in cat else c
+                                           for c in s.split(", ") if c))
+    res.indicator("synthesis_attention", float(len(att)), n=len(wide))
+    res.table("attention", att)
+    proc = process_comparison(ctx, lang=lang)
+    if not proc.empty:
+        res.table("process_comparison", proc)
+    res.table("findings", findings(wide, terr, proc if not proc.empty else None, len(att)))
+    res.table("comparison", wide.reset_index())
+    return res
