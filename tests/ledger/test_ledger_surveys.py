@@ -69,3 +69,13 @@ def test_no_sources_give_empty_frames_with_the_ledger_columns():
 def test_unlinkable_agreements_are_a_clear_error():
     with pytest.raises(DataError, match="cannot link agreements"):
         frames_from_surveys(AGREEMENTS.drop(columns=["_parent_index"]), ASSEMBLY)
+
+
+def test_rejections_without_reason_are_kept_only_when_asked():
+    fu = FOLLOWUP.assign(reason=None)
+    _, up, problems = frames_from_surveys(AGREEMENTS, ASSEMBLY, fu)
+    assert "AC-003" in problems["agreement_id"].tolist()
+    assert "rejected" not in up["status"].tolist()
+    _, up, problems = frames_from_surveys(AGREEMENTS, ASSEMBLY, fu, require_reason=False)
+    assert "AC-003" not in problems["agreement_id"].tolist()
+    assert up.loc[up["agreement_id"] == "AC-003", "status"].tolist() == ["agreed", "rejected"]

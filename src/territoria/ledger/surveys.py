@@ -68,8 +68,8 @@ def _empty(schema: dict) -> pd.DataFrame:
 
 
 def frames_from_surveys(agreements: pd.DataFrame, assembly: pd.DataFrame,
-                        followup: pd.DataFrame | None = None, *,
-                        lang: str = "es") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                        followup: pd.DataFrame | None = None, *, lang: str = "es",
+                        require_reason: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Ledger frames ``(agreements, updates, problems)`` from survey tables, in memory.
 
     Parameters
@@ -82,6 +82,10 @@ def frames_from_surveys(agreements: pd.DataFrame, assembly: pd.DataFrame,
         Rows of ``followup``.
     lang : str
         Language of ``agreement_text``.
+    require_reason : bool
+        Enforce the ledger rule "a rejection needs a reason". Ingest moves the follow-up's
+        ``reason`` (free text) to ``followup__freetext``, which published steps never read;
+        they pass False so that rejections are still counted.
 
     Returns
     -------
@@ -162,7 +166,7 @@ def frames_from_surveys(agreements: pd.DataFrame, assembly: pd.DataFrame,
         for row, rec in enumerate(followup.to_dict("records"), start=1):
             item = {"agreement_id": rec.get("agreement_code")}
             item.update({k: rec.get(k) for k in cols})
-            bad = check_update(item)
+            bad = [b for b in check_update(item) if require_reason or b[0] != "reason"]
             if not bad and str(item["agreement_id"]) not in known:
                 bad = [("agreement_code", f"agreement '{item['agreement_id']}' is not among "
                         "the assembly agreements", "")]

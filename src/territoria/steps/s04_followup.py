@@ -297,7 +297,9 @@ def load(ctx, territory_id: str) -> tuple[pd.DataFrame, pd.DataFrame, str, pd.Da
         fol = store.query(f'SELECT {sel} FROM followup WHERE territory = ? ORDER BY _id',
                           [territory_id]) if "_id" in have else store.query(
             f'SELECT {sel} FROM followup WHERE territory = ?', [territory_id])
-    ag, up, problems = frames_from_surveys(rep, asm, fol)
+    # the follow-up's reason is free text (moved to followup__freetext at ingest) and is not
+    # read here: rejections are kept without it
+    ag, up, problems = frames_from_surveys(rep, asm, fol, require_reason=False)
     return ag, up, "surveys", problems
 
 
