@@ -31,7 +31,7 @@ def _indicators(ws, step, name):
     with Store(ws.store_path, read_only=True) as s:
         df = s.query("SELECT territory_id, value FROM indicators WHERE step = ? AND name = ?",
                      [step, name])
-    return {(None if t is None or t != t else t): v for t, v in zip(df.territory_id, df.value)}
+    return {(None if t is None or t != t else t): v for t, v in zip(df.territory_id, df.value, strict=False)}
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def _probe(ws, tid):
 
     with Store(ws.store_path, read_only=True) as s:
         t = load_result_table(s, "01_network", tid, "probe")
-    return {k: json.loads(v) for k, v in zip(t["key"], t["value"])}
+    return {k: json.loads(v) for k, v in zip(t["key"], t["value"], strict=False)}
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ def test_safe_names_stay_in_folder_and_do_not_collide(tmp_path):
     names = [safe_name(t) for t in NASTY]
     assert len(set(names)) == len(names)  # "a/b" and "a_b" differ
     step = get_step("01")
-    for tid, name in zip(NASTY, names):
+    for tid, name in zip(NASTY, names, strict=False):
         assert name and not name.startswith(".")
         assert all(c.isalnum() and c.isascii() or c in "._-" for c in name), name
         nb, html = output_paths(tmp_path, step, tid)

@@ -134,7 +134,7 @@ def select_territories(store: Store, territories=None) -> list[str]:
                         "FROM territories ORDER BY territory_id")
     ids = [str(x) for x in known["territory_id"]]
     if territories is None:
-        return [str(t) for t, p in zip(known["territory_id"], known["priority"]) if p]
+        return [str(t) for t, p in zip(known["territory_id"], known["priority"], strict=False) if p]
     if isinstance(territories, str):
         if territories == "all":
             return ids
@@ -156,7 +156,7 @@ def _last_runs(store: Store, step: str) -> dict:
         "(PARTITION BY territory_id ORDER BY finished_at DESC) AS rn FROM runs WHERE step = ?) "
         "WHERE rn = 1", [step])
     return {(None if pd.isna(t) else t): (s, f)
-            for t, s, f in zip(df["territory_id"], df["status"], df["fingerprint"])}
+            for t, s, f in zip(df["territory_id"], df["status"], df["fingerprint"], strict=False)}
 
 
 def _iso(d) -> str | None:
@@ -342,7 +342,7 @@ def _record(ws: Workspace, step: Step, jobs: list[Job], results: list[JobResult]
             skipped: list[JobResult], run_id: str) -> None:
     """Collect the step's results files and write its ``runs`` rows in one transaction."""
     sidecars = []
-    for job, r in zip(jobs, results):
+    for job, r in zip(jobs, results, strict=False):
         r.fingerprint = job.fingerprint
         if r.status != "ok" or not job.sidecar_path:
             continue
