@@ -27,8 +27,8 @@ Examples
 >>> r = QuestionResult("demo", "q1", "baseline")
 >>> r.add("pct_unsafe_colonia", 0.62, ci_low=0.55, ci_high=0.69, n=150, min_cell=5)
 >>> r.add("pct_unsafe_colonia", 0.5, n=3, territory_id="07-001", min_cell=5)
->>> r.frame()[["territory_id", "value", "suppressed"]].values.tolist()
-[[None, 0.62, False], ['07-001', None, True]]
+>>> [(x["territory_id"], x["value"], x["suppressed"]) for x in r.rows]
+[(None, 0.62, False), ('07-001', None, True)]
 """
 
 from __future__ import annotations
@@ -56,19 +56,19 @@ RESULT_COLUMNS = ["plan", "question", "indicator", "territory_id", "grp", "value
 
 MESSAGES = {
     # labels of indicators in detail tables and summaries
-    "process_design_mean": {"es": "Diseño del proceso (1 a 5)", "en": "Process design (1 to 5)"},
-    "process_design_agree": {"es": "De acuerdo con el diseño del proceso",
+    "design_mean": {"es": "Diseño del proceso (1 a 5)", "en": "Process design (1 to 5)"},
+    "design_agree": {"es": "De acuerdo con el diseño del proceso",
                              "en": "Agree with the process design"},
-    "process_delib_mean": {"es": "Experiencia de diálogo (1 a 5)",
+    "delib_mean": {"es": "Experiencia de diálogo (1 a 5)",
                            "en": "Deliberative experience (1 to 5)"},
-    "process_delib_agree": {"es": "De acuerdo con la experiencia de diálogo",
+    "delib_agree": {"es": "De acuerdo con la experiencia de diálogo",
                             "en": "Agree with the deliberative experience"},
-    "process_impact_mean": {"es": "Camino al impacto (1 a 5)", "en": "Pathways to impact (1 to 5)"},
-    "process_impact_agree": {"es": "De acuerdo en que el proceso influye",
+    "impact_mean": {"es": "Camino al impacto (1 a 5)", "en": "Pathways to impact (1 to 5)"},
+    "impact_agree": {"es": "De acuerdo en que el proceso influye",
                              "en": "Agree the process has influence"},
-    "process_rep_change": {"es": "Cambio del inicio al final (1 a 5)",
+    "repeated_change": {"es": "Cambio del inicio al final (1 a 5)",
                            "en": "Change from start to end (1 to 5)"},
-    "agreements_done_share": {"es": "Acuerdos cumplidos", "en": "Agreements fulfilled"},
+    "followup_fulfilment_rate": {"es": "Acuerdos cumplidos", "en": "Agreements fulfilled"},
     "crime_att_cs_never": {"es": "Efecto en delitos (comparación: colonias que nunca entraron)",
                            "en": "Effect on crime (comparison: never-joined neighbourhoods)"},
     "crime_att_cs_notyet": {"es": "Efecto en delitos (comparación: colonias que aún no entraban)",
@@ -106,8 +106,8 @@ MESSAGES = {
               "'{best}' ({best_v}) and the weakest '{worst}' ({worst_v}), on a 1-5 scale. "
               "{agreements}"},
     "ans_agreements": {
-        "es": "De {n} acuerdos con seguimiento, {v} se cumplieron (intervalo {lo} a {hi}).",
-        "en": "Of {n} agreements followed up, {v} were fulfilled (interval {lo} to {hi})."},
+        "es": "De {n} acuerdos comprometidos, {v} se cumplieron (intervalo {lo} a {hi}).",
+        "en": "Of {n} committed agreements, {v} were fulfilled (interval {lo} to {hi})."},
     "ans_did": {
         "es": "Comparando mes a mes con {control}, en las colonias del programa hubo {pct} % "
               "{dir} delitos de los que se esperarían sin el programa (intervalo de 95 %: "
@@ -145,6 +145,7 @@ MESSAGES = {
         "es": "Al inicio, según el diagnóstico con {n} personas en {n_terr} colonias: {items}",
         "en": "At the start, according to the diagnostic of {n} people in {n_terr} "
               "neighbourhoods: {items}"},
+    "pp": {"es": "puntos porcentuales", "en": "percentage points"},
     "ans_suppressed": {"es": "Hay muy pocas respuestas para publicar un resultado.",
                        "en": "There are too few answers to publish a result."},
     # limits
@@ -179,8 +180,8 @@ MESSAGES = {
               "and age."},
 }
 
-_PERCENT = {"process_design_agree", "process_delib_agree", "process_impact_agree",
-            "agreements_done_share", "pct_unsafe_colonia", "wb_unsafe_change"}
+_PERCENT = {"design_agree", "delib_agree", "impact_agree",
+            "followup_fulfilment_rate", "pct_unsafe_colonia", "wb_unsafe_change"}
 
 
 def is_percent(indicator: str) -> bool:
@@ -305,11 +306,17 @@ def _process(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Q
                         column="territory", rule="process data for the territories in scope")
     want = set(q.indicators)
     detail = []
-    city = process_eval.process_indicators(pq, by=None)
-    per = process_eval.process_indicators(pq, by="territory")
+    # only the stages asked for: the reliability of each scale is costly per territory
+    stages = {s for s in ("design", "delib", "impact") if any(
+        i.startswith(f"{s}_") for i in want)} or {"impact"}
+    drop = [c for c in pq.columns if c.startswith("pe_") and not c.startswith("pe_rep_")
+            and c.split("_")[1] not in stages]
+    pq_st = pq.drop(columns=drop)
+    city = process_eval.process_indicators(pq_st, by=None)
+    per = process_eval.process_indicators(pq_st, by="territory")
     for df, by in ((city, None), (per, "territory")):
         for r in df.itertuples(index=False):
-            name = f"process_{r.indicator}"
+            name = r.indicator
             if name not in want:
                 continue
             tid = getattr(r, by) if by else None
@@ -318,47 +325,47 @@ def _process(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Q
             if by is None:
                 detail.append({"indicator": name, "label_es": label(name, "es"),
                                "label_en": label(name, "en"), "estimate": r.value,
-                               "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
-                               "alpha_cronbach": r.alpha_cronbach})
-    if "process_rep_change" in want and any(c.startswith("pe_rep_") for c in pq.columns):
-        for by in (None, "territory"):
-            ch = process_eval.repeated_change(pq, by=by)
-            for r in ch.to_dict("records"):
-                res.add("process_rep_change", r["diff"], ci_low=r["diff_ci_low"],
-                        ci_high=r["diff_ci_high"], n=r["n"], grp=r["dv"],
-                        territory_id=r.get("territory") if by else None, min_cell=min_cell,
-                        unit="likert")
-                if by is None:
-                    detail.append({"indicator": "process_rep_change",
-                                   "label_es": f"{label('process_rep_change', 'es')}: {r['dv']}",
-                                   "label_en": f"{label('process_rep_change', 'en')}: {r['dv']}",
-                                   "estimate": r["diff"], "ci_low": r["diff_ci_low"],
-                                   "ci_high": r["diff_ci_high"], "n": r["n"],
-                                   "alpha_cronbach": None})
+                               "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n})
+    rep = [c for c in pq.columns if c.startswith("pe_rep_")]
+    if "repeated_change" in want and rep:
+        # each person's mean over the repeated items, end - start (catalogue: repeated_change)
+        pr = pq[["participant_code", "territory", "moment"]].copy()
+        pr["rep_mean"] = pq[rep].apply(pd.to_numeric, errors="coerce").mean(axis=1)
+        ch = panel.paired_change(pr, "participant_code", "moment", "rep_mean", pre="start",
+                                 post="end").iloc[0]
+        res.add("repeated_change", ch["diff"], ci_low=ch["diff_ci_low"],
+                ci_high=ch["diff_ci_high"], n=ch["n"], min_cell=min_cell, unit="likert")
+        detail.append({"indicator": "repeated_change", "label_es": label("repeated_change", "es"),
+                       "label_en": label("repeated_change", "en"), "estimate": ch["diff"],
+                       "ci_low": ch["diff_ci_low"], "ci_high": ch["diff_ci_high"],
+                       "n": ch["n"]})
     agr_text = {"es": "", "en": ""}
-    if "agreements_done_share" in want and "followup" in q.sources:
+    if "followup_fulfilment_rate" in want and "followup" in q.sources:
         fu = ctx.table("followup")
         if not fu.empty:
             fu = fu[fu["territory"].astype(str).isin(scope)].copy()
             fu["_d"] = pd.to_datetime(fu["update_date"], errors="coerce")
             last = fu.sort_values(["agreement_code", "_d"]).groupby("agreement_code").tail(1)
+            # catalogue 04_followup: done / (agreed + in_progress + done) at the last update
+            last = last[last["status"].isin(["agreed", "in_progress", "done"])]
             for tid, part in [(None, last), *last.groupby("territory")]:
                 k, n = int((part["status"] == "done").sum()), len(part)
                 lo, hi = wilson_ci(k, n)
-                res.add("agreements_done_share", k / n if n else None, ci_low=lo, ci_high=hi,
+                res.add("followup_fulfilment_rate", k / n if n else None, ci_low=lo, ci_high=hi,
                         n=n, territory_id=tid, min_cell=min_cell, unit="share")
                 if tid is None:
-                    detail.append({"indicator": "agreements_done_share",
-                                   "label_es": label("agreements_done_share", "es"),
-                                   "label_en": label("agreements_done_share", "en"),
+                    detail.append({"indicator": "followup_fulfilment_rate",
+                                   "label_es": label("followup_fulfilment_rate", "es"),
+                                   "label_en": label("followup_fulfilment_rate", "en"),
                                    "estimate": k / n if n else None, "ci_low": lo,
-                                   "ci_high": hi, "n": n, "alpha_cronbach": None})
+                                   "ci_high": hi, "n": n})
                     for lang in ("es", "en"):
                         agr_text[lang] = tr(MESSAGES, "ans_agreements", lang, n=n,
                                             v=_fmt(k / n, True, lang), lo=_fmt(lo, True, lang),
                                             hi=_fmt(hi, True, lang))
     res.detail = pd.DataFrame(detail)
-    means = city[city["indicator"].str.endswith("_mean")].set_index("stage")
+    means = process_eval.process_indicators(pq, by=None)
+    means = means[means["indicator"].str.endswith("_mean")].set_index("stage")
     if not means.empty:
         best, worst = means["value"].idxmax(), means["value"].idxmin()
         for lang in ("es", "en"):
@@ -542,15 +549,16 @@ def _panel(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Que
                                "mean_post": r["mean_post"], "estimate": r["diff"],
                                "ci_low": r["diff_ci_low"], "ci_high": r["diff_ci_high"],
                                "n": r["n"], "dz": r["dz"]})
-                pct = r["dv"] == "unsafe"
+                pp = r["dv"] == "unsafe"  # a change of share: percentage points
+                k = 100 if pp else 1
+                dg = 1 if pp else 2
                 for lang in ("es", "en"):
+                    unit = f" {tr(MESSAGES, 'pp', lang)}" if pp else ""
                     items[lang].append(tr(MESSAGES, "ans_panel_item", lang,
                                           label=label(ind, lang),
-                                          v=_fmt(r["diff"], pct, lang, 2 if not pct else 1, True),
-                                          lo=_fmt(r["diff_ci_low"], pct, lang, 2 if not pct else 1,
-                                                  True),
-                                          hi=_fmt(r["diff_ci_high"], pct, lang,
-                                                  2 if not pct else 1, True)))
+                                          v=_fmt(k * r["diff"], False, lang, dg, True) + unit,
+                                          lo=_fmt(k * r["diff_ci_low"], False, lang, dg, True),
+                                          hi=_fmt(k * r["diff_ci_high"], False, lang, dg, True)))
     res.detail = pd.DataFrame(detail)
     n = int(city["n"].max()) if len(city) else 0
     for lang in ("es", "en"):

@@ -111,8 +111,8 @@ class Method:
 _STAGES = ("design", "delib", "impact")
 METHODS: dict[str, Method] = {
     "process_scorecard": Method(
-        outcomes={"process": tuple(f"process_{s}_{k}" for s in _STAGES for k in ("mean", "agree"))
-                  + ("process_rep_change", "agreements_done_share")},
+        outcomes={"process": tuple(f"{s}_{k}" for s in _STAGES for k in ("mean", "agree"))
+                  + ("repeated_change", "followup_fulfilment_rate")},
         sources=("process", "followup"), required=("process",)),
     "staggered_did": Method(
         outcomes={"crime_log": ("crime_att_cs_never", "crime_att_cs_notyet", "crime_att_twfe"),
