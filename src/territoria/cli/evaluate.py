@@ -81,4 +81,7 @@ def impact_cmd(panel_file, unit, time_col, cohort, outcome, control, weights, co
 
 def register(cli: click.Group) -> None:
     """Attach ``territoria evaluate`` to the main command."""
+    from territoria.cli.evaluate_plans import add_commands
+
+    add_commands(evaluate_group)  # evaluate run | calendar (evaluation plans)
     cli.add_command(evaluate_group)

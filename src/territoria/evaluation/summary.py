@@ -1,0 +1,193 @@
+"""Plain-language findings: what an evaluation says, for the report and for a community assembly.
+
+:func:`display` turns a recorded value into words residents read (percentages, percentage
+points, % change of crime); :func:`findings` gathers, for one territory (or for the whole
+plan), one finding per question: the question, the territory's figures with their intervals
+and n next to the figure for all territories of the plan, the finding's code for the feedback
+form, and the residents' reading when feedback has been ingested (shares with n, suppressed
+below the minimum cell; explanations only counted).
+
+Examples
+--------
+>>> display("wb_unsafe_change", "share", -0.092, -0.107, -0.078, "es")
+('-9.2 puntos', '-10.7 a -7.8')
+>>> display("crime_att_cs_never", "log", -0.0617, -0.1533, 0.0298, "en")
+('-6.0%', '-14.2 to +3.0')
+>>> display("pct_unsafe_colonia", "share", 0.77, 0.762, 0.778, "es")
+('77.0 %', '76.2 a 77.8')
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from territoria.evaluation.feedback import RESPONSES, finding_id
+from territoria.evaluation.feedback import MESSAGES as FB_MESSAGES
+from territoria.evaluation.methods import label
+from territoria.i18n import tr
+
+__all__ = ["display", "findings", "MESSAGES"]
+
+MESSAGES = {
+    "pp": {"es": "puntos", "en": "points"},
+    "to": {"es": "a", "en": "to"},
+    "between": {"es": "entre {lo}", "en": "between {lo}"},
+    "people": {"es": "personas", "en": "people"},
+    "months": {"es": "meses de denuncias", "en": "months of crime reports"},
+    "agreements": {"es": "acuerdos", "en": "agreements"},
+    "territories": {"es": "colonias", "en": "neighbourhoods"},
+    "here": {"es": "En su colonia", "en": "In your neighbourhood"},
+    "all": {"es": "En todas las colonias del plan", "en": "In all the plan's neighbourhoods"},
+    "suppressed": {"es": "menos de {m} respuestas: no se publica para cuidar la privacidad",
+                   "en": "fewer than {m} answers: not published, to protect privacy"},
+    "fb_none": {"es": "Todavía no hay opiniones de vecinas y vecinos sobre este resultado.",
+                "en": "No resident feedback on this finding yet."},
+    "fb_sup": {"es": "Hay menos de {m} opiniones sobre este resultado: no se publican.",
+               "en": "Fewer than {m} opinions on this finding: not published."},
+    "fb_head": {"es": "Lo que dijeron las vecinas y los vecinos ({n} opiniones)",
+                "en": "What residents said ({n} opinions)"},
+    "fb_text": {"es": "{k} personas explicaron su respuesta; sus palabras no se publican.",
+                "en": "{k} people explained their answer; their words are not published."},
+}
+
+
+def _num(v) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def display(indicator: str, unit, value, lo, hi, lang: str = "es") -> tuple[str, str]:
+    """``(value, interval)`` as text for residents.
+
+    Shares are percentages; changes of a share are percentage points; effects on
+    ``log(1 + crime)`` are shown as % change (100 (e^b - 1)); other values with two decimals
+    (signed for changes).
+    """
+    v, a, b = _num(value), _num(lo), _num(hi)
+    to = tr(MESSAGES, "to", lang)
+    change = indicator.endswith("_change") or indicator.startswith("crime_")
+    if v is None:
+        return "—", ""
+    if unit == "log":
+        f = (lambda x: 100 * (math.exp(x) - 1))  # noqa: E731
+        sfx = " %" if lang == "es" else "%"
+        txt = f"{f(v):+.1f}{sfx}"
+        ci = f"{f(a):+.1f} {to} {f(b):+.1f}" if a is not None and b is not None else ""
+        return txt, ci
+    if unit == "share" and change:
+        txt = f"{100 * v:+.1f} {tr(MESSAGES, 'pp', lang)}"
+        ci = f"{100 * a:+.1f} {to} {100 * b:+.1f}" if a is not None and b is not None else ""
+        return txt, ci
+    if unit == "share":
+        sfx = " %" if lang == "es" else "%"
+        ci = f"{100 * a:.1f} {to} {100 * b:.1f}" if a is not None and b is not None else ""
+        return f"{100 * v:.1f}{sfx}", ci
+    fmt = "{:+.2f}" if change else "{:.2f}"
+    ci = (f"{fmt.format(a)} {to} {fmt.format(b)}" if a is not None and b is not None else "")
+    return fmt.format(v), ci
+
+
+def _basis(method: str, indicator: str, lang: str) -> str:
+    if method == "its":
+        return tr(MESSAGES, "months", lang)
+    if method == "staggered_did":
+        return tr(MESSAGES, "territories", lang)
+    if indicator == "followup_fulfilment_rate":
+        return tr(MESSAGES, "agreements", lang)
+    return tr(MESSAGES, "people", lang)
+
+
+def _figure(row, method: str, min_cell: int) -> dict:
+    out = {}
+    for lang in ("es", "en"):
+        if bool(row["suppressed"]) or _num(row["value"]) is None:
+            out[lang] = {"value": "—", "ci": "", "n": "",
+                         "note": tr(MESSAGES, "suppressed", lang, m=min_cell)}
+            continue
+        v, ci = display(row["indicator"], row["unit"], row["value"], row["ci_low"],
+                        row["ci_high"], lang)
+        n = _num(row["n"])
+        out[lang] = {"value": v, "ci": ci, "note": "",
+                     "n": f"{int(n):,} {_basis(method, row['indicator'], lang)}" if n else ""}
+    return out
+
+
+def _reading(fb: pd.DataFrame | None, question: str, territory_id, min_cell: int) -> dict:
+    out = {}
+    sub = pd.DataFrame()
+    if fb is not None and len(fb):
+        m = fb["question"] == question
+        m &= fb["territory_id"].isna() if territory_id is None else (
+            fb["territory_id"] == territory_id)
+        sub = fb[m]
+    for lang in ("es", "en"):
+        if sub.empty:
+            out[lang] = {"head": tr(MESSAGES, "fb_none", lang), "shares": [], "text": ""}
+            continue
+        r = sub.iloc[0]
+        if bool(r["suppressed"]):
+            out[lang] = {"head": tr(MESSAGES, "fb_sup", lang, m=min_cell), "shares": [],
+                         "text": ""}
+            continue
+        shares = [{"label": tr(FB_MESSAGES, k, lang), "key": k,
+                   "value": f"{100 * float(r[f'share_{k}']):.0f}" + (" %" if lang == "es"
+                                                                      else "%")}
+                  for k in RESPONSES if _num(r[f"share_{k}"]) is not None]
+        k_text = _num(r["n_explanations"])
+        out[lang] = {"head": tr(MESSAGES, "fb_head", lang, n=int(r["n"])), "shares": shares,
+                     "text": tr(MESSAGES, "fb_text", lang, k=int(k_text)) if k_text else ""}
+    return out
+
+
+def findings(results: pd.DataFrame, questions: pd.DataFrame, feedback: pd.DataFrame | None,
+             *, plan: str, territory_id: str | None, min_cell: int) -> list[dict]:
+    """One finding per question for a territory (``None``: the plan as a whole).
+
+    Parameters
+    ----------
+    results : DataFrame
+        The plan's rows of ``evaluation_results``.
+    questions : DataFrame
+        The plan's rows of ``evaluation_questions`` (in order).
+    feedback : DataFrame or None
+        The plan's rows of ``evaluation_feedback``.
+    plan : str
+    territory_id : str or None
+    min_cell : int
+
+    Returns
+    -------
+    list of dict
+        ``code`` (for the feedback form), ``question`` ({es, en}), ``local`` (figures of
+        the territory, each with ``label``, and ``es``/``en`` value, interval, n),
+        ``overall`` (figures for all territories), ``answer`` ({es, en}), ``reading``
+        (residents' feedback, {es, en}).
+    """
+    out = []
+    for q in questions.sort_values("position").itertuples():
+        if q.status != "ok":
+            continue
+        rq = results[results["question"] == q.question]
+        local, overall = [], []
+        for r in rq.to_dict("records"):
+            item = {"indicator": r["indicator"], "grp": r["grp"],
+                    "label": {lg: label(r["indicator"], lg) for lg in ("es", "en")},
+                    **_figure(r, q.method, min_cell)}
+            if r["territory_id"] is None or (isinstance(r["territory_id"], float)):
+                overall.append(item)
+            elif territory_id is not None and r["territory_id"] == territory_id:
+                local.append(item)
+        out.append({"code": finding_id(plan, q.question), "question": q.question,
+                    "text": {"es": q.text_es, "en": q.text_en or q.text_es},
+                    "method": q.method, "local": local, "overall": overall,
+                    "answer": {"es": q.answer_es, "en": q.answer_en or q.answer_es},
+                    "limits": {"es": q.limits_es, "en": q.limits_en or q.limits_es},
+                    "reading": _reading(feedback, q.question, territory_id, min_cell)})
+    return out
