@@ -472,7 +472,7 @@ def check_plan(plan: Plan, store, cfg=None) -> list[str]:
         vals = store.query(f'SELECT "{col}" AS v FROM territories WHERE "{col}" IS NOT NULL')["v"]
         if vals.empty:
             _fail(src, "cohort.column", col, "no territory has a value (no one joined)")
-        if pd.to_datetime(vals.astype(str), errors="coerce").isna().any():
+        if pd.to_datetime(vals.astype(str), errors="coerce", format="ISO8601").isna().any():
             _fail(src, "cohort.column", col, "must hold join dates (YYYY-MM-DD)")
     start, end = plan.period_bounds(cfg)
     if start and end and start > end:

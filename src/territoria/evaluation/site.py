@@ -91,7 +91,7 @@ TERRITORY = """
 <section class="finding">
 <h2><span lang="es">{{ loop.index }}. {{ f.text.es }}</span><span lang="en">{{ loop.index }}. {{ f.text.en }}</span></h2>
 {% if f.local %}<p><strong><span lang="es">En su colonia:</span><span lang="en">In your neighbourhood:</span></strong></p><ul>
-{% for x in f.local %}<li><span lang="es">{{ x.label.es }}: <strong>{{ x.es.value }}</strong>{% if x.es.ci %} (entre {{ x.es.ci }}){% endif %}{% if x.es.n %}, con {{ x.es.n }}{% endif %}{{ x.es.note }}.</span><span lang="en">{{ x.label.en }}: <strong>{{ x.en.value }}</strong>{% if x.en.ci %} (between {{ x.en.ci }}){% endif %}{% if x.en.n %}, from {{ x.en.n }}{% endif %}{{ x.en.note }}.</span></li>
+{% for x in f.local %}<li><span lang="es">{{ x.label.es }}: <strong>{{ x.es.value }}</strong>{% if x.es.ci %} (de {{ x.es.ci }}){% endif %}{% if x.es.n %}, con {{ x.es.n }}{% endif %}{{ x.es.note }}.</span><span lang="en">{{ x.label.en }}: <strong>{{ x.en.value }}</strong>{% if x.en.ci %} (from {{ x.en.ci }}){% endif %}{% if x.en.n %}, from {{ x.en.n }}{% endif %}{{ x.en.note }}.</span></li>
 {% endfor %}</ul>{% endif %}
 <p><strong><span lang="es">En todas las colonias de la evaluación:</span><span lang="en">In all the evaluation's neighbourhoods:</span></strong> <span lang="es">{{ f.answer.es }}</span><span lang="en">{{ f.answer.en }}</span></p>
 <p class="note"><span lang="es">Ojo: {{ f.limits.es }}</span><span lang="en">Note: {{ f.limits.en }}</span></p>
