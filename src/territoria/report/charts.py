@@ -49,13 +49,14 @@ def bar_ci(labels, values, lows, highs, *, title: str, alt: str, percent: bool =
     of the drawing and labelled as suppressed."""
     n = len(labels)
     row = 28
-    left = 210
+    longest = max((len(str(lab)) for lab in labels), default=10)
+    left = int(min(360, max(120, 7.2 * longest + 16)))
     top = 10
     height = top + n * row + 40
     vals = [v for v in list(values) + list(highs) if v is not None and not _isnan(v)]
     vmax = max(vals) if vals else 1.0
     vmax = 1.0 if percent and vmax <= 1 else vmax * 1.08 or 1.0
-    scale = (width - left - 70) / vmax
+    scale = max(40.0, width - left - 70) / vmax
     out = [_head(width, height, title, alt)]
     for i, (lab, v, lo, hi) in enumerate(zip(labels, values, lows, highs, strict=True)):
         y = top + i * row

@@ -70,6 +70,9 @@ STEP_TITLES = {
     "07_synthesis": ("Síntesis de la alcaldía", "Borough synthesis"),
 }
 MAX_TABLE_ROWS = 60
+#: The "at a glance" cards of a territory page, in order (those recorded are shown).
+HEADLINE = ("block_coverage", "top_problem_share", "pct_unsafe_colonia", "agenda_share_divisive",
+            "followup_fulfilment_rate", "followup_overdue", "impact_agree")
 
 
 def safe_name(text: str) -> str:
@@ -96,7 +99,7 @@ def fmt_number(v, *, percent=False, lang="es", digits=1) -> str:
         return "—"
     if percent:
         return f"{100 * v:.{digits}f} %" if lang == "es" else f"{100 * v:.{digits}f}%"
-    if isinstance(v, (int,)) or (isinstance(v, float) and v.is_integer() and abs(v) >= 10):
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer()):
         return f"{int(round(v)):,}"
     if abs(v) >= 100:
         return f"{v:,.0f}"
@@ -131,6 +134,7 @@ class SiteBuilder:
         from territoria.steps import sections
 
         self.sections = {s.step: s for s in sections()}
+        self._index()
 
     # -- data ----------------------------------------------------------------------------
     def _territories(self) -> pd.DataFrame:
@@ -162,21 +166,29 @@ class SiteBuilder:
     def _has_evaluations(self) -> bool:
         return self.store.has_table("evaluation_results") and self.store.count("evaluation_results") > 0
 
+    def _index(self) -> None:
+        """Look-ups by (territory, step, key) and territory, built once."""
+        self._payloads = {}
+        for r in self.results.itertuples():
+            tid = r.territory_id if isinstance(r.territory_id, str) else None
+            self._payloads[(tid, r.step, r.key)] = r.payload
+        self._ind_by_terr = {}
+        ind = self.indicators.copy()
+        ind["_t"] = ind["territory_id"].where(ind["territory_id"].notna(), None)
+        for tid, sub in ind.groupby(ind["_t"].fillna("\x00city"), sort=False):
+            self._ind_by_terr[None if tid == "\x00city" else tid] = sub.drop(columns="_t")
+
     def result_table(self, step: str, territory_id, key: str) -> pd.DataFrame:
-        r = self.results
-        m = (r["step"] == step) & (r["key"] == key)
-        m &= r["territory_id"].isna() if territory_id is None else (r["territory_id"] == territory_id)
-        sub = r[m]
-        if sub.empty:
+        payload = self._payloads.get((territory_id, step, key))
+        if payload is None:
             return pd.DataFrame()
-        return pd.read_json(StringIO(sub["payload"].iloc[0]), orient="split")
+        return pd.read_json(StringIO(payload), orient="split")
 
     def indicator_rows(self, territory_id, step=None) -> pd.DataFrame:
-        ind = self.indicators
-        m = ind["territory_id"].isna() if territory_id is None else ind["territory_id"] == territory_id
-        if step:
-            m &= ind["step"] == step
-        return ind[m]
+        rows = self._ind_by_terr.get(territory_id)
+        if rows is None:
+            return self.indicators.iloc[0:0]
+        return rows[rows["step"] == step] if step else rows
 
     # -- rendering pieces -------------------------------------------------------------------
     def card(self, row) -> dict:
@@ -184,8 +196,13 @@ class SiteBuilder:
         pct = bool(cat.percent) if cat else (row.get("unit") == "%")
         name = ({"es": cat.name("es"), "en": cat.name("en")} if cat
                 else {"es": row["name"], "en": row["name"]})
-        if row.get("grp") and isinstance(row.get("grp"), str):
-            name = {k: f"{v} ({row['grp']})" for k, v in name.items()}
+        grp = row.get("grp")
+        if isinstance(grp, str) and grp:
+            axis = {a.id: a.label for a in self.cfg.axes}.get(grp)
+            if axis is not None:
+                name = {"es": f"{name['es']}: {axis.get('es')}", "en": f"{name['en']}: {axis.get('en')}"}
+            else:
+                name = {k: f"{v} ({grp})" for k, v in name.items()}
         n = row.get("n")
         n = None if n is None or (isinstance(n, float) and math.isnan(n)) or pd.isna(n) else int(n)
         suppressed = bool(row.get("suppressed")) or (n is not None and n < self.min_cell)
@@ -200,11 +217,16 @@ class SiteBuilder:
 
     def cards_for(self, territory_id, ids) -> list[dict]:
         rows = self.indicator_rows(territory_id)
+        if rows.empty:
+            return []
+        axes = {a.id for a in self.cfg.axes}
+        keep = rows["grp"].isna() | rows["grp"].isin(axes)  # subgroups go in the tables
+        rows = rows[keep]
+        by_name = {k: g for k, g in rows.groupby("name", sort=False)}
         out = []
         for ind_id in ids:
-            sub = rows[rows["name"] == ind_id]
-            for _, r in sub.iterrows():
-                out.append(self.card(r.to_dict()))
+            for r in by_name.get(ind_id, rows.iloc[0:0]).to_dict("records"):
+                out.append(self.card(r))
         return out
 
     def _suppress_rows(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -369,7 +391,7 @@ class SiteBuilder:
 
     def build_territories(self, out: Path) -> None:
         steps = [s for s in self.sections if self.sections[s] and s not in ("00_selection", "07_synthesis")]
-        headline_ids = [i.id for i in self.catalogue.values() if i.headline]
+        headline_ids = list(HEADLINE)
         annex_map = self._annex_map()
         for r in self.territories.itertuples():
             tctx = self._territory_ctx(r)
