@@ -422,6 +422,13 @@ def sync_from_surveys(store: Store, *, lang: str = "es") -> pd.DataFrame:
     known_after = known | {a["agreement_id"] for a in new_ag}
     if store.has_table("followup"):
         fu = store.table("followup").reset_index(drop=True)
+        if "reason" not in fu.columns and store.has_table("followup__freetext") \
+                and "_uuid" in fu.columns:
+            # ingest keeps free text apart (never published); the ledger (internal) needs
+            # the rejection reason to accept a 'rejected' status
+            ft = store.table("followup__freetext")
+            if "reason" in ft.columns:
+                fu = fu.merge(ft[["_uuid", "reason"]], on="_uuid", how="left")
         seen = set()
         if store.has_table(UPDATES):
             seen = set(store.query(f"SELECT source_ref FROM {UPDATES} WHERE source = 'followup'")
