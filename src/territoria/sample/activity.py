@@ -535,7 +535,7 @@ def proposals_votes(t, prog, diag: pd.DataFrame, p: TrueParams, scale: int = 1):
         ax = rng.choice(AXES, k, p=w / w.sum())
         codes = [f"P-{r.territory_id}-{i:02d}" for i in range(1, k + 1)]
         # agreement probability per (group, proposal): consensus, divisive or weak
-        kind = rng.choice(["consensus", "divisive", "weak"], k, p=[0.45, 0.3, 0.25])
+        kind = rng.choice(["consensus", "divisive", "weak"], k, p=[0.3, 0.5, 0.2])
         G = p.opinion_groups
         pa = np.empty((G, k))
         for j in range(k):
@@ -566,8 +566,8 @@ def proposals_votes(t, prog, diag: pd.DataFrame, p: TrueParams, scale: int = 1):
         subs.extend({"participant_code": pcs[i], "territory": r.territory_id, "block": None,
                      "round": "assembly", "sex": sex[i], "age_group": age[i],
                      "_submission_time": t_sub[i]} for i in range(n))
-        seen = rng.random((n, k)) < 0.75
-        is_pass = rng.random((n, k)) < 0.1
+        seen = rng.random((n, k)) < 0.85
+        is_pass = rng.random((n, k)) < 0.08
         agree = rng.random((n, k)) < pa[grp]
         val = np.where(is_pass, "pass", np.where(agree, "agree", "disagree"))
         ii, jj = np.nonzero(seen)
