@@ -23,8 +23,8 @@ import math
 
 import pandas as pd
 
-from territoria.evaluation.feedback import RESPONSES, finding_id
 from territoria.evaluation.feedback import MESSAGES as FB_MESSAGES
+from territoria.evaluation.feedback import RESPONSES, finding_id
 from territoria.evaluation.methods import label
 from territoria.i18n import tr
 
