@@ -42,3 +42,27 @@ def sample_ws(tmp_path_factory):
     if bad:
         raise RuntimeError("sample ingest failed: " + "; ".join(bad))
     return ws
+
+
+@pytest.fixture(scope="session")
+def published_ws(sample_ws, tmp_path_factory):
+    """A copy of the sample city with every step run for two programme territories (city steps
+    once) and the site published. Returns (workspace, territory ids)."""
+    import shutil
+
+    from territoria.config import Workspace
+    from territoria.pipeline.runner import run
+    from territoria.report.site import publish
+    from territoria.store import Store
+
+    root = tmp_path_factory.mktemp("published") / "ws"
+    shutil.copytree(sample_ws.root, root)
+    ws = Workspace(root)
+    with Store(ws.store_path, read_only=True) as s:
+        ids = s.query("SELECT territory_id FROM territories WHERE priority ORDER BY territory_id "
+                      "LIMIT 2")["territory_id"].tolist()
+    summary = run(ws, territories=ids, workers=2, progress=False)
+    if not summary.ok:
+        raise RuntimeError(summary.format("en"))
+    publish(ws)
+    return ws, ids

@@ -1,0 +1,96 @@
+"""A real browser (Debian's chromium, driven by Playwright) opens the published site."""
+
+import functools
+import http.server
+import shutil
+import threading
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(published_ws):
+    ws, _ = published_ws
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ws.site_dir))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def open_page(browser, url):
+    page = browser.new_page()
+    errors, failed = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page, errors, failed
+
+
+def broken_images(page):
+    return page.evaluate("""() => Array.from(document.images)
+        .filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)""")
+
+
+@pytest.mark.parametrize("mode", ["served", "file"])
+def test_index_and_territory_pages(browser, server, published_ws, mode):
+    ws, ids = published_ws
+    base = server if mode == "served" else ws.site_dir.as_uri()
+    page, errors, failed = open_page(browser, f"{base}/index.html")
+    assert page.title()
+    assert page.locator("#territory-table tbody tr").count() == 293
+    # search filters the table
+    page.fill("#q", "aculco")
+    assert 0 < page.locator("#territory-table tbody tr:not([hidden])").count() < 293
+    # the map is coloured by the chosen indicator
+    fills = page.evaluate("() => Array.from(document.querySelectorAll('.map path[data-id]'))"
+                          ".map(p => p.getAttribute('fill'))")
+    assert len(set(fills)) > 2
+    assert not errors, errors
+    assert not failed, failed
+    assert not broken_images(page)
+    # a territory report, then the language switch
+    from territoria.report.site import safe_name
+
+    page2, errors2, failed2 = open_page(browser, f"{base}/territories/{safe_name(ids[0])}.html")
+    h2 = page2.locator("main h2").first
+    es_text = h2.inner_text()
+    assert page2.locator("html").get_attribute("data-lang") == "es"
+    page2.click("button[data-setlang='en']")
+    assert page2.locator("html").get_attribute("data-lang") == "en"
+    en_text = page2.locator("main h2").first.inner_text()
+    assert en_text and en_text != es_text
+    assert page2.locator("svg.chart").count() > 0
+    assert page2.locator("svg.chart title").count() == page2.locator("svg.chart").count()
+    assert not errors2, errors2
+    assert not failed2, failed2
+    assert not broken_images(page2)
+    # every local link of the territory page opens
+    hrefs = page2.evaluate("() => Array.from(document.querySelectorAll('a[href]'))"
+                           ".map(a => a.href).filter(h => !h.includes('#'))")
+    for h in set(hrefs):
+        if mode == "served":
+            assert page2.request.get(h).status == 200, h
+    page.close()
+    page2.close()

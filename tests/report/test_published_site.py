@@ -1,0 +1,79 @@
+"""The published sample site: privacy of raw personal data, recorded indicators, links."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territoria.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+def personal_values(ws) -> set[str]:
+    """Personal values present in the raw files (names, phones, addresses, raw codes)."""
+    raw = ws.raw_dir
+    vals: set[str] = set()
+    diag = next((raw / "surveys").glob("Diagnostico*.csv"))
+    d = pd.read_csv(diag, sep=";", dtype=str)
+    for col in ("respondent_name", "phone", "address"):
+        vals |= set(d[col].dropna())
+    links = pd.read_csv(raw / "links" / "links_registry.csv", dtype=str)
+    for col in ("name", "phone", "address"):
+        vals |= set(links[col].dropna())
+    fu = pd.read_csv(next((raw / "surveys").glob("Seguimiento*.csv")), sep=";", dtype=str)
+    vals |= set(fu["reporter_name"].dropna())
+    w = pd.read_csv(next((raw / "surveys").glob("Panel_bienestar*.csv")), sep=";", dtype=str)
+    vals |= set(w["respondent_code"].dropna())  # raw codes are pseudonymised at ingest
+    return {v for v in vals if len(v) >= 8}
+
+
+def test_no_personal_data_anywhere_in_the_site_or_outputs(published_ws):
+    ws, _ = published_ws
+    secrets = personal_values(ws)
+    assert len(secrets) > 1000
+    files = [p for p in (ws.site_dir.rglob("*")) if p.is_file()]
+    files += [p for p in ws.output_dir.rglob("*") if p.is_file() and p.suffix in
+              (".html", ".ipynb", ".json", ".csv")]
+    pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+    leaks = {}
+    for p in files:
+        text = p.read_text(encoding="utf-8", errors="ignore")
+        m = pattern.search(text)
+        if m:
+            leaks[str(p)] = m.group(0)
+    assert not leaks, leaks
+
+
+def test_every_step_recorded_indicators(published_ws):
+    ws, ids = published_ws
+    with Store(ws.store_path, read_only=True) as s:
+        ind = s.table("indicators")
+        runs = s.table("runs")
+    assert (runs["status"] == "ok").all()
+    for step in ("01_network", "02_diagnostic", "03_agenda", "04_followup", "05_process"):
+        for tid in ids:
+            got = ind[(ind["step"] == step) & (ind["territory_id"] == tid)]
+            assert len(got) > 0, (step, tid)
+    for step in ("00_selection", "06_impact", "07_synthesis"):
+        assert len(ind[(ind["step"] == step) & ind["territory_id"].isna()]) > 0, step
+    cov = ind[(ind["name"] == "block_coverage") & ind["territory_id"].isin(ids)]
+    assert ((cov["value"] > 0) & (cov["value"] <= 1)).all()
+    assert (cov["ci_low"] <= cov["value"]).all() and (cov["value"] <= cov["ci_high"]).all()
+
+
+def test_pages_exist_and_local_links_resolve(published_ws):
+    ws, ids = published_ws
+    site = ws.site_dir
+    for page in ("index.html", "city.html", "provenance.html", "methodology/index.html",
+                 "methodology/indicators.html"):
+        assert (site / page).is_file(), page
+    broken = []
+    for html in site.rglob("*.html"):
+        for href in re.findall(r'(?:href|src)="([^"#?]+)', html.read_text(encoding="utf-8")):
+            if href.startswith(("http:", "https:", "mailto:", "data:")):
+                continue
+            if not (html.parent / href).resolve().exists():
+                broken.append((str(html.relative_to(site)), href))
+    assert not broken, broken[:10]
