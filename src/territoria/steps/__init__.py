@@ -9,7 +9,8 @@ Each step has a module ``territoria.steps.sNN_<name>`` that exposes:
 - functions the notebook calls one by one (loading from the store, each analysis), each
   returning DataFrames (already suppressed when they are meant for publication) and, for
   figures, ``(fig, alt_text)``;
-- ``compute(store, territory_id, *, config, lang="es") -> StepResult``: everything the step
+- ``compute(ctx, territory_id, *, lang="es") -> StepResult`` (``ctx`` from
+  :func:`territoria.steps.common.open_context`): everything the step
   records, used by the notebook's last cell and by tests.
 
 Notebooks (``notebooks/NN_name.ipynb``) call these functions, explain them, show the tables
