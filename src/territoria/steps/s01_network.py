@@ -316,6 +316,7 @@ def attendance(assemblies: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
                                      "women", "mean", "ci_low", "ci_high", "suppressed"])
     by = part.attendance_summary(assemblies, by="kind")
     allrow = part.attendance_summary(assemblies).assign(kind="all")
+    by = by.sort_values("mean", ascending=False, kind="stable")  # sorted bars, "all" last
     out = pd.concat([by, allrow], ignore_index=True)
     for lg in ("es", "en"):
         out[f"label_{lg}"] = [tr(MESSAGES, f"kind_{k}", lg) for k in out["kind"]]
