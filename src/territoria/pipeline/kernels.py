@@ -323,6 +323,9 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
     srv.settimeout(1.0)
     sys.stdout.write("READY " + ",".join(loaded) + "\n")
     sys.stdout.flush()
+    # Nobody reads the pipe after READY: point fd 1 at the log (fd 2), or every forked kernel
+    # that writes to its process stdout would block once the pipe buffer (64 KiB) is full.
+    os.dup2(2, 1)
     ppid = os.getppid()
     exited: dict[int, int] = {}
     children: set[int] = set()
