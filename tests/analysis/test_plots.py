@@ -113,3 +113,16 @@ def test_choropleth_geojson_with_holes_multipolygons_and_missing():
 def test_format_value():
     assert format_value(0.4249, "es") == "42 %" and format_value(0.4251, "en") == "43%"
     assert format_value(float("nan")) == "–"
+
+
+def test_bar_ci_tolerates_estimates_a_hair_outside_their_interval():
+    # regression: a 100 % share whose upper bound was 0.99999999 failed with
+    # "'xerr' must not contain negative values" in 6 of 130 process notebooks
+    import pandas as pd
+
+    from territoria.analysis import plots
+
+    df = pd.DataFrame({"label": ["a", "b", "c"], "estimate": [1.0, 0.5, 0.4],
+                       "ci_low": [0.8, 0.55, None], "ci_high": [0.99999999, 0.6, None]})
+    fig, alt = plots.bar_ci(df, label="label", value="estimate", lang="es", percent=True)
+    assert fig is not None and alt

@@ -168,7 +168,10 @@ def bar_ci(
     if low and high and len(shown):
         lo = shown[low].to_numpy(float) * scale
         hi = shown[high].to_numpy(float) * scale
-        ax.errorbar(vals, y, xerr=[vals - lo, hi - vals], fmt="none", ecolor="#222222",
+        # rounding can leave an estimate a hair outside its interval (e.g. 100 % with a
+        # Wilson bound of 0.9999999): whiskers never go negative, missing bounds draw nothing
+        err = np.nan_to_num(np.clip([vals - lo, hi - vals], 0, None), nan=0.0)
+        ax.errorbar(vals, y, xerr=err, fmt="none", ecolor="#222222",
                     elinewidth=1, capsize=3)
     for yi, v in zip(y, vals, strict=True):
         ax.text(v, yi + 0.36, format_value(v / scale, lang, percent=percent, digits=0)
