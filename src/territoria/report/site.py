@@ -173,6 +173,7 @@ class SiteBuilder:
             tid = r.territory_id if isinstance(r.territory_id, str) else None
             self._payloads[(tid, r.step, r.key)] = r.payload
         self._ind_by_terr = {}
+        self._cards_index = {}
         ind = self.indicators.copy()
         ind["_t"] = ind["territory_id"].where(ind["territory_id"].notna(), None)
         for tid, sub in ind.groupby(ind["_t"].fillna("\x00city"), sort=False):
@@ -182,7 +183,8 @@ class SiteBuilder:
         payload = self._payloads.get((territory_id, step, key))
         if payload is None:
             return pd.DataFrame()
-        return pd.read_json(StringIO(payload), orient="split")
+        d = json.loads(payload)  # orient="split"; ~20x faster than pd.read_json
+        return pd.DataFrame(d.get("data", []), columns=d.get("columns"))
 
     def indicator_rows(self, territory_id, step=None) -> pd.DataFrame:
         rows = self._ind_by_terr.get(territory_id)
@@ -216,18 +218,17 @@ class SiteBuilder:
                 "min_cell": self.min_cell, "help": help_}
 
     def cards_for(self, territory_id, ids) -> list[dict]:
-        rows = self.indicator_rows(territory_id)
-        if rows.empty:
-            return []
-        axes = {a.id for a in self.cfg.axes}
-        keep = rows["grp"].isna() | rows["grp"].isin(axes)  # subgroups go in the tables
-        rows = rows[keep]
-        by_name = {k: g for k, g in rows.groupby("name", sort=False)}
-        out = []
-        for ind_id in ids:
-            for r in by_name.get(ind_id, rows.iloc[0:0]).to_dict("records"):
-                out.append(self.card(r))
-        return out
+        by_name = self._cards_index.get(territory_id)
+        if by_name is None:
+            rows = self.indicator_rows(territory_id)
+            axes = {a.id for a in self.cfg.axes}
+            if not rows.empty:  # subgroups go in the tables, axis-level rows stay as cards
+                rows = rows[rows["grp"].isna() | rows["grp"].isin(axes)]
+            by_name = {}
+            for r in rows.to_dict("records"):
+                by_name.setdefault(r["name"], []).append(r)
+            self._cards_index[territory_id] = by_name
+        return [self.card(r) for ind_id in ids for r in by_name.get(ind_id, [])]
 
     def _suppress_rows(self, df: pd.DataFrame) -> pd.DataFrame:
         for col in ("n", "n_respondents", "count", "n_people"):
