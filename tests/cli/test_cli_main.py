@@ -54,3 +54,27 @@ def test_init_and_info(tmp_path):
     assert r.exit_code == 0 and "workspace created" in r.output
     r = run("info", "-w", str(tmp_path / "w"))
     assert "Tláhuac" in r.output
+
+
+def test_every_command_takes_workspace():
+    r = run("--help")
+    names = re.findall(r"^  ([a-z][a-z-]*)\s", r.output.split("Commands:")[1], flags=re.M)
+    for name in names:
+        sub = run(name, "--help")
+        if "Commands:" in sub.output:
+            for child in re.findall(r"^  ([a-z][a-z-]*)\s", sub.output.split("Commands:")[1],
+                                    flags=re.M):
+                assert "--workspace" in run(name, child, "--help").output, f"{name} {child}"
+        else:
+            assert "--workspace" in sub.output, name
+
+
+def test_workspace_option_on_file_commands_works_like_git_C(tmp_path, repo_root):
+    import os
+    import shutil
+
+    shutil.copy(repo_root / "surveys" / "tallies.xlsx", tmp_path / "form.xlsx")
+    here = os.getcwd()
+    r = run("survey", "validate", "-w", str(tmp_path), "form.xlsx")
+    assert r.exit_code == 0 and "territoria_tallies" in r.output
+    assert os.getcwd() == here  # the working folder is restored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -31,3 +32,25 @@ def echo_err(msg: str) -> None:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+def _enter_workspace(ctx: click.Context, _param, value):
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_dir():
+        raise click.BadParameter(f"{path} is not a folder", param_hint="'--workspace'")
+    old = os.getcwd()
+    os.chdir(path)
+    ctx.call_on_close(lambda: os.chdir(old))
+    return path
+
+
+def chdir_workspace_option(func):
+    """``--workspace/-w PATH`` for commands that work on files: like ``git -C``, relative file
+    paths given to the command are read and written inside that folder (default: here)."""
+    return click.option(
+        "--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
+        default=None, is_eager=True, expose_value=False, callback=_enter_workspace,
+        help="Workspace folder; relative paths are taken from there (default: current directory).",
+    )(func)

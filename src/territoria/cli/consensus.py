@@ -18,6 +18,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from territoria.cli._common import chdir_workspace_option
 from territoria.exceptions import DataError
 
 KIT_COLUMNS = ("participant_code", "proposal_code", "vote")
@@ -118,6 +119,7 @@ def register(group: click.Group) -> None:
     """Add the ``consensus`` command to the CLI."""
 
     @group.command("consensus")
+    @chdir_workspace_option
     @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
     @click.option("--format", "fmt", type=click.Choice(["polis", "kit"]), default="polis",
                   show_default=True, help="polis: participants-votes.csv; kit: long CSV.")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from territoria.cli._common import chdir_workspace_option
 from territoria.exceptions import DataError
 
 
@@ -27,6 +28,7 @@ def _read_panel(path: Path):
 
 
 @evaluate_group.command("impact")
+@chdir_workspace_option
 @click.option("--panel", "panel_file", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Long panel CSV: one row per unit and period.")

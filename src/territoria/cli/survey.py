@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from territoria.cli._common import chdir_workspace_option
 from territoria.exceptions import InstrumentError
 
 
@@ -15,6 +16,7 @@ def survey_group():
 
 
 @survey_group.command("validate")
+@chdir_workspace_option
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--no-kit-rules", is_flag=True,
@@ -48,6 +50,7 @@ def validate_cmd(files, no_kit_rules):
 
 
 @survey_group.command("codebook")
+@chdir_workspace_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True,
               help="Markdown or a self-contained HTML page.")
@@ -75,6 +78,7 @@ def codebook_cmd(file, fmt, out, lang):
 
 
 @survey_group.command("build")
+@chdir_workspace_option
 @click.option("--check", is_flag=True, help="Only report forms whose .xlsx is out of date.")
 @click.option("--src", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Folder of YAML sources (default: the kit's surveys/src).")

@@ -12,16 +12,21 @@ from territoria.config import Workspace, init_workspace
 
 
 @click.command("init")
-@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.option("--workspace", "-w", "ws_path", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="The workspace to create (same as PATH).")
 @click.option("--name", help="Name of the city (default: the folder's name).")
 @click.option("--force", is_flag=True, help="Overwrite city.yml if the folder is a workspace.")
-def init_cmd(path: Path, name: str | None, force: bool):
+def init_cmd(path: Path | None, ws_path: Path | None, name: str | None, force: bool):
     """Create an empty workspace with a commented city.yml.
 
     \b
     Example:
       territoria init ./mi-alcaldia --name "Tláhuac"
     """
+    path = path or ws_path
+    if path is None:
+        raise click.UsageError("give the workspace folder: territoria init PATH (or -w PATH)")
     ws = init_workspace(path, name=name, force=force)
     click.echo(f"workspace created: {ws.root}")
     click.echo(f"  edit {ws.city_file}, put your files in {ws.raw_dir}, then 'territoria ingest'")
@@ -29,6 +34,8 @@ def init_cmd(path: Path, name: str | None, force: bool):
 
 @click.command("demo")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default="demo-workspace")
+@click.option("--workspace", "-w", "ws_path", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="The workspace to build (same as PATH).")
 @click.option("--seed", type=int, default=20181224, show_default=True, help="Random seed.")
 @click.option("--scale", type=click.IntRange(1, 100), default=1, show_default=True,
               help="Multiply territories and respondents (benchmarks).")
@@ -36,7 +43,8 @@ def init_cmd(path: Path, name: str | None, force: bool):
 @click.option("--stages", default="sample,ingest,run,publish", show_default=True,
               help="Comma-separated stages to do: sample, ingest, run, publish.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
-def demo_cmd(path: Path, seed: int, scale: int, force: bool, stages: str, workers: int):
+def demo_cmd(path: Path, ws_path: Path | None, seed: int, scale: int, force: bool, stages: str,
+             workers: int):
     """Build the sample city (Iztapalapa's real geography, synthetic activity) and carry out
     the whole method on it: ingest, run every step, publish the site.
 
@@ -47,6 +55,7 @@ def demo_cmd(path: Path, seed: int, scale: int, force: bool, stages: str, worker
     """
     from territoria import demo as demo_mod
 
+    path = ws_path or path
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
     result = demo_mod.run_demo(path, seed=seed, scale=scale, force=force, stages=wanted,
                                workers=workers, echo=click.echo)
