@@ -93,6 +93,18 @@ class StepContext:
         self.store.close()
 
 
+def require_territory(step: str, territory_id) -> str:
+    """The territory parameter of a territory step, or a clear error when it is missing.
+
+    >>> require_territory("01_network", "07-003")
+    '07-003'
+    """
+    if territory_id is None or str(territory_id).strip() == "":
+        raise DataError(f"step {step} runs for one territory: pass territory='<id>' "
+                        "(e.g. territory='07-003')", column="territory")
+    return str(territory_id)
+
+
 def open_context(workspace) -> StepContext:
     """Open a workspace for a notebook: validated config and a read-only store."""
     ws = Workspace(workspace).require()

@@ -38,6 +38,7 @@ from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View
+from territoria.steps.common import require_territory
 
 STEP = "01_network"
 SCOPE = "territory"
@@ -172,10 +173,7 @@ def _labels(keys, prefix: str) -> dict:
 
 
 def _require_territory(territory_id) -> str:
-    if territory_id is None or str(territory_id).strip() == "":
-        raise DataError("step 01_network runs for one territory: pass territory='<id>' "
-                        "(e.g. territory='07-003')", column="territory")
-    return str(territory_id)
+    return require_territory(STEP, territory_id)
 
 
 def territory_info(ctx, territory_id) -> dict:

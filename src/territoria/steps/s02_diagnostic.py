@@ -36,6 +36,7 @@ from territoria.analysis.survey import design_weights, poststratify
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View
+from territoria.steps.common import require_territory
 
 STEP = "02_diagnostic"
 SCOPE = "territory"
@@ -141,10 +142,7 @@ def group_label(dimension: str, group: str, lang: str = "es") -> str:
 
 
 def _require_territory(territory_id) -> str:
-    if territory_id is None or str(territory_id).strip() == "":
-        raise DataError("step 02_diagnostic runs for one territory: pass territory='<id>' "
-                        "(e.g. territory='07-003')", column="territory")
-    return str(territory_id)
+    return require_territory(STEP, territory_id)
 
 
 def territory_info(ctx, territory_id) -> dict:
