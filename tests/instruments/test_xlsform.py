@@ -79,7 +79,8 @@ def forms():
 
 
 def test_all_contract_instruments_present(forms):
-    assert sorted(f for f, _ in forms) == sorted(CONTRACT)
+    # the method's instruments (the data contract) plus the evaluation feedback form
+    assert sorted(f for f, _ in forms) == sorted([*CONTRACT, "territoria_feedback"])
     assert {v for _, v in forms} == {"2026.1"}
 
 

@@ -11,20 +11,27 @@ from territoria.store import Store
 pytestmark = pytest.mark.slow
 
 
+def read_export(path) -> pd.DataFrame:
+    """A Kobo CSV export with group prefixes (``respondent/phone``) stripped from headers."""
+    d = pd.read_csv(path, sep=";", dtype=str)
+    d.columns = [c.split("/")[-1] for c in d.columns]
+    return d.loc[:, ~d.columns.duplicated()]
+
+
 def personal_values(ws) -> set[str]:
     """Personal values present in the raw files (names, phones, addresses, raw codes)."""
     raw = ws.raw_dir
     vals: set[str] = set()
     diag = next((raw / "surveys").glob("Diagnostico*.csv"))
-    d = pd.read_csv(diag, sep=";", dtype=str)
+    d = read_export(diag)
     for col in ("respondent_name", "phone", "address"):
         vals |= set(d[col].dropna())
     links = pd.read_csv(raw / "links" / "links_registry.csv", dtype=str)
     for col in ("name", "phone", "address"):
         vals |= set(links[col].dropna())
-    fu = pd.read_csv(next((raw / "surveys").glob("Seguimiento*.csv")), sep=";", dtype=str)
+    fu = read_export(next((raw / "surveys").glob("Seguimiento*.csv")))
     vals |= set(fu["reporter_name"].dropna())
-    w = pd.read_csv(next((raw / "surveys").glob("Panel_bienestar*.csv")), sep=";", dtype=str)
+    w = read_export(next((raw / "surveys").glob("Panel_bienestar*.csv")))
     vals |= set(w["respondent_code"].dropna())  # raw codes are pseudonymised at ingest
     return {v for v in vals if len(v) >= 8}
 

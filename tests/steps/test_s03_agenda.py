@@ -92,11 +92,12 @@ def test_gic_matches_the_formula_by_hand(analyses):
 
 
 def test_planted_divisive_share_and_deliberation_drift(analyses):
-    # the sample plants 30 % divisive proposals and a +0.04 agree drift per hand-count round
+    # the sample plants 50 % divisive proposals (activity.proposals_votes) and a +0.04 agree
+    # drift per hand-count round; the flag needs a clear split, so it finds fewer
     st = pd.concat([a.results["statements"] for a in analyses.values()])
     st = st[st["n_votes"] > 0]
     share = st["divisive"].mean()
-    assert 0.18 <= share <= 0.45, share
+    assert 0.3 <= share <= 0.6, share
     changes = [step.consensus_change(a) for a in analyses.values()]
     assert np.mean([c["value"] for c in changes]) > 0
     assert all(c["n"] >= 10 for c in changes)

@@ -751,7 +751,7 @@ def load_instruments(folder=None) -> dict[tuple[str, str], Instrument]:
     --------
     >>> forms = load_instruments()
     >>> sorted({f for f, _ in forms})[:3]
-    ['territoria_assembly', 'territoria_diagnostic', 'territoria_followup']
+    ['territoria_assembly', 'territoria_diagnostic', 'territoria_feedback']
     """
     folder = Path(folder) if folder is not None else default_surveys_dir()
     if not folder.is_dir():

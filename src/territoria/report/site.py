@@ -471,13 +471,24 @@ class SiteBuilder:
         except Exception:  # noqa: BLE001 - the site still builds without it
             return
         pages = []
+        intro = ""
         for p in sorted(mdir.glob("*.md")):
+            if p.stem == "index":  # the method's overview opens the methodology index page
+                intro = md(p.read_text(encoding="utf-8"))
+                intro = re.sub(r'href="([^"#:]+)\.md(#[^"]*)?"',
+                               lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', intro)
+                continue
             html = md(p.read_text(encoding="utf-8"))
             html = re.sub(r'href="([^"#:]+)\.md(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', html)
             title = p.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip() if p.stat().st_size else p.stem
             pages.append({"href": f"{p.stem}.html", "title": title})
             self.write(out / "methodology" / f"{p.stem}.html", "page.html", body=html,
                        **self._ctx("../", f"{title} — Territoria"))
+        cat_dir = mdir / "indicators"
+        if cat_dir.is_dir():  # the machine-readable catalogue, linked from the method pages
+            (out / "methodology" / "indicators").mkdir(parents=True, exist_ok=True)
+            for y in sorted(cat_dir.glob("*.yml")):
+                shutil.copyfile(y, out / "methodology" / "indicators" / y.name)
         rows = "".join(
             f"<tr><td><code>{_esc(i.id)}</code></td><td><span lang='es'>{_esc(i.name('es'))}</span>"
             f"<span lang='en'>{_esc(i.name('en'))}</span></td><td><span lang='es'>{_esc(i.describe('es'))}"
@@ -491,7 +502,8 @@ class SiteBuilder:
         self.write(out / "methodology" / "indicators.html", "page.html", body=cat_html,
                    **self._ctx("../", "Indicadores — Territoria"))
         items = "".join(f"<li><a href='{_esc(p['href'])}'>{_esc(p['title'])}</a></li>" for p in pages)
-        index = ("<h1><span lang='es'>Metodología</span><span lang='en'>Method</span></h1><ul>"
+        index = (intro or "<h1><span lang='es'>Metodología</span><span lang='en'>Method</span></h1>") + (
+                 "<h2><span lang='es'>Todas las páginas</span><span lang='en'>All pages</span></h2><ul>"
                  + items + "<li><a href='indicators.html'><span lang='es'>Catálogo de indicadores"
                  "</span><span lang='en'>Indicator catalogue</span></a></li></ul>")
         self.write(out / "methodology" / "index.html", "page.html", body=index,
