@@ -452,11 +452,10 @@ class SiteBuilder:
                              "01_network", "02_diagnostic") if s in self.sections]
         secs = self.section_blocks(None, steps)
         cards = self.cards_for(None, [i.id for i in self.catalogue.values() if i.headline])
-        body = self.env.get_template("territory.html")
-        del body
         tctx = {"name": self.cfg.name, "kind_label": {"es": self.cfg.levels.city.es.capitalize(),
                                                        "en": (self.cfg.levels.city.en or "").capitalize()},
-                "zone_name": f"{len(self.store.query('SELECT * FROM zones'))}",
+                "zone_name": "{} {}".format(self.store.count("zones"),
+                                            "(ilustrativas)" if self.cfg.illustrative_zones else ""),
                 "population": fmt_number(float(self.territories["population"].sum())),
                 "cohort": None, "priority": True}
         self.write(out / "city.html", "territory.html", t=tctx, sections=secs, headline=cards,
