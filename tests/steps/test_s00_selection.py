@@ -12,19 +12,6 @@ import pytest
 from territoria.exceptions import DataError
 from territoria.report.catalogue import load_catalogue
 from territoria.steps import s00_selection as s00
-from territoria.steps.common import open_context
-
-
-@pytest.fixture(scope="module")
-def ctx(sample_ws):
-    c = open_context(sample_ws.root)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def truth(sample_ws):
-    return json.loads((sample_ws.root / "truth" / "params.json").read_text())
 
 
 @pytest.fixture(scope="module")

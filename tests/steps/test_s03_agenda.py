@@ -15,16 +15,9 @@ from sklearn.metrics import adjusted_rand_score
 from territoria.exceptions import DataError
 from territoria.ingest.privacy import pseudonymise
 from territoria.steps import s03_agenda as step
-from territoria.steps.common import open_context
 
 N_ARI = 8  # the first programme territories in id order (not chosen by result)
 
-
-@pytest.fixture(scope="module")
-def ctx(sample_ws):
-    c = open_context(sample_ws.root)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")

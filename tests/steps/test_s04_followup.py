@@ -13,14 +13,6 @@ import pytest
 from territoria.analysis import followup as fu
 from territoria.exceptions import DataError
 from territoria.steps import s04_followup as step
-from territoria.steps.common import open_context
-
-
-@pytest.fixture(scope="module")
-def ctx(sample_ws):
-    c = open_context(sample_ws.root)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")

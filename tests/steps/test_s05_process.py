@@ -9,14 +9,6 @@ import pytest
 
 from territoria.exceptions import DataError
 from territoria.steps import s05_process as s05
-from territoria.steps.common import open_context
-
-
-@pytest.fixture(scope="module")
-def ctx(sample_ws):
-    c = open_context(sample_ws.root)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")

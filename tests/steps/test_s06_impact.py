@@ -11,19 +11,12 @@ import pytest
 
 from territoria.exceptions import ConfigError
 from territoria.steps import s06_impact as s06
-from territoria.steps.common import open_context
 
 # Planted facts of the sample city (territoria.sample.model.TrueParams):
 CRIME_EFFECT = -0.10      # log expected count, from the first full month after joining
 LIFE_CHANGE = 0.4         # panel change in life satisfaction (0-10)
 UNSAFE_CHANGE = -0.08     # panel change of the share feeling unsafe (-8 pp)
 
-
-@pytest.fixture(scope="module")
-def ctx(sample_ws):
-    c = open_context(sample_ws.root)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")
