@@ -65,6 +65,9 @@ def test_every_step_recorded_indicators(published_ws):
             assert len(got) > 0, (step, tid)
     for step in ("00_selection", "06_impact", "07_synthesis"):
         assert len(ind[(ind["step"] == step) & ind["territory_id"].isna()]) > 0, step
+    # the impact step (city scope) also records each territory's slice
+    for tid in ids:
+        assert len(ind[(ind["step"] == "06_impact") & (ind["territory_id"] == tid)]) > 0, tid
     cov = ind[(ind["name"] == "block_coverage") & ind["territory_id"].isin(ids)]
     assert ((cov["value"] > 0) & (cov["value"] <= 1)).all()
     assert (cov["ci_low"] <= cov["value"]).all() and (cov["value"] <= cov["ci_high"]).all()

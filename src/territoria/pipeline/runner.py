@@ -354,6 +354,10 @@ def _record(ws: Workspace, step: Step, jobs: list[Job], results: list[JobResult]
         else:
             r.status = "failed"
             r.error = Failure("ResultsError", f"{p.name}: results file is unreadable or stale")
+            continue
+        if step.is_city:  # a city step may also record each territory's slice (e.g. 06)
+            sidecars.extend(q for q in sorted(p.parent.glob("*.results.json"))
+                            if q != p and _valid_sidecar(q, r.started_at))
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     rows = [{"run_id": run_id, "step": r.step, "territory_id": r.territory_id,
              "status": r.status, "fingerprint": r.fingerprint,
