@@ -61,7 +61,9 @@ def test_failure_mid_write_leaves_store_unchanged(tmp_path):
 
 def test_constraint_violation_rolls_back(tmp_path):
     s = Store(tmp_path / "t.duckdb")
-    with pytest.raises(Exception):
+    import duckdb
+
+    with pytest.raises(duckdb.ConstraintException):
         with s.transaction():
             s.append("zones", pd.DataFrame({"zone_id": ["Z1", "Z1"], "name": ["a", "b"]}))
     assert s.count("zones") == 0

@@ -223,8 +223,9 @@ class Store:
             self.con.execute(
                 f"INSERT INTO {quote_ident(name)} ({cols}) SELECT {cols} FROM {view}"
             ).fetchall()
-        finally:
-            self.con.unregister(view)
+        finally:  # after a failed insert DuckDB refuses more work until ROLLBACK
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister(view)
         return len(df)
 
     def replace(self, name: str, df: pd.DataFrame) -> int:

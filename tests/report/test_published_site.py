@@ -1,7 +1,6 @@
 """The published sample site: privacy of raw personal data, recorded indicators, links."""
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest

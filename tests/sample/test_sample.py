@@ -33,7 +33,7 @@ def test_zones_are_contiguous():
     assert len(zones) == 13 and zones["illustrative"].all()
     assert zones["name"].str.contains("ilustrativa").all()
     nb = adjacency(t)
-    zone_of = dict(zip(m["territory_id"], m["zone_id"]))
+    zone_of = dict(zip(m["territory_id"], m["zone_id"], strict=True))
     ids = t["territory_id"].tolist()
     for z in zones["zone_id"]:
         members = [i for i, tid in enumerate(ids) if zone_of[tid] == z]

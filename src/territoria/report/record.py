@@ -37,7 +37,6 @@ from territoria.exceptions import StoreError
 from territoria.store import Store
 
 
-
 def _clean(v):
     if v is None:
         return None

@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 from importlib import resources
-from io import StringIO
 from pathlib import Path
 
 import pandas as pd

@@ -18,7 +18,6 @@ import pandas as pd
 
 from territoria.sample.model import (
     AGE_GROUPS,
-    ASSEMBLY_KINDS,
     AXES,
     AXIS_DEPARTMENT,
     DEPARTMENTS,
