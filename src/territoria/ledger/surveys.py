@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territoria.ledger.ledger import PARENT_LINKS
 from territoria.ledger.model import (
     AGREEMENT_COLUMNS,
     UPDATE_COLUMNS,
@@ -48,17 +49,7 @@ from territoria.ledger.model import (
 
 #: (column of the repeat table, column of the assembly table) tried in order to link an
 #: agreement to its assembly; the same pairs as the store sync.
-LINKS = (
-    ("assembly_code", "assembly_code"),
-    ("_parent_index", "_index"),
-    ("_submission__uuid", "_uuid"),
-    ("_parent_uuid", "_uuid"),
-    ("PARENT_KEY", "KEY"),
-    ("parent_key", "key"),
-    ("_parent_key", "_key"),
-    ("_parent_id", "_id"),
-    ("submission_id", "submission_id"),
-)
+LINKS = PARENT_LINKS
 
 REPORT_COLUMNS = ["table", "row", "agreement_id", "message"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from territoria.sample.model import AXIS_LABELS, TrueParams, rng_for
+from territoria.sample.model import TrueParams, rng_for
 
 MONTHS_ES = ["Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto",
              "Septiembre", "Octubre", "Noviembre", "Diciembre"]
@@ -184,7 +184,3 @@ def write_truth(root: Path, p: TrueParams, facts: dict, groups: pd.DataFrame) ->
         "trainers use them to check what the kit recovers.\n", encoding="utf-8")
     return d
 
-
-def axis_labels_yaml() -> str:
-    return "\n".join(f"  - {{id: {k}, label: {{es: {v[0]}, en: {v[1]}}}}}"
-                     for k, v in AXIS_LABELS.items())
