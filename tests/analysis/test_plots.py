@@ -126,3 +126,46 @@ def test_bar_ci_tolerates_estimates_a_hair_outside_their_interval():
                        "ci_low": [0.8, 0.55, None], "ci_high": [0.99999999, 0.6, None]})
     fig, alt = plots.bar_ci(df, label="label", value="estimate", lang="es", percent=True)
     assert fig is not None and alt
+
+
+def test_svg_backend_draws_the_same_bars_and_says_the_same(shares):
+    import re
+    import xml.dom.minidom
+
+    from territoria.report.charts import Chart
+
+    labels = {"water": "Agua", "security": "Seguridad", "mobility": "Movilidad", "health": "Salud"}
+    fig, alt_mpl = bar_ci(shares, label="axis", labels=labels, subject="problem")
+    chart, alt = bar_ci(shares, label="axis", labels=labels, subject="problem",
+                        title="Problemas <principales>", backend="svg", ref=0.25)
+    assert isinstance(chart, Chart) and alt == alt_mpl
+    xml.dom.minidom.parseString(chart.svg)  # well-formed, title escaped
+    assert "<title>Problemas &lt;principales&gt;</title>" in chart.svg
+    # largest on top, suppressed row not drawn, whiskers and the dashed reference line
+    names = re.findall(r'class="lab">([^<]+)<', chart.svg)
+    assert names == ["Agua", "Seguridad", "Movilidad"]
+    assert len(re.findall(r"<rect x=\"\d+\" y=", chart.svg)) == 3
+    assert 'stroke-dasharray="4 3"' in chart.svg
+    assert "No se muestran 1 valor(es)" in chart.svg  # the note under the chart
+    bundle = chart._repr_mimebundle_()
+    assert bundle["text/plain"] == alt
+    assert f'alt="{alt}"' in bundle["text/html"].replace("&#x27;", "'")
+    # the matplotlib figure gets the same reference line
+    fig, _ = bar_ci(shares, label="axis", ref=0.25)
+    assert [ln.get_xdata()[0] for ln in fig.axes[0].get_lines()
+            if ln.get_linestyle() == "--"] == [25.0]
+    with pytest.raises(AnalysisError, match="unknown figure backend 'png'"):
+        bar_ci(shares, label="axis", backend="png")
+
+
+def test_svg_lines_keep_dates_in_order_and_agree_with_matplotlib():
+    d = pd.DataFrame({
+        "month": pd.to_datetime(["2019-03-01", "2019-01-01", "2019-02-01"] * 2),
+        "mode": ["in_person"] * 3 + ["virtual"] * 3,
+        "assemblies": [9, 10, 12, 6, 0, 4],
+    })
+    _, alt_mpl = lines_by_group(d)
+    chart, alt = lines_by_group(d, backend="svg", title="Por mes")
+    assert alt == alt_mpl
+    assert chart.svg.count("<path") == 2 and ">2019-01<" in chart.svg
+    assert ">Por mes<" in chart.svg  # a standalone chart prints its title

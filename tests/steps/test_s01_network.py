@@ -159,6 +159,10 @@ def test_figures(ctx, result):
     assert "Presencial" in alt
     fig, alt = s01.representation_figure(result.tables["representation"], lang="en")
     assert "Men aged 18–29" in alt  # the lowest bar
+    assert 'stroke-dasharray="4 3"' in fig.svg  # the line at 1 (= proportional)
+    mpl, alt_mpl = s01.representation_figure(result.tables["representation"], lang="en",
+                                             backend="matplotlib")
+    assert alt_mpl == alt and any(ln.get_xdata()[0] == 1.0 for ln in mpl.axes[0].get_lines())
 
 
 @pytest.mark.slow

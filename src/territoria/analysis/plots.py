@@ -31,7 +31,10 @@ from matplotlib.path import Path
 from territoria.exceptions import AnalysisError
 from territoria.i18n import check_language, tr
 
-__all__ = ["MESSAGES", "bar_ci", "lines_by_group", "choropleth", "format_value"]
+__all__ = ["MESSAGES", "BACKENDS", "check_backend", "bar_ci", "lines_by_group", "choropleth", "format_value"]
+
+#: How a figure is drawn: a Matplotlib ``Figure``, or the site's SVG chart (``Chart``).
+BACKENDS = ("matplotlib", "svg")
 
 MESSAGES = {
     "bars_alt_problem": {
@@ -129,7 +132,9 @@ def bar_ci(
     level: int = 95,
     suppressed: str | None = "suppressed",
     labels: Mapping[str, str] | None = None,
-) -> tuple[Figure, str]:
+    ref: float | None = None,
+    backend: str = "matplotlib",
+):
     """Horizontal bars sorted from largest (top) to smallest, with CI whiskers.
 
     Parameters
@@ -149,16 +154,42 @@ def bar_ci(
         Boolean column: rows not drawn (and counted in a note).
     labels : mapping, optional
         Display names for the ``label`` values (e.g. axis id -> translated label).
+    ref : float, optional
+        A dashed reference line at this value (e.g. 1 for ratios).
+    backend : {'matplotlib', 'svg'}
+        ``svg`` draws the published site's chart (:class:`territoria.report.charts.Chart`,
+        ~1 ms) instead of a Matplotlib figure (~0.2 s to render).
 
     Returns
     -------
-    (Figure, str)
+    (Figure or Chart, str)
     """
     check_language(lang)
+    check_backend(backend)
     _need(df, [label, value] + [c for c in (low, high) if c])
     shown, k = _split_suppressed(df, suppressed, value)
     shown = shown.sort_values(value, ascending=False, kind="stable")
     names = [str(labels.get(v, v)) if labels else str(v) for v in shown[label]]
+    notes = []
+    if low and high:
+        notes.append(tr(MESSAGES, "ci_note", lang, level=level))
+    if k:
+        notes.append(tr(MESSAGES, "suppressed_note", lang, k=k))
+    alt = _bar_alt(shown, names, value, low, high, lang, subject, percent, level)
+    if k:
+        alt += " " + tr(MESSAGES, "suppressed_note", lang, k=k)
+    if backend == "svg":
+        from territoria.report import charts
+
+        def col(c):
+            return [None] * len(shown) if not c else \
+                [None if not np.isfinite(v) else float(v) for v in shown[c].to_numpy(float)]
+
+        svg = charts.bar_ci(names, col(value), col(low), col(high), title=title or "",
+                            alt=alt, percent=percent, ref=ref, notes=notes, standalone=True,
+                            xlabel=xlabel or tr(MESSAGES, "share_axis" if percent
+                                                else "value_axis", lang))
+        return charts.Chart(svg, alt), alt
     fig = Figure(figsize=(7, 0.45 * max(len(shown), 2) + 1.4), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(shown))[::-1]
@@ -181,19 +212,20 @@ def bar_ci(
     ax.spines[["top", "right"]].set_visible(False)
     if percent:
         ax.set_xlim(0, max(100, float(np.nanmax(vals)) if len(vals) else 100))
+    if ref is not None:
+        ax.axvline(ref * scale, color="#d1495b", linewidth=1, linestyle="--")
     if title:
         ax.set_title(title, loc="left")
-    notes = []
-    if low and high:
-        notes.append(tr(MESSAGES, "ci_note", lang, level=level))
-    if k:
-        notes.append(tr(MESSAGES, "suppressed_note", lang, k=k))
     if notes:
         fig.supxlabel("\n".join(notes), fontsize=8, x=0.01, ha="left")
-    alt = _bar_alt(shown, names, value, low, high, lang, subject, percent, level)
-    if k:
-        alt += " " + tr(MESSAGES, "suppressed_note", lang, k=k)
     return fig, alt
+
+
+def check_backend(backend: str) -> None:
+    """Raise :class:`AnalysisError` unless ``backend`` is one of :data:`BACKENDS`."""
+    if backend not in BACKENDS:
+        raise AnalysisError(f"unknown figure backend '{backend}' (allowed: "
+                            f"{', '.join(BACKENDS)})")
 
 
 def _bar_alt(shown, names, value, low, high, lang, subject, percent, level):
@@ -228,7 +260,8 @@ def lines_by_group(
     ylabel: str | None = None,
     labels: Mapping[str, str] | None = None,
     suppressed: str | None = "suppressed",
-) -> tuple[Figure, str]:
+    backend: str = "matplotlib",
+):
     """One line per group over time (e.g. assemblies per month by mode).
 
     Parameters
@@ -237,10 +270,12 @@ def lines_by_group(
         Long format: ``x`` (dates or periods), ``y`` (value), ``group``.
     labels : mapping, optional
         Display names of the groups (e.g. ``{"in_person": "Presencial"}``).
+    backend : {'matplotlib', 'svg'}
+        As in :func:`bar_ci`.
 
     Returns
     -------
-    (Figure, str)
+    (Figure or Chart, str)
 
     Examples
     --------
@@ -253,8 +288,11 @@ def lines_by_group(
     'Lines by group from 2019-01 to 2019-02: In person adds up to the most (12 in total); virtual to the least (1).'
     """
     check_language(lang)
+    check_backend(backend)
     _need(df, [x, y, group])
     shown, k = _split_suppressed(df, suppressed, y)
+    if backend == "svg":
+        return _lines_svg(shown, k, x, y, group, lang, title, ylabel, labels)
     fig = Figure(figsize=(7, 3.6), layout="constrained")
     ax = fig.add_subplot()
     totals = {}
@@ -272,9 +310,36 @@ def lines_by_group(
         ax.set_title(title, loc="left")
     if k:
         fig.supxlabel(tr(MESSAGES, "suppressed_note", lang, k=k), fontsize=8, x=0.01, ha="left")
+    return fig, _lines_alt(totals, shown[x], k, lang)
+
+
+def _lines_svg(shown, k, x, y, group, lang, title, ylabel, labels):
+    from territoria.report import charts
+
+    when = pd.to_datetime(shown[x])
+    stamps = sorted(when.unique())  # one x position per distinct date, in order
+    index = {t: i for i, t in enumerate(stamps)}
+    series, totals = {}, {}
+    for g, d in shown.assign(_t=when).groupby(group, sort=True):
+        d = d.sort_values("_t")
+        name = str(labels.get(g, g)) if labels else str(g)
+        series[name] = [(index[t], float(v)) for t, v in zip(d["_t"], d[y], strict=True)]
+        totals[name] = float(d[y].sum())
+    every = max(1, len(stamps) // 6)
+    ticks = {i: pd.Timestamp(stamps[i]).strftime("%Y-%m") for i in range(0, len(stamps), every)}
+    alt = _lines_alt(totals, shown[x], k, lang)
+    notes = [tr(MESSAGES, "suppressed_note", lang, k=k)] if k else []
+    svg = charts.lines(series, title=title or "", alt=alt, x_labels=ticks, notes=notes,
+                       ylabel=ylabel or tr(MESSAGES, "value_axis", lang),
+                       xlabel=tr(MESSAGES, "month_axis", lang) if x == "month" else "",
+                       standalone=True)
+    return charts.Chart(svg, alt), alt
+
+
+def _lines_alt(totals: dict, xvals: pd.Series, k: int, lang: str) -> str:
     if not totals:
-        return fig, tr(MESSAGES, "nothing", lang)
-    xs = pd.to_datetime(shown[x])
+        return tr(MESSAGES, "nothing", lang)
+    xs = pd.to_datetime(xvals)
     ranked = sorted(totals.items(), key=lambda kv: -kv[1])
     alt = tr(MESSAGES, "lines_alt", lang, start=xs.min().strftime("%Y-%m"),
              end=xs.max().strftime("%Y-%m"), top=ranked[0][0],
@@ -282,7 +347,7 @@ def lines_by_group(
              bottom_total=f"{ranked[-1][1]:,.0f}")
     if k:
         alt += " " + tr(MESSAGES, "suppressed_note", lang, k=k)
-    return fig, alt
+    return alt
 
 
 def _geometry(text) -> shapely.Geometry:

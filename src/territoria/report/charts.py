@@ -17,6 +17,7 @@ False
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from html import escape
@@ -37,27 +38,92 @@ def _fmt(v, percent=False, digits=1) -> str:
     return f"{v:.{digits}f}"
 
 
-def _head(width, height, title, alt) -> str:
+#: The site stylesheet's chart rules, carried inside a standalone SVG (notebooks, files).
+STANDALONE_STYLE = (
+    '<style>text{font-family:"DejaVu Sans",Arial,sans-serif;font-size:12px;fill:#1a1a1a}'
+    ".axis{fill:#4a4a4a;font-size:11px}.sup{fill:#b35c1e}.note{fill:#4a4a4a;font-size:10px}"
+    ".title{font-size:14px}"
+    "</style><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
+)
+
+
+def _head(width, height, title, alt, standalone: bool = False) -> str:
+    size = f'width="{width}" height="{height}"' if standalone else 'width="100%"'
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'width="100%" role="img" aria-label="{escape(title)}" class="chart">'
-            f"<title>{escape(title)}</title><desc>{escape(alt)}</desc>")
+            f'{size} role="img" aria-label="{escape(title)}" class="chart">'
+            f"<title>{escape(title)}</title><desc>{escape(alt)}</desc>"
+            + (STANDALONE_STYLE if standalone else ""))
+
+
+def _notes(notes, y0: float) -> str:
+    return "".join(f'<text x="8" y="{y0 + 14 * i:.0f}" class="note">{escape(str(t))}</text>'
+                   for i, t in enumerate(notes or ()))
+
+
+class Chart:
+    """A chart drawn as SVG text, for notebooks and files: shows itself in Jupyter.
+
+    The same drawing code as the published pages, so a notebook shows residents' charts,
+    at a fraction of the cost of a Matplotlib figure (about 1 ms instead of 0.2 s). In
+    Jupyter and in nbconvert's HTML it is an ``<img>`` whose ``alt`` is the chart's
+    description; ``svg`` is a standalone SVG file (``<title>``, ``<desc>``, own styles).
+
+    Examples
+    --------
+    >>> c = Chart(bar_ci(["A"], [0.5], [0.4], [0.6], title="T", alt="a", percent=True,
+    ...                  standalone=True), "A: 50 %")
+    >>> sorted(c._repr_mimebundle_())
+    ['image/svg+xml', 'text/html', 'text/plain']
+    >>> 'alt="A: 50 %"' in c._repr_html_()
+    True
+    """
+
+    def __init__(self, svg: str, alt: str):
+        self.svg = svg
+        self.alt = alt
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
+        return (f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(self.alt)}" '
+                'style="max-width:100%;height:auto">')
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": self._repr_html_(), "image/svg+xml": self.svg,
+                "text/plain": self.alt}
+
+    def save(self, path) -> None:
+        """Write the standalone SVG to ``path``."""
+        from pathlib import Path
+
+        Path(path).write_text(self.svg, encoding="utf-8")
+
+    def __repr__(self) -> str:
+        return f"Chart({self.alt!r})"
 
 
 def bar_ci(labels, values, lows, highs, *, title: str, alt: str, percent: bool = False,
-           width: int = 640, xlabel: str = "", highlight=None) -> str:
+           width: int = 640, xlabel: str = "", highlight=None, ref: float | None = None,
+           notes=(), standalone: bool = False) -> str:
     """Horizontal bars (in the given order) with interval whiskers; None values are left out
-    of the drawing and labelled as suppressed."""
+    of the drawing and labelled as suppressed.
+
+    ``ref`` draws a dashed vertical line at that value (e.g. 1 for ratios), ``notes`` are
+    short lines printed under the chart, ``standalone`` gives the SVG its own size and
+    styles (for a file or a notebook rather than a page with the site's stylesheet)."""
     n = len(labels)
     row = 28
     longest = max((len(str(lab)) for lab in labels), default=10)
     left = int(min(360, max(120, 7.2 * longest + 16)))
-    top = 10
-    height = top + n * row + 40
+    head, dy = _caption_title(title, standalone)
+    top = 10 + dy
+    height = top + n * row + 40 + 14 * len(notes or ())
     vals = [v for v in list(values) + list(highs) if v is not None and not _isnan(v)]
+    if ref is not None:
+        vals.append(ref)
     vmax = max(vals) if vals else 1.0
     vmax = 1.0 if percent and vmax <= 1 else vmax * 1.08 or 1.0
     scale = max(40.0, width - left - 70) / vmax
-    out = [_head(width, height, title, alt)]
+    out = [_head(width, height, title, alt, standalone), head]
     for i, (lab, v, lo, hi) in enumerate(zip(labels, values, lows, highs, strict=True)):
         y = top + i * row
         colour = PALETTE[1] if highlight is not None and i == highlight else PALETTE[0]
@@ -77,8 +143,14 @@ def bar_ci(labels, values, lows, highs, *, title: str, alt: str, percent: bool =
         out.append(f'<text x="{left + max(w, (hi or 0) * scale if hi is not None and not _isnan(hi) else 0) + 6:.1f}" '
                    f'y="{y + 18}" class="val">{escape(_fmt(v, percent))}</text>')
     out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + n * row}" stroke="#444"/>')
+    if ref is not None and not _isnan(ref):
+        xr = left + ref * scale
+        out.append(f'<line x1="{xr:.1f}" y1="{top}" x2="{xr:.1f}" y2="{top + n * row}" '
+                   'stroke="#d1495b" stroke-dasharray="4 3"/>')
+    base = top + n * row
     if xlabel:
-        out.append(f'<text x="{left}" y="{height - 10}" class="axis">{escape(xlabel)}</text>')
+        out.append(f'<text x="{left}" y="{base + 24}" class="axis">{escape(xlabel)}</text>')
+    out.append(_notes(notes, base + 40))
     out.append("</svg>")
     return "".join(out)
 
@@ -90,41 +162,89 @@ def _isnan(v) -> bool:
         return False
 
 
+def _tick(v: float, percent: bool, span: float) -> str:
+    """A y tick label with as many decimals as the axis' span needs."""
+    if percent:
+        return _fmt(v, True, digits=0)
+    return _fmt(v, digits=0 if span >= 2 else 1 if span >= 0.2 else 2)
+
+
+def _caption_title(title: str, standalone: bool) -> tuple[str, int]:
+    """A standalone chart prints its title on top (a page shows it as a heading)."""
+    if not standalone or not title:
+        return "", 0
+    return f'<text x="8" y="17" class="title" font-weight="bold">{escape(title)}</text>', 26
+
+
 def lines(series: dict, *, title: str, alt: str, ylabel: str = "", width: int = 640,
-          height: int = 260, x_labels=None) -> str:
+          height: int = 260, x_labels=None, step: bool = False, ymax: float | None = None,
+          percent: bool = False, xlabel: str = "", notes=(), standalone: bool = False) -> str:
     """Lines by group: ``series`` maps a (translated) group label to a list of (x, y) with x
-    an index 0..n-1; ``x_labels`` maps some indices to tick labels."""
-    left, right, top, bottom = 50, 120, 10, 40
+    an index 0..n-1 (or any number >= 0); ``x_labels`` maps some x values to tick labels.
+
+    ``step`` draws steps (a value holds until the next x, as in a Kaplan-Meier curve),
+    ``ymax`` fixes the top of the y axis, ``percent`` labels y values (shares 0-1) as %,
+    ``ylabel`` is printed above the y axis and ``xlabel`` under the x axis, ``notes`` are
+    lines under the chart, ``standalone`` as in :func:`bar_ci` (and prints the title).
+    """
+    longest = max((len(str(n)) for n in series), default=8)
+    right = int(min(240, max(120, 6.6 * longest + 34)))
+    head, dy = _caption_title(title, standalone)
+    left, top, bottom = 50, 10 + dy + (16 if ylabel else 0), 30
     xs = [x for pts in series.values() for x, _ in pts]
     ys = [y for pts in series.values() for _, y in pts if not _isnan(y)]
     if not xs or not ys:
-        return _head(width, 40, title, alt) + '<text x="8" y="24">—</text></svg>'
+        return (_head(width, 40 + dy, title, alt, standalone) + head
+                + f'<text x="8" y="{24 + dy}">—</text></svg>')
     xmax = max(xs) or 1
-    ymax = max(ys) * 1.1 or 1
+    ylow = min(0.0, min(ys))
+    ytop = ymax if ymax is not None else (max(ys) * 1.1 or 1)
+    plot_h = height + dy
+    base = plot_h - bottom
     sx = (width - left - right) / xmax
-    sy = (height - top - bottom) / ymax
-    out = [_head(width, height, title, alt)]
-    base = height - bottom
-    out.append(f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#444"/>')
+    sy = (base - top) / ((ytop - ylow) or 1)
+    total_h = plot_h + (16 if xlabel else 0) + 14 * len(notes or ()) + 4
+
+    def py(v):
+        return base - (v - ylow) * sy
+
+    out = [_head(width, total_h, title, alt, standalone), head]
+    zero = py(0.0)
+    out.append(f'<line x1="{left}" y1="{zero:.1f}" x2="{width - right}" y2="{zero:.1f}" '
+               'stroke="#444"/>')
     out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#444"/>')
-    for frac in (0.5, 1.0):
-        yv = ymax / 1.1 * frac
-        y = base - yv * sy
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">'
-                   f"{escape(_fmt(yv, digits=0))}</text>")
+    span = (ytop if ymax is not None else ytop / 1.1) - ylow
+    marks = [0.5, 1.0] if ylow == 0 else [0.0, 1.0]
+    for frac in marks:
+        yv = ylow + span * frac
+        out.append(f'<text x="{left - 6}" y="{py(yv) + 4:.1f}" text-anchor="end" '
+                   f'class="axis">{escape(_tick(yv, percent, span))}</text>')
+    if ylow < 0:
+        out.append(f'<text x="{left - 6}" y="{zero + 4:.1f}" text-anchor="end" '
+                   f'class="axis">0</text>')
     for xi, lab in (x_labels or {}).items():
         out.append(f'<text x="{left + xi * sx:.1f}" y="{base + 16}" text-anchor="middle" '
                    f'class="axis">{escape(str(lab))}</text>')
     for k, (name, pts) in enumerate(series.items()):
         c = PALETTE[k % len(PALETTE)]
-        d = " ".join(f"{'M' if i == 0 else 'L'}{left + x * sx:.1f} {base - y * sy:.1f}"
-                     for i, (x, y) in enumerate(p for p in pts if not _isnan(p[1])))
+        pts = [p for p in pts if not _isnan(p[1])]
+        if step:
+            d = "".join(f"M{left + x * sx:.1f} {py(y):.1f}" if i == 0 else
+                        f"H{left + x * sx:.1f}V{py(y):.1f}"
+                        for i, (x, y) in enumerate(pts))
+        else:
+            d = " ".join(f"{'M' if i == 0 else 'L'}{left + x * sx:.1f} {py(y):.1f}"
+                         for i, (x, y) in enumerate(pts))
         out.append(f'<path d="{d}" fill="none" stroke="{c}" stroke-width="2"/>')
         out.append(f'<rect x="{width - right + 10}" y="{top + 18 * k}" width="12" height="12" '
                    f'fill="{c}"/><text x="{width - right + 26}" y="{top + 18 * k + 11}" '
                    f'class="lab">{escape(str(name))}</text>')
     if ylabel:
-        out.append(f'<text x="{left}" y="{height - 6}" class="axis">{escape(ylabel)}</text>')
+        out.append(f'<text x="{left - 40}" y="{top - 6}" class="axis">{escape(ylabel)}</text>')
+    if xlabel:
+        out.append(f'<text x="{(left + width - right) / 2:.0f}" y="{base + 32}" '
+                   f'text-anchor="middle" class="axis">{escape(xlabel)}</text>')
+    out.append(_notes(notes, plot_h + (16 if xlabel else 0) + 10))
     out.append("</svg>")
     return "".join(out)
 

@@ -457,21 +457,28 @@ def repeat(ctx, territory_id: str, *, min_cell: int) -> pd.DataFrame:
     return out[cols]
 
 
-def months_figure(monthly: pd.DataFrame, *, lang: str = "es"):
-    """Assemblies per month by mode: ``(fig, alt_text)``."""
+def months_figure(monthly: pd.DataFrame, *, lang: str = "es", backend: str = "svg"):
+    """Assemblies per month by mode: ``(figure, alt_text)``.
+
+    ``backend``: ``"svg"`` (default) draws the site's chart as a
+    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    """
     labels = {m: tr(MESSAGES, f"mode_{m}", lang) for m in part.MODES}
     return plots.lines_by_group(monthly, x="month", y="assemblies", group="mode", lang=lang,
                                 title=tr(MESSAGES, "fig_months", lang),
-                                ylabel=tr(MESSAGES, "fig_months_y", lang), labels=labels)
+                                ylabel=tr(MESSAGES, "fig_months_y", lang), labels=labels,
+                                backend=backend)
 
 
-def representation_figure(ratios: pd.DataFrame, *, lang: str = "es"):
-    """Ratio participants / census by group, sorted, with intervals and a line at 1."""
-    fig, alt = plots.bar_ci(ratios, label=f"label_{lang}", value="ratio", lang=lang,
-                            percent=False, title=tr(MESSAGES, "fig_repr", lang),
-                            xlabel=tr(MESSAGES, "fig_repr_x", lang))
-    fig.axes[0].axvline(1.0, color="#d1495b", linewidth=1, linestyle="--")
-    return fig, alt
+def representation_figure(ratios: pd.DataFrame, *, lang: str = "es", backend: str = "svg"):
+    """Ratio participants / census by group, sorted, with intervals and a line at 1.
+
+    ``backend``: ``"svg"`` (default) draws the site's chart as a
+    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    """
+    return plots.bar_ci(ratios, label=f"label_{lang}", value="ratio", lang=lang,
+                        percent=False, title=tr(MESSAGES, "fig_repr", lang),
+                        xlabel=tr(MESSAGES, "fig_repr_x", lang), ref=1.0, backend=backend)
 
 
 def build_result(territory_id: str, *, cov: pd.DataFrame, assemblies: pd.DataFrame,

@@ -375,20 +375,28 @@ def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
     return levels, places
 
 
-def problems_figure(shares: pd.DataFrame, *, lang: str = "es"):
-    """Sorted bars of the problems with intervals: ``(fig, alt_text)``."""
+def problems_figure(shares: pd.DataFrame, *, lang: str = "es", backend: str = "svg"):
+    """Sorted bars of the problems with intervals: ``(figure, alt_text)``.
+
+    ``backend``: ``"svg"`` (default) draws the site's chart as a
+    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    """
     check_language(lang)
     return plots.bar_ci(shares, label=f"label_{lang}", lang=lang, subject="problem",
                         title=tr(MESSAGES, "fig_problems", lang),
-                        xlabel=tr(MESSAGES, "fig_problems_x", lang))
+                        xlabel=tr(MESSAGES, "fig_problems_x", lang), backend=backend)
 
 
-def places_figure(places: pd.DataFrame, *, lang: str = "es"):
-    """Sorted bars of insecurity in the twelve ENSU places: ``(fig, alt_text)``."""
+def places_figure(places: pd.DataFrame, *, lang: str = "es", backend: str = "svg"):
+    """Sorted bars of insecurity in the twelve ENSU places: ``(figure, alt_text)``.
+
+    ``backend``: ``"svg"`` (default) draws the site's chart as a
+    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    """
     check_language(lang)
     return plots.bar_ci(places, label=f"label_{lang}", lang=lang,
                         title=tr(MESSAGES, "fig_places", lang),
-                        xlabel=tr(MESSAGES, "fig_places_x", lang))
+                        xlabel=tr(MESSAGES, "fig_places_x", lang), backend=backend)
 
 
 def build_result(territory_id: str, *, resp: pd.DataFrame, shares: pd.DataFrame,

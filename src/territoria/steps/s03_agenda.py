@@ -437,13 +437,18 @@ def agenda_consensus(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
               "n_votes", "divisive", "suppressed"]].reset_index(drop=True)
 
 
-def agenda_figure(a: AgendaAnalysis, lang: str = "es", top: int = TOP):
-    """Bars of the top agenda items' consensus with 90 % intervals: ``(fig, alt_text)``."""
+def agenda_figure(a: AgendaAnalysis, lang: str = "es", top: int = TOP, backend: str = "svg"):
+    """Bars of the top agenda items' consensus with 90 % intervals: ``(figure, alt_text)``.
+
+    ``backend``: ``"svg"`` (default) draws the site's chart as a
+    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    """
     check_language(lang)
     t = agenda_consensus(a, top)
     t["name"] = [f"{r}. {s[:38]}" for r, s in zip(t["rank"], t[f"label_{lang}"], strict=True)]
     return plots.bar_ci(t, label="name", lang=lang, percent=False, level=90,
-                        title=_t("v_agenda_bar", lang), xlabel=_t("col_consensus", lang))
+                        title=_t("v_agenda_bar", lang), xlabel=_t("col_consensus", lang),
+                        backend=backend)
 
 
 def write_agenda_csv(ctx, territory_id: str, a: AgendaAnalysis) -> Path:
@@ -704,14 +709,19 @@ def consensus_change(a: AgendaAnalysis) -> dict:
             "ci_high": float(d.mean() + q * se), "n": n}
 
 
-def trajectory_figure(a: AgendaAnalysis, lang: str = "es", top: int = 5):
-    """Lines of consensus across rounds for the top ``top`` agenda items: ``(fig, alt)``."""
+def trajectory_figure(a: AgendaAnalysis, lang: str = "es", top: int = 5,
+                      backend: str = "svg"):
+    """Lines of consensus across rounds for the top ``top`` agenda items: ``(figure, alt)``.
+
+    ``backend``: ``"svg"`` (default) draws the site's chart as a
+    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    """
     check_language(lang)
     t = trajectory_table(a, top=top)
     t = t[t["x"].notna()]
     return plots.lines_by_group(t, x="x", y="y", group=f"group_{lang}", lang=lang,
                                 title=_t("v_trajectory", lang), ylabel=_t("col_consensus", lang),
-                                suppressed=None)
+                                suppressed=None, backend=backend)
 
 
 # ------------------------------------------------------------------------------ result

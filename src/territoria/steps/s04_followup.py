@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from territoria.analysis import followup as fu
+from territoria.analysis import plots
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.ledger.model import (
@@ -443,39 +444,64 @@ def time_table(a: FollowupAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
     return summ[cols].reset_index(drop=True), curve
 
 
-def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5):
+def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
+              backend: str = "svg"):
     """Kaplan-Meier curves (share fulfilled by days) of the departments with most agreements:
-    ``(fig, alt_text)``."""
-    from matplotlib.figure import Figure
+    ``(figure, alt_text)``.
 
+    ``backend``: ``"svg"`` (default) draws a :class:`~territoria.report.charts.Chart` like the
+    site's charts; ``"matplotlib"`` a Matplotlib figure to adjust.
+    """
     check_language(lang)
+    plots.check_backend(backend)
     summ, curve = time_table(a)
-    fig = Figure(figsize=(7, 3.8), layout="constrained")
-    ax = fig.add_subplot()
     deps = summ[(summ["department"] != "all") & (summ["events"] > 0)].sort_values(
         ["n", "department"], ascending=[False, True]).head(max_lines)
-    if deps.empty or curve.empty:
+    lines = {}
+    if not (deps.empty or curve.empty):
+        for d in deps["department"]:
+            c = curve[curve["department"] == d]
+            x = np.concatenate([[0.0], c["days"].to_numpy(float)])
+            y = np.concatenate([[0.0], c["share_fulfilled"].to_numpy(float)])
+            lines[_dept(d, lang)] = (x, y)
+    if not lines:
+        alt = _t("km_none", lang)
+    else:
+        med = deps.assign(m=deps["median_days"].fillna(np.inf)).sort_values("m")
+
+        def fmt(v):
+            return _t("not_reached", lang) if not np.isfinite(v) else f"{v:,.0f}"
+
+        alt = _t("km_alt", lang, n=len(deps), best=_dept(med.iloc[0]["department"], lang),
+                 bmed=fmt(med.iloc[0]["m"]), worst=_dept(med.iloc[-1]["department"], lang),
+                 wmed=fmt(med.iloc[-1]["m"]))
+    if backend == "svg":
+        from territoria.report import charts
+
+        xmax = max((float(x.max()) for x, _ in lines.values()), default=0.0)
+        every = max(30.0, float(np.ceil(xmax / 5 / 30) * 30))  # ticks every n months of days
+        ticks = {float(t): f"{t:,.0f}" for t in np.arange(0, xmax + 1, every)}
+        svg = charts.lines({k: list(zip(x.tolist(), y.tolist(), strict=True))
+                            for k, (x, y) in lines.items()},
+                           title=_t("km_title", lang), alt=alt, ylabel=_t("km_y", lang),
+                           xlabel=_t("km_x", lang), x_labels=ticks, step=True, ymax=1.0,
+                           percent=True, standalone=True)
+        return charts.Chart(svg, alt), alt
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    if not lines:
         ax.set_axis_off()
-        return fig, _t("km_none", lang)
-    for d in deps["department"]:
-        c = curve[curve["department"] == d]
-        x = np.concatenate([[0.0], c["days"].to_numpy(float)])
-        y = np.concatenate([[0.0], c["share_fulfilled"].to_numpy(float)]) * 100
-        ax.step(x, y, where="post", label=_dept(d, lang))
+        return fig, alt
+    for name, (x, y) in lines.items():
+        ax.step(x, y * 100, where="post", label=name)
     ax.set_xlabel(_t("km_x", lang))
     ax.set_ylabel(_t("km_y", lang))
     ax.set_ylim(0, 100)
     ax.set_title(_t("km_title", lang), loc="left")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, fontsize=8)
-    med = deps.assign(m=deps["median_days"].fillna(np.inf)).sort_values("m")
-
-    def fmt(v):
-        return _t("not_reached", lang) if not np.isfinite(v) else f"{v:,.0f}"
-
-    alt = _t("km_alt", lang, n=len(deps), best=_dept(med.iloc[0]["department"], lang),
-             bmed=fmt(med.iloc[0]["m"]), worst=_dept(med.iloc[-1]["department"], lang),
-             wmed=fmt(med.iloc[-1]["m"]))
     return fig, alt
 
 

@@ -429,13 +429,18 @@ def reliability_from_scorecard(card: pd.DataFrame) -> pd.DataFrame:
         "reliable": (m["alpha_cronbach"] >= 0.7).to_numpy()})
 
 
-def scorecard_plot(card: pd.DataFrame, *, lang: str = "es"):
-    """Bars of the shares in the scorecard with their intervals: ``(fig, alt_text)``."""
+def scorecard_plot(card: pd.DataFrame, *, lang: str = "es", backend: str = "svg"):
+    """Bars of the shares in the scorecard with their intervals: ``(figure, alt_text)``.
+
+    ``backend``: ``"svg"`` (default) draws the site's chart as a
+    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    """
     lang = check_language(lang)
     shares = card[card["scale"] == "share"].copy()
     return plots.bar_ci(shares, label=f"label_{lang}", value="estimate", lang=lang,
                         title=tr(MESSAGES, "plot_title", lang),
-                        subject=tr(MESSAGES, "plot_subject", lang), percent=True)
+                        subject=tr(MESSAGES, "plot_subject", lang), percent=True,
+                        backend=backend)
 
 
 # ----------------------------------------------------------------------------------------
