@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pandas as pd
 import pytest
 
 from territoria.exceptions import DataError
@@ -151,3 +152,18 @@ def test_notebook_runs(sample_ws, tmp_path, repo_root, tids):
     assert {"impact_agree", "agreements_signed", "repeated_change"} <= names
 
 
+
+
+def test_compute_reuses_what_the_notebook_computed(ctx, tids):
+    """Passing the notebook's tables gives exactly what compute finds on its own."""
+    t = tids[0]
+    q = s05.load_questionnaire(ctx, t)
+    act = s05.activity(ctx, t)
+    card = s05.scorecard(q, act, min_cell=ctx.min_cell)
+    rep = s05.repeated_items(q, min_cell=ctx.min_cell)
+    alone = s05.compute(ctx, t)
+    reused = s05.compute(ctx, t, questionnaire=q, act=act, card=card, repeated=rep)
+    pd.testing.assert_frame_equal(alone.indicators_frame(), reused.indicators_frame())
+    assert alone.tables.keys() == reused.tables.keys()
+    for k in alone.tables:
+        pd.testing.assert_frame_equal(alone.tables[k], reused.tables[k])

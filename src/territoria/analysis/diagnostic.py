@@ -412,13 +412,20 @@ def disaggregate(
     return out
 
 
+def _code(v) -> str:
+    """An answer code as text: ``2``, ``2.0`` and ``" 2"`` are all ``"2"``."""
+    if isinstance(v, (int, float, np.integer, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
 def _unsafe_indicator(x: pd.Series, col: str, allowed: dict[str, float]) -> pd.Series:
-    s = x.map(lambda v: np.nan if pd.isna(v) else str(int(v)) if isinstance(v, (int, float,
-              np.integer, np.floating)) and float(v).is_integer() else str(v).strip())
-    bad = sorted(set(s.dropna()) - set(allowed))
+    # normalise each distinct answer once (a city-wide survey has ~10^5 answers, ~4 codes)
+    codes = {v: _code(v) for v in pd.unique(x.dropna())}
+    bad = sorted(set(codes.values()) - set(allowed))
     if bad:
         raise AnalysisError(f"column '{col}' has code(s) {bad} (allowed: {', '.join(allowed)})")
-    return s.map(allowed, na_action="ignore").astype(float)
+    return x.map({v: allowed[c] for v, c in codes.items()}).astype(float)
 
 
 def perceived_unsafe(

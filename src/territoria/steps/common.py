@@ -17,6 +17,8 @@ True
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,3 +113,37 @@ def open_context(workspace) -> StepContext:
     cfg = ws.config()
     store = Store(ws.store_path, read_only=True)
     return StepContext(ws=ws, config=cfg, store=store)
+
+
+def memoized(fn):
+    """Compute a section of an analysis once, however often the notebook and ``compute`` ask.
+
+    For functions whose first argument is an analysis object (e.g. ``AgendaAnalysis``): the
+    result is kept on that object, keyed by the function and its other arguments, and every
+    call returns a copy, so a caller that changes what it got (adds a column, say) changes
+    nothing for the next one. A notebook shows a table, then ``compute`` records the same
+    table: with this the work is done once.
+
+    Examples
+    --------
+    >>> class A:
+    ...     calls = 0
+    >>> @memoized
+    ... def table(a, top=3):
+    ...     a.calls += 1
+    ...     return pd.DataFrame({"x": range(top)})
+    >>> a = A()
+    >>> t = table(a); t["y"] = 1
+    >>> list(table(a).columns), a.calls, len(table(a, top=5)), a.calls
+    (['x'], 1, 5, 2)
+    """
+    @functools.wraps(fn)
+    def wrapper(analysis, *args, **kwargs):
+        cache = vars(analysis).setdefault("_memo", {})
+        key = (fn.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = fn(analysis, *args, **kwargs)
+        value = cache[key]
+        return value.copy() if isinstance(value, pd.DataFrame) else copy.deepcopy(value)
+
+    return wrapper

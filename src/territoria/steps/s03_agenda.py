@@ -63,6 +63,7 @@ from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View
+from territoria.steps.common import memoized
 
 STEP = "03_agenda"
 SCOPE = "territory"
@@ -391,11 +392,13 @@ def _group_name(g, lang: str) -> str:
 
 
 # ------------------------------------------------------------------------------ sections
+@memoized
 def agenda_frame(a: AgendaAnalysis) -> pd.DataFrame:
     """The agenda of :func:`territoria.analysis.agenda.build_agenda` (machine codes)."""
     return a.results["agenda"].copy()
 
 
+@memoized
 def agenda_table(a: AgendaAnalysis) -> pd.DataFrame:
     """The Local Development Agenda as published (suppressed, labelled in es and en).
 
@@ -429,6 +432,7 @@ def agenda_table(a: AgendaAnalysis) -> pd.DataFrame:
     return ag[cols].reset_index(drop=True)
 
 
+@memoized
 def agenda_consensus(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     """The first ``top`` agenda items for a bar chart (``label_*, estimate, ci_low, ci_high``)."""
     t = agenda_table(a)
@@ -460,6 +464,7 @@ def write_agenda_csv(ctx, territory_id: str, a: AgendaAnalysis) -> Path:
     return _agenda.agenda_to_csv(ag, Path(ctx.output_dir) / STEP / f"{name}.agenda.csv")
 
 
+@memoized
 def axes_table(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     """Proposals by thematic axis, with the diagnostic's Borda ranking of the same axes.
 
@@ -495,11 +500,10 @@ def axes_table(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
               "borda_score", "borda_rank", "n_ballots", "suppressed"]].reset_index(drop=True)
 
 
+@memoized
 def rankings(a: AgendaAnalysis) -> dict:
     """Rankings of the proposals by each rule: ``consensus`` (GIC), ``approval`` (share of
     agree votes) and ``tally`` (hand-count agree share), each ``proposal, rank, ...``."""
-    if "_rankings" in a.results:
-        return a.results["_rankings"]
     st = a.results["statements"]
     cons = st.sort_values(["gic", "gic_low", "proposal"], ascending=[False, False, True],
                           na_position="last").reset_index(drop=True)
@@ -508,10 +512,10 @@ def rankings(a: AgendaAnalysis) -> dict:
     out["approval"] = approval_ranking(a.votes)
     if len(a.tallies):
         out["tally"] = tally_ranking(a.tallies)
-    a.results["_rankings"] = out
     return out
 
 
+@memoized
 def ranking_rules(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     """Sensitivity table: the rank of each proposal under each rule.
 
@@ -532,6 +536,7 @@ def ranking_rules(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
                 "rank_tally", "n_top", "in_all", "in_all_es", "in_all_en"]]
 
 
+@memoized
 def rule_pairs(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     """Pairs of rules: proposals in both top lists, Jaccard index, Kendall's tau."""
     _, pairs = rank_sensitivity(rankings(a), top=top)
@@ -541,6 +546,7 @@ def rule_pairs(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     return pairs
 
 
+@memoized
 def top_stability(a: AgendaAnalysis, top: int = TOP) -> dict:
     """Share of the consensus top ``top`` that every rule also puts in its top ``top``."""
     tab, _ = rank_sensitivity(rankings(a), top=top)
@@ -550,6 +556,7 @@ def top_stability(a: AgendaAnalysis, top: int = TOP) -> dict:
     return {"value": k / n if n else np.nan, "k": k, "n": n}
 
 
+@memoized
 def opinion_groups_table(a: AgendaAnalysis, n_repr: int = 2) -> pd.DataFrame:
     """Opinion groups: size and the proposals that most set each group apart.
 
@@ -580,6 +587,7 @@ def opinion_groups_table(a: AgendaAnalysis, n_repr: int = 2) -> pd.DataFrame:
     return sizes[["group", "group_es", "group_en", "n", "repr_es", "repr_en", "suppressed"]]
 
 
+@memoized
 def consensus_by_grouping(a: AgendaAnalysis) -> pd.DataFrame:
     """Consensus of each proposal when people are grouped by opinion, sex, age group, or by
     assembly (hand counts), with the divisive flag of the opinion groups.
@@ -615,6 +623,7 @@ def consensus_by_grouping(a: AgendaAnalysis) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@memoized
 def divisive_table(a: AgendaAnalysis) -> pd.DataFrame:
     """Divisive proposals (flagged for a mediation round) with each opinion group's agree
     share (Jeffreys 90 % interval).
@@ -647,6 +656,7 @@ def divisive_table(a: AgendaAnalysis) -> pd.DataFrame:
               "ci_low", "ci_high", "n", "p_divisive", "suppressed"]].reset_index(drop=True)
 
 
+@memoized
 def trajectory_table(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     """Consensus of the top ``top`` agenda items across rounds (assembly, planning collective,
     agenda validation), from the hand counts of each round (each assembly a group).
@@ -681,6 +691,7 @@ def trajectory_table(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     return t[cols].sort_values(["proposal", "round_order"]).reset_index(drop=True)
 
 
+@memoized
 def consensus_change(a: AgendaAnalysis) -> dict:
     """Mean change of consensus from the first to the last round, over proposals, from the
     hand counts (the same assemblies' method in every round), with a t interval (95 %).

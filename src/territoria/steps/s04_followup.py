@@ -55,6 +55,7 @@ from territoria.ledger.model import (
 )
 from territoria.ledger.surveys import frames_from_surveys
 from territoria.steps import Section, StepResult, View
+from territoria.steps.common import memoized
 
 STEP = "04_followup"
 SCOPE = "territory"
@@ -343,6 +344,7 @@ def _date(v) -> str:
     return "" if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
 
 
+@memoized
 def summary_table(a: FollowupAnalysis) -> pd.DataFrame:
     """Headline figures: ``name, value, ci_low, ci_high, n, k`` (Wilson 95 % intervals).
 
@@ -372,6 +374,7 @@ def summary_table(a: FollowupAnalysis) -> pd.DataFrame:
     return out
 
 
+@memoized
 def overdue_table(a: FollowupAnalysis, cap: int = MAX_OVERDUE) -> pd.DataFrame:
     """The overdue list on the cut-off date (most overdue first, at most ``cap`` rows).
 
@@ -395,6 +398,7 @@ def overdue_table(a: FollowupAnalysis, cap: int = MAX_OVERDUE) -> pd.DataFrame:
     return od[cols].reset_index(drop=True)
 
 
+@memoized
 def promise_table(a: FollowupAnalysis) -> pd.DataFrame:
     """Promise keeping by department (:func:`territoria.analysis.followup.promise_keeping`).
 
@@ -419,6 +423,7 @@ def promise_table(a: FollowupAnalysis) -> pd.DataFrame:
     return t[cols].reset_index(drop=True)
 
 
+@memoized
 def time_table(a: FollowupAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kaplan-Meier time to fulfilment, overall and by department: ``(summary, curve)``.
 
@@ -505,6 +510,7 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
     return fig, alt
 
 
+@memoized
 def traceability_table(a: FollowupAnalysis, top: int = 10) -> pd.DataFrame:
     """Coverage of the chain agenda -> agreement -> evidence.
 
@@ -563,6 +569,7 @@ def traceability_table(a: FollowupAnalysis, top: int = 10) -> pd.DataFrame:
                 "computable", "note_es", "note_en"]]
 
 
+@memoized
 def history_text(a: FollowupAnalysis, lang: str = "es", last: int = LAST_UPDATES) -> dict:
     """Compact history per agreement: the ``last`` updates up to the cut-off date, newest
     first, as ``"2024-02-01 En proceso (40 %)"`` joined by ``" · "``; older updates are
@@ -589,6 +596,7 @@ def history_text(a: FollowupAnalysis, lang: str = "es", last: int = LAST_UPDATES
     return out
 
 
+@memoized
 def accountability_table(a: FollowupAnalysis, cap: int = MAX_PROMISES,
                          last: int = LAST_UPDATES) -> pd.DataFrame:
     """The public accountability table: what was promised, by whom, by when, where it stands,

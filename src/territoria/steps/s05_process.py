@@ -488,7 +488,9 @@ def _city_view(comp: pd.DataFrame, card: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------
 # result
 # ----------------------------------------------------------------------------------------
-def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFrame | None = None
+def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFrame | None = None,
+            questionnaire: pd.DataFrame | None = None, act: pd.DataFrame | None = None,
+            card: pd.DataFrame | None = None, repeated: pd.DataFrame | None = None
             ) -> StepResult:
     """Everything step 05 records for one territory.
 
@@ -501,6 +503,10 @@ def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFra
     city : DataFrame, optional
         :func:`city_comparison_table`, to record this territory beside the city (optional:
         computing it reads the whole questionnaire).
+    questionnaire, act, card, repeated : DataFrame, optional
+        What the notebook already computed for this territory (:func:`load_questionnaire`,
+        :func:`activity`, :func:`scorecard`, :func:`repeated_items`), so it is not computed
+        twice; each one not given is computed here.
     """
     check_language(lang)
     if territory_id is None:
@@ -508,9 +514,11 @@ def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFra
                         rule="territory step")
     ctx.require_territory(territory_id)
     res = StepResult(STEP, territory_id)
-    q = load_questionnaire(ctx, territory_id)
-    act = activity(ctx, territory_id)
-    if not q.empty:
+    q = load_questionnaire(ctx, territory_id) if questionnaire is None else questionnaire
+    act = activity(ctx, territory_id) if act is None else act
+    if card is not None:
+        pass
+    elif not q.empty:
         card = scorecard(q, act, min_cell=ctx.min_cell)
     else:
         card = scorecard(pd.DataFrame({"territory": [territory_id]}), act,
@@ -528,7 +536,10 @@ def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFra
                       ci_low=None if sup else r["ci_low"], ci_high=None if sup else r["ci_high"],
                       n=None if pd.isna(r["n"]) else int(r["n"]), suppressed=sup,
                       unit="alpha")
-    rep = repeated_items(q, min_cell=ctx.min_cell) if not q.empty else pd.DataFrame()
+    if repeated is not None:
+        rep = repeated
+    else:
+        rep = repeated_items(q, min_cell=ctx.min_cell) if not q.empty else pd.DataFrame()
     if not rep.empty:
         sc = rep.set_index("dv")
         if "pe_rep_scale" in sc.index:
