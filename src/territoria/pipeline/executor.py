@@ -1,8 +1,8 @@
 """The worker pool: N processes, each running stock papermill and converting to HTML.
 
-Every worker keeps one nbconvert ``HTMLExporter`` (``basic`` template, inputs and prompts
-hidden) for its whole life: converting in a long-lived process costs ~0.03 s a page instead
-of ~0.9 s for a fresh ``jupyter nbconvert``. Kernels come from the warm fork server
+Every worker keeps one nbconvert exporter (``basic`` template, inputs and prompts hidden;
+:class:`~territoria.pipeline.html.NotebookHTMLExporter`) for its whole life: converting in a
+long-lived process costs ~0.06 s a page instead of ~0.9 s for a fresh ``jupyter nbconvert``. Kernels come from the warm fork server
 (``engine="fork"``, see :mod:`territoria.pipeline.kernels`) or are plain fresh kernels
 (``engine="plain"``); either way the notebook is executed by ``papermill.execute_notebook``,
 so the injected-parameters cell, the executed output notebook and the error banner are
@@ -91,8 +91,7 @@ _STATE: dict = {}
 def init_worker(engine: str, fork_address: str | None) -> None:
     """Pool initializer: remember the engine, point kernels at the fork server, build the
     HTML exporter once."""
-    from nbconvert import HTMLExporter
-
+    from territoria.pipeline.html import NotebookHTMLExporter
     from territoria.pipeline.kernels import ENV_ADDRESS
 
     if engine == "fork" and fork_address:
@@ -100,8 +99,9 @@ def init_worker(engine: str, fork_address: str | None) -> None:
     else:
         engine = "plain"
     _STATE["engine"] = engine
-    _STATE["exporter"] = HTMLExporter(template_name="basic", exclude_input=True,
-                                      exclude_input_prompt=True, exclude_output_prompt=True)
+    _STATE["exporter"] = NotebookHTMLExporter(template_name="basic", exclude_input=True,
+                                              exclude_input_prompt=True,
+                                              exclude_output_prompt=True)
 
 
 def _manager_class(engine: str):

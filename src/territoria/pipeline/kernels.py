@@ -298,8 +298,13 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
     # (IPython adds '' itself).
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
+    import gc
     import warnings
 
+    # Python's recipe for fork without exec (docs of gc.freeze): no collections in the parent,
+    # everything it built frozen before serving, collection re-enabled in each child; the
+    # children's collector then never walks (and so never copies) the parent's objects.
+    gc.disable()
     base = {"path": list(sys.path)}
     loaded = []
     for name in preload:
@@ -329,6 +334,7 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
     # imported (IPython's completer, pandas, ...) are what a fresh kernel has once the
     # notebook imported them.
     base["filters"] = list(warnings.filters)
+    gc.freeze()
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(OSError):
         os.unlink(address)
@@ -454,6 +460,9 @@ def _kernel_child(srv, conn, req, base, snap) -> None:  # pragma: no cover - for
         os.environ.setdefault("MPLBACKEND", _INLINE_BACKEND)
         os.chdir(req["cwd"])
         reset_process_state(base["path"], base["filters"], snap.get("rc"))
+        import gc
+
+        gc.enable()
         import ipykernel_launcher
 
         sys.argv = [ipykernel_launcher.__file__, *req["args"]]
