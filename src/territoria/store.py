@@ -155,11 +155,18 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------
     def tables(self) -> list[str]:
-        """Names of the tables in the store."""
+        """Names of the tables in the store (asked once on a read-only store, whose tables
+        cannot change while it is open: notebooks ask many times)."""
+        cached = getattr(self, "_tables", None)
+        if cached is not None:
+            return list(cached)
         rows = self.con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema='main' ORDER BY 1"
         ).fetchall()
-        return [r[0] for r in rows]
+        names = [r[0] for r in rows]
+        if self.read_only:
+            self._tables = names
+        return list(names)
 
     def has_table(self, name: str) -> bool:
         return name in self.tables()

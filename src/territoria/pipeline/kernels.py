@@ -79,6 +79,13 @@ DEFAULT_PRELOAD = (
     "territoria.store",
     "territoria.report.record",
     "territoria.analysis",
+    "territoria.analysis.polis",
+    "territoria.report.charts",
+    "pandas.io.formats.html",  # what displaying and saving tables imports on first use
+    "pandas.io.formats.string",
+    "pandas.io.formats.csvs",
+    "pandas.core.methods.to_dict",
+    "pandas.core.reshape.reshape",
     "territoria.steps.common",
     "territoria.steps.s00_selection",
     "territoria.steps.s01_network",
