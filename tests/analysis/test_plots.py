@@ -132,7 +132,7 @@ def test_svg_backend_draws_the_same_bars_and_says_the_same(shares):
     import re
     import xml.dom.minidom
 
-    from territoria.report.charts import Chart
+    from territoria.charts import Chart
 
     labels = {"water": "Agua", "security": "Seguridad", "mobility": "Movilidad", "health": "Salud"}
     fig, alt_mpl = bar_ci(shares, label="axis", labels=labels, subject="problem")

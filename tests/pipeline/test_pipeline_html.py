@@ -10,8 +10,8 @@ import pytest
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
+from territoria.charts import Chart, bar_ci
 from territoria.pipeline.html import MISSING_ALT, NotebookHTMLExporter, accessible
-from territoria.report.charts import Chart, bar_ci
 
 PNG = base64.b64encode(bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154"

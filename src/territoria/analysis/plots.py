@@ -157,7 +157,7 @@ def bar_ci(
     ref : float, optional
         A dashed reference line at this value (e.g. 1 for ratios).
     backend : {'matplotlib', 'svg'}
-        ``svg`` draws the published site's chart (:class:`territoria.report.charts.Chart`,
+        ``svg`` draws the published site's chart (:class:`territoria.charts.Chart`,
         ~1 ms) instead of a Matplotlib figure (~0.2 s to render).
 
     Returns
@@ -179,7 +179,7 @@ def bar_ci(
     if k:
         alt += " " + tr(MESSAGES, "suppressed_note", lang, k=k)
     if backend == "svg":
-        from territoria.report import charts
+        from territoria import charts
 
         def col(c):
             return [None] * len(shown) if not c else \
@@ -314,7 +314,7 @@ def lines_by_group(
 
 
 def _lines_svg(shown, k, x, y, group, lang, title, ylabel, labels):
-    from territoria.report import charts
+    from territoria import charts
 
     when = pd.to_datetime(shown[x])
     stamps = sorted(when.unique())  # one x position per distinct date, in order

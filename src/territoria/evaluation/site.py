@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from territoria import charts
 from territoria.evaluation import toc as toc_mod
 from territoria.evaluation.summary import findings
-from territoria.report import charts
 
 __all__ = ["build"]
 

@@ -80,7 +80,7 @@ DEFAULT_PRELOAD = (
     "territoria.report.record",
     "territoria.analysis",
     "territoria.analysis.polis",
-    "territoria.report.charts",
+    "territoria.charts",
     "pandas.io.formats.html",  # what displaying and saving tables imports on first use
     "pandas.io.formats.string",
     "pandas.io.formats.csvs",

@@ -41,10 +41,9 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from territoria import __version__
+from territoria import __version__, charts
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
-from territoria.report import charts
 from territoria.report.catalogue import kit_dir, load_catalogue
 from territoria.store import Store
 

@@ -461,7 +461,7 @@ def months_figure(monthly: pd.DataFrame, *, lang: str = "es", backend: str = "sv
     """Assemblies per month by mode: ``(figure, alt_text)``.
 
     ``backend``: ``"svg"`` (default) draws the site's chart as a
-    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    :class:`~territoria.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
     labels = {m: tr(MESSAGES, f"mode_{m}", lang) for m in part.MODES}
     return plots.lines_by_group(monthly, x="month", y="assemblies", group="mode", lang=lang,
@@ -474,7 +474,7 @@ def representation_figure(ratios: pd.DataFrame, *, lang: str = "es", backend: st
     """Ratio participants / census by group, sorted, with intervals and a line at 1.
 
     ``backend``: ``"svg"`` (default) draws the site's chart as a
-    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    :class:`~territoria.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
     return plots.bar_ci(ratios, label=f"label_{lang}", value="ratio", lang=lang,
                         percent=False, title=tr(MESSAGES, "fig_repr", lang),

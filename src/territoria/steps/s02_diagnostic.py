@@ -379,7 +379,7 @@ def problems_figure(shares: pd.DataFrame, *, lang: str = "es", backend: str = "s
     """Sorted bars of the problems with intervals: ``(figure, alt_text)``.
 
     ``backend``: ``"svg"`` (default) draws the site's chart as a
-    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    :class:`~territoria.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
     check_language(lang)
     return plots.bar_ci(shares, label=f"label_{lang}", lang=lang, subject="problem",
@@ -391,7 +391,7 @@ def places_figure(places: pd.DataFrame, *, lang: str = "es", backend: str = "svg
     """Sorted bars of insecurity in the twelve ENSU places: ``(figure, alt_text)``.
 
     ``backend``: ``"svg"`` (default) draws the site's chart as a
-    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    :class:`~territoria.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
     check_language(lang)
     return plots.bar_ci(places, label=f"label_{lang}", lang=lang,

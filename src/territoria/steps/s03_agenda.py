@@ -445,7 +445,7 @@ def agenda_figure(a: AgendaAnalysis, lang: str = "es", top: int = TOP, backend: 
     """Bars of the top agenda items' consensus with 90 % intervals: ``(figure, alt_text)``.
 
     ``backend``: ``"svg"`` (default) draws the site's chart as a
-    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    :class:`~territoria.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
     check_language(lang)
     t = agenda_consensus(a, top)
@@ -725,7 +725,7 @@ def trajectory_figure(a: AgendaAnalysis, lang: str = "es", top: int = 5,
     """Lines of consensus across rounds for the top ``top`` agenda items: ``(figure, alt)``.
 
     ``backend``: ``"svg"`` (default) draws the site's chart as a
-    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    :class:`~territoria.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
     check_language(lang)
     t = trajectory_table(a, top=top)

@@ -454,7 +454,7 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
     """Kaplan-Meier curves (share fulfilled by days) of the departments with most agreements:
     ``(figure, alt_text)``.
 
-    ``backend``: ``"svg"`` (default) draws a :class:`~territoria.report.charts.Chart` like the
+    ``backend``: ``"svg"`` (default) draws a :class:`~territoria.charts.Chart` like the
     site's charts; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
     check_language(lang)
@@ -481,7 +481,7 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
                  bmed=fmt(med.iloc[0]["m"]), worst=_dept(med.iloc[-1]["department"], lang),
                  wmed=fmt(med.iloc[-1]["m"]))
     if backend == "svg":
-        from territoria.report import charts
+        from territoria import charts
 
         xmax = max((float(x.max()) for x, _ in lines.values()), default=0.0)
         every = max(30.0, float(np.ceil(xmax / 5 / 30) * 30))  # ticks every n months of days

@@ -433,7 +433,7 @@ def scorecard_plot(card: pd.DataFrame, *, lang: str = "es", backend: str = "svg"
     """Bars of the shares in the scorecard with their intervals: ``(figure, alt_text)``.
 
     ``backend``: ``"svg"`` (default) draws the site's chart as a
-    :class:`~territoria.report.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
+    :class:`~territoria.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
     lang = check_language(lang)
     shares = card[card["scale"] == "share"].copy()

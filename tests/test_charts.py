@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.dom.minidom
 
-from territoria.report import charts
+from territoria import charts
 
 
 def test_step_lines_hold_each_value_until_the_next_x():

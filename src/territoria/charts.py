@@ -1,9 +1,12 @@
-"""Charts for the published site as inline SVG: light, printable, accessible, bilingual.
+"""Charts as SVG text: light, printable, accessible, bilingual; no dependencies.
 
-Matplotlib figures serve the notebooks (trainers); the site draws its charts as SVG text from
-the recorded result tables, so a page works opened from disk, text stays selectable and both
-languages cost nothing. Every chart has a ``<title>`` and ``<desc>`` (alt text) and a caption.
-All text is escaped.
+The published site draws its charts with these functions from the recorded result tables, so a
+page works opened from disk, text stays selectable and both languages cost nothing; the step
+notebooks show the same charts (:class:`Chart`, through ``analysis.plots`` with
+``backend="svg"``), so trainers and residents see one drawing. Matplotlib figures remain
+available for adjusting a chart by hand. Every chart has a ``<title>`` and ``<desc>`` (alt
+text); all text is escaped. This module imports only the standard library, so ``analysis``
+and ``report`` can both use it.
 
 Examples
 --------
