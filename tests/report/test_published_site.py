@@ -86,3 +86,19 @@ def test_pages_exist_and_local_links_resolve(published_ws):
             if not (html.parent / href).resolve().exists():
                 broken.append((str(html.relative_to(site)), href))
     assert not broken, broken[:10]
+
+
+def test_notebook_annex_pages_are_site_pages_with_described_charts(published_ws):
+    ws, ids = published_ws
+    pages = sorted((ws.site_dir / "annex").rglob("*.html"))
+    assert pages
+    tid = ids[0]
+    with Store(ws.store_path, read_only=True) as s:
+        name = s.query("SELECT name FROM territories WHERE territory_id = ?", [tid]).iloc[0, 0]
+    page = (ws.site_dir / "annex" / "01_network" / f"{tid}.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and '<html lang="es"' in page
+    assert re.search(r"<title>Red y asambleas · .+ — Territoria</title>", page)
+    assert name.split()[0] in page  # the notebook's own text is inside the page
+    assert 'href="../../assets/site.css"' in page
+    alts = re.findall(r'<img\b[^>]*\salt="([^"]*)"', page)
+    assert alts and all(a and "No description" not in a for a in alts)  # charts describe

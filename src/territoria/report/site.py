@@ -548,12 +548,18 @@ class SiteBuilder:
             return
         runs = self.store.query("SELECT DISTINCT step, output_path FROM runs WHERE "
                                 "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
+        names = dict(zip(self.territories["territory_id"].astype(str),
+                         self.territories["name"].astype(str), strict=False))
         for r in runs.itertuples():
             html = self._output_file(r.output_path)
             if html.exists():
+                # the executed notebook's body (nbconvert, inputs hidden) inside the site's
+                # page: language, title, styles, navigation and provenance like every page
                 dst = out / "annex" / safe_name(r.step) / f"{safe_name(html.stem)}.html"
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(html, dst)
+                es, _ = STEP_TITLES.get(r.step, (r.step, r.step))
+                where = names.get(html.stem, self.cfg.name)
+                self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
+                           **self._ctx("../../", f"{es} · {where} — Territoria"))
 
 
 def _cell(v) -> str:
