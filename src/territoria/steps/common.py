@@ -107,6 +107,18 @@ def require_territory(step: str, territory_id) -> str:
     return str(territory_id)
 
 
+def territory_info(ctx: StepContext, step: str, territory_id) -> dict:
+    """The territory's catalogue row (name, zone, population...) for a territory step; a clear
+    error when the notebook was run without a territory or with an unknown one.
+
+    Raises
+    ------
+    DataError
+        ``territory_id`` is missing or not in the store.
+    """
+    return ctx.require_territory(require_territory(step, territory_id))
+
+
 def open_context(workspace) -> StepContext:
     """Open a workspace for a notebook: validated config and a read-only store."""
     ws = Workspace(workspace).require()

@@ -37,7 +37,7 @@ from territoria.analysis import plots
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View
+from territoria.steps import Section, StepResult, View, common
 from territoria.steps.common import require_territory
 
 STEP = "01_network"
@@ -177,15 +177,8 @@ def _require_territory(territory_id) -> str:
 
 
 def territory_info(ctx, territory_id) -> dict:
-    """The territory's catalogue row (name, zone, population...); a clear error when the
-    notebook was run without a territory or with an unknown one.
-
-    Raises
-    ------
-    DataError
-        ``territory_id`` is missing or not in the store.
-    """
-    return ctx.require_territory(_require_territory(territory_id))
+    """The territory's catalogue row (see :func:`territoria.steps.common.territory_info`)."""
+    return common.territory_info(ctx, STEP, territory_id)
 
 
 def _period_sql(period_start, period_end, col: str = "date") -> tuple[str, list]:
