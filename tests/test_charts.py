@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import xml.dom.minidom
 
+import pytest
+
 from territoria import charts
 
 
@@ -19,8 +21,21 @@ def test_step_lines_hold_each_value_until_the_next_x():
 
 def test_negative_values_get_a_zero_line_inside_the_plot():
     svg = charts.lines({"a": [(0, -0.4), (1, 0.6)]}, title="t", alt="a")
-    ys = [float(v) for v in re.findall(r'<text x="44" y="([\d.]+)"', svg)]
-    assert len(ys) == 3  # bottom, top and the zero mark
+    ticks = {lab: float(y) for y, lab in
+             re.findall(r'<text x="44" y="([\d.]+)" text-anchor="end" class="axis">([^<]+)<',
+                        svg)}
+    zero_line = float(re.search(r'<line x1="50" y1="([\d.]+)"', svg).group(1))
+    axis_bottom = float(re.search(r'<line x1="50" y1="[\d.]+" x2="50" y2="([\d.]+)"',
+                                  svg).group(1))
+    assert ticks["0.0"] == pytest.approx(zero_line + 4)  # the zero mark sits on the zero line
+    assert zero_line < axis_bottom  # inside the plot, above the lowest value
+    assert ticks["0.5"] < ticks["0.0"]  # round values, each written where it is
+
+
+def test_tick_labels_are_round_values_written_where_they_are():
+    svg = charts.lines({"a": [(0, 0.0), (1, 7.0)]}, title="t", alt="a")
+    labs = re.findall(r'class="axis">(\d+)</text>', svg)
+    assert labs == ["0", "2", "4", "6"]
 
 
 def test_standalone_chart_has_its_own_size_style_and_title():

@@ -165,6 +165,28 @@ def _isnan(v) -> bool:
         return False
 
 
+def _ticks(low: float, high: float, n: int = 4) -> list[float]:
+    """About ``n`` round tick values (multiples of 1, 2 or 5 x 10^k) from ``low`` to ``high``,
+    zero included when it is inside.
+
+    >>> _ticks(0, 7.7), _ticks(-0.4, 0.66), _ticks(0, 1)
+    ([0.0, 2.0, 4.0, 6.0], [0.0, 0.5], [0.0, 0.5, 1.0])
+    """
+    span = high - low
+    if not span > 0:
+        return [low]
+    raw = span / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.ceil(low / step - 1e-9)
+    out = []
+    k = first
+    while k * step <= high + 1e-9 * step:
+        out.append(round(k * step, 12) + 0.0)
+        k += 1
+    return out
+
+
 def _tick(v: float, percent: bool, span: float) -> str:
     """A y tick label with as many decimals as the axis' span needs."""
     if percent:
@@ -216,15 +238,9 @@ def lines(series: dict, *, title: str, alt: str, ylabel: str = "", width: int = 
     out.append(f'<line x1="{left}" y1="{zero:.1f}" x2="{width - right}" y2="{zero:.1f}" '
                'stroke="#444"/>')
     out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#444"/>')
-    span = (ytop if ymax is not None else ytop / 1.1) - ylow
-    marks = [0.5, 1.0] if ylow == 0 else [0.0, 1.0]
-    for frac in marks:
-        yv = ylow + span * frac
+    for yv in _ticks(ylow, ytop):  # round values, each written where it is
         out.append(f'<text x="{left - 6}" y="{py(yv) + 4:.1f}" text-anchor="end" '
-                   f'class="axis">{escape(_tick(yv, percent, span))}</text>')
-    if ylow < 0:
-        out.append(f'<text x="{left - 6}" y="{zero + 4:.1f}" text-anchor="end" '
-                   f'class="axis">0</text>')
+                   f'class="axis">{escape(_tick(yv, percent, ytop - ylow))}</text>')
     for xi, lab in (x_labels or {}).items():
         out.append(f'<text x="{left + xi * sx:.1f}" y="{base + 16}" text-anchor="middle" '
                    f'class="axis">{escape(str(lab))}</text>')
