@@ -35,7 +35,11 @@ def test_init_refuses_to_overwrite(tmp_path):
 @pytest.mark.parametrize("text, needles", [
     ("name: X\nmin_cell_size: -3\n", ["min_cell_size", "-3", "greater than or equal to 1"]),
     ("name: X\nlanguage: es\n", ["unknown key 'language'", "languages"]),
-    ("name: X\nlanguages: [es, fr]\n", ["languages.1", "'fr'"]),
+    ("name: X\nlanguages: [es, Frances]\n", ["languages", "'Frances'", "language code"]),
+    ("name: X\naxes:\n  - {id: a, label: {es: A}, department: obras}\n"
+     "departments:\n  - {id: agua, label: {es: Agua}}\n", ["axis 'a'", "obras"]),
+    ("name: X\nprogramme: {remote_meetings: {start: 2020-04-01, end: 2019-01-01}}\n",
+     ["programme.remote_meetings", "end must not be before start"]),
     ("name: X\ndefault_language: en\nlanguages: [es]\n", ["default_language"]),
     ("name: X\ncohorts:\n  - {id: c1, joined_on: not-a-date}\n", ["cohorts.0.joined_on", "not-a-date"]),
     ("name: X\nselection: {social_index: 0.5, weight: 2}\n", ["selection.weight", "allowed here"]),
@@ -66,3 +70,15 @@ def test_labels_fall_back_to_spanish():
     cfg = CityConfig.model_validate({"name": "X", "axes": [{"id": "water", "label": {"es": "Agua"}}]})
     assert cfg.axis_label("water", "en") == "Agua"
     assert cfg.axis_label("unknown", "es") == "unknown"
+
+
+def test_any_language_and_programme_defaults(tmp_path):
+    """A city may publish in any language; labels fall back to its first language, and a
+    city.yml without programme keys gets documented defaults, not Iztapalapa's values."""
+    cfg = load_city(write(tmp_path, "name: Cidade\nlanguages: [pt, es]\n"
+                                    "axes:\n  - {id: water, label: {pt: Água}}\n"))
+    assert cfg.default_language == "pt"
+    assert cfg.axis_label("water", "es") == "Água"
+    assert cfg.programme.size is None and cfg.programme_start() is None
+    assert cfg.programme.remote_meetings is None
+    assert cfg.departments == [] and cfg.link_areas == []

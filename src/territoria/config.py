@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -46,22 +47,55 @@ from territoria.exceptions import ConfigError
 CITY_FILE = "city.yml"
 STORE_FILE = "territoria.duckdb"
 SECRET_FILE = ".secret"
-SUPPORTED_LANGUAGES = ("es", "en")
+SUPPORTED_LANGUAGES = ("es", "en")  # languages of the kit's own texts; cities may add any code
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-class Label(_Strict):
-    """A text in each supported language (Spanish is required, English optional)."""
+class Label(BaseModel):
+    """A text in each of the city's languages (any language code: ``es``, ``en``, ``pt``...).
 
-    es: str
+    At least one text is required. :meth:`get` falls back to the first text given, which is the
+    city's first language when ``city.yml`` lists them in that order.
+
+    Examples
+    --------
+    >>> Label(es="colonia", en="neighbourhood").get("en")
+    'neighbourhood'
+    >>> Label.model_validate({"pt": "bairro"}).get("es")
+    'bairro'
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=False)
+
+    es: str | None = None
     en: str | None = None
 
-    def get(self, lang: str) -> str:
-        """Return the text in ``lang``, falling back to Spanish."""
-        return (getattr(self, lang, None) or self.es) if lang in SUPPORTED_LANGUAGES else self.es
+    @model_validator(mode="after")
+    def _one_text(self):
+        texts = self.texts()
+        if not texts:
+            raise ValueError("a label needs a text in at least one language")
+        bad = [k for k in texts if not LANGUAGE_CODE.match(k)]
+        if bad:
+            raise ValueError(f"'{bad[0]}' is not a language code (e.g. es, en, pt, nah)")
+        return self
+
+    def texts(self) -> dict[str, str]:
+        """The texts given, language code -> text, in the order of the file."""
+        extra = self.model_extra or {}
+        out = {k: v for k, v in (("es", self.es), ("en", self.en)) if v}
+        out.update({k: str(v) for k, v in extra.items() if v})
+        return out
+
+    def get(self, lang: str, fallback: str | None = None) -> str:
+        """Return the text in ``lang``, else in ``fallback``, else the first text given."""
+        texts = self.texts()
+        return texts.get(lang) or (texts.get(fallback) if fallback else None) \
+            or next(iter(texts.values()))
 
 
 class Levels(_Strict):
@@ -74,10 +108,63 @@ class Levels(_Strict):
 
 
 class Axis(_Strict):
-    """A thematic axis of the diagnostic and the agenda."""
+    """A thematic axis of the diagnostic and the agenda.
+
+    ``department`` is the id of the department that usually answers proposals of this axis
+    (one of ``departments``); without it, proposals of the axis have no default owner.
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: Label
+    department: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
+
+
+class Department(_Strict):
+    """A government department that makes and follows up agreements."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Label
+
+
+class LinkArea(_Strict):
+    """An area of action of the volunteer community links."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Label
+
+
+class Period(_Strict):
+    """A period of dates, both ends included."""
+
+    start: dt.date
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class Programme(_Strict):
+    """Facts of the programme that the steps need; each has a documented default.
+
+    Attributes
+    ----------
+    start : date, optional
+        When the programme started. Default: the earliest ``cohorts[].joined_on``, else the
+        earliest join date recorded in the store; without either, step 00 uses all crime.
+    size : int, optional
+        How many territories step 00 selects. Default: the territories recorded in the
+        programme, else one in ten territories (at least one).
+    remote_meetings : Period, optional
+        When assemblies moved to virtual or hybrid modes (in Iztapalapa: the 2020 pandemic).
+        Default: none, and step 01 reports the remote share over the whole period.
+    """
+
+    start: dt.date | None = None
+    size: int | None = Field(None, ge=1)
+    remote_meetings: Period | None = None
 
 
 class Cohort(_Strict):
@@ -113,10 +200,13 @@ class CityConfig(_Strict):
 
     name: str
     country: str = "MX"
-    languages: list[Literal["es", "en"]] = Field(default_factory=lambda: ["es", "en"])
-    default_language: Literal["es", "en"] = "es"
+    languages: list[str] = Field(default_factory=lambda: ["es", "en"])
+    default_language: str = ""
     levels: Levels = Field(default_factory=Levels)
     axes: list[Axis] = Field(default_factory=list)
+    departments: list[Department] = Field(default_factory=list)
+    link_areas: list[LinkArea] = Field(default_factory=list)
+    programme: Programme = Field(default_factory=Programme)
     cohorts: list[Cohort] = Field(default_factory=list)
     cohort_coding: Literal["first_exposed_period", "first_full_period"] = "first_exposed_period"
     min_cell_size: int = Field(5, ge=1, le=1000)
@@ -132,10 +222,17 @@ class CityConfig(_Strict):
     def _languages_not_empty(cls, v):
         if not v:
             raise ValueError("at least one language is needed")
+        bad = [x for x in v if not LANGUAGE_CODE.match(str(x))]
+        if bad:
+            raise ValueError(f"'{bad[0]}' is not a language code (e.g. es, en, pt, nah)")
+        if len(set(v)) != len(v):
+            raise ValueError("languages must not repeat")
         return v
 
     @model_validator(mode="after")
     def _consistent(self):
+        if not self.default_language:
+            self.default_language = self.languages[0]
         if self.default_language not in self.languages:
             raise ValueError(
                 f"default_language '{self.default_language}' must be one of languages {self.languages}"
@@ -148,13 +245,52 @@ class CityConfig(_Strict):
             raise ValueError("axis ids must be unique")
         if self.period_start and self.period_end and self.period_start > self.period_end:
             raise ValueError("period_start must not be after period_end")
+        for what, items in (("department", self.departments), ("link area", self.link_areas)):
+            ids = [x.id for x in items]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{what} ids must be unique")
+        deps = {d.id for d in self.departments}
+        for a in self.axes:
+            if a.department and deps and a.department not in deps:
+                raise ValueError(f"axis '{a.id}' names department '{a.department}', which is "
+                                 f"not in departments ({', '.join(sorted(deps))})")
         return self
+
+    def label(self, label: Label | None, lang: str, default: str = "") -> str:
+        """Text of ``label`` in ``lang``, falling back to the city's default language."""
+        if label is None:
+            return default
+        return label.get(lang, self.default_language)
+
+    def programme_start(self) -> dt.date | None:
+        """``programme.start``, else the earliest cohort's join date, else None."""
+        if self.programme.start:
+            return self.programme.start
+        return min((c.joined_on for c in self.cohorts), default=None)
+
+    def axis_department(self) -> dict[str, str]:
+        """Axis id -> department id, for the axes that name one."""
+        return {a.id: a.department for a in self.axes if a.department}
+
+    def department_label(self, dep_id: str, lang: str) -> str:
+        """Label of a department in ``lang`` (the id itself if the department is unknown)."""
+        for d in self.departments:
+            if d.id == dep_id:
+                return self.label(d.label, lang)
+        return dep_id
+
+    def link_area_label(self, area_id: str, lang: str) -> str:
+        """Label of a link area in ``lang`` (the id itself if unknown)."""
+        for a in self.link_areas:
+            if a.id == area_id:
+                return self.label(a.label, lang)
+        return area_id
 
     def axis_label(self, axis_id: str, lang: str) -> str:
         """Label of an axis in ``lang`` (the id itself if the axis is unknown)."""
         for a in self.axes:
             if a.id == axis_id:
-                return a.label.get(lang)
+                return self.label(a.label, lang)
         return axis_id
 
 
@@ -301,7 +437,8 @@ CITY_TEMPLATE = """\
 name: {name}
 country: MX
 
-# Languages of the published reports; the first one is the default.
+# Languages of the published reports and forms (any language codes: es, en, pt, nah...);
+# the first one is the default, and any label missing in a language falls back to it.
 languages: [es, en]
 default_language: es
 
@@ -323,9 +460,28 @@ axes:
   - {{id: environment, label: {{es: Medio ambiente, en: Environment}}}}
   - {{id: mobility, label: {{es: Movilidad, en: Mobility}}}}
 
-# Programme cohorts: territories that joined on the same date.
-cohorts:
-  - {{id: c1, joined_on: 2018-12-24, label: {{es: Primera etapa, en: First wave}}}}
+# Departments that make and follow up agreements. Each axis above may name the one that
+# usually answers its proposals, e.g. {{id: water, label: {{...}}, department: water_utility}}.
+# Default: none declared (agreements keep the department code they were recorded with).
+departments: []
+#  - {{id: public_works, label: {{es: Obras y Servicios, en: Public Works}}}}
+
+# Areas of action of the volunteer community links. Default: none declared (any area code
+# is accepted and shown as recorded).
+link_areas: []
+#  - {{id: health, label: {{es: Salud, en: Health}}}}
+
+# Facts of the programme. Defaults: start = the earliest cohort's join date; size = the
+# territories recorded in the programme, else one in ten; remote_meetings = none.
+programme: {{}}
+#  start: 2024-01-01
+#  size: 40
+#  remote_meetings: {{start: 2020-04-01, end: 2021-12-31}}
+
+# Programme cohorts: territories that joined on the same date. Default: none (membership and
+# join dates then come from the programme file, see 'territoria template programme').
+cohorts: []
+#  - {{id: c1, joined_on: 2024-01-15, label: {{es: Primera etapa, en: First wave}}}}
 
 # The join date is coded as the first exposed period (recommended) or the first
 # full period after joining; the choice changes impact estimates.

@@ -22,7 +22,7 @@ from territoria.exceptions import ConfigError
 from territoria.sample import activity as act
 from territoria.sample import writer as wr
 from territoria.sample.geography import load_territories, make_blocks, make_zones
-from territoria.sample.model import AXIS_LABELS, TrueParams
+from territoria.sample.model import AXIS_DEPARTMENT, AXIS_LABELS, TrueParams
 
 __all__ = ["build_sample", "generate", "TrueParams"]
 
@@ -91,6 +91,29 @@ levels:
   block: {{es: manzana, en: block}}
 axes:
 {axes}
+departments:
+  - {{id: security, label: {{es: Seguridad Ciudadana, en: Public Safety}}}}
+  - {{id: public_works, label: {{es: Obras y Desarrollo Urbano, en: Public Works}}}}
+  - {{id: water_utility, label: {{es: Sistema de Aguas, en: Water Utility}}}}
+  - {{id: health, label: {{es: Salud, en: Health}}}}
+  - {{id: social_development, label: {{es: Desarrollo Social, en: Social Development}}}}
+  - {{id: environment, label: {{es: Medio Ambiente, en: Environment}}}}
+  - {{id: mobility, label: {{es: Movilidad, en: Mobility}}}}
+  - {{id: culture, label: {{es: Cultura, en: Culture}}}}
+  - {{id: government, label: {{es: Gobierno, en: Government}}}}
+  - {{id: legal_affairs, label: {{es: Asuntos Jurídicos, en: Legal Affairs}}}}
+link_areas:
+  - {{id: peace_wellbeing, label: {{es: Paz y bienestar, en: Peace and wellbeing}}}}
+  - {{id: health, label: {{es: Salud, en: Health}}}}
+  - {{id: civil_protection, label: {{es: Protección civil, en: Civil protection}}}}
+  - {{id: women, label: {{es: Mujeres, en: Women}}}}
+  - {{id: youth, label: {{es: Juventudes, en: Youth}}}}
+  - {{id: children, label: {{es: Niñas y niños, en: Children}}}}
+  - {{id: older_adults, label: {{es: Personas mayores, en: Older adults}}}}
+programme:
+  start: {programme_start}
+  size: {programme_size}
+  remote_meetings: {{start: 2020-04-01, end: 2021-12-31}}
 cohorts:
 {cohorts}
 cohort_coding: first_exposed_period
@@ -113,12 +136,15 @@ sources:
 
 
 def _city_yml(p: TrueParams) -> str:
-    axes = "\n".join(f"  - {{id: {k}, label: {{es: {v[0]}, en: {v[1]}}}}}"
-                     for k, v in AXIS_LABELS.items())
+    axes = "\n".join(f"  - {{id: {k}, label: {{es: {v[0]}, en: {v[1]}}}, "
+                     f"department: {AXIS_DEPARTMENT[k]}}}" for k, v in AXIS_LABELS.items())
     cohorts = "\n".join(
         f"  - {{id: {c.id}, joined_on: {c.joined_on.isoformat()}, "
         f"label: {{es: {c.label_es}, en: {c.label_en}}}}}" for c in p.cohorts)
+    first = min(c.joined_on for c in p.cohorts)
     return CITY_YML.format(axes=axes, cohorts=cohorts, start=p.start.isoformat(),
+                           programme_start=first.replace(day=1).isoformat(),
+                           programme_size=sum(c.size for c in p.cohorts),
                            end=p.end.isoformat(), seed=p.seed)
 
 
