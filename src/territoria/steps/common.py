@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from territoria.config import CityConfig, Workspace
-from territoria.exceptions import DataError
+from territoria.exceptions import ConfigError, DataError
 from territoria.store import Store
 
 
@@ -120,7 +120,17 @@ def territory_info(ctx: StepContext, step: str, territory_id) -> dict:
 
 
 def open_context(workspace) -> StepContext:
-    """Open a workspace for a notebook: validated config and a read-only store."""
+    """Open a workspace for a notebook: validated config and a read-only store.
+
+    ``workspace=None`` (the default of every notebook's parameters cell) raises a
+    :class:`~territoria.exceptions.ConfigError` that tells the learner what to do.
+    """
+    if workspace is None or str(workspace).strip() == "":
+        raise ConfigError(
+            "falta el espacio de trabajo: escriba su carpeta en la celda de parámetros "
+            "(workspace = \"../demo-workspace\") o abra las copias que prepara 'territoria lab' / "
+            "no workspace: write its folder in the parameters cell or open the copies "
+            "'territoria lab' prepares")
     ws = Workspace(workspace).require()
     cfg = ws.config()
     store = Store(ws.store_path, read_only=True)
