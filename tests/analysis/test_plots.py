@@ -60,8 +60,10 @@ def test_bar_ci_edge_cases(shares):
     assert one.startswith("A single bar: security (30%")
     with pytest.raises(AnalysisError, match="missing column"):
         bar_ci(shares, label="problem")
-    with pytest.raises(TerritoriaError, match="language 'fr'"):
-        bar_ci(shares, label="axis", lang="fr")
+    with pytest.raises(TerritoriaError, match="'French' is not a language code"):
+        bar_ci(shares, label="axis", lang="French")
+    _, fr = bar_ci(shares, label="axis", lang="fr")  # any code: texts fall back to Spanish
+    assert fr.startswith("Barras ordenadas")
 
 
 def test_lines_by_group():
