@@ -175,3 +175,44 @@ def test_no_priority_territories_is_an_error(tmp_path, make_ws):
     ws = make_ws(tmp_path / "ws", [("T01", 1.0, False)])
     with pytest.raises(PipelineError, match="no territories to run"):
         run(ws, steps="01", notebooks_dir=NOTEBOOKS, progress=False)
+
+
+def _ran(summary):
+    return {(r.step, r.territory_id) for r in summary.results if r.status != "skipped"}
+
+
+@pytest.fixture(scope="module")
+def moved(first, tmp_path_factory):
+    """A copy of the first run's workspace in another folder (the original is kept)."""
+    import shutil
+
+    ws, _ = first
+    from territoria.config import Workspace
+
+    dest = tmp_path_factory.mktemp("moved") / "elsewhere"
+    shutil.copytree(ws.root, dest)
+    return Workspace(dest)
+
+
+@pytest.mark.slow
+def test_a_copied_workspace_reruns_nothing(moved):
+    again = run(moved, steps=STEPS, workers=2, engine=ENGINE, notebooks_dir=NOTEBOOKS,
+                progress=False)
+    # only 02/T03 runs again: it failed last time (and fails again)
+    assert _ran(again) == {("02_diagnostic", "T03")}
+    assert again.counts == {"ok": 0, "skipped": 9, "failed": 1}
+
+
+@pytest.mark.slow
+def test_one_territorys_new_data_reruns_its_notebooks_and_the_city_steps(moved):
+    import pandas as pd
+
+    with Store(moved.store_path) as s, s.transaction():
+        s.append("crime_counts", pd.DataFrame({"territory_id": ["T01"], "category": ["robo"],
+                                               "count": [3]}))
+    again = run(moved, steps=STEPS, workers=2, engine=ENGINE, notebooks_dir=NOTEBOOKS,
+                progress=False)
+    assert _ran(again) == {("00_selection", None), ("01_network", "T01"),
+                           ("02_diagnostic", "T01"), ("02_diagnostic", "T03"),
+                           ("07_synthesis", None)}
+    assert again.counts == {"ok": 4, "skipped": 5, "failed": 1}

@@ -3,17 +3,26 @@
 The fingerprint of one run of one step notebook is the SHA-256 of
 
 - the notebook file's bytes,
-- its parameters (JSON with sorted keys),
-- the input data state: ``city.yml`` and a digest of the catalogue tables and the ingest log
-  (:data:`INPUT_TABLES`; survey tables enter through the ingest log, which records every
-  file's hash),
+- its parameters (JSON with sorted keys), except :data:`LOCATION_PARAMETERS`: where the
+  workspace lies on disk does not change a result, so a workspace copied or moved to another
+  folder reruns nothing,
+- the input data state (:class:`DataState`): ``city.yml`` and a digest of the store's data
+  tables. City steps depend on every table whole. A territory step depends on its own
+  territory's rows (found through a ``territory``/``territory_id`` column, or through the
+  parent submission of a repeat or free-text table), on rows of no territory, on tables with no
+  territory at all, and on what it reads city-wide (:data:`CITY_WIDE_READS`); so changing one
+  territory's data reruns only that territory's notebooks (and the city steps, and the steps
+  whose city-wide comparisons read that table),
 - the results it depends on: indicators and result tables of the earlier steps (for a
   territory step, those of the same territory and of city steps; for a city step, all),
 - the kit version.
 
 Table digests are order-independent (count, sum and xor of DuckDB row hashes), so the same
-rows give the same digest whatever order they were loaded in. ``computed_at`` and ``run_id``
-of indicators are left out: they change every run without changing the content.
+rows give the same digest whatever order they were loaded in, and the digest of a union of
+disjoint row sets is computed from the digests of the parts: one grouped query per table gives
+every territory's digest at once (:class:`DataState`, :class:`ResultsIndex`), which keeps a
+rerun with nothing changed fast for hundreds of territories. ``computed_at`` and ``run_id`` of
+indicators are left out: they change every run without changing the content.
 
 Examples
 --------
@@ -26,7 +35,7 @@ Examples
 >>> table_digest(s, "zones") != a
 True
 >>> fingerprint(b"{}", {"territory": "T1"}, "d", "r", "0.1") == fingerprint(
-...     b"{}", {"territory": "T1"}, "d", "r", "0.1")
+...     b"{}", {"territory": "T1", "workspace": "/elsewhere"}, "d", "r", "0.1")
 True
 """
 
@@ -40,6 +49,34 @@ from territoria.store import Store, quote_ident
 #: Tables whose content is the input data state of every notebook.
 INPUT_TABLES = ("zones", "territories", "blocks", "census_margins", "crime_counts",
                 "social_index", "ingest_log", "quarantine")
+
+#: Parameters that say where the workspace is, not what the notebook computes.
+LOCATION_PARAMETERS = ("workspace",)
+
+#: The kit's bookkeeping tables: not input data (results enter through :class:`ResultsIndex`).
+BOOKKEEPING_TABLES = ("runs", "indicators", "results", "meta")
+
+#: Tables that only record how data arrived; no territory step reads them.
+LOG_TABLES = ("ingest_log", "quarantine")
+
+#: Columns naming a row's territory, in order of preference.
+TERRITORY_COLUMNS = ("territory_id", "territory")
+
+#: What each territory step reads beyond its own territory's rows: ``{table: columns}``
+#: (``None``: every column). Declared from the step modules (``territoria.steps``): 01
+#: compares block coverage and attendance with the programme's, 02 weights and compares the
+#: diagnostic with its zone and the city, 05 counts follow-up rows by agreement code. A step
+#: missing here depends on every table whole (safe: more reruns, never a stale result); a
+#: step that starts reading another table city-wide must be declared here.
+CITY_WIDE_READS: dict[str, dict[str, list[str] | None]] = {
+    "01_network": {"assembly": None, "blocks": ["block_id", "territory_id"],
+                   "territories": ["territory_id", "priority"], "census_margins": None},
+    "02_diagnostic": {"diagnostic": None, "blocks": None, "territories": None,
+                      "census_margins": None},
+    "03_agenda": {},
+    "04_followup": {},
+    "05_process": {"followup": ["agreement_code", "status"]},
+}
 
 _RESULT_COLS = {
     "indicators": ["territory_id", "step", "name", "grp", "value", "ci_low", "ci_high", "n",
@@ -100,11 +137,198 @@ def results_digest(store: Store, steps: list[str], territory_id: str | None = No
 
 def fingerprint(notebook: bytes, parameters: dict, data_digest: str, results: str,
                 kit_version: str) -> str:
-    """SHA-256 of everything a notebook's output depends on (see the module notes)."""
+    """SHA-256 of everything a notebook's output depends on (see the module notes).
+
+    :data:`LOCATION_PARAMETERS` (the workspace's folder) are left out.
+    """
     h = hashlib.sha256()
+    params = {k: v for k, v in parameters.items() if k not in LOCATION_PARAMETERS}
     for part in (hashlib.sha256(notebook).hexdigest(),
-                 json.dumps(parameters, sort_keys=True, default=str), data_digest, results,
+                 json.dumps(params, sort_keys=True, default=str), data_digest, results,
                  kit_version):
         h.update(part.encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------
+# Many digests at once: one grouped query per table
+# ------------------------------------------------------------------------------------------
+_Parts = tuple[int, int, int]  # count, sum, xor of row hashes
+_EMPTY: _Parts = (0, 0, 0)
+
+
+def _combine(parts) -> _Parts:
+    n = s = x = 0
+    for pn, ps, px in parts:
+        n, s, x = n + pn, s + ps, x ^ px
+    return n, s, x
+
+
+def _fmt(p: _Parts) -> str:
+    return f"{p[0]}|{p[1]}|{p[2]}"
+
+
+def _grouped(store: Store, sql: str, params: list | None = None) -> dict:
+    """``{key: (count, sum, xor)}`` from a query returning ``key, count, sum, xor`` rows."""
+    out = {}
+    for *key, n, s, x in store.con.execute(sql, params or []).fetchall():
+        out[key[0] if len(key) == 1 else tuple(key)] = (int(n), int(s), int(x))
+    return out
+
+
+_AGG = "count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0)"
+
+
+class DataState:
+    """Digests of the input data for every (step, territory) of one run.
+
+    Built once per run from a read-only look at the store (a few grouped queries), then
+    :meth:`digest` is a dictionary look-up.
+
+    Parameters
+    ----------
+    store : Store
+    city_yml : bytes
+        The workspace's ``city.yml`` (any change reruns everything).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = Store(":memory:")
+    >>> with s.transaction():
+    ...     _ = s.append("crime_counts", pd.DataFrame({"territory_id": ["T1", "T2"],
+    ...                                                 "category": ["a", "a"], "count": [1, 2]}))
+    >>> before = DataState(s)
+    >>> with s.transaction():
+    ...     _ = s.append("crime_counts", pd.DataFrame({"territory_id": ["T2"],
+    ...                                                 "category": ["b"], "count": [5]}))
+    >>> after = DataState(s)
+    >>> before.digest("03_agenda", "T1") == after.digest("03_agenda", "T1")
+    True
+    >>> before.digest("03_agenda", "T2") == after.digest("03_agenda", "T2")
+    False
+    >>> before.digest("07_synthesis", None) == after.digest("07_synthesis", None)
+    False
+    """
+
+    def __init__(self, store: Store, city_yml: bytes = b""):
+        self.city = hashlib.sha256(city_yml).hexdigest()
+        names = [t for t in store.tables() if t not in BOOKKEEPING_TABLES]
+        self.whole: dict[str, str] = {t: table_digest(store, t) for t in sorted(names)}
+        self.keyed: dict[str, dict] = {}  # table -> {territory or None: parts}
+        for t in sorted(names):
+            if t in LOG_TABLES:
+                continue
+            groups = self._by_territory(store, t, names)
+            if groups is not None:
+                self.keyed[t] = groups
+        self.columns: dict[tuple[str, tuple[str, ...]], str] = {}
+        for reads in CITY_WIDE_READS.values():
+            for t, cols in reads.items():
+                if cols is not None and t in self.whole:
+                    self.columns[(t, tuple(cols))] = table_digest(store, t, list(cols))
+        self._cache: dict = {}
+
+    @staticmethod
+    def _territory_column(store: Store, table: str) -> str | None:
+        have = store.columns(table)
+        return next((c for c in TERRITORY_COLUMNS if c in have), None)
+
+    def _by_territory(self, store: Store, table: str, names: list[str]) -> dict | None:
+        """Row digests grouped by territory, or None if rows have no territory."""
+        q = quote_ident(table)
+        col = self._territory_column(store, table)
+        if col is not None:
+            return _grouped(store, f"SELECT t.{quote_ident(col)}, {_AGG} FROM "
+                                   f"(SELECT * FROM {q}) t GROUP BY 1")
+        parent = table.split("__", 1)[0] if "__" in table else None
+        if parent is None or parent not in names:
+            return None
+        pcol = self._territory_column(store, parent)
+        have = store.columns(table)
+        key = "_parent_uuid" if "_parent_uuid" in have else "_uuid"
+        if pcol is None or key not in have or "_uuid" not in store.columns(parent):
+            return None
+        return _grouped(
+            store,
+            f"SELECT p.tid, {_AGG} FROM (SELECT * FROM {q}) t LEFT JOIN "
+            f"(SELECT _uuid, min({quote_ident(pcol)}) AS tid FROM {quote_ident(parent)} "
+            f"GROUP BY 1) p ON t.{quote_ident(key)} = p._uuid GROUP BY 1")
+
+    def digest(self, step: str, territory_id: str | None) -> str:
+        """The data digest of one notebook: step ``step`` for ``territory_id``.
+
+        City steps (``territory_id`` None) and steps not in :data:`CITY_WIDE_READS` depend on
+        every table whole.
+        """
+        key = (step, territory_id)
+        if key in self._cache:
+            return self._cache[key]
+        h = hashlib.sha256(self.city.encode())
+        reads = CITY_WIDE_READS.get(step)
+        if territory_id is None or reads is None:
+            for t, d in self.whole.items():
+                h.update(f"\n{t}:{d}".encode())
+        else:
+            h.update(f"\nterritory:{territory_id}".encode())
+            for t, d in self.whole.items():
+                if t in LOG_TABLES:
+                    continue
+                if t not in self.keyed or (t in reads and reads[t] is None):
+                    h.update(f"\n{t}:{d}".encode())
+                    continue
+                g = self.keyed[t]
+                h.update(f"\n{t}:{_fmt(g.get(territory_id, _EMPTY))}"
+                         f"|{_fmt(g.get(None, _EMPTY))}".encode())
+                if t in reads:
+                    h.update(f"|{self.columns[(t, tuple(reads[t]))]}".encode())  # type: ignore[arg-type]
+        self._cache[key] = out = h.hexdigest()
+        return out
+
+
+class ResultsIndex:
+    """Per (step, territory) digests of ``indicators`` and ``results``, read in one go.
+
+    :meth:`digest` returns exactly what :func:`results_digest` returns for the same
+    arguments, without a query per notebook.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = Store(":memory:")
+    >>> with s.transaction():
+    ...     _ = s.record_indicators(pd.DataFrame({"name": ["pop"], "value": [1.0]}),
+    ...                             step="01_network", territory_id="T1")
+    >>> idx = ResultsIndex(s, ["01_network"])
+    >>> idx.digest(["01_network"], "T1") == results_digest(s, ["01_network"], "T1")
+    True
+    """
+
+    def __init__(self, store: Store, steps: list[str]):
+        self.parts: dict[str, dict] = {}
+        for table, cols in _RESULT_COLS.items():
+            if not store.has_table(table) or not steps:
+                self.parts[table] = {}
+                continue
+            have = store.columns(table)
+            sel = ", ".join(quote_ident(c) for c in cols if c in have)
+            marks = ", ".join("?" for _ in steps)
+            self.parts[table] = _grouped(
+                store, f"SELECT t.step, t.territory_id, {_AGG} FROM (SELECT {sel} FROM "
+                       f"{quote_ident(table)} WHERE step IN ({marks})) t GROUP BY 1, 2",
+                list(steps))
+
+    def digest(self, steps: list[str], territory_id: str | None = None, *,
+               all_territories: bool = False) -> str:
+        """Same value as :func:`results_digest` with the same arguments."""
+        h = hashlib.sha256()
+        if not steps:
+            return h.hexdigest()
+        wanted = set(steps)
+        for table in _RESULT_COLS:
+            parts = [p for (st, tid), p in self.parts[table].items()
+                     if st in wanted and (all_territories or tid is None
+                                          or (territory_id is not None and tid == territory_id))]
+            h.update(f"\n{table}:{_fmt(_combine(parts))}".encode())
+        return h.hexdigest()

@@ -38,7 +38,7 @@ from territoria.config import Workspace
 from territoria.exceptions import PipelineError
 from territoria.i18n import check_language, tr
 from territoria.pipeline.executor import ENGINES, Executor, Failure, Job, JobResult
-from territoria.pipeline.fingerprint import data_state_digest, fingerprint, results_digest
+from territoria.pipeline.fingerprint import DataState, ResultsIndex, fingerprint
 from territoria.pipeline.kernels import ForkServer, fork_supported
 from territoria.pipeline.steps import STEPS, Step, notebook_path, output_paths, resolve_steps
 from territoria.report.record import Recorder, collect
@@ -259,7 +259,7 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
     city_yml = ws.city_file.read_bytes()
     with Store(ws.store_path) as store:
         tids = select_territories(store, territories)
-        data_digest = data_state_digest(store, city_yml)
+        data_state = DataState(store, city_yml)  # every notebook's data digest, at once
     if not tids and any(not s.is_city for s in chosen):
         raise PipelineError("no territories to run: none is marked priority in the store "
                             "(use --all or --territory ID)")
@@ -280,10 +280,12 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
             jobs, skipped = [], []
             with Store(ws.store_path) as store:
                 last = _last_runs(store, step.id)
+                index = ResultsIndex(store, earlier)
                 for tid in ([None] if step.is_city else tids):
                     params = {**base_params, "territory": tid}
-                    res = results_digest(store, earlier, tid, all_territories=step.is_city)
-                    fp = fingerprint(nb_bytes[step.id], params, data_digest, res, __version__)
+                    res = index.digest(earlier, tid, all_territories=step.is_city)
+                    fp = fingerprint(nb_bytes[step.id], params, data_state.digest(step.id, tid),
+                                     res, __version__)
                     out, html = output_paths(ws.output_dir, step, tid)
                     prev = last.get(tid)
                     if (not force and prev is not None and prev[0] in ("ok", "skipped")
