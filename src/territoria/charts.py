@@ -25,20 +25,113 @@ import json
 import math
 from html import escape
 
-PALETTE = ["#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#2e4057",
-           "#b35c1e"]
+#: Okabe & Ito (2008, "Color Universal Design") colour-blind-safe colours; their yellow,
+#: too pale for a line on white, is replaced by Paul Tol's wine (ΔE ≥ 16 between any two
+#: under simulated protan, deutan and tritan vision: ``tests/test_charts.py``). A chart never repeats a colour:
+#: past these eight, :func:`lines` takes Paul Tol's "muted" colours, each with a dash pattern
+#: so that it stays distinguishable (the site shows at most :data:`MAX_SERIES` series).
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+           "#882255"]
+EXTRA = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+         "#AA4499", "#666666"]
+MAX_SERIES = len(PALETTE)
+
+
+def _style(k: int) -> tuple[str, str]:
+    """Colour and dash pattern of the k-th series (distinct colours for 17 series)."""
+    if k < len(PALETTE):
+        return PALETTE[k], ""
+    k -= len(PALETTE)
+    return EXTRA[k % len(EXTRA)], ' stroke-dasharray="%s"' % ("6 3", "2 2", "8 3 2 3")[
+        (k // len(EXTRA) + k) % 3]
+
+
 SEQ = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c",
        "#08306b"]
+
+#: Advance widths of DejaVu Sans (the site's first font; Arial is narrower) in em, for
+#: measuring text before placing it; other characters count as 0.65 em (accents as their base).
+_EM = {" ": .318, ".": .318, ",": .318, ":": .337, ";": .337, "-": .361, "−": .838,
+       "–": .5, "—": 1.0, "%": .95, "(": .39, ")": .39, "/": .337, "'": .275, "*": .5,
+       "i": .278, "j": .278, "l": .278, "f": .352, "t": .392, "r": .411, "I": .295, "J": .295,
+       "m": .974, "w": .818, "M": .863, "W": .989, "s": .521, "z": .525, "c": .55}
+_EM.update({d: .636 for d in "0123456789"})
+_EM.update({c: .72 for c in "ABCDEFGHKLNOPQRSTUVXYZÁÉÍÓÚÑ"})
+
+
+def text_width(text: str, size: float = 12) -> float:
+    """Estimated width in px of ``text`` at ``size`` px in DejaVu Sans (an upper bound for
+    Arial).
+
+    >>> round(text_width("100 %", 10), 1)
+    31.8
+    """
+    import unicodedata
+
+    w = 0.0
+    for ch in str(text):
+        base = unicodedata.normalize("NFD", ch)[:1] or ch
+        w += _EM.get(ch, _EM.get(base, 0.65 if not base.isupper() else 0.72))
+    return w * size
+
+
+def wrap(text: str, max_px: float, size: float = 12) -> list[str]:
+    """Break ``text`` into lines no wider than ``max_px`` (at word boundaries; a word longer
+    than a line is split). Nothing is dropped: the lines joined give the text back.
+
+    >>> wrap("Sección territorial: Zona 13 de Iztapalapa", 120)
+    ['Sección territorial:', 'Zona 13 de', 'Iztapalapa']
+    """
+    lines_out: list[str] = []
+    cur = ""
+    for word in str(text).split():
+        cand = f"{cur} {word}" if cur else word
+        if text_width(cand, size) <= max_px:
+            cur = cand
+            continue
+        if cur:
+            lines_out.append(cur)
+        while text_width(word, size) > max_px and len(word) > 1:
+            k = len(word) - 1
+            while k > 1 and text_width(word[:k], size) > max_px:
+                k -= 1
+            lines_out.append(word[:k])
+            word = word[k:]
+        cur = word
+    if cur or not lines_out:
+        lines_out.append(cur)
+    return lines_out
+
+
+def _tspans(lines_, x: float, y: float, lh: float = 14) -> str:
+    return "".join(f'<tspan x="{x:.1f}" y="{y + i * lh:.1f}">{escape(s)}</tspan>'
+                   for i, s in enumerate(lines_))
+
+
+def digits_for(low, high, percent: bool = False) -> int:
+    """Decimals a value needs so that its interval ``[low, high]`` is readable: two
+    significant digits of the interval's width (0 to 3 decimals; 2 when there is no
+    interval, 1 for percentages).
+
+    >>> digits_for(-0.20, 0.08), digits_for(0.69, 0.88, percent=True), digits_for(None, None)
+    (2, 0, 2)
+    """
+    if _isnan(low) or _isnan(high) or not float(high) > float(low):
+        return 1 if percent else 2
+    w = (float(high) - float(low)) * (100 if percent else 1)
+    return int(min(3, max(0, 1 - math.floor(math.log10(w)))))
 
 
 def _fmt(v, percent=False, digits=1) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
     if percent:
-        return f"{100 * v:.{digits}f} %"
+        s = f"{100 * v:.{digits}f}"
+        return (s.lstrip("-") if float(s) == 0 else s) + " %"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
-    return f"{v:.{digits}f}"
+    s = f"{v:.{digits}f}"
+    return s.lstrip("-") if float(s) == 0 else s
 
 
 #: The site stylesheet's chart rules, carried inside a standalone SVG (notebooks, files).
@@ -51,16 +144,21 @@ STANDALONE_STYLE = (
 
 
 def _head(width, height, title, alt, standalone: bool = False) -> str:
-    size = f'width="{width}" height="{height}"' if standalone else 'width="100%"'
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+    size = f'width="{width}" height="{height:.0f}"' if standalone else 'width="100%"'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" '
             f'{size} role="img" aria-label="{escape(title)}" class="chart">'
             f"<title>{escape(title)}</title><desc>{escape(alt)}</desc>"
             + (STANDALONE_STYLE if standalone else ""))
 
 
-def _notes(notes, y0: float) -> str:
-    return "".join(f'<text x="8" y="{y0 + 14 * i:.0f}" class="note">{escape(str(t))}</text>'
-                   for i, t in enumerate(notes or ()))
+def _notes(notes, y0: float, width: float = 640) -> tuple[str, float]:
+    """Notes under a chart, wrapped; returns the SVG and the height used."""
+    out, y = [], y0
+    for t in notes or ():
+        ls = wrap(str(t), width - 16, 10)
+        out.append(f'<text class="note">{_tspans(ls, 8, y, 13)}</text>')
+        y += 13 * len(ls)
+    return "".join(out), y - y0
 
 
 class Chart:
@@ -104,58 +202,104 @@ class Chart:
         return f"Chart({self.alt!r})"
 
 
+def _domain(vals, percent: bool, n_ticks: int, fixed_top=None) -> tuple[float, float, list]:
+    """A numeric domain holding ``vals`` and zero, widened to round ticks."""
+    vals = [float(v) for v in vals if not _isnan(v)]
+    lo, hi = min([0.0, *vals]), max([0.0, *vals])
+    if percent and lo >= 0 and hi <= 1:
+        hi = 1.0 if fixed_top is None else fixed_top
+    if fixed_top is not None:
+        hi = fixed_top
+    if not hi > lo:
+        hi = lo + 1.0
+    ticks = _ticks(lo, hi, n_ticks)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else (hi - lo)
+    if fixed_top is None and not (percent and lo >= 0 and hi <= 1):
+        lo = min(lo, math.floor(lo / step + 1e-9) * step)
+        hi = max(hi, math.ceil(hi / step - 1e-9) * step)
+        k0 = round(lo / step)
+        ticks = [round((k0 + i) * step, 12) + 0.0 for i in range(round((hi - lo) / step) + 1)]
+    return lo, hi, ticks
+
+
 def bar_ci(labels, values, lows, highs, *, title: str, alt: str, percent: bool = False,
            width: int = 640, xlabel: str = "", highlight=None, ref: float | None = None,
            notes=(), standalone: bool = False) -> str:
     """Horizontal bars (in the given order) with interval whiskers; None values are left out
     of the drawing and labelled as suppressed.
 
-    ``ref`` draws a dashed vertical line at that value (e.g. 1 for ratios), ``notes`` are
-    short lines printed under the chart, ``standalone`` gives the SVG its own size and
-    styles (for a file or a notebook rather than a page with the site's stylesheet)."""
-    n = len(labels)
-    row = 28
-    longest = max((len(str(lab)) for lab in labels), default=10)
-    left = int(min(360, max(120, 7.2 * longest + 16)))
-    head, dy = _caption_title(title, standalone)
+    The value axis is numeric, holds zero and every interval, and has round ticks; labels
+    are measured and wrapped (never cut); each value is written in its own column at the
+    right, with the decimals its interval needs (:func:`digits_for`), so nothing is drawn
+    over a label. ``ref`` draws a dashed vertical line at that value (e.g. 1 for ratios),
+    ``notes`` are short lines printed under the chart, ``standalone`` gives the SVG its own
+    size and styles (for a file or a notebook rather than a page with the site's stylesheet).
+
+    >>> svg = bar_ci(["Efecto"], [-0.06], [-0.20], [0.08], title="t", alt="a")
+    >>> 'class="val">-0.06<' in svg
+    True
+    """
+    labels = [str(lab) for lab in labels]
+    values, lows, highs = list(values), list(lows), list(highs)
+    head, dy = _caption_title(title, standalone, width)
+    wrapped = [wrap(lab, 0.38 * width, 12) for lab in labels]
+    lab_w = max((text_width(s, 12) for w in wrapped for s in w), default=0.0)
+    left = 8 + lab_w + 10
+    texts = [_fmt(v, percent, digits_for(lo, hi, percent)) if not _isnan(v) else "*"
+             for v, lo, hi in zip(values, lows, highs, strict=True)]
+    val_w = max((text_width(t, 12) for t in texts), default=0.0) + 16
+    x0, x1 = left, width - val_w - 8
+    dom = list(values) + list(lows) + list(highs) + ([ref] if ref is not None else [])
+    lo_d, hi_d, ticks = _domain(dom, percent, max(2, int((x1 - x0) / 80)))
+    span = hi_d - lo_d
+
+    def sx(v):
+        return x0 + (float(v) - lo_d) / span * (x1 - x0)
+
     top = 10 + dy
-    height = top + n * row + 40 + 14 * len(notes or ())
-    vals = [v for v in list(values) + list(highs) if v is not None and not _isnan(v)]
-    if ref is not None:
-        vals.append(ref)
-    vmax = max(vals) if vals else 1.0
-    vmax = 1.0 if percent and vmax <= 1 else vmax * 1.08 or 1.0
-    scale = max(40.0, width - left - 70) / vmax
-    out = [_head(width, height, title, alt, standalone), head]
-    for i, (lab, v, lo, hi) in enumerate(zip(labels, values, lows, highs, strict=True)):
-        y = top + i * row
-        colour = PALETTE[1] if highlight is not None and i == highlight else PALETTE[0]
-        out.append(f'<text x="{left - 8}" y="{y + 18}" text-anchor="end" class="lab">'
-                   f"{escape(str(lab))}</text>")
-        if v is None or _isnan(v):
-            out.append(f'<text x="{left + 4}" y="{y + 18}" class="sup">*</text>')
-            continue
-        w = max(1.0, v * scale)
-        out.append(f'<rect x="{left}" y="{y + 5}" width="{w:.1f}" height="{row - 10}" '
-                   f'fill="{colour}"/>')
-        if lo is not None and hi is not None and not _isnan(lo) and not _isnan(hi):
-            x1, x2 = left + lo * scale, left + hi * scale
-            yc = y + row / 2
-            out.append(f'<path d="M{x1:.1f} {yc}H{x2:.1f}M{x1:.1f} {yc - 5}V{yc + 5}'
-                       f'M{x2:.1f} {yc - 5}V{yc + 5}" stroke="#222" stroke-width="1.5"/>')
-        out.append(f'<text x="{left + max(w, (hi or 0) * scale if hi is not None and not _isnan(hi) else 0) + 6:.1f}" '
-                   f'y="{y + 18}" class="val">{escape(_fmt(v, percent))}</text>')
-    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + n * row}" stroke="#444"/>')
+    heights = [max(26.0, 14 * len(w) + 10) for w in wrapped]
+    base = top + sum(heights)
+    out = [head]
+    for t in ticks:  # grid and tick labels
+        out.append(f'<line x1="{sx(t):.1f}" y1="{top}" x2="{sx(t):.1f}" y2="{base:.1f}" '
+                   'stroke="#e3e3e3"/>')
+        out.append(f'<text x="{sx(t):.1f}" y="{base + 14:.1f}" text-anchor="middle" '
+                   f'class="axis">{escape(_tick(t, percent, _step(ticks)))}</text>')
+    y = top
+    for i, (ls, v, lo, hi, h) in enumerate(zip(wrapped, values, lows, highs, heights,
+                                                strict=True)):
+        yc = y + h / 2
+        out.append(f'<text text-anchor="end" class="lab">'
+                   f'{_tspans(ls, left - 10, yc + 4 - 7 * (len(ls) - 1))}</text>')
+        if _isnan(v):
+            out.append(f'<text x="{sx(0) + 4:.1f}" y="{yc + 4:.1f}" class="sup">*</text>')
+        else:
+            colour = PALETTE[1] if highlight is not None and i == highlight else PALETTE[0]
+            a, b = sorted((sx(0), sx(v)))
+            out.append(f'<rect x="{a:.1f}" y="{yc - 8:.1f}" width="{max(1.0, b - a):.1f}" '
+                       f'height="16" fill="{colour}" fill-opacity="0.85"/>')
+            if not _isnan(lo) and not _isnan(hi):
+                xa, xb = sx(lo), sx(hi)
+                out.append(f'<path d="M{xa:.1f} {yc:.1f}H{xb:.1f}M{xa:.1f} {yc - 5:.1f}'
+                           f'V{yc + 5:.1f}M{xb:.1f} {yc - 5:.1f}V{yc + 5:.1f}" '
+                           'stroke="#1a1a1a" stroke-width="1.5" fill="none"/>')
+            out.append(f'<text x="{width - 8}" y="{yc + 4:.1f}" text-anchor="end" '
+                       f'class="val">{escape(texts[i])}</text>')
+        y += h
+    out.append(f'<line x1="{sx(0):.1f}" y1="{top}" x2="{sx(0):.1f}" y2="{base:.1f}" '
+               'stroke="#444"/>')
     if ref is not None and not _isnan(ref):
-        xr = left + ref * scale
-        out.append(f'<line x1="{xr:.1f}" y1="{top}" x2="{xr:.1f}" y2="{top + n * row}" '
-                   'stroke="#d1495b" stroke-dasharray="4 3"/>')
-    base = top + n * row
+        out.append(f'<line x1="{sx(ref):.1f}" y1="{top}" x2="{sx(ref):.1f}" y2="{base:.1f}" '
+                   f'stroke="{PALETTE[1]}" stroke-dasharray="4 3"/>')
+    yb = base + 20
     if xlabel:
-        out.append(f'<text x="{left}" y="{base + 24}" class="axis">{escape(xlabel)}</text>')
-    out.append(_notes(notes, base + 40))
-    out.append("</svg>")
-    return "".join(out)
+        ls = wrap(xlabel, width - x0 - 8, 11)
+        out.append(f'<text class="axis">{_tspans(ls, x0, yb + 10, 13)}</text>')
+        yb += 13 * len(ls) + 4
+    svg_notes, h_notes = _notes(notes, yb + 10, width)
+    out.append(svg_notes)
+    height = yb + h_notes + 6
+    return _head(width, height, title, alt, standalone) + "".join(out) + "</svg>"
 
 
 def _isnan(v) -> bool:
@@ -187,85 +331,164 @@ def _ticks(low: float, high: float, n: int = 4) -> list[float]:
     return out
 
 
-def _tick(v: float, percent: bool, span: float) -> str:
-    """A y tick label with as many decimals as the axis' span needs."""
-    if percent:
-        return _fmt(v, True, digits=0)
-    return _fmt(v, digits=0 if span >= 2 else 1 if span >= 0.2 else 2)
+def _tick(v: float, percent: bool, step: float) -> str:
+    """A tick label with as many decimals as the distance between ticks needs.
+
+    >>> [_tick(v, False, 0.05) for v in (-0.15, 0.1)], _tick(0.25, True, 0.05)
+    (['-0.15', '0.10'], '25 %')
+    """
+    scaled = step * (100 if percent else 1)
+    digits = 0 if not scaled > 0 else max(0, -math.floor(math.log10(scaled) + 1e-9))
+    return _fmt(v, percent, digits=digits)
 
 
-def _caption_title(title: str, standalone: bool) -> tuple[str, int]:
+def _step(ticks: list) -> float:
+    return ticks[1] - ticks[0] if len(ticks) > 1 else abs(ticks[0]) or 1.0
+
+
+def _caption_title(title: str, standalone: bool, width: int = 640) -> tuple[str, int]:
     """A standalone chart prints its title on top (a page shows it as a heading)."""
     if not standalone or not title:
         return "", 0
-    return f'<text x="8" y="17" class="title" font-weight="bold">{escape(title)}</text>', 26
+    ls = wrap(title, width - 16, 14)
+    return (f'<text class="title" font-weight="bold">{_tspans(ls, 8, 17, 17)}</text>',
+            9 + 17 * len(ls))
 
 
 def lines(series: dict, *, title: str, alt: str, ylabel: str = "", width: int = 640,
           height: int = 260, x_labels=None, step: bool = False, ymax: float | None = None,
-          percent: bool = False, xlabel: str = "", notes=(), standalone: bool = False) -> str:
-    """Lines by group: ``series`` maps a (translated) group label to a list of (x, y) with x
-    an index 0..n-1 (or any number >= 0); ``x_labels`` maps some x values to tick labels.
+          percent: bool = False, xlabel: str = "", notes=(), standalone: bool = False,
+          bands: dict | None = None, vline: float | None = None) -> str:
+    """Lines by group on numeric axes: ``series`` maps a (translated) group label to a list
+    of (x, y), x any number (negative too: event time); points are drawn in x order.
 
-    ``step`` draws steps (a value holds until the next x, as in a Kaplan-Meier curve),
-    ``ymax`` fixes the top of the y axis, ``percent`` labels y values (shares 0-1) as %,
-    ``ylabel`` is printed above the y axis and ``xlabel`` under the x axis, ``notes`` are
-    lines under the chart, ``standalone`` as in :func:`bar_ci` (and prints the title).
+    ``x_labels`` maps some x values to tick labels (else round numeric ticks); labels that
+    would overlap are skipped. ``step`` draws steps (a value holds until the next x, as in a
+    Kaplan-Meier curve), ``ymax`` fixes the top of the y axis, ``percent`` labels y values
+    (shares 0-1) as %, ``ylabel`` is printed above the y axis and ``xlabel`` under the x axis,
+    ``bands`` maps a group label to (x, low, high) points drawn as a light interval band,
+    ``vline`` draws a dashed vertical line at that x (e.g. the start of the programme),
+    ``notes`` are lines under the chart, ``standalone`` as in :func:`bar_ci` (and prints the
+    title). The legend goes under the plot, wrapped; every series has its own colour
+    (:func:`_style`).
+
+    >>> svg = lines({"a": [(2, 1.0), (-4, 0.0), (0, 0.5)]}, title="t", alt="a")
+    >>> [t for t in ("-4", "-2", "0", "2") if f">{t}</text>" in svg]
+    ['-4', '-2', '0', '2']
     """
-    longest = max((len(str(n)) for n in series), default=8)
-    right = int(min(240, max(120, 6.6 * longest + 34)))
-    head, dy = _caption_title(title, standalone)
-    left, top, bottom = 50, 10 + dy + (16 if ylabel else 0), 30
-    xs = [x for pts in series.values() for x, _ in pts]
-    ys = [y for pts in series.values() for _, y in pts if not _isnan(y)]
-    if not xs or not ys:
+    head, dy = _caption_title(title, standalone, width)
+    pts_by = {name: sorted(((float(x), float(y)) for x, y in pts if not _isnan(y)),
+                           key=lambda p: p[0]) for name, pts in series.items()}
+    xs = [x for pts in pts_by.values() for x, _ in pts]
+    ys = [y for pts in pts_by.values() for _, y in pts]
+    band_ys = [v for b in (bands or {}).values() for _, lo, hi in b for v in (lo, hi)
+               if not _isnan(v)]
+    if not xs:
         return (_head(width, 40 + dy, title, alt, standalone) + head
                 + f'<text x="8" y="{24 + dy}">—</text></svg>')
-    xmax = max(xs) or 1
-    ylow = min(0.0, min(ys))
-    ytop = ymax if ymax is not None else (max(ys) * 1.1 or 1)
-    plot_h = height + dy
-    base = plot_h - bottom
-    sx = (width - left - right) / xmax
-    sy = (base - top) / ((ytop - ylow) or 1)
-    total_h = plot_h + (16 if xlabel else 0) + 14 * len(notes or ()) + 4
+    xmin, xmax = min(xs), max(xs)
+    if not xmax > xmin:
+        xmin, xmax = xmin - 1, xmax + 1
+    ylow, ytop, yticks = _domain(ys + band_ys, percent, 4, fixed_top=ymax)
+    ylab_w = max(text_width(_tick(t, percent, _step(yticks)), 11) for t in yticks)
+    left, right = 10 + ylab_w + 8, 16
+    ylab_lines = wrap(ylabel, width - 16, 11) if ylabel else []
+    top = 10 + dy + 13 * len(ylab_lines) + (4 if ylab_lines else 0)
+    base = top + (height - 40)
+    sx = (width - left - right) / (xmax - xmin)
+    sy = (base - top) / (ytop - ylow)
+
+    def px(v):
+        return left + (v - xmin) * sx
 
     def py(v):
         return base - (v - ylow) * sy
 
-    out = [_head(width, total_h, title, alt, standalone), head]
-    zero = py(0.0)
-    out.append(f'<line x1="{left}" y1="{zero:.1f}" x2="{width - right}" y2="{zero:.1f}" '
+    out = [head]
+    for ly, s in enumerate(ylab_lines):
+        out.append(f'<text x="8" y="{10 + dy + 11 + 13 * ly}" class="axis">{escape(s)}</text>')
+    for yv in yticks:  # round values, each written where it is
+        out.append(f'<line x1="{left}" y1="{py(yv):.1f}" x2="{width - right}" y2="{py(yv):.1f}" '
+                   'stroke="#e3e3e3"/>')
+        out.append(f'<text x="{left - 6:.1f}" y="{py(yv) + 4:.1f}" text-anchor="end" '
+                   f'class="axis">{escape(_tick(yv, percent, _step(yticks)))}</text>')
+    if ylow < 0 < ytop:
+        out.append(f'<line x1="{left}" y1="{py(0):.1f}" x2="{width - right}" y2="{py(0):.1f}" '
+                   'stroke="#444"/>')
+    out.append(f'<line x1="{left}" y1="{base:.1f}" x2="{width - right}" y2="{base:.1f}" '
                'stroke="#444"/>')
-    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#444"/>')
-    for yv in _ticks(ylow, ytop):  # round values, each written where it is
-        out.append(f'<text x="{left - 6}" y="{py(yv) + 4:.1f}" text-anchor="end" '
-                   f'class="axis">{escape(_tick(yv, percent, ytop - ylow))}</text>')
-    for xi, lab in (x_labels or {}).items():
-        out.append(f'<text x="{left + xi * sx:.1f}" y="{base + 16}" text-anchor="middle" '
-                   f'class="axis">{escape(str(lab))}</text>')
-    for k, (name, pts) in enumerate(series.items()):
-        c = PALETTE[k % len(PALETTE)]
-        pts = [p for p in pts if not _isnan(p[1])]
+    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base:.1f}" stroke="#444"/>')
+    if x_labels:
+        xt = sorted((float(k), str(v)) for k, v in x_labels.items() if xmin <= float(k) <= xmax)
+    else:
+        n_x = max(2, int((width - left - right) / 45))
+        xt = [(t, f"{t:,.0f}" if float(t).is_integer() else f"{t:g}")
+              for t in _ticks(xmin, xmax, n_x)]
+    last_end = -1e9
+    for xv, lab in xt:  # skip a label that would overlap the previous one or leave the box
+        w = text_width(lab, 11)
+        a, b = px(xv) - w / 2, px(xv) + w / 2
+        if a < last_end + 6 or a < 2 or b > width - 2:
+            continue
+        last_end = b
+        out.append(f'<line x1="{px(xv):.1f}" y1="{base:.1f}" x2="{px(xv):.1f}" '
+                   f'y2="{base + 4:.1f}" stroke="#444"/>')
+        out.append(f'<text x="{px(xv):.1f}" y="{base + 16:.1f}" text-anchor="middle" '
+                   f'class="axis">{escape(lab)}</text>')
+    if vline is not None and xmin <= vline <= xmax:
+        out.append(f'<line x1="{px(vline):.1f}" y1="{top}" x2="{px(vline):.1f}" '
+                   f'y2="{base:.1f}" stroke="#4a4a4a" stroke-dasharray="4 3"/>')
+    names = list(pts_by)
+    for k, name in enumerate(names):
+        b = sorted((bands or {}).get(name, ()), key=lambda p: p[0])
+        b = [(float(x), float(lo), float(hi)) for x, lo, hi in b
+             if not (_isnan(lo) or _isnan(hi))]
+        if len(b) > 1:
+            d = ("M" + "L".join(f"{px(x):.1f} {py(hi):.1f}" for x, _, hi in b)
+                 + "L" + "L".join(f"{px(x):.1f} {py(lo):.1f}" for x, lo, _ in reversed(b))
+                 + "Z")
+            out.append(f'<path d="{d}" fill="{_style(k)[0]}" fill-opacity="0.15" '
+                       'stroke="none"/>')
+    for k, name in enumerate(names):
+        pts = pts_by[name]
+        if not pts:
+            continue
         if step:
-            d = "".join(f"M{left + x * sx:.1f} {py(y):.1f}" if i == 0 else
-                        f"H{left + x * sx:.1f}V{py(y):.1f}"
-                        for i, (x, y) in enumerate(pts))
+            d = "".join(f"M{px(x):.1f} {py(y):.1f}" if i == 0 else
+                        f"H{px(x):.1f}V{py(y):.1f}" for i, (x, y) in enumerate(pts))
         else:
-            d = " ".join(f"{'M' if i == 0 else 'L'}{left + x * sx:.1f} {py(y):.1f}"
+            d = " ".join(f"{'M' if i == 0 else 'L'}{px(x):.1f} {py(y):.1f}"
                          for i, (x, y) in enumerate(pts))
-        out.append(f'<path d="{d}" fill="none" stroke="{c}" stroke-width="2"/>')
-        out.append(f'<rect x="{width - right + 10}" y="{top + 18 * k}" width="12" height="12" '
-                   f'fill="{c}"/><text x="{width - right + 26}" y="{top + 18 * k + 11}" '
-                   f'class="lab">{escape(str(name))}</text>')
-    if ylabel:
-        out.append(f'<text x="{left - 40}" y="{top - 6}" class="axis">{escape(ylabel)}</text>')
+        colour, dash = _style(k)
+        out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"{dash} '
+                   f'data-series="{escape(str(name))}"/>')
+        if len(pts) == 1:
+            out.append(f'<circle cx="{px(pts[0][0]):.1f}" cy="{py(pts[0][1]):.1f}" r="3" '
+                       f'fill="{colour}"/>')
+    yb = base + 22
     if xlabel:
-        out.append(f'<text x="{(left + width - right) / 2:.0f}" y="{base + 32}" '
-                   f'text-anchor="middle" class="axis">{escape(xlabel)}</text>')
-    out.append(_notes(notes, plot_h + (16 if xlabel else 0) + 10))
-    out.append("</svg>")
-    return "".join(out)
+        ls = wrap(xlabel, width - 16, 11)
+        out.append(f'<text text-anchor="middle" class="axis">'
+                   f'{_tspans(ls, (left + width - right) / 2, yb + 10, 13)}</text>')
+        yb += 13 * len(ls) + 2
+    if len(names) > 1 or (names and names[0]):  # legend: wrapped entries, flowing in rows
+        x, row_h, yb = 8.0, 0.0, yb + 6
+        for k, name in enumerate(names):
+            ls = wrap(str(name), width - 40, 12)
+            w = 22 + max(text_width(s, 12) for s in ls) + 14
+            if x > 8 and x + w > width - 4:
+                x, yb, row_h = 8.0, yb + row_h, 0.0
+            colour, dash = _style(k)
+            out.append(f'<line x1="{x:.1f}" y1="{yb + 8:.1f}" x2="{x + 16:.1f}" '
+                       f'y2="{yb + 8:.1f}" stroke="{colour}" stroke-width="3"{dash}/>'
+                       f'<text class="lab">{_tspans(ls, x + 22, yb + 12)}</text>')
+            x += w
+            row_h = max(row_h, 14.0 * len(ls) + 4)
+        yb += row_h
+    svg_notes, h_notes = _notes(notes, yb + 10, width)
+    out.append(svg_notes)
+    total_h = yb + h_notes + 6
+    return _head(width, total_h, title, alt, standalone) + "".join(out) + "</svg>"
 
 
 def _rings(geom: dict):

@@ -271,18 +271,15 @@ class SiteBuilder:
             for lang in ("es", "en"):
                 g = view.group.format(lang=lang)
                 g = g if g in df else None
-                xs = sorted(df[view.x].astype(str).unique())
-                idx = {x: i for i, x in enumerate(xs)}
-                series = {}
-                for name, sub in (df.groupby(g) if g else [("", df)]):
-                    series[str(name)] = [(idx[str(x)], float(y) if pd.notna(y) else float("nan"))
-                                         for x, y in zip(sub[view.x], sub[view.y], strict=True)]
-                step = max(1, len(xs) // 6)
-                ticks = {i: xs[i][:7] for i in range(0, len(xs), step)}
+                series, bands, ticks, xs, note = _line_series(df, view, g)
                 alt = {"es": f"Líneas por grupo: {', '.join(series)}; {len(xs)} periodos.",
                        "en": f"Lines by group: {', '.join(series)}; {len(xs)} periods."}[lang]
+                if note:
+                    alt += {"es": f" Se muestran {len(series)} de {note}.",
+                            "en": f" Showing {len(series)} of {note}."}[lang]
                 svgs[lang] = charts.lines(series, title=title.get(lang, title.get("es")),
-                                          alt=alt, x_labels=ticks)
+                                          alt=alt, x_labels=ticks, bands=bands,
+                                          vline=-0.5 if view.x in ("e", "event_time") else None)
             return {"kind": "lines", "title": title, "caption": caption, "svg_es": svgs["es"],
                     "svg_en": svgs["en"]}
         # table
@@ -560,6 +557,37 @@ class SiteBuilder:
                 where = names.get(html.stem, self.cfg.name)
                 self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
                            **self._ctx("../../", f"{es} · {where} — Territoria"))
+
+
+def _line_series(df: pd.DataFrame, view, group):
+    """Series, interval bands and x ticks of a line view: numeric x (event time, rounds)
+    stays numeric, sorted as numbers; other x (months) are placed in sorted order and
+    labelled. At most ``charts.MAX_SERIES`` groups, in the table's order (one colour
+    each); returns (series, bands, x_labels or None, distinct x, total groups if cut)."""
+    xnum = pd.to_numeric(df[view.x], errors="coerce")
+    if xnum.notna().all():
+        xpos = xnum.astype(float)
+        xs = sorted(xpos.unique())
+        ticks = None
+    else:
+        xs = sorted(df[view.x].astype(str).unique())
+        idx = {x: i for i, x in enumerate(xs)}
+        xpos = df[view.x].astype(str).map(idx).astype(float)
+        ticks = {i: xs[i][:7] for i in range(0, len(xs), max(1, len(xs) // 6))}
+    d = df.assign(_x=xpos)
+    groups = list(dict.fromkeys(d[group])) if group else [""]
+    note = len(groups) if len(groups) > charts.MAX_SERIES else None
+    series, bands = {}, {}
+    has_ci = view.low in d and view.high in d
+    for name in groups[:charts.MAX_SERIES]:
+        sub = (d[d[group] == name] if group else d).sort_values("_x")
+        ys = pd.to_numeric(sub[view.y], errors="coerce")
+        series[str(name)] = list(zip(sub["_x"], ys.astype(float), strict=True))
+        if has_ci:
+            bands[str(name)] = list(zip(sub["_x"], pd.to_numeric(sub[view.low], errors="coerce"),
+                                        pd.to_numeric(sub[view.high], errors="coerce"),
+                                        strict=True))
+    return series, bands, ticks, xs, note
 
 
 def _cell(v) -> str:
