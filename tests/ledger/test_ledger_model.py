@@ -117,6 +117,6 @@ def test_check_agreement_rules_and_error_message():
 
 
 def test_labels_and_texts():
-    assert status_label("rejected", "es") == "No aceptado"
+    assert status_label("rejected", "es") == "Rechazado"  # the follow-up form's label
     assert status_label(None, "en") == "No information"
     assert texts('{"es": "a", "en": "b"}') == {"es": "a", "en": "b"}

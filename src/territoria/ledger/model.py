@@ -38,13 +38,17 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from territoria.exceptions import DataError
 from territoria.i18n import tr
+from territoria.vocabulary import label as vocabulary_label
+
+if TYPE_CHECKING:  # pragma: no cover
+    from territoria.config import CityConfig
 
 #: The statuses, in the order of the life of an agreement. Their meaning is fixed (see
 #: :data:`MESSAGES` ``status_meaning_*``) and does not depend on any label.
@@ -111,13 +115,6 @@ STATIC_FIELDS = (
 )
 
 MESSAGES: dict[str, dict[str, str]] = {
-    "status_proposed": {"es": "Propuesto", "en": "Proposed"},
-    "status_negotiating": {"es": "En negociación", "en": "Under negotiation"},
-    "status_agreed": {"es": "Acordado", "en": "Agreed"},
-    "status_in_progress": {"es": "En proceso", "en": "In progress"},
-    "status_done": {"es": "Cumplido", "en": "Done"},
-    "status_rejected": {"es": "No aceptado", "en": "Rejected"},
-    "status_cancelled": {"es": "Cancelado", "en": "Cancelled"},
     "status_unknown": {"es": "Sin información", "en": "No information"},
     "status_meaning_proposed": {
         "es": "Las vecinas y vecinos lo plantearon; ninguna área se ha comprometido todavía.",
@@ -140,42 +137,30 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status_meaning_cancelled": {
         "es": "Se dejó sin efecto (por ejemplo, ya no hacía falta); no cuenta como cumplido.",
         "en": "Withdrawn (for example, no longer needed); it does not count as fulfilled."},
-    "dept_security": {"es": "Seguridad Ciudadana", "en": "Public Safety"},
-    "dept_public_works": {"es": "Obras y Desarrollo Urbano", "en": "Public Works"},
-    "dept_water_utility": {"es": "Sistema de Aguas", "en": "Water Utility"},
-    "dept_health": {"es": "Salud", "en": "Health"},
-    "dept_social_development": {"es": "Desarrollo Social", "en": "Social Development"},
-    "dept_environment": {"es": "Medio Ambiente", "en": "Environment"},
-    "dept_mobility": {"es": "Movilidad", "en": "Mobility"},
-    "dept_culture": {"es": "Cultura", "en": "Culture"},
-    "dept_government": {"es": "Gobierno", "en": "Government"},
-    "dept_legal_affairs": {"es": "Asuntos Jurídicos", "en": "Legal Affairs"},
 }
 
 
 def status_label(status: str | None, lang: str = "es") -> str:
-    """Translated label of a status.
+    """Translated label of a status (the follow-up form's list, :mod:`territoria.vocabulary`).
 
     >>> status_label("in_progress", "es"), status_label("done", "en")
     ('En proceso', 'Done')
     """
     if status is None or (isinstance(status, float) and math.isnan(status)):
         return tr(MESSAGES, "status_unknown", lang)
-    return tr(MESSAGES, f"status_{status}", lang) if status in STATUSES else str(status)
+    return vocabulary_label("agreement_status", status, lang)
 
 
-def department_label(dept: str | None, lang: str = "es") -> str:
-    """Translated name of a department code (an unknown code is shown as is).
+def department_label(dept: str | None, lang: str = "es", city: CityConfig | None = None) -> str:
+    """Name of a department code: the city's ``departments``, else the forms' list (an
+    unknown code is shown as is); see :mod:`territoria.vocabulary`.
 
     >>> department_label("water_utility", "es")
     'Sistema de Aguas'
     >>> department_label("alcaldia_x")
     'alcaldia_x'
     """
-    if dept is None or (isinstance(dept, float) and math.isnan(dept)):
-        return ""
-    key = f"dept_{dept}"
-    return tr(MESSAGES, key, lang) if key in MESSAGES else str(dept)
+    return vocabulary_label("department", dept, lang, city)
 
 
 # -- small value helpers ----------------------------------------------------------------------

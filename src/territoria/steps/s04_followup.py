@@ -236,6 +236,7 @@ class FollowupAnalysis:
     source: str
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     agenda: pd.DataFrame | None = None
+    city: object = None  # the CityConfig whose department labels the tables show
 
 
 def resolve_as_of(ctx, as_of=None) -> pd.Timestamp:
@@ -332,12 +333,12 @@ def analyse(ctx, territory_id: str, *, as_of=None) -> FollowupAnalysis:
     if "department" in st.columns:
         st["department"] = st["department"].fillna("unknown")
     return FollowupAnalysis(territory_id, ag, up, st, when, source, problems,
-                            _agenda(ctx, territory_id))
+                            _agenda(ctx, territory_id), getattr(ctx, "config", None))
 
 
 # ------------------------------------------------------------------------------ sections
-def _dept(d, lang):
-    return department_label(d, lang) or str(d)
+def _dept(d, lang, a=None):
+    return department_label(d, lang, getattr(a, "city", None)) or str(d)
 
 
 def _date(v) -> str:
@@ -392,7 +393,7 @@ def overdue_table(a: FollowupAnalysis, cap: int = MAX_OVERDUE) -> pd.DataFrame:
     od = fu.overdue(a.state).head(cap).copy()
     for lg in LANGS:
         od[f"label_{lg}"] = [text_in(d, lg) for d in od["description"]]
-        od[f"department_{lg}"] = [_dept(d, lg) for d in od["department"]]
+        od[f"department_{lg}"] = [_dept(d, lg, a) for d in od["department"]]
         od[f"status_{lg}"] = [status_label(s, lg) for s in od["status"]]
     od["due_date"] = [_date(v) for v in od["due_date"]]
     return od[cols].reset_index(drop=True)
@@ -419,7 +420,7 @@ def promise_table(a: FollowupAnalysis) -> pd.DataFrame:
         "fulfilment": "estimate", "fulfilment_ci_low": "ci_low",
         "fulfilment_ci_high": "ci_high"})
     for lg in LANGS:
-        t[f"label_{lg}"] = [_dept(d, lg) for d in t["department"]]
+        t[f"label_{lg}"] = [_dept(d, lg, a) for d in t["department"]]
     return t[cols].reset_index(drop=True)
 
 
@@ -444,7 +445,7 @@ def time_table(a: FollowupAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
         tot.insert(0, "department", "all")
         summ = pd.concat([tot, summ], ignore_index=True)
     for lg in LANGS:
-        summ[f"label_{lg}"] = [_t("all_departments", lg) if d == "all" else _dept(d, lg)
+        summ[f"label_{lg}"] = [_t("all_departments", lg) if d == "all" else _dept(d, lg, a)
                                for d in summ["department"]]
     return summ[cols].reset_index(drop=True), curve
 
@@ -468,7 +469,7 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
             c = curve[curve["department"] == d]
             x = np.concatenate([[0.0], c["days"].to_numpy(float)])
             y = np.concatenate([[0.0], c["share_fulfilled"].to_numpy(float)])
-            lines[_dept(d, lang)] = (x, y)
+            lines[_dept(d, lang, a)] = (x, y)
     if not lines:
         alt = _t("km_none", lang)
     else:
@@ -477,8 +478,8 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
         def fmt(v):
             return _t("not_reached", lang) if not np.isfinite(v) else f"{v:,.0f}"
 
-        alt = _t("km_alt", lang, n=len(deps), best=_dept(med.iloc[0]["department"], lang),
-                 bmed=fmt(med.iloc[0]["m"]), worst=_dept(med.iloc[-1]["department"], lang),
+        alt = _t("km_alt", lang, n=len(deps), best=_dept(med.iloc[0]["department"], lang, a),
+                 bmed=fmt(med.iloc[0]["m"]), worst=_dept(med.iloc[-1]["department"], lang, a),
                  wmed=fmt(med.iloc[-1]["m"]))
     if backend == "svg":
         from territoria import charts
@@ -633,7 +634,7 @@ def accountability_table(a: FollowupAnalysis, cap: int = MAX_PROMISES,
     st = st.sort_values(["_grp", "_key", "agreement_id"]).head(cap)
     for lg in LANGS:
         st[f"label_{lg}"] = [text_in(d, lg) for d in st["description"]]
-        st[f"department_{lg}"] = [_dept(d, lg) for d in st["department"]]
+        st[f"department_{lg}"] = [_dept(d, lg, a) for d in st["department"]]
         st[f"meeting_{lg}"] = ["" if pd.isna(k) else _t(f"kind_{k}", lg)
                                for k in st["source_kind"]]
         st[f"status_{lg}"] = [status_label(s, lg) for s in st["status"]]
