@@ -65,11 +65,31 @@ def test_real_ids_iecm_and_cuadrantes(empty_ws, real_data):
     assert cq.loc[0].tolist() == [94202, 22153, 134]
 
 
-def test_real_gpkg_filters_the_city(empty_ws, real_data):
-    (r,) = ingest_files(empty_ws, [real_data / "iecm-colonias" / "colonias_iecm.gpkg"])
-    # 1,814 CDMX units read: 293 Iztapalapa stored, the others quarantined as outside_city
-    assert (r.rows_read, r.accepted, r.quarantined) == (1814, 293, 1521)
+def test_real_gpkg_filter_and_mapping_are_explicit(empty_ws, real_data):
+    gpkg = real_data / "iecm-colonias" / "colonias_iecm.gpkg"
+    opts = {"where": "NOMDT = 'IZTAPALAPA'",
+            "map": "territory_id=CVEUT,name=NOMUT,population=SUMPOB1"}
+    (r,) = ingest_files(empty_ws, [gpkg], options=opts)
+    # IECM SOURCE.md: 293 Iztapalapa UTs of the 1,814 of CDMX, SUMPOB1 1,844,597
+    assert (r.status, r.rows_read, r.accepted, r.quarantined) == ("ok", 293, 293, 0)
+    assert "293 of 1814" in r.message
     with Store(empty_ws.store_path, read_only=True) as s:
         t = s.table("territories")
     assert t["population"].sum() == 1844597
     assert t["geometry"].str.startswith('{"type":"MultiPolygon"').all()
+
+
+def test_real_gpkg_filter_matching_nothing_lists_values(empty_ws, real_data):
+    gpkg = real_data / "iecm-colonias" / "colonias_iecm.gpkg"
+    (r,) = ingest_files(empty_ws, [gpkg], options={"where": "NOMDT = 'Coyoacán'"})
+    assert r.status == "rejected"
+    assert "matches none of the 1814" in r.message and "COYOACAN" in r.message
+    assert "\n" not in r.message
+
+
+def test_real_gpkg_without_filter_keeps_all_and_says_how_to_filter(empty_ws, real_data):
+    """The kit never filters by the workspace's name (a different spelling silently kept
+    all 1,814 units); without --where every unit is kept and the note says how to filter."""
+    (r,) = ingest_files(empty_ws, [real_data / "iecm-colonias" / "colonias_iecm.gpkg"])
+    assert r.rows_read == 1814 and r.accepted + r.quarantined == 1814
+    assert "--where" in r.message and "NOMDT" in r.message
