@@ -59,7 +59,7 @@ CORE_DDL: dict[str, str] = {
         file VARCHAR, sha256 VARCHAR, kind VARCHAR, instrument VARCHAR, form_version VARCHAR,
         target_table VARCHAR, rows_read INTEGER, rows_accepted INTEGER,
         rows_quarantined INTEGER, rows_duplicate INTEGER, status VARCHAR, message VARCHAR,
-        ingested_at TIMESTAMP)""",
+        ingested_at TIMESTAMP, rows_new INTEGER, rows_updated INTEGER, rows_unchanged INTEGER)""",
     "quarantine": """CREATE TABLE IF NOT EXISTS quarantine (
         file_sha256 VARCHAR, file VARCHAR, row INTEGER, "column" VARCHAR, value VARCHAR,
         rule VARCHAR, ingested_at TIMESTAMP)""",
@@ -67,6 +67,10 @@ CORE_DDL: dict[str, str] = {
         run_id VARCHAR, step VARCHAR, territory_id VARCHAR, status VARCHAR, fingerprint VARCHAR,
         output_path VARCHAR, error VARCHAR, seconds DOUBLE, finished_at TIMESTAMP)""",
 }
+
+#: Columns added to core tables after version 1 (added in place to older stores).
+ADDED_COLUMNS = (("ingest_log", "rows_new", "INTEGER"), ("ingest_log", "rows_updated", "INTEGER"),
+                 ("ingest_log", "rows_unchanged", "INTEGER"))
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -112,6 +116,9 @@ class Store:
         with self.transaction():
             for ddl in CORE_DDL.values():
                 self.con.execute(ddl)
+            for table, col, typ in ADDED_COLUMNS:  # stores made before these columns existed
+                self.con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS "
+                                 f"{quote_ident(col)} {typ}")
             cur = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if cur is None:
                 self.con.execute(

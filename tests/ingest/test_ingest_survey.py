@@ -88,9 +88,11 @@ def test_same_file_twice_adds_nothing_and_duplicates_are_caught(ws, kit, tmp_pat
     p2 = tmp_path / "b.csv"
     write_kobo_csv(inst, df2, p2, seed=9)
     r = _one(ws, p2)
-    assert (r.accepted, r.quarantined, r.duplicates) == (2, 3, 3)
+    # stored submissions seen again are left as they are (issue 16: not quarantined)
+    assert (r.accepted, r.quarantined, r.duplicates) == (4, 1, 1)
+    assert (r.new, r.updated, r.unchanged) == (2, 0, 2)
     q = _q(ws)
-    assert sorted(q.loc[q["rule"] == "duplicate_submission", "row"]) == [1, 2, 5]
+    assert sorted(q.loc[q["rule"] == "duplicate_submission", "row"]) == [5]
     with Store(ws.store_path, read_only=True) as s:
         assert s.count("diagnostic") == 8
 
@@ -167,12 +169,12 @@ def test_odk_zip_and_plain_csv(ws, kit, tmp_path):
     write_odk_zip(inst, main, {"votes": votes}, p)
     r = _one(ws, p)
     assert (r.kind, r.rows_read, r.accepted, r.quarantined) == ("odk", 14, 14, 0), r.message
-    # root table alone, as submissions.csv; same KEYs -> all duplicates
+    # root table alone, as submissions.csv; same KEYs and values -> unchanged, repeats kept
     root = zipfile.ZipFile(p).read("territoria_votes.csv")
     p2 = tmp_path / "territoria_votes.csv"
     p2.write_bytes(root)
     r2 = _one(ws, p2)
-    assert (r2.kind, r2.accepted, r2.duplicates) == ("odk", 0, 5)
+    assert (r2.kind, r2.accepted, r2.duplicates, r2.unchanged) == ("odk", 5, 0, 5)
     with Store(ws.store_path, read_only=True) as s:
         v = s.table("votes__votes")
     assert len(v) == 9 and v["_uuid"].str.contains(r"/votes\[\d\]$").all()

@@ -46,6 +46,8 @@ MESSAGES = {
               "quarantined {quarantined}",
     },
     "duplicates": {"es": " (duplicadas {n})", "en": " (duplicates {n})"},
+    "versions": {"es": " (nuevas {new}, actualizadas {updated}, sin cambios {unchanged})",
+                 "en": " (new {new}, updated {updated}, unchanged {unchanged})"},
     "rejected": {"es": "{status:<9} {file}  {message}", "en": "{status:<9} {file}  {message}"},
     "ok": {"es": "ok", "en": "ok"},
     "skipped": {"es": "omitido", "en": "skipped"},
@@ -91,6 +93,9 @@ class IngestReport:
     duplicates: int = 0
     status: str = "ok"
     message: str = ""
+    new: int | None = None
+    updated: int | None = None
+    unchanged: int | None = None
 
     def as_line(self, lang: str = "es") -> str:
         """One line for the terminal (Spanish by default)."""
@@ -106,6 +111,9 @@ class IngestReport:
         line = tr(MESSAGES, "line", lang, status=status, file=name, kind=self.kind,
                   table=self.table, read=self.rows_read, accepted=self.accepted,
                   quarantined=self.quarantined)
+        if self.new is not None:
+            line += tr(MESSAGES, "versions", lang, new=self.new, updated=self.updated or 0,
+                       unchanged=self.unchanged or 0)
         if self.duplicates:
             line += tr(MESSAGES, "duplicates", lang, n=self.duplicates)
         if self.message:
@@ -136,6 +144,11 @@ class Outcome:
     instrument: str | None = None
     version: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: Of the accepted rows: new, replacing a stored version, identical to the stored one
+    #: (None when the reader does not compare with the store).
+    new: int | None = None
+    updated: int | None = None
+    unchanged: int | None = None
 
 
 _counter = itertools.count()
@@ -346,6 +359,8 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
                     "target_table": out.table, "rows_read": out.rows_read,
                     "rows_accepted": out.accepted, "rows_quarantined": out.quarantined,
                     "rows_duplicate": out.duplicates, "status": "ok", "message": message,
+                    "rows_new": out.new, "rows_updated": out.updated,
+                    "rows_unchanged": out.unchanged,
                     "ingested_at": ctx.now,
                 }]))
                 ctx.cleanup()
@@ -367,6 +382,7 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
     report.instrument, report.version, report.table = out.instrument, out.version, out.table
     report.rows_read, report.accepted = out.rows_read, out.accepted
     report.quarantined, report.duplicates = out.quarantined, out.duplicates
+    report.new, report.updated, report.unchanged = out.new, out.updated, out.unchanged
     report.status, report.message = status, "; ".join(out.notes)
     return report
 

@@ -41,8 +41,9 @@ import pandas as pd
 from territoria.exceptions import IngestError, InstrumentError
 from territoria.ingest import forms as F
 from territoria.ingest.core import FileContext, Outcome
-from territoria.ingest.privacy import policy_for, pseudonymise
+from territoria.ingest.privacy import policy_for, pseudonymise, redact
 from territoria.ingest.sniff import load_text, looks_binary, row_offset, sniff_text
+from territoria.ingest.upsert import UpsertCounts, upsert
 from territoria.store import quote_ident as q
 
 #: Above this many distinct values a column without constraint is checked by SQL casts.
@@ -729,14 +730,25 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
     tgt = base.table_name()
     exists = ctx.store.has_table(tgt) and "_uuid" in ctx.store.columns(tgt)
     dup_cond = "row_number() OVER (PARTITION BY _uuid ORDER BY _row) > 1"
+    ctx.run(f"INSERT INTO {et} SELECT _row, '_uuid', NULL, 'missing_submission_id' FROM "
+            f"{main.temp} WHERE _uuid IS NULL")
     ctx.run(f"INSERT INTO {et} SELECT _row, '_uuid', _uuid, 'duplicate_submission' FROM "
-            f"(SELECT _row, _uuid, {dup_cond} AS d FROM {main.temp}) WHERE d"
-            + (f" OR _uuid IN (SELECT _uuid FROM {q(tgt)})" if exists else ""))
+            f"(SELECT _row, _uuid, {dup_cond} AS d FROM {main.temp} WHERE _uuid IS NOT NULL) "
+            "WHERE d")
+    stime = _submission_time_sql(main.columns)
+    if exists and stime != "NULL" and not _replacing(ctx) and \
+            "_submission_time" in ctx.store.columns(tgt):
+        # a correction applies when it is at least as recent as the stored version
+        ctx.run(f"INSERT INTO {et} SELECT s._row, '_submission_time', {stime}, "
+                f"'older_than_stored' FROM {main.temp} s JOIN {q(tgt)} t ON t._uuid = s._uuid "
+                f"WHERE t._submission_time > {stime}")
     duplicates = ctx.con.execute(
         f"SELECT count(DISTINCT row) FROM {et} WHERE rule = 'duplicate_submission'").fetchall()[0][0]
     bad_uuid = {main.temp: f"SELECT s._uuid FROM {main.temp} s WHERE s._row IN (SELECT row FROM {et})"}
     for st in staged[1:]:
         e = err_tables[st.temp]
+        ctx.run(f"INSERT INTO {e} SELECT _row, 'KEY', NULL, 'missing_submission_id' FROM "
+                f"{st.temp} WHERE _uuid IS NULL AND _parent_uuid IS NOT NULL")
         parent_t = next((x.temp for x in staged if x.repeat is not None and st.repeat and
                          base.repeat_parent(st.repeat) == x.repeat), main.temp)
         ctx.run(f"INSERT INTO {e} SELECT s._row, 'PARENT', s._parent_uuid, CASE WHEN "
@@ -751,7 +763,14 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
             continue
         ctx.quarantine_sql(f"SELECT DISTINCT row, col, value, rule FROM {err_tables[st.temp]}",
                            file_label=st.label)
-    # insert accepted rows
+    # insert accepted rows: new ones added, changed ones replaced (old version to history)
+    counts = UpsertCounts()
+    inc_of: dict = {}
+
+    def parent_temp(st):
+        par = base.repeat_parent(st.repeat) if st.repeat else None
+        return next((x.temp for x in staged if par is not None and x.repeat == par), main.temp)
+
     for inst, st, chk, where, policy in inserts:
         e = err_tables[st.temp]
         tname = inst.table_name(st.repeat)
@@ -768,11 +787,9 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
         low = {c.lower(): c for c in st.columns}
         if st is main:
             idc = low.get("_id")
-            stc = low.get("_submission_time") or low.get("submissiondate")
             vc = low.get("__version__") or low.get("formversion")
             sel["_id"] = f"NULLIF(trim(s.{q(idc)}), '')" if idc else "NULL"
-            sel["_submission_time"] = (f"TRY_CAST(replace(substr(trim(s.{q(stc)}), 1, 19), 'T', ' ') "
-                                       "AS TIMESTAMP)") if stc else "NULL"
+            sel["_submission_time"] = _submission_time_sql(st.columns)
             sel["__version__"] = f"NULLIF(trim(s.{q(vc)}), '')" if vc else f"'{inst.version}'"
         else:
             sel["_parent_uuid"] = "s._parent_uuid"
@@ -816,17 +833,33 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
         ctx.store.ensure_table(tname, schema)
         cols = list(sel)
         good = f"({where}) AND s._row NOT IN (SELECT row FROM {e})"
+        inc = ctx.temp("inc")
         ctx.run(
-            f"INSERT INTO {q(tname)} ({', '.join(q(c) for c in cols)}) SELECT "
-            + ", ".join(f"{sel[c]}" for c in cols)
+            f"CREATE TEMP TABLE {inc} AS SELECT "
+            + ", ".join(f"CAST({sel[c]} AS {schema[c]}) AS {q(c)}" for c in cols)
             + f" FROM {st.temp} s {' '.join(chk.joins)} {' '.join(pseudo_maps)} WHERE {good}")
+        replace = _replacing(ctx)
+        if replace:
+            scope = "true"
+        elif st is main:
+            scope = None
+        else:  # the file carries this repeat: it is the whole truth for its parents' rows
+            ptab = inc_of.get((id(inst), parent_temp(st)))
+            scope = f"t._parent_uuid IN (SELECT _uuid FROM {ptab})" if ptab else None
+        inc_of[(id(inst), st.temp)] = inc
+        counts += upsert(ctx.store, tname, inc, key=["_uuid"], file_sha256=ctx.sha256,
+                         ignore=["_file_sha256"], scope=scope)
         if free:
             ft = f"{tname}__freetext"
             ctx.store.ensure_table(ft, {"_uuid": "VARCHAR", **{c: "VARCHAR" for c in free}})
-            ctx.run(f"INSERT INTO {q(ft)} (_uuid, {', '.join(q(c) for c in free)}) SELECT s._uuid, "
-                    + ", ".join(chk.raw[c] for c in free)
+            finc = ctx.temp("free")
+            ctx.run(f"CREATE TEMP TABLE {finc} AS SELECT s._uuid, "
+                    + ", ".join(f"CAST({chk.raw[c]} AS VARCHAR) AS {q(c)}" for c in free)
                     + f" FROM {st.temp} s WHERE {good} AND ("
                     + " OR ".join(f"{chk.raw[c]} IS NOT NULL" for c in free) + ")")
+            _redact_table(ctx, finc, free)
+            upsert(ctx.store, ft, finc, key=["_uuid"], file_sha256=ctx.sha256,
+                   scope="true" if replace else f"t._uuid IN (SELECT _uuid FROM {inc})")
     for st in staged:
         bad = ctx.con.execute(
             f"SELECT count(DISTINCT row) FROM {err_tables[st.temp]}").fetchall()[0][0]
@@ -844,4 +877,39 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
     versions_seen = sorted({str(i.version) for i, _ in groups})
     return Outcome(kind=kind, table=table_main, rows_read=total_read, accepted=accepted,
                    quarantined=quarantined, duplicates=duplicates, instrument=base.form_id,
-                   version=",".join(versions_seen), notes=notes)
+                   version=",".join(versions_seen), notes=notes, new=counts.new,
+                   updated=counts.updated, unchanged=counts.unchanged)
+
+
+def _replacing(ctx) -> bool:
+    """``--replace``: the file replaces the whole source."""
+    return bool((getattr(ctx, "options", None) or {}).get("replace"))
+
+
+def _submission_time_sql(cols: list[str]) -> str:
+    """SQL (alias ``s``) of a main row's submission time as a UTC TIMESTAMP, or ``NULL``."""
+    low = {c.lower(): c for c in cols}
+    stc = low.get("_submission_time") or low.get("submissiondate")
+    if not stc:
+        return "NULL"
+    return f"TRY_CAST(replace(substr(trim(s.{q(stc)}), 1, 19), 'T', ' ') AS TIMESTAMP)"
+
+
+def _redact_table(ctx: FileContext, table: str, columns: list[str]) -> None:
+    """Redact phones, e-mails and street addresses in the free-text columns of ``table``."""
+    for c in columns:
+        vals = [r[0] for r in ctx.con.execute(
+            f"SELECT DISTINCT {q(c)} FROM {table} WHERE {q(c)} IS NOT NULL").fetchall()]
+        pairs = [(v, redact(v)) for v in vals]
+        pairs = [(a, b) for a, b in pairs if a != b]
+        if not pairs:
+            continue
+        m = ctx.temp("redact")
+        ctx.run(f"CREATE TEMP TABLE {m} (raw VARCHAR, red VARCHAR)")
+        ctx.con.register("_ingest_redact_df", pd.DataFrame(pairs, columns=["raw", "red"],
+                                                           dtype=object))
+        try:
+            ctx.run(f"INSERT INTO {m} SELECT raw, red FROM _ingest_redact_df")
+        finally:
+            ctx.con.unregister("_ingest_redact_df")
+        ctx.run(f"UPDATE {table} SET {q(c)} = r.red FROM {m} r WHERE {table}.{q(c)} = r.raw")
