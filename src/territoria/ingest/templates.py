@@ -1,0 +1,686 @@
+"""One specification per kind of input file, and the template files written from it.
+
+Each :class:`Spec` says, for one kind of file the kit reads, its exact header, one example
+row, and per column: required or not, type, allowed values and meaning (Spanish and English).
+``territoria template KIND`` writes from it ``KIND.csv`` (header + example row),
+``KIND.schema.csv`` (one row per column) and ``KIND.md`` (the same in prose, es and en);
+polygon kinds also get ``KIND.geojson``. The input guide (``methodology/inputs.md``) and the
+tests use the same specs, so a change here shows up everywhere.
+
+Allowed values are taken from the readers where they are constants (sex and age groups,
+personal columns of the link registry from :mod:`territoria.ingest.tables`, territory kinds
+from :mod:`territoria.ingest.names`); the test suite ingests every template into a fresh
+workspace to check the rest against the readers.
+
+Examples
+--------
+>>> spec("census").header()
+['territory_id', 'sex', 'age_group', 'population']
+>>> spec("census").column("sex").allowed
+('female', 'male')
+>>> [c.name for c in spec("blocks").columns if c.required == "yes"]
+['block_id', 'territory_id']
+>>> spec("nonsense")
+Traceback (most recent call last):
+...
+territoria.exceptions.ConfigError: unknown template kind 'nonsense' (allowed: territories, \
+zones, blocks, census, programme, links, social_index, crime, crime_by_area, areas, all)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from territoria.exceptions import ConfigError
+from territoria.i18n import tr
+from territoria.ingest.names import KIND_SUFFIXES
+from territoria.ingest.tables import AGE_GROUPS, LINK_PERSONAL, SEXES
+
+#: Column types and how they are written.
+TYPES = {
+    "text": {"es": "texto", "en": "text"},
+    "integer": {"es": "entero ≥ 0", "en": "integer ≥ 0"},
+    "number": {"es": "número", "en": "number"},
+    "date": {"es": "fecha AAAA-MM-DD", "en": "date YYYY-MM-DD"},
+    "boolean": {"es": "sí/no (true, false, 1, 0, yes, no, si, sí; vacío = no)",
+                "en": "yes/no (true, false, 1, 0, yes, no, si, sí; empty = no)"},
+    "time": {"es": "hora hh:mm:ss", "en": "time hh:mm:ss"},
+}
+
+REQUIRED = {
+    "yes": {"es": "sí", "en": "yes"},
+    "no": {"es": "no", "en": "no"},
+    "conditional": {"es": "condicional", "en": "conditional"},
+}
+
+MESSAGES = {
+    "column": {"es": "columna", "en": "column"},
+    "required": {"es": "obligatoria", "en": "required"},
+    "type": {"es": "tipo", "en": "type"},
+    "allowed": {"es": "valores permitidos", "en": "allowed values"},
+    "meaning": {"es": "significado", "en": "meaning"},
+    "example": {"es": "ejemplo", "en": "example"},
+    "command": {"es": "Cómo se ingiere", "en": "How to ingest it"},
+    "source": {"es": "De dónde sale", "en": "Where it comes from"},
+    "notes": {"es": "Reglas", "en": "Rules"},
+    "files": {"es": "Archivos de esta plantilla: {files}.",
+              "en": "Files of this template: {files}."},
+    "exists": {"es": "{path} ya existe; use --force para reemplazarlo",
+               "en": "{path} already exists; use --force to replace it"},
+}
+
+#: Text of an example polygon (it is not the real boundary of any place).
+_POLY_NOTE = {"es": "Polígono de ejemplo: no es el límite real de ningún lugar.",
+              "en": "Example polygon: it is not the real boundary of any place."}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input file.
+
+    Attributes
+    ----------
+    name : str
+        Exact header (lower case).
+    required : {'yes', 'no', 'conditional'}
+        ``yes``: an empty value sends the row to quarantine; ``no``: may be empty or absent;
+        ``conditional``: required unless another column says it (see ``meaning``).
+    type : str
+        A key of :data:`TYPES`.
+    example : str
+        The value of the example row.
+    meaning : dict
+        ``{"es": ..., "en": ...}``.
+    allowed : tuple of str
+        Closed list of allowed values (empty: any value of the type).
+    allowed_note : dict, optional
+        Allowed values described in words (e.g. ids declared in ``city.yml``).
+    """
+
+    name: str
+    required: str
+    type: str
+    example: str
+    meaning: dict
+    allowed: tuple = ()
+    allowed_note: dict | None = None
+
+    def allowed_text(self, lang: str) -> str:
+        """Allowed values in words (empty when any value of the type is allowed)."""
+        parts = []
+        if self.allowed:
+            parts.append(", ".join(self.allowed))
+        if self.allowed_note:
+            parts.append(tr({"x": self.allowed_note}, "x", lang))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything a planner needs to produce one kind of input file."""
+
+    kind: str
+    title: dict
+    source: dict
+    command: str
+    columns: tuple
+    notes: dict = field(default_factory=dict)
+    polygon: bool = False
+    geojson_ring: tuple = ()
+
+    def header(self) -> list[str]:
+        """The exact header of the CSV."""
+        return [c.name for c in self.columns]
+
+    def example(self) -> list[str]:
+        """The example row, in header order."""
+        return [c.example for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise ConfigError(f"template {self.kind} has no column '{name}'")
+
+    def files(self) -> list[str]:
+        """Names of the files :func:`write_template` writes for this kind."""
+        out = [f"{self.kind}.csv", f"{self.kind}.schema.csv", f"{self.kind}.md"]
+        if self.polygon:
+            out.insert(1, f"{self.kind}.geojson")
+        return out
+
+
+def _m(es: str, en: str) -> dict:
+    return {"es": es, "en": en}
+
+
+# A square of about 1 km around a point of Iztapalapa (lon, lat, EPSG:4326), and a smaller
+# square inside it: the example territory and the example source area.
+_TERRITORY_RING = ((-99.100, 19.360), (-99.090, 19.360), (-99.090, 19.370), (-99.100, 19.370),
+                   (-99.100, 19.360))
+_AREA_RING = ((-99.098, 19.362), (-99.092, 19.362), (-99.092, 19.368), (-99.098, 19.368),
+              (-99.098, 19.362))
+_TERRITORY, _ZONE, _AREA = "07-001", "DT01", "0900700010010"
+_KINDS_OF_TERRITORY = ("colonia", *KIND_SUFFIXES.values())
+_STRATA = ("Muy bajo", "Bajo", "Medio", "Alto", "Muy alto", "Sin información")
+
+_TERRITORY_ID = Column(
+    "territory_id", "yes", "text", _TERRITORY,
+    _m("Clave del territorio, tal como está en el catálogo de territorios (en la CDMX, la CVEUT "
+       "del IECM).",
+       "Key of the territory, as in the territory catalogue (in Mexico City, the IECM CVEUT)."),
+    allowed_note=_m("una clave del catálogo de territorios ya ingerido",
+                    "a key of the territory catalogue already ingested"))
+
+SPECS: dict[str, Spec] = {}
+
+
+def _add(s: Spec) -> None:
+    SPECS[s.kind] = s
+
+
+_add(Spec(
+    "territories",
+    _m("Territorios (colonias, barrios, pueblos, unidades habitacionales)",
+       "Territories (colonias, barrios, pueblos, housing estates)"),
+    _m("IECM, Marco Geográfico de Participación Ciudadana (capa de colonias y pueblos, CVEUT, "
+       "NOMUT, SUMPOB1). Fuera de la CDMX: la capa de secciones o colonias del instituto electoral "
+       "del estado, o la lista propia del municipio.",
+       "IECM, Marco Geográfico de Participación Ciudadana (colonias and pueblos layer, CVEUT, "
+       "NOMUT, SUMPOB1). Outside Mexico City: the state electoral institute's layer of "
+       "sections or colonias, or the municipality's own list."),
+    "territoria ingest -w WS territories.geojson",
+    (
+        Column("territory_id", "yes", "text", _TERRITORY,
+               _m("Clave única del territorio (en la capa del IECM: CVEUT).",
+                  "Unique key of the territory (in the IECM layer: CVEUT).")),
+        Column("name", "yes", "text", "ACULCO (PBLO)",
+               _m("Nombre como lo conocen las vecinas y los vecinos (IECM: NOMUT).",
+                  "Name as residents know it (IECM: NOMUT).")),
+        Column("kind", "no", "text", "pueblo",
+               _m("Tipo de territorio; si la columna no viene, se deduce del sufijo del nombre "
+                  "((PBLO), (BARR), (U HAB)...), y sin sufijo es colonia.",
+                  "Kind of territory; when the column is absent, it is taken from the name "
+                  "suffix ((PBLO), (BARR), (U HAB)...), colonia when there is none."),
+               allowed_note=_m("valores usuales: " + ", ".join(_KINDS_OF_TERRITORY),
+                               "usual values: " + ", ".join(_KINDS_OF_TERRITORY))),
+        Column("zone_id", "no", "text", _ZONE,
+               _m("Zona (dirección territorial) a la que pertenece; una clave del archivo de "
+                  "zonas.",
+                  "Zone (territorial directorate) it belongs to; a key of the zones file.")),
+        Column("population", "no", "number", "5210",
+               _m("Habitantes (IECM: SUMPOB1, suma del Censo 2020 por manzana).",
+                  "Residents (IECM: SUMPOB1, Censo 2020 summed by block).")),
+    ),
+    notes=_m(
+        "Una fila por territorio; una clave repetida va a cuarentena (duplicate_id). Volver a "
+        "ingerir una clave reemplaza su fila. La plantilla CSV no lleva polígonos: sin ellos "
+        "los delitos se asignan por nombre de colonia y no hay interpolación de áreas; use la "
+        "capa (territories.geojson, GeoPackage o Shapefile). Una capa con otros nombres de "
+        "columna se lee con --where y --map, p. ej. "
+        "territoria ingest -w WS colonias_iecm.gpkg --where \"NOMDT = 'COYOACAN'\" "
+        "--map territory_id=CVEUT,name=NOMUT,population=SUMPOB1 (y zone_id=COLUMNA si la capa "
+        "trae zonas); la capa puede venir en cualquier proyección.",
+        "One row per territory; a repeated key is quarantined (duplicate_id). Ingesting a key "
+        "again replaces its row. The CSV template has no polygons: without them crime is "
+        "assigned by colonia name and there is no areal interpolation; use the layer "
+        "(territories.geojson, GeoPackage or Shapefile). A layer with other column names is "
+        "read with --where and --map, e.g. "
+        "territoria ingest -w WS colonias_iecm.gpkg --where \"NOMDT = 'COYOACAN'\" "
+        "--map territory_id=CVEUT,name=NOMUT,population=SUMPOB1 (and zone_id=COLUMN when the "
+        "layer has zones); the layer may be in any projection."),
+    polygon=True, geojson_ring=_TERRITORY_RING,
+))
+
+_add(Spec(
+    "zones",
+    _m("Zonas (direcciones territoriales)", "Zones (territorial directorates)"),
+    _m("La alcaldía o el municipio: la lista de sus direcciones territoriales (no hay fuente "
+       "abierta para Iztapalapa). Sin zonas oficiales, cualquier agrupación de trabajo.",
+       "The borough or municipality: its list of territorial directorates (there is no open "
+       "source for Iztapalapa). Without official zones, any working grouping."),
+    "territoria ingest -w WS zones.csv",
+    (
+        Column("zone_id", "yes", "text", _ZONE,
+               _m("Clave única de la zona; la usan territories.zone_id y los formularios.",
+                  "Unique key of the zone; used by territories.zone_id and the forms.")),
+        Column("name", "yes", "text", "Aculco",
+               _m("Nombre de la zona.", "Name of the zone.")),
+    ),
+    notes=_m("Ingiera las zonas antes que los territorios. Una clave repetida va a cuarentena "
+             "(duplicate_id).",
+             "Ingest zones before territories. A repeated key is quarantined (duplicate_id)."),
+))
+
+_add(Spec(
+    "blocks",
+    _m("Manzanas", "Blocks"),
+    _m("INEGI, Marco Geoestadístico (manzanas, CVEGEO) y Censo de Población y Vivienda 2020 "
+       "(POBTOT por manzana), asignadas a su territorio. Fuera de la CDMX igual: INEGI cubre "
+       "todo el país.",
+       "INEGI, Marco Geoestadístico (blocks, CVEGEO) and the 2020 Population and Housing Census "
+       "(POBTOT by block), each assigned to its territory. The same elsewhere: INEGI covers "
+       "the whole country."),
+    "territoria ingest -w WS blocks.csv",
+    (
+        Column("block_id", "yes", "text", "07-001-0001",
+               _m("Clave única de la manzana (la que usan los formularios).",
+                  "Unique key of the block (the one the forms use).")),
+        _TERRITORY_ID,
+        Column("population", "no", "integer", "120",
+               _m("Habitantes de la manzana (Censo 2020, POBTOT).",
+                  "Residents of the block (Census 2020, POBTOT).")),
+    ),
+    notes=_m("Una territory_id desconocida va a cuarentena (unknown_territory); una block_id "
+             "vacía o repetida también (required_unique). El número de manzanas de cada "
+             "territorio se calcula de este archivo.",
+             "An unknown territory_id is quarantined (unknown_territory); so is an empty or "
+             "repeated block_id (required_unique). Each territory's number of blocks is "
+             "computed from this file."),
+))
+
+_add(Spec(
+    "census",
+    _m("Márgenes del censo por sexo y edad", "Census margins by sex and age"),
+    _m("INEGI, Censo 2020 (resultados por AGEB y manzana: población por sexo y grupos de edad), "
+       "sumados por territorio. Sirven para ponderar las encuestas.",
+       "INEGI, Census 2020 (results by AGEB and block: population by sex and age groups), "
+       "summed by territory. Used to weight the surveys."),
+    "territoria ingest -w WS census.csv",
+    (
+        _TERRITORY_ID,
+        Column("sex", "yes", "text", "female", _m("Sexo.", "Sex."), allowed=tuple(sorted(SEXES))),
+        Column("age_group", "yes", "text", "30_44", _m("Grupo de edad (18 años y más).",
+                                                         "Age group (18 and over)."),
+               allowed=tuple(sorted(AGE_GROUPS))),
+        Column("population", "yes", "number", "610",
+               _m("Personas del territorio en esa celda.",
+                  "People of the territory in that cell.")),
+    ),
+    notes=_m("Una fila por territorio, sexo y grupo de edad (8 por territorio); una celda "
+             "repetida va a cuarentena (duplicate_cell). Volver a ingerir un territorio "
+             "reemplaza sus celdas.",
+             "One row per territory, sex and age group (8 per territory); a repeated cell is "
+             "quarantined (duplicate_cell). Ingesting a territory again replaces its cells."),
+))
+
+_add(Spec(
+    "programme",
+    _m("Programa: territorios prioritarios y cohortes", "Programme: priority territories and "
+                                                         "cohorts"),
+    _m("El equipo del programa: qué territorios entran y en qué fecha (cohorte). Las cohortes "
+       "se declaran en city.yml (cohorts: id y joined_on).",
+       "The programme team: which territories join and when (cohort). Cohorts are declared in "
+       "city.yml (cohorts: id and joined_on)."),
+    "territoria ingest -w WS programme.csv",
+    (
+        _TERRITORY_ID,
+        Column("priority", "no", "boolean", "true",
+               _m("¿Es territorio prioritario del programa? Vacío cuenta como no.",
+                  "Is it a priority territory of the programme? Empty counts as no.")),
+        Column("cohort", "no", "text", "c1",
+               _m("Cohorte en la que entró; vacía si no ha entrado.",
+                  "Cohort it joined; empty if it has not joined."),
+               allowed_note=_m("un id de cohorts en city.yml (si city.yml declara cohortes)",
+                               "an id of cohorts in city.yml (when city.yml declares cohorts)")),
+        Column("joined_on", "conditional", "date", "2024-01-15",
+               _m("Fecha en que entró al programa; obligatoria si hay cohorte.",
+                  "Date it joined the programme; required when there is a cohort.")),
+    ),
+    notes=_m("Actualiza territorios ya ingeridos (no crea territorios). Una territory_id "
+             "repetida va a cuarentena (duplicate_id); una cohorte no declarada también "
+             "(cohort_in_city_yml).",
+             "Updates territories already ingested (it creates none). A repeated territory_id "
+             "is quarantined (duplicate_id); so is an undeclared cohort (cohort_in_city_yml)."),
+))
+
+_add(Spec(
+    "links",
+    _m("Registro de enlaces comunitarios voluntarios", "Registry of volunteer community links"),
+    _m("El registro propio del programa (no es dato abierto). Los datos personales se quitan "
+       "al ingerir.",
+       "The programme's own registry (not open data). Personal data are removed at ingest."),
+    "territoria ingest -w WS links.csv",
+    (
+        Column("link_code", "yes", "text", "L-0001",
+               _m("Código único del enlace; se guarda seudonimizado (clave de .secret).",
+                  "Unique code of the link; stored pseudonymised (key in .secret).")),
+        Column("territory", "yes", "text", _TERRITORY,
+               _m("Territorio donde actúa (clave del catálogo).",
+                  "Territory where the link acts (catalogue key)."),
+               allowed_note=_TERRITORY_ID.allowed_note),
+        Column("area", "yes", "text", "health",
+               _m("Área de acción del enlace.", "Area of action of the link."),
+               allowed_note=_m("un id de link_areas en city.yml",
+                               "an id of link_areas in city.yml")),
+        Column("sex", "no", "text", "female", _m("Sexo.", "Sex."), allowed=tuple(sorted(SEXES))),
+        Column("age_group", "no", "text", "45_59", _m("Grupo de edad.", "Age group."),
+               allowed=tuple(sorted(AGE_GROUPS))),
+        Column("joined_on", "no", "date", "2024-02-01",
+               _m("Fecha de alta como enlace.", "Date the link joined.")),
+        *(Column(c, "no", "text", ex, _m(
+            "Dato personal: se puede traer, pero se descarta al ingerir y nunca se guarda.",
+            "Personal data: it may be present, but it is dropped at ingest and never stored."))
+          for c, ex in zip(LINK_PERSONAL, ("Nombre Apellido", "5500000000", "Calle 1 #2",
+                                           "enlace@example.org", "XEXX010101HNEXXXA4"),
+                           strict=False)),
+    ),
+    notes=_m("Un link_code vacío o repetido va a cuarentena (required_unique).",
+             "An empty or repeated link_code is quarantined (required_unique)."),
+))
+
+_add(Spec(
+    "social_index",
+    _m("Índice de desarrollo social por área", "Social-development index by area"),
+    _m("EVALÚA CDMX, Índice de Desarrollo Social (IDS-CDMX 2020) por AGEB (folio_ageb, idsm, "
+       "e_idsm, pob) o por manzana (folio_mza), con los polígonos de AGEB o manzana del Marco "
+       "Geoestadístico de INEGI. Fuera de la CDMX: el índice de rezago social de CONEVAL o el "
+       "grado de marginación de CONAPO por AGEB.",
+       "EVALÚA CDMX, Social Development Index (IDS-CDMX 2020) by AGEB (folio_ageb, idsm, "
+       "e_idsm, pob) or by block (folio_mza), with INEGI's Marco Geoestadístico AGEB or block "
+       "polygons. Outside Mexico City: CONEVAL's social lag index or CONAPO's marginalisation "
+       "degree by AGEB."),
+    "territoria ingest -w WS social_index.csv --kind social_index --areas areas.geojson "
+    "--areas-key area_id",
+    (
+        Column("area_id", "yes", "text", _AREA,
+               _m("Clave del área, la misma que en la capa de áreas (--areas-key). En el "
+                  "archivo de EVALÚA: folio_ageb (AGEB, 13 caracteres) o folio_mza.",
+                  "Key of the area, the same as in the areas layer (--areas-key). In the "
+                  "EVALÚA file: folio_ageb (AGEB, 13 characters) or folio_mza.")),
+        Column("value", "conditional", "number", "0.78",
+               _m("Valor del índice (EVALÚA: idsm, de 0 a 1); puede ir vacío sólo si el "
+                  "estrato es 'Sin información'.",
+                  "Value of the index (EVALÚA: idsm, 0 to 1); may be empty only when the "
+                  "stratum is 'Sin información'.")),
+        Column("stratum", "no", "text", "Medio",
+               _m("Estrato (EVALÚA: e_idsm); 'Sin información' marca un área sin dato.",
+                  "Stratum (EVALÚA: e_idsm); 'Sin información' marks an area without data."),
+               allowed_note=_m("EVALÚA: " + ", ".join(_STRATA), "EVALÚA: " + ", ".join(_STRATA))),
+        Column("population", "no", "number", "2543",
+               _m("Habitantes del área (EVALÚA: pob).", "Residents of the area (EVALÚA: pob).")),
+    ),
+    notes=_m("El índice se lleva a los territorios como promedio ponderado del traslape de "
+             "áreas y territorios. Una clave repetida va a cuarentena (duplicate_id). El "
+             "archivo de EVALÚA viene en Latin-1: se detecta solo.",
+             "The index is brought to territories as a mean weighted by the overlap of areas "
+             "and territories. A repeated key is quarantined (duplicate_id). The EVALÚA file "
+             "is Latin-1: this is detected."),
+))
+
+_FGJ_NOTE = _m("Columna del archivo de la FGJ; se lee pero no se usa.",
+               "Column of the FGJ file; read but not used.")
+_add(Spec(
+    "crime",
+    _m("Carpetas de investigación (FGJ CDMX), un registro por carpeta",
+       "Criminal investigation files (FGJ CDMX), one record per file"),
+    _m("FGJ CDMX, carpetas de investigación (datos.cdmx.gob.mx, carpetasFGJ_acumulado_*.csv, "
+       "21 columnas; también el formato 2016-2020 con ao_hechos y el XLSX de transparencia). "
+       "Fuera de la CDMX: la fiscalía del estado, si publica registros con coordenadas; si sólo "
+       "hay conteos por área, use crime_by_area.",
+       "FGJ CDMX, criminal investigation files (datos.cdmx.gob.mx, carpetasFGJ_acumulado_*.csv, "
+       "21 columns; also the 2016-2020 layout with ao_hechos and the transparency XLSX). "
+       "Outside Mexico City: the state prosecutor's office, if it publishes records with "
+       "coordinates; if there are only counts by area, use crime_by_area."),
+    "territoria ingest -w WS crime.csv",
+    (
+        Column("anio_inicio", "no", "integer", "2024", _FGJ_NOTE),
+        Column("mes_inicio", "no", "text", "Marzo", _FGJ_NOTE),
+        Column("fecha_inicio", "no", "date", "2024-03-02", _FGJ_NOTE),
+        Column("hora_inicio", "no", "time", "10:15:00", _FGJ_NOTE),
+        Column("anio_hecho", "conditional", "integer", "2024",
+               _m("Año de los hechos; se usa con mes_hecho si fecha_hecho falta.",
+                  "Year of the facts; used with mes_hecho when fecha_hecho is missing.")),
+        Column("mes_hecho", "conditional", "text", "Marzo",
+               _m("Mes de los hechos (número o nombre en español).",
+                  "Month of the facts (number or Spanish name).")),
+        Column("fecha_hecho", "conditional", "date", "2024-03-01",
+               _m("Fecha de los hechos (AAAA-MM-DD o dd/mm/aaaa): da el mes del conteo. "
+                  "Obligatoria si faltan anio_hecho y mes_hecho.",
+                  "Date of the facts (YYYY-MM-DD or dd/mm/yyyy): gives the month counted. "
+                  "Required when anio_hecho and mes_hecho are missing.")),
+        Column("hora_hecho", "no", "time", "21:30:00", _FGJ_NOTE),
+        Column("delito", "conditional", "text",
+               "ROBO A TRANSEUNTE EN VIA PUBLICA CON VIOLENCIA",
+               _m("Delito; es la categoría si categoria_delito está vacía.",
+                  "Offence; it is the category when categoria_delito is empty.")),
+        Column("categoria_delito", "conditional", "text",
+               "ROBO A TRANSEUNTE EN VIA PUBLICA CON Y SIN VIOLENCIA",
+               _m("Categoría que se cuenta. Sin ella ni delito, el registro va a cuarentena.",
+                  "Category counted. Without it or delito, the record is quarantined.")),
+        Column("competencia", "no", "text", "FUERO COMUN", _FGJ_NOTE),
+        Column("fiscalia", "no", "text", "INVESTIGACION EN IZTAPALAPA", _FGJ_NOTE),
+        Column("agencia", "no", "text", "IZP-6", _FGJ_NOTE),
+        Column("unidad_investigacion", "no", "text", "UI-1CD", _FGJ_NOTE),
+        Column("colonia_hecho", "conditional", "text", "ACULCO",
+               _m("Colonia de los hechos; sólo se usa si no hay coordenadas válidas.",
+                  "Colonia of the facts; used only when there are no valid coordinates.")),
+        Column("colonia_catalogo", "conditional", "text", "Aculco",
+               _m("Colonia del catálogo de la FGJ; preferida a colonia_hecho.",
+                  "Colonia of the FGJ catalogue; preferred to colonia_hecho.")),
+        Column("alcaldia_hecho", "conditional", "text", "IZTAPALAPA",
+               _m("Alcaldía de los hechos; necesaria en el archivo de toda la ciudad, para "
+                  "quedarse con las filas de la alcaldía propia.",
+                  "Borough of the facts; needed in the city-wide file, to keep the rows of the "
+                  "city's own borough.")),
+        Column("alcaldia_catalogo", "no", "text", "IZTAPALAPA", _FGJ_NOTE),
+        Column("municipio_hecho", "no", "text", "", _FGJ_NOTE),
+        Column("latitud", "conditional", "number", "19.365",
+               _m("Latitud (grados, WGS84). El territorio es el polígono que contiene el punto.",
+                  "Latitude (degrees, WGS84). The territory is the polygon holding the point.")),
+        Column("longitud", "conditional", "number", "-99.095",
+               _m("Longitud (grados, WGS84, negativa en México).",
+                  "Longitude (degrees, WGS84, negative in Mexico).")),
+    ),
+    notes=_m("Cada registro necesita un mes (fecha_hecho, o anio_hecho y mes_hecho), una "
+             "categoría (categoria_delito o delito) y un territorio: el que contiene su punto "
+             "(latitud, longitud) o, sin coordenadas, el de nombre igual a su colonia. Si no, "
+             "va a cuarentena (date, required, territory_not_matched). Se cuenta por "
+             "territorio, mes y categoría.",
+             "Each record needs a month (fecha_hecho, or anio_hecho and mes_hecho), a category "
+             "(categoria_delito or delito) and a territory: the one holding its point "
+             "(latitud, longitud) or, without coordinates, the one whose name equals its "
+             "colonia. Otherwise it is quarantined (date, required, territory_not_matched). "
+             "Counts are by territory, month and category."),
+))
+
+_add(Spec(
+    "crime_by_area",
+    _m("Delitos contados por área y mes", "Crime counted by area and month"),
+    _m("SSC/SSP CDMX, incidencia por cuadrante de policía y mes (con la capa de cuadrantes). "
+       "Fuera de la CDMX: conteos de la policía municipal por sector o cuadrante, con su capa "
+       "de polígonos.",
+       "SSC/SSP Mexico City, incidence by police quadrant and month (with the quadrants "
+       "layer). Elsewhere: municipal police counts by sector or quadrant, with their polygon "
+       "layer."),
+    "territoria ingest -w WS crime_by_area.csv --kind crime --areas areas.geojson "
+    "--areas-key area_id",
+    (
+        Column("area_id", "yes", "text", _AREA,
+               _m("Clave del área (cuadrante, sector...), la misma que en la capa de áreas "
+                  "(--areas-key). En el archivo de la SSP: cuadrante.",
+                  "Key of the area (quadrant, sector...), the same as in the areas layer "
+                  "(--areas-key). In the SSP file: cuadrante.")),
+        Column("month", "yes", "date", "2024-03-01",
+               _m("Mes contado: primer día del mes, AAAA-MM-DD (SSP: date).",
+                  "Month counted: first day of the month, YYYY-MM-DD (SSP: date).")),
+        Column("category", "yes", "text", "ROBO A TRANSEUNTE",
+               _m("Categoría del delito (SSP: crime).", "Crime category (SSP: crime).")),
+        Column("count", "yes", "integer", "3",
+               _m("Número de delitos en el área, el mes y la categoría (ceros incluidos).",
+                  "Number of crimes in the area, month and category (zeros included).")),
+    ),
+    notes=_m("Los conteos se reparten entre los territorios según el traslape (o la población "
+             "de las manzanas) y su total se conserva, salvo la parte de un área que cae fuera "
+             "de todo territorio (se informa). Una fila repetida (área, mes, categoría) va a "
+             "cuarentena.",
+             "Counts are shared among territories by overlap (or block population) and their "
+             "total is kept, except the part of an area outside every territory (reported). "
+             "A repeated row (area, month, category) is quarantined."),
+))
+
+_add(Spec(
+    "areas",
+    _m("Capa de áreas de origen (AGEB, manzanas, cuadrantes)",
+       "Layer of source areas (AGEBs, blocks, quadrants)"),
+    _m("INEGI, Marco Geoestadístico (AGEB urbanas 09a, manzanas 09m; clave CVEGEO, en Lambert "
+       "conforme cónica EPSG:6372); SSC CDMX, capa de cuadrantes (datos.cdmx.gob.mx). Fuera de "
+       "la CDMX: el Marco Geoestadístico del estado, o la capa de sectores de la policía.",
+       "INEGI, Marco Geoestadístico (urban AGEBs 09a, blocks 09m; key CVEGEO, in Lambert "
+       "conformal conic EPSG:6372); SSC Mexico City, quadrants layer (datos.cdmx.gob.mx). "
+       "Elsewhere: the state's Marco Geoestadístico, or the police sectors layer."),
+    "--areas areas.geojson --areas-key area_id  (con/with --kind social_index | --kind crime)",
+    (
+        Column("area_id", "yes", "text", _AREA,
+               _m("Clave única del área, la que lleva el archivo de datos (--areas-key nombra "
+                  "la columna; INEGI: CVEGEO).",
+                  "Unique key of the area, the one the data file carries (--areas-key names "
+                  "the column; INEGI: CVEGEO).")),
+        Column("name", "no", "text", "AGEB 001-0",
+               _m("Nombre o descripción (opcional).", "Name or description (optional).")),
+    ),
+    notes=_m("No se ingiere sola: acompaña a un índice o a conteos de delitos por área. Capa de "
+             "polígonos en GeoPackage, GeoJSON o Shapefile, en cualquier proyección.",
+             "It is not ingested alone: it goes with an index or crime counts by area. Polygon "
+             "layer in GeoPackage, GeoJSON or Shapefile, in any projection."),
+    polygon=True, geojson_ring=_AREA_RING,
+))
+
+#: Every kind, in the order a new city ingests them.
+KINDS = tuple(SPECS)
+
+
+def spec(kind: str) -> Spec:
+    """The specification of one kind of input file.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown kind (the message lists the allowed ones).
+    """
+    if kind not in SPECS:
+        raise ConfigError(f"unknown template kind '{kind}' (allowed: {', '.join(KINDS)}, all)")
+    return SPECS[kind]
+
+
+def _csv_text(rows) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def template_csv(kind: str) -> str:
+    """The template CSV of ``kind``: exact header and one example row.
+
+    >>> print(template_csv("zones"), end="")
+    zone_id,name
+    DT01,Aculco
+    """
+    s = spec(kind)
+    return _csv_text([s.header(), s.example()])
+
+
+def schema_csv(kind: str) -> str:
+    """One row per column: ``column, required, type, allowed, example, meaning_es, meaning_en``.
+
+    >>> print(schema_csv("zones").splitlines()[1])
+    zone_id,yes,text,,DT01,Clave única de la zona; la usan territories.zone_id y los \
+formularios.,Unique key of the zone; used by territories.zone_id and the forms.
+    """
+    s = spec(kind)
+    rows = [["column", "required", "type", "allowed", "example", "meaning_es", "meaning_en"]]
+    rows += [[c.name, c.required, c.type, c.allowed_text("en"), c.example, c.meaning["es"],
+              c.meaning["en"]] for c in s.columns]
+    return _csv_text(rows)
+
+
+def template_geojson(kind: str) -> str:
+    """A FeatureCollection with the example row as properties and an example polygon."""
+    s = spec(kind)
+    if not s.polygon:
+        raise ConfigError(f"template {kind} is a table, not a polygon layer")
+    props = {}
+    for c in s.columns:
+        props[c.name] = (float(c.example) if c.type in ("number", "integer") and c.example
+                         else c.example)
+    feature = {"type": "Feature", "properties": props,
+               "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in s.geojson_ring]]}}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False,
+                      indent=1) + "\n"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def spec_markdown(kind: str, lang: str = "es", *, heading: str = "##") -> str:
+    """The description of one kind in Markdown (title, source, command, columns, rules).
+
+    >>> print(spec_markdown("zones", "en").splitlines()[0])
+    ## Zones (territorial directorates) (`zones`)
+    """
+    s = spec(kind)
+    t = lambda d: tr({"x": d}, "x", lang)  # noqa: E731
+    lines = [f"{heading} {t(s.title)} (`{kind}`)", "",
+             f"**{tr(MESSAGES, 'source', lang)}.** {t(s.source)}", "",
+             f"**{tr(MESSAGES, 'command', lang)}:** `{s.command}`", "",
+             tr(MESSAGES, "files", lang, files=", ".join(f"`{f}`" for f in s.files())), ""]
+    head = [tr(MESSAGES, k, lang) for k in ("column", "required", "type", "allowed", "example",
+                                            "meaning")]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in s.columns:
+        lines.append("| " + " | ".join(_cell(x) for x in (
+            f"`{c.name}`", t(REQUIRED[c.required]), t(TYPES[c.type]), c.allowed_text(lang),
+            f"`{c.example}`" if c.example else "", t(c.meaning))) + " |")
+    if s.notes:
+        lines += ["", f"**{tr(MESSAGES, 'notes', lang)}.** {t(s.notes)}"]
+    if s.polygon:
+        lines += ["", t(_POLY_NOTE)]
+    return "\n".join(lines) + "\n"
+
+
+def write_template(kind: str, out_dir, *, force: bool = False, lang: str = "es") -> list[Path]:
+    """Write the template files of ``kind`` (or of every kind for ``'all'``) into ``out_dir``.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown kind, or when a file exists and ``force`` is false (nothing is
+        written then).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> [p.name for p in write_template("zones", tempfile.mkdtemp())]
+    ['zones.csv', 'zones.schema.csv', 'zones.md']
+    """
+    kinds = list(KINDS) if kind == "all" else [spec(kind).kind]
+    out = Path(out_dir)
+    contents: list[tuple[Path, str]] = []
+    for k in kinds:
+        s = SPECS[k]
+        md = spec_markdown(k, "es", heading="#") + "\n---\n\n" + spec_markdown(k, "en",
+                                                                                heading="#")
+        files = {f"{k}.csv": template_csv(k), f"{k}.schema.csv": schema_csv(k), f"{k}.md": md}
+        if s.polygon:
+            files[f"{k}.geojson"] = template_geojson(k)
+        contents += [(out / name, files[name]) for name in s.files()]
+    if not force:
+        for p, _ in contents:
+            if p.exists():
+                raise ConfigError(tr(MESSAGES, "exists", lang, path=p))
+    out.mkdir(parents=True, exist_ok=True)
+    for p, text in contents:
+        p.write_text(text, encoding="utf-8")
+    return [p for p, _ in contents]
