@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "consensus",   # consensus
     "evaluate",    # evaluate impact | run | calendar
     "ledger",      # ledger import | export
+    "template", "quarantine",  # template KIND (input files) ; quarantine (rows to fix)
 )
 
 
