@@ -78,10 +78,41 @@ def test_ckan_layout(geo_ws, tmp_path):
     p = tmp_path / "carpetas-2019.csv"
     rows.to_csv(p, index=False, sep=";")
     (r,) = ingest_files(geo_ws, [p])
-    assert (r.accepted, r.quarantined) == (3, 0)  # row 1 outside polygons -> name; row 2 -> ao/mes
+    # row 1: a point outside every territory is quarantined, never name-matched;
+    # row 2: no coordinates, its colonia's name matches, its date comes from ao/mes
+    assert (r.accepted, r.quarantined) == (2, 1)
     with Store(geo_ws.store_path, read_only=True) as s:
         c = s.query("SELECT territory_id, count FROM crime_counts ORDER BY 1")
-    assert c.values.tolist() == [["07-001", 2], ["07-002", 1]]
+        q = s.table("quarantine")
+    assert c.values.tolist() == [["07-001", 1], ["07-002", 1]]
+    assert q[["row", "rule"]].values.tolist() == [[1, "territory_not_matched"]]
+
+
+def test_city_wide_file_keeps_the_city_boroughs(tmp_path):
+    """The FGJ file covers all of Mexico City: rows of other boroughs are quarantined as
+    outside_city (never name-matched into a colonia of this borough with the same name)."""
+    ws = init_workspace(tmp_path / "w", "Coyoacán")
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"CVEUT": "03-001", "NOMUT": "CENTRO",
+                                           "NOMDT": "COYOACAN"}, "geometry": _square(0, 0)}]}
+    layer = tmp_path / "c.geojson"
+    layer.write_text(json.dumps(fc))
+    ingest_files(ws, [layer])
+    rows = pd.DataFrame({
+        "fecha_hecho": ["2024-01-05", "2024-01-06", "2024-01-07"],
+        "delito": ["ROBO"] * 3, "categoria_delito": ["ROBO"] * 3,
+        "colonia_hecho": ["CENTRO", "CENTRO", "CENTRO"],
+        "alcaldia_hecho": ["COYOACAN", "CUAUHTEMOC", "Coyoacán"],
+        "latitud": ["", "", "0.5"], "longitud": ["", "", "0.5"]})
+    p = tmp_path / "carpetasFGJ_acumulado_2025_01.csv"
+    rows.to_csv(p, index=False)
+    (r,) = ingest_files(ws, [p])
+    assert (r.accepted, r.quarantined) == (2, 1)
+    with Store(ws.store_path, read_only=True) as s:
+        q = s.table("quarantine")
+        n = s.query("SELECT sum(count) FROM crime_counts").iloc[0, 0]
+    assert n == 2
+    assert q[["row", "value", "rule"]].values.tolist() == [[2, "CUAUHTEMOC", "outside_city"]]
 
 
 def test_names_and_kinds():

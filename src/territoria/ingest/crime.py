@@ -53,6 +53,7 @@ _CATEGORY = ("categoria_delito",)
 _DELITO = ("delito", "modalidad - delito")
 _COLONIA = ("colonia_catalogo", "colonia_hecho", "colonia_hechos")
 _LAT = ("latitud", "coord y")
+_BOROUGH = ("alcaldia_hecho", "alcaldia_hechos", "alcaldia_catalogo")
 _LON = ("longitud", "coord x")
 
 
@@ -122,7 +123,7 @@ def _read_records(ctx: FileContext) -> tuple[pd.DataFrame, list[str]]:
     load_text(ctx.con, info, t, name=ctx.name)
     want = {c.strip().lower(): c for c in info.header}
     keep = [want[c] for c in (*_DATE, *_YEAR, *_MONTH, *_CATEGORY, *_DELITO, *_COLONIA,
-                              *_LAT, *_LON) if c in want]
+                              *_LAT, *_LON, *_BOROUGH) if c in want]
     sel = ", ".join(quote_ident(c) for c in dict.fromkeys(keep)) or "*"
     df = ctx.con.execute(f"SELECT {sel} FROM {t} ORDER BY rowid").df()
 
@@ -180,9 +181,14 @@ def _territory_names(store) -> dict[str, str]:
 
 
 def ingest_crime(ctx: FileContext) -> Outcome:
-    """FGJ records -> crime_counts (see the module docstring)."""
-    from territoria.ingest.territories import territory_geometries
+    """FGJ records -> crime_counts (see the module docstring); counts by area with
+    ``--areas`` (:func:`territoria.ingest.by_area.ingest_crime_by_area`)."""
+    from territoria.ingest.territories import city_boroughs, territory_geometries
 
+    if ctx.options.get("areas"):
+        from territoria.ingest.by_area import ingest_crime_by_area
+
+        return ingest_crime_by_area(ctx)
     df, notes = _read_records(ctx)
     n = len(df)
     if n == 0:
@@ -196,6 +202,8 @@ def ingest_crime(ctx: FileContext) -> Outcome:
                           file=ctx.name, column=miss, rule="missing_columns")
     ids, geoms = territory_geometries(ctx.store)
     names = _territory_names(ctx.store)
+    boroughs = city_boroughs(ctx.store)
+    bor_col = _col(cols, _BOROUGH)
     if not ids and not names:
         raise IngestError("no territories in the store: ingest the territory catalogue first",
                           file=ctx.name, rule="no_territories")
@@ -216,8 +224,20 @@ def ingest_crime(ctx: FileContext) -> Outcome:
     if colonia is not None and colc == cols.get("colonia_catalogo") and "colonia_hecho" in cols:
         colonia = colonia.where(colonia.notna() & (colonia.astype(str).str.strip() != ""),
                                 df[cols["colonia_hecho"]].reset_index(drop=True))
+    other_borough = pd.Series(False, index=range(n))
+    if bor_col and boroughs:
+        # a city-wide file: keep the rows of the city's own boroughs (as the territory layer
+        # names them); never name-match a colonia of another borough
+        other_borough = ~df[bor_col].reset_index(drop=True).map(
+            lambda v: normalize_name(str(v)) in boroughs if v is not None else False)
+    has_point = pd.Series(np.isfinite(pd.to_numeric(lon.reset_index(drop=True), errors="coerce"))
+                          & np.isfinite(pd.to_numeric(lat.reset_index(drop=True),
+                                                      errors="coerce")))
+    by_name = colonia.where(~(has_point | other_borough).to_numpy(), None) \
+        if colonia is not None else None
     terr, method = assign_territories(lon.reset_index(drop=True), lat.reset_index(drop=True),
-                                      colonia, ids, geoms, names)
+                                      by_name, ids, geoms, names)
+    terr = terr.where(~other_borough, None)
     rows = pd.Series(np.arange(1, n + 1))
     month = month.reset_index(drop=True)
     cat = cat.reset_index(drop=True)
@@ -230,7 +250,12 @@ def ingest_crime(ctx: FileContext) -> Outcome:
     bad_cat = cat.isna()
     problems.append(pd.DataFrame({"row": rows[bad_cat], "column": catc, "value": None,
                                   "rule": "required"}))
-    unmatched = terr.isna()
+    unmatched = terr.isna() & ~other_borough
+    if other_borough.any():
+        ob = other_borough
+        problems.append(pd.DataFrame({"row": rows[ob].to_numpy(), "column": bor_col,
+                                      "value": df[bor_col].reset_index(drop=True)[ob].astype(str)
+                                      .to_numpy(), "rule": "outside_city"}))
     where = colonia[unmatched] if colonia is not None else pd.Series([None] * int(unmatched.sum()))
     label = colc or f"{lonc},{latc}"
     shown = where.astype(object).map(lambda v: None if v is None else str(v))
@@ -243,7 +268,7 @@ def ingest_crime(ctx: FileContext) -> Outcome:
     q = pd.concat([p for p in problems if len(p)], ignore_index=True) if any(
         len(p) for p in problems) else pd.DataFrame(columns=["row", "column", "value", "rule"])
     ctx.quarantine_frame(q)
-    good = ~(bad_date | bad_cat | unmatched)
+    good = ~(bad_date | bad_cat | unmatched | other_borough)
     agg = (pd.DataFrame({"territory_id": terr[good], "month": month[good], "category": cat[good]})
            .groupby(["territory_id", "month", "category"]).size().rename("count").reset_index())
     agg["month"] = pd.to_datetime(agg["month"]).dt.date
@@ -266,7 +291,12 @@ _CUADRANTE_TYPES = {"date": "DATE", "count": "INTEGER", "year": "INTEGER",
 
 
 def ingest_crime_cuadrante(ctx: FileContext) -> Outcome:
-    """SSP cuadrante x crime x month counts -> ``crime_cuadrante`` (long table, as is)."""
+    """SSP cuadrante x crime x month counts -> ``crime_cuadrante`` (long table, as is); with
+    ``--areas`` (the cuadrante polygons) the counts are apportioned to territories."""
+    if ctx.options.get("areas"):
+        from territoria.ingest.by_area import ingest_crime_by_area
+
+        return ingest_crime_by_area(ctx)
     info = sniff_text(ctx.path, name=ctx.name)
     t = ctx.temp("cuad")
     n = load_text(ctx.con, info, t, name=ctx.name)

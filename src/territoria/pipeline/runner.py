@@ -204,7 +204,8 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
 
 def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = False,
         language: str | None = None, progress: bool = True, engine: str = "auto",
-        notebooks_dir=None, timeout: float | None = None) -> RunSummary:
+        notebooks_dir=None, timeout: float | None = None,
+        scheduler: str | None = None) -> RunSummary:
     """Execute the step notebooks and collect their results into the store.
 
     Parameters
@@ -228,6 +229,11 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
         Where the ``NN_name.ipynb`` notebooks are (default: the kit's ``notebooks/``).
     timeout : float, optional
         Seconds allowed per cell.
+    scheduler : str, optional
+        Run on Dask distributed instead of the local pool: ``local:N`` (a ``LocalCluster``
+        of N processes) or a scheduler address (``tcp://HOST:8786``); ``workers`` is then
+        ignored. Workers must see the workspace at the same path
+        (:mod:`territoria.pipeline.dask_engine`).
 
     Returns
     -------
@@ -304,8 +310,14 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
                     log = ws.output_dir / "run.log"  # stderr of workers and kernels
                     log.parent.mkdir(parents=True, exist_ok=True)
                     log.write_bytes(b"")
-                    used_engine, server, executor = _start_pool(engine, workers, log, notes,
-                                                                lang)
+                    if scheduler:  # Dask distributed: one task per notebook
+                        from territoria.pipeline.dask_engine import DaskExecutor
+
+                        executor = DaskExecutor(scheduler, engine, log_path=log)
+                        used_engine, workers = executor.engine_name, executor.workers
+                    else:
+                        used_engine, server, executor = _start_pool(engine, workers, log,
+                                                                    notes, lang)
                 if bar is not None:
                     bar.set_description(step.id)
                 results = executor.run(jobs, on_result=lambda r: _tick(bar, r))
