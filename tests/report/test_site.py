@@ -68,7 +68,8 @@ def test_small_cells_are_suppressed_at_publication(tiny):
         small = b.card(rows[rows["territory_id"] == "T<2>"].iloc[0].to_dict())
         big = b.card(rows[rows["territory_id"] == "T1"].iloc[0].to_dict())
     assert small["suppressed"] and not big["suppressed"]
-    assert big["value"].startswith("70.0")
+    assert big["value"] == {"es": "70 %", "en": "70%"}  # decimals sized by the interval
+    assert "entre 60 y 80" in big["sentence"]["es"] and "100" in big["sentence"]["es"]
     data = json.loads((index.parent / "index.html").read_text().split(
         'id="map-data">')[1].split("</script>")[0])
     if "pct_unsafe_colonia" in data["indicators"]:

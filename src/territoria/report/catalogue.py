@@ -63,6 +63,7 @@ class Indicator:
     sentence: dict = field(default_factory=dict)
     plain: dict = field(default_factory=dict)
     quality: dict = field(default_factory=dict)
+    effect: bool = False
     extra: dict = field(default_factory=dict)
 
     def name(self, lang: str) -> str:
@@ -89,11 +90,12 @@ SCHEMA = {
     "unit": ("string", False), "better": (("higher", "lower", "neutral"), False),
     "disaggregations": ("list", False), "headline": ("bool", False),
     "percent": ("bool", False), "sentence": ("template", False), "plain": ("text", False),
-    "quality": ("quality", False),
+    "quality": ("quality", False), "effect": ("bool", False),
 }
 _FIELDS = set(SCHEMA)
 #: Placeholders a sentence template may use (see ``territoria.report.words``).
-PLACEHOLDERS = {"value", "low", "high", "n", "group", "of100", "of100_low", "of100_high"}
+PLACEHOLDERS = {"value", "low", "high", "n", "group", "name", "of100", "of100_low",
+                "of100_high"}
 QUALITY_KEYS = {"min_n": int, "max_ci_width": (int, float), "reliability": str,
                 "min_reliability": (int, float)}
 
@@ -203,4 +205,4 @@ def _load_file(p: Path, out: dict) -> None:
             disaggregations=tuple(e.get("disaggregations", ()) or ()),
             headline=bool(e.get("headline", False)), percent=bool(e.get("percent", False)),
             sentence=dict(e.get("sentence") or {}), plain=dict(e.get("plain") or {}),
-            quality=dict(e.get("quality") or {}))
+            quality=dict(e.get("quality") or {}), effect=bool(e.get("effect", False)))

@@ -44,7 +44,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from territoria import __version__, charts
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
+from territoria.report import words
 from territoria.report.catalogue import kit_dir, load_catalogue
+from territoria.steps.registry import titles as step_titles
 from territoria.store import Store
 
 KIND_LABELS = {
@@ -57,16 +59,7 @@ KIND_LABELS = {
     "paraje": ("Paraje", "Paraje"),
     "other": ("Otro", "Other"),
 }
-STEP_TITLES = {
-    "00_selection": ("Selección territorial", "Territorial selection"),
-    "01_network": ("Red y asambleas", "Network and assemblies"),
-    "02_diagnostic": ("Diagnóstico participativo", "Participatory diagnostic"),
-    "03_agenda": ("Agenda y consensos", "Agenda and consensus"),
-    "04_followup": ("Seguimiento de acuerdos", "Follow-up of agreements"),
-    "05_process": ("Evaluación del proceso", "Process evaluation"),
-    "06_impact": ("Evaluación de impacto", "Impact evaluation"),
-    "07_synthesis": ("Síntesis de la alcaldía", "Borough synthesis"),
-}
+STEP_TITLES = step_titles()  # step id -> (es, en), from the one step registry
 MAX_TABLE_ROWS = 60
 #: The "at a glance" cards of a territory page, in order (those recorded are shown).
 HEADLINE = ("block_coverage", "top_problem_share", "pct_unsafe_colonia", "agenda_share_divisive",
@@ -193,27 +186,68 @@ class SiteBuilder:
     # -- rendering pieces -------------------------------------------------------------------
     def card(self, row) -> dict:
         cat = self.catalogue.get(row["name"])
-        pct = bool(cat.percent) if cat else (row.get("unit") == "%")
         name = ({"es": cat.name("es"), "en": cat.name("en")} if cat
                 else {"es": row["name"], "en": row["name"]})
         grp = row.get("grp")
+        group = {"es": "", "en": ""}
         if isinstance(grp, str) and grp:
             axis = {a.id: a.label for a in self.cfg.axes}.get(grp)
-            if axis is not None:
-                name = {"es": f"{name['es']}: {axis.get('es')}", "en": f"{name['en']}: {axis.get('en')}"}
-            else:
-                name = {k: f"{v} ({grp})" for k, v in name.items()}
+            if axis is not None:  # other groups are internal keys, never shown as names
+                group = {"es": axis.get("es"), "en": axis.get("en") or axis.get("es")}
+                name = {k: f"{name[k]}: {group[k]}" for k in name}
         n = row.get("n")
         n = None if n is None or (isinstance(n, float) and math.isnan(n)) or pd.isna(n) else int(n)
         suppressed = bool(row.get("suppressed")) or (n is not None and n < self.min_cell)
+        value = {lang: words.value_text(cat, row, lang) for lang in ("es", "en")}
+        said = {lang: words.describe(cat, {**row, "n": n, "group": group[lang]}, lang,
+                                     name=name[lang]) for lang in ("es", "en")}
+        help_ = ({"es": cat.explain("es"), "en": cat.explain("en")} if cat else None)
+        return {"id": row["name"], "name": name, "value": value, "sentence": said, "n": n,
+                "suppressed": suppressed, "min_cell": self.min_cell, "help": help_}
+
+    def headline_cards(self, territory_id, ids) -> tuple[list[dict], list[dict]]:
+        """The "at a glance" cards whose indicator passes its own quality rule (catalogue
+        ``quality``: least n, widest interval, least reliability of its scale), and a note
+        (es/en) for each one moved out of the headline."""
+        keep, notes = [], []
+        for c in self.cards_for(territory_id, ids):
+            why = self._quality_failure(territory_id, c)
+            if why is None:
+                keep.append(c)
+            else:
+                notes.append({lang: f"{c['name'][lang]}: {why[lang]}" for lang in ("es", "en")})
+        return keep, notes
+
+    def _quality_failure(self, territory_id, card) -> dict | None:
+        cat = self.catalogue.get(card["id"])
+        q = cat.quality if cat else {}
+        if not q or card["suppressed"]:
+            return None
+        row = next((r for r in self._cards_index.get(territory_id, {}).get(card["id"], [])), {})
+        n = card["n"]
+        if "min_n" in q and (n is None or n < q["min_n"]):
+            return {"es": f"no va en el resumen porque se basa en {n or 0} respuestas (se "
+                          f"piden al menos {q['min_n']}).",
+                    "en": f"not in the summary: it rests on {n or 0} answers (at least "
+                          f"{q['min_n']} are needed)."}
         lo, hi = row.get("ci_low"), row.get("ci_high")
-        ci = None
-        if _isnum(lo) and _isnum(hi):
-            ci = f"{fmt_number(lo, percent=pct, lang='en')} – {fmt_number(hi, percent=pct, lang='en')}"
-        value = fmt_number(row.get("value"), percent=pct, lang="es")
-        help_ = ({"es": cat.describe("es"), "en": cat.describe("en")} if cat else None)
-        return {"name": name, "value": value, "ci": ci, "n": n, "suppressed": suppressed,
-                "min_cell": self.min_cell, "help": help_}
+        if "max_ci_width" in q and _isnum(lo) and _isnum(hi) and hi - lo > q["max_ci_width"]:
+            return {"es": "no va en el resumen porque su intervalo es demasiado ancho para "
+                          "sacar conclusiones.",
+                    "en": "not in the summary: its interval is too wide to draw conclusions."}
+        if "reliability" in q:
+            rel = self._cards_index.get(territory_id, {}).get(q["reliability"], [])
+            alpha = rel[0].get("value") if rel else None
+            if not _isnum(alpha) or alpha < q.get("min_reliability", 0.7):
+                shown = "sin medir" if not _isnum(alpha) else f"{alpha:.2f}"
+                shown_en = "not measured" if not _isnum(alpha) else f"{alpha:.2f}"
+                return {"es": "no va en el resumen porque las preguntas que lo forman no miden "
+                              f"lo mismo de forma confiable aquí (confiabilidad α = {shown}; se "
+                              f"pide al menos {q.get('min_reliability', 0.7)}).",
+                        "en": "not in the summary: the questions behind it do not measure the "
+                              f"same thing reliably here (reliability α = {shown_en}; at least "
+                              f"{q.get('min_reliability', 0.7)} is needed)."}
+        return None
 
     def cards_for(self, territory_id, ids) -> list[dict]:
         by_name = self._cards_index.get(territory_id)
@@ -392,7 +426,7 @@ class SiteBuilder:
         for r in self.territories.itertuples():
             tctx = self._territory_ctx(r)
             secs = self.section_blocks(r.territory_id, steps)
-            headline = self.cards_for(r.territory_id, headline_ids)
+            headline, headline_notes = self.headline_cards(r.territory_id, headline_ids)
             annex = []
             for step in sorted(annex_map.get(r.territory_id, {})):
                 es, en = STEP_TITLES.get(step, (step, step))
@@ -400,6 +434,7 @@ class SiteBuilder:
                               "title": {"es": es, "en": en}})
             title = f"{r.name} — Territoria"
             self.write(out / r.file, "territory.html", t=tctx, sections=secs, headline=headline,
+                       headline_notes=headline_notes,
                        annex=annex, **self._ctx("../", title))
 
     def build_index(self, out: Path) -> None:
@@ -446,7 +481,8 @@ class SiteBuilder:
         steps = [s for s in ("00_selection", "06_impact", "07_synthesis", "05_process",
                              "01_network", "02_diagnostic") if s in self.sections]
         secs = self.section_blocks(None, steps)
-        cards = self.cards_for(None, [i.id for i in self.catalogue.values() if i.headline])
+        cards, notes = self.headline_cards(None, [i.id for i in self.catalogue.values()
+                                                  if i.headline])
         tctx = {"name": self.cfg.name, "kind_label": {"es": self.cfg.levels.city.es.capitalize(),
                                                        "en": (self.cfg.levels.city.en or "").capitalize()},
                 "zone_name": "{} {}".format(self.store.count("zones"),
@@ -454,6 +490,7 @@ class SiteBuilder:
                 "population": fmt_number(float(self.territories["population"].sum())),
                 "cohort": None, "priority": True}
         self.write(out / "city.html", "territory.html", t=tctx, sections=secs, headline=cards,
+                   headline_notes=notes,
                    annex=[], **self._ctx("", f"{self.cfg.name} — Territoria"))
 
     def build_methodology(self, out: Path) -> None:
@@ -484,7 +521,7 @@ class SiteBuilder:
             for y in sorted(cat_dir.glob("*.yml")):
                 shutil.copyfile(y, out / "methodology" / "indicators" / y.name)
         rows = "".join(
-            f"<tr><td><code>{_esc(i.id)}</code></td><td><span lang='es'>{_esc(i.name('es'))}</span>"
+            f"<tr id='{_esc(i.id)}'><td><code>{_esc(i.id)}</code></td><td><span lang='es'>{_esc(i.name('es'))}</span>"
             f"<span lang='en'>{_esc(i.name('en'))}</span></td><td><span lang='es'>{_esc(i.describe('es'))}"
             f"</span><span lang='en'>{_esc(i.describe('en'))}</span></td><td>{_esc(i.formula)}</td>"
             f"<td>{_esc(i.better)}</td><td><code>{_esc(i.notebook)}</code></td></tr>"
