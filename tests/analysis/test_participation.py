@@ -142,12 +142,18 @@ def test_links_per_1000():
     links = pd.DataFrame({"link_id": range(12), "territory_id": ["t1"] * 10 + ["t2"] * 2,
                           "area": ["health"] * 10 + ["youth", "women"]})
     terr = pd.DataFrame({"territory_id": ["t1", "t2"], "population": [5000, 400]})
-    out = links_per_1000(links, terr).set_index(["territory_id", "area"])
+    areas = ("peace_wellbeing", "health", "civil_protection", "women", "youth", "children",
+             "older_adults")
+    out = links_per_1000(links, terr, areas=areas).set_index(["territory_id", "area"])
     assert len(out) == 14 and out.loc[("t1", "youth"), "links"] == 0
     assert out.loc[("t1", "health"), "per_1000"] == 2.0
     assert out.loc[("t1", "health"), "ci_low"] == pytest.approx(4.7954 / 5, abs=1e-4)
     with pytest.raises(AnalysisError, match="area.*sports"):
-        links_per_1000(links.assign(area="sports"), terr)
+        links_per_1000(links.assign(area="sports"), terr, areas=areas)
+    # a city that declares no areas: any code, the areas present, zeros included
+    seen = links_per_1000(links.assign(area=["sports"] * 11 + ["music"]), terr)
+    assert seen[["territory_id", "area", "links"]].values.tolist() == [
+        ["t1", "music", 0], ["t1", "sports", 10], ["t2", "music", 1], ["t2", "sports", 1]]
     with pytest.raises(AnalysisError, match="not in territories"):
         links_per_1000(links.assign(territory_id="t9"), terr)
 

@@ -25,7 +25,6 @@ __all__ = [
     "SEXES",
     "AGE_GROUPS",
     "ATTENDANCE_COLUMNS",
-    "LINK_AREAS",
     "MODES",
     "wilson_interval",
     "poisson_interval",
@@ -41,8 +40,6 @@ __all__ = [
 SEXES = ("female", "male")
 AGE_GROUPS = ("18_29", "30_44", "45_59", "60_plus")
 ATTENDANCE_COLUMNS = tuple(f"att_{s}_{a}" for s in SEXES for a in AGE_GROUPS)
-LINK_AREAS = ("peace_wellbeing", "health", "civil_protection", "women", "youth", "children",
-              "older_adults")
 MODES = ("in_person", "virtual", "hybrid")
 
 
@@ -291,6 +288,7 @@ def links_per_1000(
     territories: pd.DataFrame,
     *,
     by_area: bool = True,
+    areas: Sequence[str] | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Community links per 1,000 inhabitants, by territory (and area of action).
@@ -298,11 +296,14 @@ def links_per_1000(
     Parameters
     ----------
     links : DataFrame
-        ``link_id``, ``territory_id``, ``area`` (one of :data:`LINK_AREAS`).
+        ``link_id``, ``territory_id``, ``area`` (a code of ``areas``).
     territories : DataFrame
         ``territory_id``, ``population``.
     by_area : bool
-        One row per territory and area (all seven areas, zeros included) or per territory.
+        One row per territory and area (zeros included) or per territory.
+    areas : sequence of str, optional
+        The areas of action the city declares (``city.yml: link_areas``), in their order; a
+        link in another area is an error. Default: any area, those present in ``links``.
 
     Returns
     -------
@@ -322,10 +323,12 @@ def links_per_1000(
     """
     _need(links, ["link_id", "territory_id", "area"], "links")
     _need(territories, ["territory_id", "population"], "territories")
-    bad = set(links["area"].dropna()) - set(LINK_AREAS)
+    bad = set(links["area"].dropna()) - set(areas) if areas else set()
     if bad or links["area"].isna().any():
+        allowed = f" (allowed: {', '.join(areas)})" if areas else ""
         raise AnalysisError(f"links column 'area' has unknown or missing value(s) "
-                            f"{sorted(map(str, bad))} (allowed: {', '.join(LINK_AREAS)})")
+                            f"{sorted(map(str, bad))}{allowed}")
+    areas = list(areas) if areas else sorted(links["area"].astype(str).unique())
     unknown = set(links["territory_id"]) - set(territories["territory_id"])
     if unknown:
         raise AnalysisError(f"links name territory id(s) not in territories: {sorted(unknown)[:5]}")
@@ -334,7 +337,7 @@ def links_per_1000(
         raise AnalysisError("territories need a positive 'population' to compute rates")
     links = links.drop_duplicates("link_id")
     if by_area:
-        idx = pd.MultiIndex.from_product([pop.index, LINK_AREAS], names=["territory_id", "area"])
+        idx = pd.MultiIndex.from_product([pop.index, areas], names=["territory_id", "area"])
         counts = links.groupby(["territory_id", "area"]).size().reindex(idx, fill_value=0)
     else:
         counts = links.groupby("territory_id").size().reindex(pop.index, fill_value=0)

@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.exceptions import IngestError
 from territoria.ingest.core import FileContext, Outcome
 from territoria.ingest.privacy import pseudonymise
 from territoria.ingest.sniff import sniff_text
 
-SEXES = {"female", "male"}
-AGE_GROUPS = {"18_29", "30_44", "45_59", "60_plus"}
-LINK_AREAS = {"peace_wellbeing", "health", "civil_protection", "women", "youth", "children",
-              "older_adults"}
+SEXES = set(vocabulary.codes("sex"))
+AGE_GROUPS = set(vocabulary.codes("age_group"))
 LINK_PERSONAL = ("name", "phone", "address", "email", "curp")
 
 _SIGNATURES = (
@@ -181,8 +180,12 @@ def ingest_programme(ctx: FileContext) -> Outcome:
 def ingest_links(ctx: FileContext) -> Outcome:
     df = _read(ctx)
     probs = _territory_check(ctx, df, "territory")
-    probs.append(_bad(df, ~df["area"].isin(LINK_AREAS), "area",
-                      "choice:" + "|".join(sorted(LINK_AREAS))))
+    # the city's link areas (city.yml); a city that declares none accepts any area code
+    areas = set(vocabulary.codes("link_area", ctx.ws.config() if ctx.ws is not None else None))
+    if areas:
+        probs.append(_bad(df, ~df["area"].isin(areas), "area", "choice:" + "|".join(sorted(areas))))
+    else:
+        probs.append(_bad(df, df["area"].eq(""), "area", "required"))
     for col, allowed in (("sex", SEXES), ("age_group", AGE_GROUPS)):
         if col in df:
             probs.append(_bad(df, df[col].ne("") & ~df[col].isin(allowed), col,

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.analysis import participation as part
 from territoria.analysis import plots
 from territoria.analysis.suppression import suppress
@@ -66,27 +67,7 @@ MESSAGES = {
     "level_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
     "level_city": {"es": "Todas las colonias del programa",
                    "en": "All programme neighbourhoods"},
-    "mode_in_person": {"es": "Presencial", "en": "In person"},
-    "mode_virtual": {"es": "Virtual", "en": "Virtual"},
-    "mode_hybrid": {"es": "Híbrida", "en": "Hybrid"},
-    "kind_block_assembly": {"es": "Asamblea de manzana", "en": "Block assembly"},
-    "kind_territorial_assembly": {"es": "Asamblea territorial", "en": "Territorial assembly"},
-    "kind_working_table": {"es": "Mesa de trabajo", "en": "Working table"},
-    "kind_security_cabinet": {"es": "Gabinete de seguridad", "en": "Security cabinet"},
     "kind_all": {"es": "Todas las reuniones", "en": "All meetings"},
-    "area_peace_wellbeing": {"es": "Paz y bienestar", "en": "Peace and wellbeing"},
-    "area_health": {"es": "Salud", "en": "Health"},
-    "area_civil_protection": {"es": "Protección civil", "en": "Civil protection"},
-    "area_women": {"es": "Mujeres", "en": "Women"},
-    "area_youth": {"es": "Juventudes", "en": "Youth"},
-    "area_children": {"es": "Niñas y niños", "en": "Children"},
-    "area_older_adults": {"es": "Personas mayores", "en": "Older adults"},
-    "sex_female": {"es": "Mujeres", "en": "Women"},
-    "sex_male": {"es": "Hombres", "en": "Men"},
-    "age_18_29": {"es": "de 18 a 29 años", "en": "aged 18–29"},
-    "age_30_44": {"es": "de 30 a 44 años", "en": "aged 30–44"},
-    "age_45_59": {"es": "de 45 a 59 años", "en": "aged 45–59"},
-    "age_60_plus": {"es": "de 60 años y más", "en": "aged 60 and over"},
     "source_process": {"es": "Cuestionario al inicio y al final del proceso",
                        "en": "Questionnaire at the start and the end of the process"},
     "source_votes": {"es": "Rondas de votación", "en": "Voting rounds"},
@@ -164,8 +145,8 @@ SECTION = Section(step=STEP, title=MESSAGES["title"], intro=MESSAGES["intro"], v
 
 
 def group_label(sex: str, age_group: str, lang: str = "es") -> str:
-    """Translated sex x age group label."""
-    return f"{tr(MESSAGES, f'sex_{sex}', lang)} {tr(MESSAGES, f'age_{age_group}', lang)}"
+    """Translated sex x age group label (:meth:`territoria.vocabulary.Vocabulary.group_label`)."""
+    return vocabulary.Vocabulary().group_label(sex, age_group, lang)
 
 
 def _labels(keys, prefix: str) -> dict:
@@ -265,7 +246,7 @@ def activity(assemblies: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if monthly.empty:
         monthly = pd.DataFrame(columns=["month", "mode", "assemblies"])
     for lg in ("es", "en"):
-        monthly[f"group_{lg}"] = [tr(MESSAGES, f"mode_{m}", lg) for m in monthly["mode"]]
+        monthly[f"group_{lg}"] = vocabulary.labels("meeting_mode", monthly["mode"], lg)
     monthly = monthly[["month", "mode", "group_es", "group_en", "assemblies"]]
     yearly = (monthly.assign(year=pd.to_datetime(monthly["month"]).dt.year)
               .groupby(["year", "mode", "group_es", "group_en"], sort=True)["assemblies"].sum()
@@ -310,7 +291,8 @@ def attendance(assemblies: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
     by = by.sort_values("mean", ascending=False, kind="stable")  # sorted bars, "all" last
     out = pd.concat([by, allrow], ignore_index=True)
     for lg in ("es", "en"):
-        out[f"label_{lg}"] = [tr(MESSAGES, f"kind_{k}", lg) for k in out["kind"]]
+        out[f"label_{lg}"] = [tr(MESSAGES, "kind_all", lg) if k == "all"
+                              else vocabulary.label("meeting_kind", k, lg) for k in out["kind"]]
     out = out[["kind", "label_es", "label_en", "assemblies", "attendance", "women", "mean",
                "ci_low", "ci_high", "median", "min", "max"]]
     # a mean over few people could single them out: blank rows under min_cell attendees
@@ -339,9 +321,11 @@ def links(ctx, territory_id: str, *, min_cell: int) -> tuple[pd.DataFrame, pd.Da
                            "area": pd.Series(dtype=str)})
     else:
         lk = lk.rename(columns={"link_code": "link_id"})[["link_id", "territory_id", "area"]]
-    by_area = part.links_per_1000(lk, terr, by_area=True)
-    total = part.links_per_1000(lk, terr, by_area=False)
-    by_area = by_area.assign(**_labels(by_area["area"], "area_"))
+    areas = vocabulary.codes("link_area", getattr(ctx, "config", None)) or None
+    by_area = part.links_per_1000(lk, terr, by_area=True, areas=areas)
+    total = part.links_per_1000(lk, terr, by_area=False, areas=areas)
+    by_area = by_area.assign(**vocabulary.label_columns("link_area", by_area["area"],
+                                                        city=getattr(ctx, "config", None)))
     by_area = by_area[["area", "label_es", "label_en", "links", "per_1000", "ci_low", "ci_high"]]
     by_area = suppress(by_area, "links", min_count=min_cell).drop(columns="suppression")
     by_area = by_area.sort_values("per_1000", ascending=False, na_position="last",
@@ -456,7 +440,7 @@ def months_figure(monthly: pd.DataFrame, *, lang: str = "es", backend: str = "sv
     ``backend``: ``"svg"`` (default) draws the site's chart as a
     :class:`~territoria.charts.Chart`; ``"matplotlib"`` a Matplotlib figure to adjust.
     """
-    labels = {m: tr(MESSAGES, f"mode_{m}", lang) for m in part.MODES}
+    labels = {m: vocabulary.label("meeting_mode", m, lang) for m in part.MODES}
     return plots.lines_by_group(monthly, x="month", y="assemblies", group="mode", lang=lang,
                                 title=tr(MESSAGES, "fig_months", lang),
                                 ylabel=tr(MESSAGES, "fig_months_y", lang), labels=labels,

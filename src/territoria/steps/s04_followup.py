@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.analysis import followup as fu
 from territoria.analysis import plots
 from territoria.exceptions import DataError
@@ -136,10 +137,6 @@ MESSAGES = {
     "yes": {"es": "Sí", "en": "Yes"},
     "no": {"es": "No", "en": "No"},
     "all_departments": {"es": "Todas las áreas", "en": "All departments"},
-    "kind_block_assembly": {"es": "Asamblea de manzana", "en": "Block assembly"},
-    "kind_territorial_assembly": {"es": "Asamblea territorial", "en": "Territorial assembly"},
-    "kind_working_table": {"es": "Mesa de trabajo", "en": "Working table"},
-    "kind_security_cabinet": {"es": "Gabinete de seguridad", "en": "Security cabinet"},
     "tr_top": {"es": "Prioridades de la agenda (top 10) con un acuerdo firmado",
                "en": "Top-10 agenda items with a signed agreement"},
     "tr_top_dept": {"es": "Prioridades de la agenda (top 10) cuya área tiene algún acuerdo "
@@ -635,8 +632,7 @@ def accountability_table(a: FollowupAnalysis, cap: int = MAX_PROMISES,
     for lg in LANGS:
         st[f"label_{lg}"] = [text_in(d, lg) for d in st["description"]]
         st[f"department_{lg}"] = [_dept(d, lg, a) for d in st["department"]]
-        st[f"meeting_{lg}"] = ["" if pd.isna(k) else _t(f"kind_{k}", lg)
-                               for k in st["source_kind"]]
+        st[f"meeting_{lg}"] = vocabulary.labels("meeting_kind", st["source_kind"], lg, a.city)
         st[f"status_{lg}"] = [status_label(s, lg) for s in st["status"]]
         st[f"overdue_{lg}"] = np.where(st["overdue"], _t("yes", lg), _t("no", lg))
         h = history_text(a, lg, last)
