@@ -200,7 +200,7 @@ def test_a_copied_workspace_reruns_nothing(moved):
                 progress=False)
     # only 02/T03 runs again: it failed last time (and fails again)
     assert _ran(again) == {("02_diagnostic", "T03")}
-    assert again.counts == {"ok": 0, "skipped": 9, "failed": 1}
+    assert {k: v for k, v in again.counts.items() if v} == {"skipped": 9, "failed": 1}
 
 
 @pytest.mark.slow
@@ -215,4 +215,4 @@ def test_one_territorys_new_data_reruns_its_notebooks_and_the_city_steps(moved):
     assert _ran(again) == {("00_selection", None), ("01_network", "T01"),
                            ("02_diagnostic", "T01"), ("02_diagnostic", "T03"),
                            ("07_synthesis", None)}
-    assert again.counts == {"ok": 4, "skipped": 5, "failed": 1}
+    assert {k: v for k, v in again.counts.items() if v} == {"ok": 4, "skipped": 5, "failed": 1}

@@ -23,6 +23,10 @@ from territoria.exceptions import PipelineError
               show_default=True,
               help="fork: warm kernels forked from a parent that imported the libraries "
                    "(Linux); plain: a fresh kernel per notebook.")
+@click.option("--scheduler", default=None, metavar="SPEC",
+              help="Run on Dask distributed: local:N starts a LocalCluster of N processes; "
+                   "tcp://HOST:8786 uses a running scheduler (workers must see the workspace "
+                   "at the same path). Default: the local pool of --workers.")
 @click.option("--language", type=click.Choice(["es", "en"]), default=None,
               help="Report language (default: the city's default_language).")
 @click.option("--notebooks", "notebooks_dir", type=click.Path(file_okay=False, exists=True,
@@ -31,8 +35,8 @@ from territoria.exceptions import PipelineError
                                  "(default: the kit's notebooks).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @workspace_option
-def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, language,
-            notebooks_dir, quiet):
+def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, scheduler,
+            language, notebooks_dir, quiet):
     """Execute the step notebooks for the city and its territories.
 
     City steps (00, 06, 07) run once; territory steps (01-05) run once per territory.
@@ -40,20 +44,27 @@ def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, l
     results are loaded into the store. Notebooks whose inputs did not change since their
     last successful run are skipped (use --force to rerun them). A failing notebook is
     reported with its cell and error, the others go on; the exit status is 1 if any failed.
+    With --scheduler each notebook is one Dask task, on this machine (local:N) or on a
+    cluster's workers sharing the workspace's filesystem.
 
     \b
     Example:
       territoria run -w ./iztapalapa --steps 00,01,02 --workers 2
       territoria run -w ./iztapalapa --territory 07-001 --force --language en
+      territoria run -w /shared/iztapalapa --scheduler tcp://10.0.0.5:8786
     """
     from territoria.pipeline.runner import run
 
     if territory_ids and all_territories:
         raise PipelineError("use either --territory or --all, not both")
     territories = "all" if all_territories else (list(territory_ids) or None)
+    if scheduler:
+        from territoria.pipeline.dask_engine import parse_scheduler
+
+        parse_scheduler(scheduler)  # a bad value is one line, before anything starts
     summary = run(ws, territories=territories, steps=steps, workers=workers, force=force,
                   language=language, progress=not quiet, engine=engine,
-                  notebooks_dir=notebooks_dir)
+                  notebooks_dir=notebooks_dir, scheduler=scheduler)
     for note in summary.notes:
         click.echo(note, err=True)
     click.echo(summary.format())
