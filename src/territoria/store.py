@@ -22,6 +22,7 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import duckdb
 import pandas as pd
 
 from territoria.exceptions import StoreError
+from territoria.lock import WorkspaceBusy, busy_message, default_wait, holder, write_lock
 
 SCHEMA_VERSION = 1
 
@@ -47,7 +49,7 @@ CORE_DDL: dict[str, str] = {
     "census_margins": """CREATE TABLE IF NOT EXISTS census_margins (
         territory_id VARCHAR, sex VARCHAR, age_group VARCHAR, population DOUBLE)""",
     "crime_counts": """CREATE TABLE IF NOT EXISTS crime_counts (
-        territory_id VARCHAR, month DATE, category VARCHAR, count INTEGER, source VARCHAR)""",
+        territory_id VARCHAR, month DATE, category VARCHAR, count DOUBLE, source VARCHAR)""",
     "social_index": """CREATE TABLE IF NOT EXISTS social_index (
         unit_id VARCHAR, unit_level VARCHAR, territory_id VARCHAR, population DOUBLE,
         value DOUBLE, stratum VARCHAR, source VARCHAR)""",
@@ -72,6 +74,44 @@ CORE_DDL: dict[str, str] = {
 ADDED_COLUMNS = (("ingest_log", "rows_new", "INTEGER"), ("ingest_log", "rows_updated", "INTEGER"),
                  ("ingest_log", "rows_unchanged", "INTEGER"))
 
+#: DuckDB's words when another process holds the file (a reader while we write, a writer
+#: while we read): worth waiting for, never worth failing at once.
+_BUSY = ("Could not set lock", "Conflicting lock", "lock on file")
+
+
+def _connect(path: str, read_only: bool, wait: float):
+    """``duckdb.connect``, retried while another process holds the file (up to ``wait`` s)."""
+    deadline = time.monotonic() + max(wait, 0.0)
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as e:
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            busy = any(b in str(e) for b in _BUSY)
+            if busy and time.monotonic() < deadline:
+                time.sleep(pause)
+                pause = min(pause * 1.5, 0.5)
+                continue
+            if busy:
+                raise WorkspaceBusy(busy_message(path, holder(path) or _duckdb_holder(str(e)),
+                                                 wait)) from None
+            raise StoreError(f"{path}: cannot open the store ({first})") from None
+
+
+def _duckdb_holder(message: str) -> dict | None:
+    """The process DuckDB names in its lock message (a reader holds no workspace lock)."""
+    m = re.search(r"PID (\d+)", message)
+    if not m:
+        return None
+    pid = int(m.group(1))
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        cmd = None
+    return {"pid": pid, "command": cmd, "since": None}
+
+
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -95,27 +135,46 @@ class Store:
         Open without write access (several readers may share the file).
     """
 
-    def __init__(self, path: str | os.PathLike = ":memory:", *, read_only: bool = False):
+    def __init__(self, path: str | os.PathLike = ":memory:", *, read_only: bool = False,
+                 wait: float | None = None):
         self.path = str(path)
         self.read_only = read_only
         self._lock = threading.RLock()
         self._in_tx = False
+        self._held = contextlib.ExitStack()
+        wait = default_wait() if wait is None else wait
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             if read_only and self.path != ":memory:" and not Path(self.path).exists():
                 raise StoreError(f"{self.path}: no store yet (run 'territoria ingest' or 'territoria demo')")
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.Error as e:
-            raise StoreError(f"{self.path}: cannot open the store ({str(e).splitlines()[0]})") from None
+            if not read_only and self.path != ":memory:":
+                self._held.enter_context(write_lock(self.path, wait=wait))
+            self.con = _connect(self.path, read_only, wait)
+        except OSError as e:
+            self._held.close()
+            raise StoreError(f"{self.path}: cannot open the store ({e.strerror or e})") from None
+        except BaseException:
+            self._held.close()
+            raise
         if not read_only:
-            self._migrate()
+            try:
+                self._migrate()
+            except BaseException:
+                self.close()
+                raise
 
     # -- schema ---------------------------------------------------------------------------
     def _migrate(self) -> None:
         with self.transaction():
             for ddl in CORE_DDL.values():
                 self.con.execute(ddl)
+            # counts apportioned from areas may be fractional (stores made before: INTEGER)
+            ty = self.con.execute(
+                "SELECT data_type FROM information_schema.columns WHERE table_name = "
+                "'crime_counts' AND column_name = 'count'").fetchall()
+            if ty and ty[0][0] != "DOUBLE":
+                self.con.execute("ALTER TABLE crime_counts ALTER count SET DATA TYPE DOUBLE")
             for table, col, typ in ADDED_COLUMNS:  # stores made before these columns existed
                 self.con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS "
                                  f"{quote_ident(col)} {typ}")
@@ -286,6 +345,7 @@ class Store:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.con.close()
+        self._held.close()
 
     def __enter__(self) -> Store:
         return self

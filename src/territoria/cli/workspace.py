@@ -69,6 +69,10 @@ def demo_cmd(path: Path, ws_path: Path | None, seed: int, scale: int, force: boo
         raise SystemExit(1)
 
 
+#: Seconds ``info`` retries while a writer holds the store before saying who it is.
+INFO_WAIT = 5.0
+
+
 @click.command("info")
 @workspace_option
 def info_cmd(ws: Workspace):
@@ -86,7 +90,14 @@ def info_cmd(ws: Workspace):
     if not ws.store_path.exists():
         click.echo("store: (empty; run 'territoria ingest')")
         return
-    with Store(ws.store_path, read_only=True) as s:
+    from territoria.lock import WorkspaceBusy
+
+    try:  # a reader never makes a writer fail: short retries, then say who is writing
+        s = Store(ws.store_path, read_only=True, wait=INFO_WAIT)
+    except WorkspaceBusy as e:
+        click.echo(f"store: {e}")
+        return
+    with s:
         for t in s.tables():
             click.echo(f"  {t:<32} {s.count(t):>10,}")
 

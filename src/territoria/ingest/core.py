@@ -388,7 +388,8 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
 
 
 def ingest_files(ws: Workspace, paths: Iterable, *, kind: str | None = None,
-                 form: str | None = None, dry_run: bool = False) -> list[IngestReport]:
+                 form: str | None = None, dry_run: bool = False,
+                 on_report=None) -> list[IngestReport]:
     """Ingest files into the workspace's store.
 
     Parameters
@@ -403,6 +404,8 @@ def ingest_files(ws: Workspace, paths: Iterable, *, kind: str | None = None,
         ``FORM_ID[@VERSION]`` for survey files that do not say which form they belong to.
     dry_run : bool
         Check and report, write nothing.
+    on_report : callable, optional
+        Called with each file's report as soon as that file is committed.
 
     Returns
     -------
@@ -435,7 +438,12 @@ def ingest_files(ws: Workspace, paths: Iterable, *, kind: str | None = None,
         if (kind in ("kobo", "odk")) or any(
                 p.suffix.lower() in (".csv", ".xlsx", ".zip", ".gz", ".txt") for p in paths):
             forms = load_forms(ws.root)
-        return [ingest_file(store, p, ws=ws, kind=kind, form=form, dry_run=dry_run, forms=forms)
-                for p in paths]
+        reports = []
+        for p in paths:
+            reports.append(ingest_file(store, p, ws=ws, kind=kind, form=form, dry_run=dry_run,
+                                       forms=forms))
+            if on_report is not None:
+                on_report(reports[-1])
+        return reports
     finally:
         store.close()

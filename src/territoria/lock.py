@@ -1,0 +1,229 @@
+"""The workspace write lock: one writer at a time, a clear line for the one that waits.
+
+Every process that opens the store for writing (:class:`territoria.store.Store` with
+``read_only=False`` on a file) takes an exclusive lock on ``<store>.lock`` beside it and
+writes there who holds it (process id, command line, since when, UTC). A second writer
+waits up to ``wait`` seconds (``territoria ingest --wait S``; 60 by default, or the
+``TERRITORIA_WAIT`` environment variable) and then stops with one line naming the holder.
+Readers never take it.
+
+The lock is an operating-system lock (``flock``): it is released when the holder ends,
+even under ``kill -9``, so a stale lock file never blocks anyone. It is re-entrant inside a
+process (nested stores share it) and a forked child does not inherit it. Where ``fcntl``
+is missing (Windows) the lock does nothing and DuckDB's own file lock remains.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "territoria.duckdb"
+>>> with write_lock(p, wait=0):
+...     holder(p)["pid"] == os.getpid()
+True
+>>> holder(p) is None
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from territoria.exceptions import StoreError
+from territoria.i18n import tr
+
+try:  # pragma: no cover - platform dependent
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+#: Seconds a second writer waits by default (``--wait``, ``TERRITORIA_WAIT``).
+DEFAULT_WAIT = 60.0
+
+MESSAGES = {
+    "busy": {
+        "es": "{what}: el espacio de trabajo está ocupado por otro comando que escribe: "
+              "'{command}' (pid {pid}) desde {since} UTC; se esperó {wait:g} s (use --wait "
+              "SEGUNDOS para esperar más, o vuelva a intentarlo cuando termine)",
+        "en": "{what}: the workspace is busy with another command that writes: "
+              "'{command}' (pid {pid}) since {since} UTC; waited {wait:g} s (use --wait "
+              "SECONDS to wait longer, or try again when it ends)",
+    },
+    "unknown": {"es": "desconocido", "en": "unknown"},
+}
+
+
+
+class WorkspaceBusy(StoreError):
+    """Another process held the store longer than the wait."""
+
+
+_state = threading.local()
+_held: dict[str, list] = {}  # lock path -> [fd, count]
+_guard = threading.RLock()
+
+
+def lock_path(store_path) -> Path:
+    """The lock file of a store file."""
+    p = Path(store_path)
+    return p.with_name(p.name + ".lock")
+
+
+def default_wait() -> float:
+    """The wait set by :func:`set_default_wait`, else ``TERRITORIA_WAIT``, else 60 s."""
+    w = getattr(_state, "wait", None)
+    if w is not None:
+        return w
+    try:
+        return float(os.environ.get("TERRITORIA_WAIT", DEFAULT_WAIT))
+    except ValueError:
+        return DEFAULT_WAIT
+
+
+def set_default_wait(seconds: float | None) -> None:
+    """Set how long writers of this process wait for the lock (None: back to the default)."""
+    _state.wait = None if seconds is None else max(0.0, float(seconds))
+
+
+def _language() -> str:
+    lang = os.environ.get("TERRITORIA_LANG", "es")
+    return lang if lang in ("es", "en") else "es"
+
+
+def holder(store_path) -> dict | None:
+    """Who holds the lock of ``store_path`` now (``pid, command, since``), or None."""
+    lp = lock_path(store_path)
+    if fcntl is None or not lp.exists():
+        return None
+    try:
+        fd = os.open(lp, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        with _guard:
+            if str(lp) in _held:
+                return _read_info(lp)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _read_info(lp) or {"pid": None, "command": None, "since": None}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_info(lp: Path) -> dict | None:
+    try:
+        info = json.loads(lp.read_text(encoding="utf-8") or "null")
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _command() -> str:
+    argv = [Path(sys.argv[0]).name if sys.argv else "python", *sys.argv[1:]]
+    if argv[0] in ("__main__.py", "-c") or argv[0].startswith("python"):
+        argv[0] = "territoria"
+    return " ".join(argv)[:200]
+
+
+def busy_message(store_path, info: dict | None, wait: float) -> str:
+    """The one line a waiting writer ends with."""
+    lang = _language()
+    unknown = tr(MESSAGES, "unknown", lang)
+    info = info or {}
+    return tr(MESSAGES, "busy", lang, what=Path(store_path).parent, wait=wait,
+              command=info.get("command") or unknown, pid=info.get("pid") or unknown,
+              since=info.get("since") or unknown)
+
+
+@contextlib.contextmanager
+def write_lock(store_path, *, wait: float | None = None) -> Iterator[None]:
+    """Hold the workspace write lock of ``store_path`` (re-entrant within a process).
+
+    Raises
+    ------
+    WorkspaceBusy
+        When another process still holds it after ``wait`` seconds: one line naming it.
+    """
+    if fcntl is None or str(store_path) == ":memory:":
+        yield
+        return
+    lp = lock_path(store_path)
+    key = str(lp)
+    with _guard:
+        if key in _held:
+            _held[key][1] += 1
+            acquired_here = False
+        else:
+            acquired_here = True
+    if acquired_here:
+        fd = _acquire(lp, store_path, default_wait() if wait is None else wait)
+        with _guard:
+            _held[key] = [fd, 1]
+    try:
+        yield
+    finally:
+        with _guard:
+            ent = _held.get(key)
+            if ent is not None:
+                ent[1] -= 1
+                if ent[1] <= 0:
+                    del _held[key]
+                    _release(ent[0])
+
+
+def _acquire(lp: Path, store_path, wait: float) -> int:
+    lp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(lp, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as e:
+        raise StoreError(f"{lp}: cannot create the workspace lock ({e.strerror})") from None
+    deadline = time.monotonic() + wait
+    pause = 0.05
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            if time.monotonic() >= deadline:
+                info = _read_info(lp)
+                os.close(fd)
+                raise WorkspaceBusy(busy_message(store_path, info, wait)) from None
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 1.5, 0.5)
+    info = {"pid": os.getpid(), "command": _command(),
+            "since": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")}
+    with contextlib.suppress(OSError):  # who holds it is a courtesy; the flock is the lock
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
+    return fd
+
+
+def _release(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _forget_in_child() -> None:  # a forked child must not keep (or release) its parent's lock
+    global _guard
+    _guard = threading.RLock()  # another thread may have held it at the fork
+    for fd, _ in list(_held.values()):
+        with contextlib.suppress(OSError):
+            os.close(fd)  # the parent's descriptor still holds the flock
+    _held.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
