@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.analysis import diagnostic as dg
 from territoria.analysis import plots
 from territoria.analysis.suppression import suppress
@@ -65,14 +66,6 @@ MESSAGES = {
     "dim_sex": {"es": "Sexo", "en": "Sex"},
     "dim_age_group": {"es": "Edad", "en": "Age"},
     "dim_disability": {"es": "Discapacidad", "en": "Disability"},
-    "sex_female": {"es": "Mujeres", "en": "Women"},
-    "sex_male": {"es": "Hombres", "en": "Men"},
-    "age_group_18_29": {"es": "18 a 29 años", "en": "18–29"},
-    "age_group_30_44": {"es": "30 a 44 años", "en": "30–44"},
-    "age_group_45_59": {"es": "45 a 59 años", "en": "45–59"},
-    "age_group_60_plus": {"es": "60 años y más", "en": "60 and over"},
-    "disability_yes": {"es": "Con discapacidad", "en": "With a disability"},
-    "disability_no": {"es": "Sin discapacidad", "en": "Without a disability"},
     "ind_top_problem": {"es": "Menciona el problema principal",
                         "en": "Names the main problem"},
     "ind_unsafe": {"es": "Se siente insegura o inseguro en la colonia",
@@ -136,9 +129,13 @@ SECTION = Section(
 )
 
 
+#: Disaggregation dimension -> the kind of code (:mod:`territoria.vocabulary`) naming its groups.
+_GROUP_KINDS = {"sex": "sex_group", "age_group": "age_group", "disability": "disability"}
+
+
 def group_label(dimension: str, group: str, lang: str = "es") -> str:
-    """Translated label of a group of a disaggregation dimension."""
-    return tr(MESSAGES, f"{dimension}_{group}", lang)
+    """Translated label of a group of a disaggregation dimension (from the vocabulary)."""
+    return vocabulary.label(_GROUP_KINDS.get(dimension, dimension), group, lang)
 
 
 def _require_territory(territory_id) -> str:
@@ -281,7 +278,7 @@ def problems(ctx, resp: pd.DataFrame, *, min_cell: int) -> tuple[pd.DataFrame, p
     named = dg.problem_indicators(resp, axes=axes).sum()
     shares["n_named"] = shares["axis"].map(named).astype(int)
     for lg in ("es", "en"):
-        shares[f"label_{lg}"] = [ctx.config.axis_label(a, lg) for a in shares["axis"]]
+        shares[f"label_{lg}"] = vocabulary.labels("axis", shares["axis"], lg, ctx.config)
     shares = shares[["axis", "label_es", "label_en", "estimate", "se", "ci_low", "ci_high", "n",
                      "n_named", "deff", "rank", "tier"]]
     # shares of a multiple-choice question do not add up to a total: primary suppression only
