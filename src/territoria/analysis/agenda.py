@@ -211,7 +211,9 @@ def agenda_to_csv(agenda: pd.DataFrame, path, *, lang: str | None = None) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = agenda[AGENDA_COLUMNS] if lang is None else agenda_table(agenda, lang)
-    out.to_csv(path, index=False, encoding="utf-8", float_format="%.4f")
+    from territoria.safe_export import neutralise_frame  # no cell runs as a formula
+
+    neutralise_frame(out).to_csv(path, index=False, encoding="utf-8", float_format="%.4f")
     return path
 
 

@@ -83,8 +83,10 @@ def import_cmd(file, dry_run, strict, status_map, update_date, ws):
 @click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="State at this date.")
 @click.option("--status-map", default=None, metavar="ID=STATUS,...",
               help="Write Decidim numeric status ids instead of status keys.")
+@click.option("--include-free-text", is_flag=True,
+              help="Also write free text typed in the forms (the follow-up's reason).")
 @workspace_option
-def export_cmd(out, locale, as_of, status_map, ws):
+def export_cmd(out, locale, as_of, status_map, include_free_text, ws):
     """Export the ledger as an accountability CSV (Decidim layout, plus our columns).
 
     Example: territoria ledger export acuerdos.csv --locale es,en -w ./iztapalapa
@@ -97,7 +99,7 @@ def export_cmd(out, locale, as_of, status_map, ws):
         require_ledger(store)
         df = export_decidim(Ledger(store), as_of=as_of, locales=locales,
                             status_map=_status_map(status_map))
-    write_decidim_csv(df, out)
+    write_decidim_csv(df, out, free_text=include_free_text)
     click.echo(f"wrote {len(df)} agreements to {out}")
 
 

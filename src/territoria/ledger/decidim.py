@@ -84,7 +84,8 @@ _FAR = pd.Timestamp("2200-01-01")
 
 def read_decidim_csv(path_or_buffer) -> pd.DataFrame:
     """Read an accountability CSV as strings (comma or semicolon separated, UTF-8 with or
-    without BOM). Cells are kept exactly as written; empty cells are ''.
+    without BOM). Cells are kept as written (but for the apostrophe our exports put before
+    formula-like text); empty cells are ''.
 
     Raises :class:`~territoria.exceptions.DataError` if there is no ``id`` column.
     """
@@ -107,7 +108,9 @@ def read_decidim_csv(path_or_buffer) -> pd.DataFrame:
     if "id" not in df.columns:
         raise DataError("no 'id' column", file=name, column="id",
                         rule="Decidim accountability CSV layout")
-    return df
+    from territoria.safe_export import restore  # formulas our exports neutralised
+
+    return df.map(restore)
 
 
 @dataclass
@@ -512,10 +515,20 @@ def export_decidim(ledger_or_frames, *, as_of=None, locales=None,
     return df.fillna("").astype(str) if len(df) else df.astype(object)
 
 
-def write_decidim_csv(df: pd.DataFrame, path) -> None:
-    """Write an export table as UTF-8 CSV (comma-separated, minimal quoting, ``\\n`` lines)."""
-    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
-              quoting=csv.QUOTE_MINIMAL)
+#: Free-text columns of the export (the follow-up's ``reason``): left out unless asked for.
+FREE_TEXT_COLUMNS = ("reason",)
+
+
+def write_decidim_csv(df: pd.DataFrame, path, *, free_text: bool = True) -> None:
+    """Write an export table as UTF-8 CSV (comma-separated, minimal quoting, ``\\n`` lines),
+    every text cell neutralised against formula injection (:mod:`territoria.safe_export`);
+    ``free_text=False`` leaves out :data:`FREE_TEXT_COLUMNS`."""
+    from territoria.safe_export import neutralise_frame
+
+    if not free_text:
+        df = df.drop(columns=[c for c in FREE_TEXT_COLUMNS if c in df.columns])
+    neutralise_frame(df).to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
+                                quoting=csv.QUOTE_MINIMAL)
 
 
 __all__ = ["ImportPlan", "apply_import", "export_decidim", "import_decidim_csv", "plan_import",

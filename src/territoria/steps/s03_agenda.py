@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from territoria import vocabulary
 from territoria.analysis import agenda as _agenda
 from territoria.analysis import plots
 from territoria.analysis.consensus import (
@@ -241,6 +242,7 @@ class AgendaAnalysis:
     results: dict = field(default_factory=dict)
     min_cell: int = 5
     axis_labels: dict = field(default_factory=dict)
+    city: object = None  # the CityConfig: axis -> department, labels of departments and axes
 
 
 def _ts(v):
@@ -360,15 +362,14 @@ def analyse(ctx, territory_id: str, *, period_start=None, period_end=None,
             res[f"by_{col}"] = group_consensus(c, seed=seed, min_seen=ctx.min_cell)
     labels = {a.id: {lg: a.label.get(lg) or a.id for lg in LANGS} for a in ctx.config.axes}
     return AgendaAnalysis(territory_id, d["votes"], d["proposals"], d["tallies"], d["problems"],
-                          res, ctx.min_cell, labels)
+                          res, ctx.min_cell, labels, getattr(ctx, "config", None))
 
 
 # ------------------------------------------------------------------------------ labels
 def _axis(a: AgendaAnalysis, axis, lang: str) -> str:
     if axis in a.axis_labels:
         return a.axis_labels[axis][lang]
-    key = f"ax_{axis}"
-    return tr(_agenda.MESSAGES, key, lang) if key in _agenda.MESSAGES else str(axis)
+    return vocabulary.label("axis", axis, lang, a.city)
 
 
 def _titles(a: AgendaAnalysis) -> dict:
@@ -394,8 +395,15 @@ def _group_name(g, lang: str) -> str:
 # ------------------------------------------------------------------------------ sections
 @memoized
 def agenda_frame(a: AgendaAnalysis) -> pd.DataFrame:
-    """The agenda of :func:`territoria.analysis.agenda.build_agenda` (machine codes)."""
-    return a.results["agenda"].copy()
+    """The agenda of :func:`territoria.analysis.agenda.build_agenda` (machine codes); a
+    proposal without a department gets the one its axis names in ``city.yml``."""
+    ag = a.results["agenda"].copy()
+    owners = a.city.axis_department() if a.city is not None else {}
+    if owners and "department" in ag.columns:
+        dep = ag["department"]
+        ag["department"] = dep.where(dep.notna() & (dep.astype(str) != ""),
+                                     ag["axis"].map(owners))
+    return ag
 
 
 @memoized
@@ -420,8 +428,8 @@ def agenda_table(a: AgendaAnalysis) -> pd.DataFrame:
     m = _agenda.MESSAGES
     for lg in LANGS:
         ag[f"axis_{lg}"] = [_axis(a, x, lg) for x in ag["axis"]]
-        ag[f"department_{lg}"] = [tr(m, f"dep_{d}", lg) if f"dep_{d}" in m
-                                  else tr(m, "undefined", lg) for d in ag["department"]]
+        ag[f"department_{lg}"] = [vocabulary.label("department", d, lg, a.city)
+                                  or tr(m, "undefined", lg) for d in ag["department"]]
         ag[f"horizon_{lg}"] = [tr(m, h if h in _agenda.HORIZONS else "undefined", lg)
                                for h in ag["horizon"]]
         ag[f"status_{lg}"] = [tr(m, s, lg) for s in ag["status"]]
