@@ -85,9 +85,7 @@ def crosswalk(areas, key: str, territories, *, blocks: pd.DataFrame | None = Non
     a = gpd.GeoDataFrame({"area_id": areas[key].astype(str).str.strip().to_numpy()},
                          geometry=areas.geometry.to_numpy(), crs=areas.crs).to_crs(crs)
     if a["area_id"].duplicated().any():
-        dup = a.loc[a["area_id"].duplicated(), "area_id"].iloc[0]
         a = a.dissolve(by="area_id", as_index=False)  # multi-part areas published as rows
-        _ = dup
     t = gpd.GeoDataFrame({"territory_id": territories["territory_id"].astype(str).to_numpy()},
                          geometry=territories.geometry.to_numpy(), crs=territories.crs).to_crs(crs)
     a["geometry"] = a.geometry.make_valid()

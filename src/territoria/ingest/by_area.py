@@ -134,19 +134,20 @@ def ingest_crime_by_area(ctx: FileContext) -> Outcome:
                           f"{', '.join(map(str, df.columns[:12]))})", file=ctx.name,
                           column=missing[0], rule="missing_columns")
     row = pd.Series(range(1, n + 1))
-    area = df[kcol].astype(str).str.strip().reset_index(drop=True)
-    month = pd.to_datetime(df[mcol].astype(str).str.strip().str[:10], errors="coerce",
+    text = lambda v: "" if pd.isna(v) else " ".join(str(v).split())  # noqa: E731
+    area = df[kcol].map(text).reset_index(drop=True)
+    month = pd.to_datetime(df[mcol].map(text).str[:10], errors="coerce",
                            format="mixed").dt.to_period("M").dt.to_timestamp()
     month = month.reset_index(drop=True)
-    cat = df[ccol].astype(str).map(lambda v: " ".join(v.split()).upper()).reset_index(drop=True)
+    cat = df[ccol].map(text).str.upper().reset_index(drop=True)
     cnt = pd.to_numeric(df[ncol], errors="coerce").reset_index(drop=True)
-    known = set(areas[key].astype(str).str.strip())
+    known = set(areas[key].map(text))
     checks = [
-        (area.isin(["", "nan", "None"]), kcol, area, "required"),
-        (~area.isin(["", "nan", "None"]) & ~area.isin(known), kcol, area,
+        (area.eq(""), kcol, area, "required"),
+        (area.ne("") & ~area.isin(known), kcol, area,
          f"area not in {label}"),
         (month.isna(), mcol, df[mcol].reset_index(drop=True), "date"),
-        (cat.isin(["", "NAN", "NONE"]), ccol, None, "required"),
+        (cat.eq(""), ccol, None, "required"),
         (cnt.isna() | (cnt < 0) | (cnt.round() != cnt), ncol, df[ncol].reset_index(drop=True),
          "count (integer >= 0)"),
     ]
