@@ -16,9 +16,8 @@ from territoria.store import Store
 
 #: Kinds ingested with the current readers, in the order of the new-city path.
 ORDER = ("zones", "territories", "blocks", "census", "programme", "links", "crime")
-#: Kinds whose reader the lead is changing (issue 13, item 3: areal interpolation with
-#: ``--areas``/``--areas-key``); tested through the CLI as expected failures until it lands.
-PENDING = ("social_index", "crime_by_area")
+#: Kinds published by area, ingested with the areas layer (``--kind`` they are read as).
+AREA_KINDS = {"social_index": "social_index", "crime_by_area": "crime"}
 
 
 def _file(kind: str, folder):
@@ -46,7 +45,7 @@ def test_all_writes_every_kind_with_exact_header(tmp_path):
         with open(tmp_path / f"{k}.schema.csv", encoding="utf-8", newline="") as fh:
             schema = list(csv.DictReader(fh))
         assert [r["column"] for r in schema] == spec(k).header()
-        assert all(r["required"] in ("yes", "no", "conditional") for r in schema)
+        assert all(r["required"] in ("yes", "no", "header", "conditional") for r in schema)
         assert all(r["meaning_es"] and r["meaning_en"] for r in schema)
         md = (tmp_path / f"{k}.md").read_text(encoding="utf-8")
         assert md.count("| columna |") == 1 and md.count("| column |") == 1
@@ -119,7 +118,7 @@ def _variants():
     """(kind, column, required) for every column whose example is not empty."""
     for k in ORDER:
         for c in spec(k).columns:
-            if c.required in ("yes", "no") and c.example:
+            if c.required in ("yes", "no", "header") and c.example:
                 yield pytest.param(k, c.name, c.required, id=f"{k}-{c.name}")
 
 
@@ -164,11 +163,31 @@ def test_value_outside_allowed_is_quarantined(ingested, tmp_path, kind, column):
     assert (r.accepted, r.quarantined) == (0, 1), r.as_line("en")
 
 
-@pytest.mark.xfail(strict=False, reason="ingest --areas/--areas-key (areal interpolation, "
-                   "issue 13 item 3) is being added by the lead to ingest/social_index.py and "
-                   "ingest/crime.py")
-@pytest.mark.parametrize("kind", PENDING)
-def test_area_templates_ingest_with_areas(ingested, tmp_path, kind):
+@pytest.mark.parametrize("kind", AREA_KINDS)
+def test_area_templates_ingest_with_their_areas(ingested, tmp_path, kind):
+    import shutil
+
+    from territoria.config import Workspace
+
+    ws, folder, _ = ingested
+    root = tmp_path / "ws"
+    shutil.copytree(ws.root, root)
+    (r,) = ingest_files(Workspace(root), [folder / f"{kind}.csv"], kind=AREA_KINDS[kind],
+                        options={"areas": str(folder / "areas.geojson"), "areas_key": "area_id"})
+    assert (r.status, r.rows_read, r.accepted, r.quarantined) == ("ok", 1, 1, 0), r.as_line("en")
+    with Store(Workspace(root).store_path, read_only=True) as s:
+        if kind == "social_index":
+            got = s.query("SELECT social_index FROM territories")["social_index"].tolist()
+            assert got == [pytest.approx(float(spec(kind).column("value").example))]
+        else:  # the example area lies inside the example territory: all of its count lands
+            got = s.query("SELECT sum(count) AS n FROM crime_counts WHERE source LIKE 'areas:%'")
+            assert got["n"].iloc[0] == pytest.approx(float(spec(kind).column("count").example))
+
+
+@pytest.mark.xfail(strict=False, reason="cli/ingest.py does not expose --areas/--areas-key yet "
+                   "(the library takes them as ingest_files(options=...))")
+@pytest.mark.parametrize("kind", AREA_KINDS)
+def test_area_templates_ingest_with_the_documented_command(ingested, tmp_path, kind):
     import shutil
 
     from click.testing import CliRunner
@@ -178,13 +197,11 @@ def test_area_templates_ingest_with_areas(ingested, tmp_path, kind):
     ws, folder, _ = ingested
     root = tmp_path / "ws"
     shutil.copytree(ws.root, root)
-    cli_kind = "social_index" if kind == "social_index" else "crime"
     res = CliRunner().invoke(cli, ["ingest", "-w", str(root), str(folder / f"{kind}.csv"),
-                                   "--kind", cli_kind, "--areas", str(folder / "areas.geojson"),
-                                   "--areas-key", "area_id"])
+                                   "--kind", AREA_KINDS[kind], "--areas",
+                                   str(folder / "areas.geojson"), "--areas-key", "area_id"])
     assert res.exit_code == 0, res.output
-    assert "accepted 1" in res.output or "aceptadas 1" in res.output, res.output
-    assert "quarantined 0" in res.output or "en cuarentena 0" in res.output, res.output
+    assert "aceptadas 1" in res.output and "en cuarentena 0" in res.output, res.output
 
 
 def test_schema_csv_lists_allowed_values_of_readers():
@@ -194,3 +211,38 @@ def test_schema_csv_lists_allowed_values_of_readers():
     by = {r["column"]: r for r in rows}
     assert set(by["sex"]["allowed"].split(", ")) == SEXES
     assert set(by["age_group"]["allowed"].split(", ")) == AGE_GROUPS
+
+
+#: Optional columns whose absence the current reader does not yet accept (found by this test).
+ABSENT_NOT_ACCEPTED = {
+    ("blocks", "population"): "tables.ingest_blocks fails without a population column "
+                              "(Int64 cast of None)",
+}
+
+
+def _optional():
+    for k in ORDER:
+        for c in spec(k).columns:
+            if c.required == "no":
+                marks = ()
+                if (k, c.name) in ABSENT_NOT_ACCEPTED:
+                    marks = pytest.mark.xfail(strict=False, reason=ABSENT_NOT_ACCEPTED[(k, c.name)])
+                yield pytest.param(k, c.name, id=f"{k}-{c.name}", marks=marks)
+
+
+@pytest.mark.parametrize(("kind", "column"), list(_optional()))
+def test_optional_column_may_be_absent(ingested, tmp_path, kind, column):
+    ws, folder, _ = ingested
+    s = spec(kind)
+    if kind == "territories":
+        fc = json.loads((folder / "territories.geojson").read_text(encoding="utf-8"))
+        del fc["features"][0]["properties"][column]
+        p = tmp_path / "territories.geojson"
+        p.write_text(json.dumps(fc), encoding="utf-8")
+    else:
+        keep = [c for c in s.columns if c.name != column]
+        p = tmp_path / f"{kind}.csv"
+        with open(p, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows([[c.name for c in keep], [c.example for c in keep]])
+    (r,) = ingest_files(ws, [p], dry_run=True)
+    assert (r.status, r.accepted, r.quarantined) == ("dry_run", 1, 0), r.as_line("en")

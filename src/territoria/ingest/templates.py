@@ -54,6 +54,8 @@ TYPES = {
 REQUIRED = {
     "yes": {"es": "sí", "en": "yes"},
     "no": {"es": "no", "en": "no"},
+    "header": {"es": "la columna sí, el valor puede ir vacío",
+               "en": "the column yes, its value may be empty"},
     "conditional": {"es": "condicional", "en": "conditional"},
 }
 
@@ -86,9 +88,11 @@ class Column:
     ----------
     name : str
         Exact header (lower case).
-    required : {'yes', 'no', 'conditional'}
+    required : {'yes', 'no', 'header', 'conditional'}
         ``yes``: an empty value sends the row to quarantine; ``no``: may be empty or absent;
-        ``conditional``: required unless another column says it (see ``meaning``).
+        ``header``: the column must be in the header (the file is recognised by it) but its
+        value may be empty; ``conditional``: required unless another column says it (see
+        ``meaning``).
     type : str
         A key of :data:`TYPES`.
     example : str
@@ -216,24 +220,35 @@ _add(Spec(
         Column("population", "no", "number", "5210",
                _m("Habitantes (IECM: SUMPOB1, suma del Censo 2020 por manzana).",
                   "Residents (IECM: SUMPOB1, Censo 2020 summed by block).")),
+        Column("households", "no", "number", "1430",
+               _m("Hogares (Censo 2020, TOTHOG sumado por manzana).",
+                  "Households (Census 2020, TOTHOG summed by block).")),
     ),
     notes=_m(
-        "Una fila por territorio; una clave repetida va a cuarentena (duplicate_id). Volver a "
-        "ingerir una clave reemplaza su fila. La plantilla CSV no lleva polígonos: sin ellos "
+        "Una fila por territorio; una clave repetida, un nombre vacío o una geometría vacía o "
+        "inválida van a cuarentena. Volver a ingerir un territorio actualiza sólo las columnas "
+        "que trae el archivo (no borra prioridad, cohorte ni geometría). Una zone_id que no "
+        "existe se agrega a las zonas. La plantilla CSV no lleva polígonos: sin ellos "
         "los delitos se asignan por nombre de colonia y no hay interpolación de áreas; use la "
         "capa (territories.geojson, GeoPackage o Shapefile). Una capa con otros nombres de "
         "columna se lee con --where y --map, p. ej. "
         "territoria ingest -w WS colonias_iecm.gpkg --where \"NOMDT = 'COYOACAN'\" "
         "--map territory_id=CVEUT,name=NOMUT,population=SUMPOB1 (y zone_id=COLUMNA si la capa "
-        "trae zonas); la capa puede venir en cualquier proyección.",
-        "One row per territory; a repeated key is quarantined (duplicate_id). Ingesting a key "
-        "again replaces its row. The CSV template has no polygons: without them crime is "
+        "trae zonas; también zone_name, kind, households); la capa puede venir en cualquier "
+        "proyección. Una capa de varias alcaldías sin --where se acepta completa: el kit nunca "
+        "filtra por el nombre del espacio de trabajo.",
+        "One row per territory; a repeated key, an empty name or an empty or invalid geometry "
+        "are quarantined. Ingesting a territory again updates only the columns the file "
+        "carries (priority, cohort and geometry stay). An unknown zone_id is added to the "
+        "zones. The CSV template has no polygons: without them crime is "
         "assigned by colonia name and there is no areal interpolation; use the layer "
         "(territories.geojson, GeoPackage or Shapefile). A layer with other column names is "
         "read with --where and --map, e.g. "
         "territoria ingest -w WS colonias_iecm.gpkg --where \"NOMDT = 'COYOACAN'\" "
         "--map territory_id=CVEUT,name=NOMUT,population=SUMPOB1 (and zone_id=COLUMN when the "
-        "layer has zones); the layer may be in any projection."),
+        "layer has zones; also zone_name, kind, households); the layer may be in any "
+        "projection. A layer of several boroughs without --where is accepted whole: the kit "
+        "never filters by the workspace's name."),
     polygon=True, geojson_ring=_TERRITORY_RING,
 ))
 
@@ -320,10 +335,10 @@ _add(Spec(
     "territoria ingest -w WS programme.csv",
     (
         _TERRITORY_ID,
-        Column("priority", "no", "boolean", "true",
+        Column("priority", "header", "boolean", "true",
                _m("¿Es territorio prioritario del programa? Vacío cuenta como no.",
                   "Is it a priority territory of the programme? Empty counts as no.")),
-        Column("cohort", "no", "text", "c1",
+        Column("cohort", "header", "text", "c1",
                _m("Cohorte en la que entró; vacía si no ha entrado.",
                   "Cohort it joined; empty if it has not joined."),
                allowed_note=_m("un id de cohorts en city.yml (si city.yml declara cohortes)",
@@ -332,9 +347,11 @@ _add(Spec(
                _m("Fecha en que entró al programa; obligatoria si hay cohorte.",
                   "Date it joined the programme; required when there is a cohort.")),
     ),
-    notes=_m("Actualiza territorios ya ingeridos (no crea territorios). Una territory_id "
+    notes=_m("Las cuatro columnas deben estar en el encabezado (así se reconoce el archivo). "
+             "Actualiza territorios ya ingeridos (no crea territorios). Una territory_id "
              "repetida va a cuarentena (duplicate_id); una cohorte no declarada también "
              "(cohort_in_city_yml).",
+             "The four columns must be in the header (that is how the file is recognised). "
              "Updates territories already ingested (it creates none). A repeated territory_id "
              "is quarantined (duplicate_id); so is an undeclared cohort (cohort_in_city_yml)."),
 ))
@@ -405,12 +422,21 @@ _add(Spec(
         Column("population", "no", "number", "2543",
                _m("Habitantes del área (EVALÚA: pob).", "Residents of the area (EVALÚA: pob).")),
     ),
-    notes=_m("El índice se lleva a los territorios como promedio ponderado del traslape de "
-             "áreas y territorios. Una clave repetida va a cuarentena (duplicate_id). El "
-             "archivo de EVALÚA viene en Latin-1: se detecta solo.",
-             "The index is brought to territories as a mean weighted by the overlap of areas "
-             "and territories. A repeated key is quarantined (duplicate_id). The EVALÚA file "
-             "is Latin-1: this is detected."),
+    notes=_m("El índice se lleva a los territorios como promedio ponderado por la población "
+             "de las manzanas (si están en el almacén con población) o por la superficie del "
+             "traslape. Si la columna clave se llama distinto en la capa y en el archivo: "
+             "--areas-key CLAVE_CAPA=CLAVE_ARCHIVO (EVALÚA con AGEB de INEGI: "
+             "--areas-key CVEGEO=folio_ageb). Una clave repetida va a cuarentena "
+             "(duplicate_id). El archivo de EVALÚA viene en Latin-1: se detecta solo. Un "
+             "índice ya calculado por territorio se ingiere sin --areas, con territory_id en "
+             "vez de area_id.",
+             "The index is brought to territories as a mean weighted by block population "
+             "(when blocks with population are in the store) or by overlap area. When the key "
+             "column has different names in the layer and the file: "
+             "--areas-key LAYER_KEY=FILE_KEY (EVALÚA with INEGI AGEBs: "
+             "--areas-key CVEGEO=folio_ageb). A repeated key is quarantined (duplicate_id). "
+             "The EVALÚA file is Latin-1: this is detected. An index already computed by "
+             "territory is ingested without --areas, with territory_id instead of area_id."),
 ))
 
 _FGJ_NOTE = _m("Columna del archivo de la FGJ; se lee pero no se usa.",
@@ -518,10 +544,13 @@ _add(Spec(
     notes=_m("Los conteos se reparten entre los territorios según el traslape (o la población "
              "de las manzanas) y su total se conserva, salvo la parte de un área que cae fuera "
              "de todo territorio (se informa). Una fila repetida (área, mes, categoría) va a "
-             "cuarentena.",
+             "cuarentena. Volver a ingerir celdas las reemplaza, nunca las suma. Claves con "
+             "nombres distintos: --areas-key CLAVE_CAPA=CLAVE_ARCHIVO.",
              "Counts are shared among territories by overlap (or block population) and their "
              "total is kept, except the part of an area outside every territory (reported). "
-             "A repeated row (area, month, category) is quarantined."),
+             "A repeated row (area, month, category) is quarantined. Ingesting cells again "
+             "replaces them, never adds to them. Different key names: "
+             "--areas-key LAYER_KEY=FILE_KEY."),
 ))
 
 _add(Spec(
