@@ -17,8 +17,11 @@ PR = pd.DataFrame({"proposal_code": ["P1", "P2", "P3", "P4"],
                    "department": ["", "", "", "health"], "horizon": ["", "", "short", ""]})
 
 
+OWNERS = {"security": "security", "water": "water_utility", "health": "health"}
+
+
 def test_build_agenda_ranks_and_fills():
-    ag = build_agenda(ST, PR)
+    ag = build_agenda(ST, PR, departments=OWNERS)
     assert ag["proposal"].tolist() == ["P2", "P3", "P1", "P4"]
     assert ag["rank"].tolist() == [1, 2, 3, 4]
     assert ag.set_index("proposal")["rank_in_axis"].to_dict() == {"P2": 1, "P3": 2, "P1": 1,
@@ -30,6 +33,9 @@ def test_build_agenda_ranks_and_fills():
     assert build_agenda(ST, PR, horizons={"water": "medium"}).set_index("proposal").loc[
         "P2", "horizon"] == "medium"
     assert len(build_agenda(ST, PR, top=2)) == 2
+    # a city that declares no owner per axis: the department stays empty
+    assert build_agenda(ST, PR).set_index("proposal")["department"].isna().to_dict() == {
+        "P1": True, "P2": True, "P3": True, "P4": False}
     with pytest.raises(DataError, match="horizon 'soon'"):
         build_agenda(ST, PR.assign(horizon="soon"))
     with pytest.raises(DataError, match="axis"):
@@ -37,12 +43,12 @@ def test_build_agenda_ranks_and_fills():
 
 
 def test_agenda_csv_and_table(tmp_path):
-    ag = build_agenda(ST, PR)
+    ag = build_agenda(ST, PR, departments=OWNERS)
     p = agenda_to_csv(ag, tmp_path / "a" / "agenda.csv")
     back = pd.read_csv(p)
     assert back["proposal"].tolist() == ag["proposal"].tolist()
     assert back["gic_low"].iloc[0] == pytest.approx(0.60)
-    es = agenda_table(ag, "es")
+    es = agenda_table(ag, "es", department_labels={"water_utility": "Sistema de Aguas"})
     en = agenda_table(ag, "en")
     assert "Consenso (intervalo al 90%)" in es.columns and "Plazo" in es.columns
     assert en.iloc[0]["Consensus (90% interval)"] == "0.72 (0.60–0.80)"

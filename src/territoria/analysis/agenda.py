@@ -16,7 +16,8 @@ Examples
 ...                    "n_votes": [40, 38], "divisive": [True, False]})
 >>> pr = pd.DataFrame({"proposal_code": ["P1", "P2"], "axis": ["security", "water"],
 ...                    "title": ["Luminarias en la calle 5", "Reparar fugas"]})
->>> ag = build_agenda(st, pr)
+>>> owners = {"water": "water_utility", "security": "security"}  # city.yml axes[].department
+>>> ag = build_agenda(st, pr, departments=owners)
 >>> ag[["rank", "proposal", "department", "horizon", "status"]].values.tolist()
 [[1, 'P2', 'water_utility', 'long', 'priority'], [2, 'P1', 'security', 'short', 'mediation']]
 >>> agenda_table(ag, "en").columns[:4].tolist()
@@ -35,14 +36,6 @@ from territoria.exceptions import AnalysisError, DataError
 from territoria.i18n import check_language, tr
 
 HORIZONS = ("short", "medium", "long")
-
-#: Default owner of each thematic axis (department choice list of the data contract). A
-#: ``department`` column in the proposals, or the ``departments`` argument, overrides it.
-DEFAULT_DEPARTMENT_BY_AXIS = {
-    "security": "security", "services": "public_works", "water": "water_utility",
-    "health": "health", "education_culture": "culture", "economy": "social_development",
-    "environment": "environment", "mobility": "mobility",
-}
 
 #: Starting-point horizon per axis, to be revised by the planning collective with the
 #: departments: quick works (lighting, patrols, repairs) are short; networks and transport
@@ -72,27 +65,6 @@ MESSAGES = {
     "mediation": {"es": "Divide opiniones: pasa a mesa de mediación",
                   "en": "Divisive: goes to a mediation round"},
     "no_votes": {"es": "Sin votos todavía", "en": "No votes yet"},
-    # axes (data contract)
-    "ax_security": {"es": "Seguridad y convivencia", "en": "Safety and coexistence"},
-    "ax_services": {"es": "Servicios urbanos", "en": "Urban services"},
-    "ax_water": {"es": "Agua", "en": "Water"},
-    "ax_health": {"es": "Salud", "en": "Health"},
-    "ax_education_culture": {"es": "Educación y cultura", "en": "Education and culture"},
-    "ax_economy": {"es": "Economía y empleo", "en": "Economy and jobs"},
-    "ax_environment": {"es": "Medio ambiente", "en": "Environment"},
-    "ax_mobility": {"es": "Movilidad", "en": "Mobility"},
-    # departments (data contract)
-    "dep_security": {"es": "Seguridad Ciudadana", "en": "Public Safety"},
-    "dep_public_works": {"es": "Obras y Servicios Urbanos", "en": "Public Works"},
-    "dep_water_utility": {"es": "Sistema de Aguas", "en": "Water Utility"},
-    "dep_health": {"es": "Salud", "en": "Health"},
-    "dep_social_development": {"es": "Desarrollo Social y Económico",
-                               "en": "Social and Economic Development"},
-    "dep_environment": {"es": "Medio Ambiente", "en": "Environment"},
-    "dep_mobility": {"es": "Movilidad", "en": "Mobility"},
-    "dep_culture": {"es": "Cultura", "en": "Culture"},
-    "dep_government": {"es": "Gobierno", "en": "Government"},
-    "dep_legal_affairs": {"es": "Asuntos Jurídicos", "en": "Legal Affairs"},
 }
 
 AGENDA_COLUMNS = ["rank", "proposal", "title", "axis", "rank_in_axis", "gic", "gic_low",
@@ -115,9 +87,12 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
         ``horizon`` (short/medium/long).
     score : str
         Column to rank by (descending); ties by the lower interval bound, then id.
-    departments, horizons : mapping axis -> value, optional
-        Override the defaults (:data:`DEFAULT_DEPARTMENT_BY_AXIS`,
-        :data:`DEFAULT_HORIZON_BY_AXIS`) where the proposals have no value.
+    departments : mapping axis -> department id, optional
+        The department that answers each axis where the proposals name none: the city's
+        ``axes[].department`` (:meth:`territoria.config.CityConfig.axis_department`).
+        Without it, such proposals have no department (``None``).
+    horizons : mapping axis -> horizon, optional
+        Override :data:`DEFAULT_HORIZON_BY_AXIS` where the proposals have no value.
     top : int, optional
         Keep only the first ``top`` items.
 
@@ -162,7 +137,7 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
                                                                                 ).astype(bool)
     if "title" not in ag.columns:
         ag["title"] = ""
-    dep_map = {**DEFAULT_DEPARTMENT_BY_AXIS, **(departments or {})}
+    dep_map = dict(departments or {})
     hor_map = {**DEFAULT_HORIZON_BY_AXIS, **(horizons or {})}
     dep = ag["department"] if "department" in ag.columns else pd.Series(np.nan, ag.index)
     hor = ag["horizon"] if "horizon" in ag.columns else pd.Series(np.nan, ag.index)
@@ -218,7 +193,8 @@ def agenda_to_csv(agenda: pd.DataFrame, path, *, lang: str | None = None) -> Pat
 
 
 def agenda_table(agenda: pd.DataFrame, lang: str = "es", *, level: float = 0.9,
-                 axis_labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+                 axis_labels: Mapping[str, str] | None = None,
+                 department_labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The agenda as a report shows it: translated headers and values.
 
     Parameters
@@ -228,8 +204,9 @@ def agenda_table(agenda: pd.DataFrame, lang: str = "es", *, level: float = 0.9,
     lang : {"es", "en"}
     level : float
         Interval level, for the header.
-    axis_labels : mapping, optional
-        Axis id -> label (e.g. from ``city.yml``); default the contract's axes.
+    axis_labels, department_labels : mapping, optional
+        Code -> label in ``lang`` (:mod:`territoria.vocabulary` gives them); a code without
+        a label is shown as recorded.
 
     Returns
     -------
@@ -240,9 +217,12 @@ def agenda_table(agenda: pd.DataFrame, lang: str = "es", *, level: float = 0.9,
     check_language(lang)
 
     def axis_label(a):
-        if axis_labels and a in axis_labels:
-            return axis_labels[a]
-        return tr(MESSAGES, f"ax_{a}", lang) if f"ax_{a}" in MESSAGES else a
+        return (axis_labels or {}).get(a, a)
+
+    def department_label(d):
+        if pd.isna(d) or d == "":
+            return tr(MESSAGES, "undefined", lang)
+        return (department_labels or {}).get(d, d)
 
     def cons(r):
         if pd.isna(r["gic"]):
@@ -260,9 +240,7 @@ def agenda_table(agenda: pd.DataFrame, lang: str = "es", *, level: float = 0.9,
         tr(MESSAGES, "axis", lang): agenda["axis"].map(axis_label).to_numpy(),
         tr(MESSAGES, "consensus", lang, level=lv): [cons(r) for _, r in agenda.iterrows()],
         tr(MESSAGES, "votes", lang): agenda["n_votes"].to_numpy(),
-        tr(MESSAGES, "department", lang): agenda["department"].map(
-            lambda d: tr(MESSAGES, f"dep_{d}", lang) if f"dep_{d}" in MESSAGES
-            else (d if pd.notna(d) else tr(MESSAGES, "undefined", lang))).to_numpy(),
+        tr(MESSAGES, "department", lang): agenda["department"].map(department_label).to_numpy(),
         tr(MESSAGES, "horizon", lang): agenda["horizon"].map(
             lambda h: tr(MESSAGES, h if h in HORIZONS else "undefined", lang)).to_numpy(),
         tr(MESSAGES, "status", lang): agenda["status"].map(
