@@ -30,10 +30,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
-## lab: open the notebooks in JupyterLab (teaching)
+## lab: build a classroom on the sample city (one colonia per learner, LEARNERS=n) and open JupyterLab
 lab: install
-	$(BIN)/python -m pip install --quiet "jupyterlab>=4"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	$(BIN)/territoria lab $(WS) --learners $(or $(LEARNERS),1)
 
 ## lint: ruff on the library, tests and benchmarks
 lint: install

@@ -49,3 +49,33 @@ def test_notebook_is_thin_and_stripped(path):
     assert {"la", "que", "los"} <= words and {"the", "and", "of"} <= words, \
         f"{path.name}: narrative needs Spanish and English"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+EXERCISES = sorted((NB_DIR / "exercises").glob("*.ipynb"))
+
+
+def test_every_step_has_its_exercises():
+    names = {p.stem for p in EXERCISES}
+    assert {s.id for s in STEPS} <= names, "notebooks/exercises/ lacks a step"
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: f"exercises/{p.name}")
+def test_exercises_are_thin_and_never_hold_answers(path):
+    """Same discipline as the step notebooks; every task asks `check` and leaves the answer
+    empty (the right answer is computed when checking, never written here)."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for c in code:
+        assert not c.get("outputs") and c.get("execution_count") is None, path.name
+        assert not re.search(r"^\s*(def|class)\b|lambda", c.source, re.M), path.name
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    calls = re.findall(r'check\("(\d\d\.\w+)", answer\)', "\n".join(c.source for c in code))
+    answers = re.findall(r"^answer = (.*?)(?:\s+#.*)?$", "\n".join(c.source for c in code), re.M)
+    assert 3 <= len(calls) <= 5, f"{path.name}: 3-5 tasks"
+    assert all(k.startswith(path.stem[:2] + ".") for k in calls)
+    assert answers and set(answers) == {"None"}, f"{path.name}: an answer is filled in"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
+    assert {"la", "que", "los"} <= set(re.findall(r"[a-záéíóúñ]+", text))
+    assert {"the", "and", "of"} <= set(re.findall(r"[a-z]+", text))
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"

@@ -33,6 +33,7 @@ import math
 import pandas as pd
 from scipy import stats
 
+from territoria import vocabulary
 from territoria.analysis import plots
 from territoria.analysis import process_eval as pe
 from territoria.analysis.suppression import suppress
@@ -108,17 +109,8 @@ MESSAGES = {
         "es": "Camino al impacto: reuniones con al menos un acuerdo",
         "en": "Pathways to impact: meetings with at least one agreement"},
     "agreements_per_assembly": {"es": "Acuerdos por reunión", "en": "Agreements per meeting"},
-    "pe_rep_trust_government": {"es": "Confío en que la alcaldía actúa por el bien de mi colonia",
-                                "en": "I trust the borough acts for the good of my "
-                                      "neighbourhood"},
-    "pe_rep_efficacy": {"es": "Las personas como yo podemos influir en las decisiones",
-                        "en": "People like me can influence decisions"},
-    "pe_rep_understanding": {"es": "Entiendo los problemas de mi colonia y sus soluciones",
-                             "en": "I understand my neighbourhood's problems and solutions"},
     "pe_rep_scale": {"es": "Promedio de las preguntas repetidas",
                      "en": "Mean of the repeated questions"},
-    "pe_rep_trust_neighbours": {"es": "Confío en mis vecinas y vecinos",
-                                "en": "I trust my neighbours"},
     "plot_title": {"es": "Calificación del proceso", "en": "Process scorecard"},
     "plot_subject": {"es": "participantes de acuerdo", "en": "participants agreeing"},
     "no_territory": {"es": "Este paso se calcula por colonia: indica `territory`.",
@@ -274,8 +266,9 @@ def repeated_items(q: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
     qq = q.assign(pe_rep_scale=q[items].mean(axis=1)) if len(items) > 1 else q
     r = pe.repeated_change(qq).rename(columns={"diff": "estimate", "diff_ci_low": "ci_low",
                                                "diff_ci_high": "ci_high"})
-    r.insert(1, "label_es", [tr(MESSAGES, v, "es") for v in r["dv"]])
-    r.insert(2, "label_en", [tr(MESSAGES, v, "en") for v in r["dv"]])
+    for i, lg in enumerate(("es", "en"), start=1):  # the questionnaire's own wording
+        r.insert(i, f"label_{lg}", [tr(MESSAGES, v, lg) if v in MESSAGES
+                                    else vocabulary.question("process", v, lg) for v in r["dv"]])
     vals = [c for c in r.columns if c not in ("dv", "label_es", "label_en", "n")]
     return suppress(r, "n", min_count=min_cell, value_cols=vals, secondary=False)
 
