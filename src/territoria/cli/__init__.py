@@ -28,8 +28,6 @@ COMMAND_MODULES = (
     "ledger",      # ledger import | export
     "lab",         # lab (teaching classroom)
     "print_cmd",   # print assembly | ballot | tally | followup (paper forms)
-    "lab",         # lab (teaching classroom)
-    "print_cmd",   # print assembly | ballot | tally | followup (paper forms)
     "template", "quarantine",  # template KIND (input files) ; quarantine (rows to fix)
     "secret",      # secret show | rotate (the pseudonymisation key)
 )
