@@ -130,3 +130,36 @@ def test_unknown_rule_or_file_lists_what_there_is(ws, tmp_path):
         with pytest.raises(TerritoriaError, match="there are: blocks.csv"):
             rows_to_fix(ws, s, file="other.csv", lang="en")
         assert len(quarantine_summary(s, file="blocks.csv", rule="unknown_territory")) == 1
+
+
+def test_rows_of_workbook_sheets_and_zip_members(ws, kit, tmp_path):
+    from territoria.instruments.exports import write_kobo_xlsx, write_odk_zip
+
+    inst = kit.form("assembly")
+    main = kit.valid_frame(inst, 3)
+    ag = kit.valid_frame(inst, 3, repeat="agreements")
+    ag["_parent_row"] = [0, 1, 2]
+    ag.loc[1, "department"] = "nasa"
+    p = tmp_path / "asamblea.xlsx"
+    write_kobo_xlsx(inst, main, {"agreements": ag}, p)
+    votes_inst = kit.form("votes")
+    vmain = kit.valid_frame(votes_inst, 2).astype(object)
+    vmain.loc[1, "territory"] = "99-999"
+    votes = kit.valid_frame(votes_inst, 2, repeat="votes")
+    votes["_parent_row"] = [0, 1]
+    z = tmp_path / "submissions.csv.zip"
+    write_odk_zip(votes_inst, vmain, {"votes": votes}, z)
+    ingest_files(ws, [p, z])
+    with Store(ws.store_path, read_only=True) as s:
+        fix = rows_to_fix(ws, s)
+    rows = fix.rows
+    sheet = rows[rows["file"].str.startswith("asamblea.xlsx:")]
+    assert sheet["row"].tolist() == [2] and sheet["values"].tolist() == ["nasa"]
+    dep = next(c for c in rows.columns if c.endswith("department"))
+    assert sheet[dep].tolist() == ["nasa"]  # the sheet's own row was re-read
+    top = rows[rows["file"] == "submissions.csv.zip"]
+    assert top["row"].tolist() == [2] and top["values"].tolist() == ["99-999"]
+    code = next(c for c in rows.columns if c.endswith("participant_code"))
+    raw = vmain.loc[1, "participant_code"]
+    assert top[code].tolist() == [pseudonymise(raw, ws.secret())]
+    assert not any("facilitator_name" in c or "facilitator_phone" in c for c in rows.columns)

@@ -259,7 +259,10 @@ def _text_rows(path: Path, rows: list[int], name: str) -> pd.DataFrame:
 
 
 def _excel_rows(path: Path, sheet: str | None, rows: list[int], kind: str) -> pd.DataFrame:
-    raw = pd.read_excel(path, sheet_name=sheet if sheet else 0, header=None, dtype=str)
+    raw = pd.read_excel(path, sheet_name=sheet if sheet else 0, header=None, dtype=object,
+                        engine="calamine")
+    raw = raw.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else (
+        str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
     if kind == "crime":
         hdr = next((i for i in range(min(5, len(raw)))
                     if "MODALIDAD - DELITO" in {str(c).strip().upper() for c in raw.iloc[i]}), 0)
