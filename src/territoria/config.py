@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -414,15 +413,12 @@ class Workspace:
         return load_city(self.require().city_file)
 
     def secret(self) -> bytes:
-        """The pseudonymisation key, created (mode 0600) on first use."""
+        """The pseudonymisation key, created (mode 0600) on first use; a key readable by
+        others is set back to 0600 with a warning (see :mod:`territoria.secret`)."""
+        from territoria.secret import new_key, read_key
+
         p = self.secret_path
-        if not p.exists():
-            p.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        os.chmod(p, 0o600)
-        return bytes.fromhex(p.read_text().strip())
+        return read_key(p) if p.exists() else new_key(p)
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"

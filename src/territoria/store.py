@@ -133,10 +133,16 @@ class Store:
         The DuckDB file; created (with the schema) when missing.
     read_only : bool
         Open without write access (several readers may share the file).
+    wait : float, optional
+        Seconds to wait while another process writes (default: :func:`territoria.lock.default_wait`).
+        Writers hold the workspace lock (:mod:`territoria.lock`) while open.
+    check_key : bool
+        Refuse to open a workspace store whose pseudonymisation key is missing or different
+        (:mod:`territoria.secret`).
     """
 
     def __init__(self, path: str | os.PathLike = ":memory:", *, read_only: bool = False,
-                 wait: float | None = None):
+                 wait: float | None = None, check_key: bool = True):
         self.path = str(path)
         self.read_only = read_only
         self._lock = threading.RLock()
@@ -157,12 +163,16 @@ class Store:
         except BaseException:
             self._held.close()
             raise
-        if not read_only:
-            try:
+        try:
+            if not read_only:
                 self._migrate()
-            except BaseException:
-                self.close()
-                raise
+            if check_key:  # the key that made the store's pseudonyms is still the one
+                from territoria.secret import check_store_key
+
+                check_store_key(self)
+        except BaseException:
+            self.close()
+            raise
 
     # -- schema ---------------------------------------------------------------------------
     def _migrate(self) -> None:

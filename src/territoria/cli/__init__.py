@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "consensus",   # consensus
     "evaluate",    # evaluate impact | run | calendar
     "ledger",      # ledger import | export
+    "secret",      # secret show | rotate (the pseudonymisation key)
     "lab",         # lab (teaching classroom)
     "print_cmd",   # print assembly | ballot | tally | followup (paper forms)
     "template", "quarantine",  # template KIND (input files) ; quarantine (rows to fix)

@@ -44,6 +44,7 @@ from territoria.ingest.core import FileContext, Outcome
 from territoria.ingest.privacy import policy_for, pseudonymise, redact
 from territoria.ingest.sniff import load_text, looks_binary, row_offset, sniff_text
 from territoria.ingest.upsert import UpsertCounts, upsert
+from territoria.secret import mark_pseudonymised
 from territoria.store import quote_ident as q
 
 #: Above this many distinct values a column without constraint is checked by SQL casts.
@@ -812,6 +813,7 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
             if pol == "pseudonymise":
                 if secret is None:
                     secret = ctx.secret()
+                    mark_pseudonymised(ctx.store, secret)
                 vals = [r[0] for r in ctx.con.execute(
                     f"SELECT DISTINCT {chk.raw[f.name]} FROM {st.temp} s WHERE {chk.raw[f.name]} "
                     "IS NOT NULL").fetchall()]

@@ -33,6 +33,7 @@ from territoria.exceptions import IngestError
 from territoria.ingest.core import FileContext, Outcome
 from territoria.ingest.privacy import pseudonymise
 from territoria.ingest.sniff import sniff_text
+from territoria.secret import mark_pseudonymised
 
 SEXES = set(vocabulary.codes("sex"))
 AGE_GROUPS = set(vocabulary.codes("age_group"))
@@ -194,6 +195,7 @@ def ingest_links(ctx: FileContext) -> Outcome:
                       "required_unique"))
     ok, nbad = _split(ctx, df, probs)
     key = ctx.secret()
+    mark_pseudonymised(ctx.store, key)
     out = pd.DataFrame({
         "link_code": [pseudonymise(v, key) for v in ok["link_code"]],
         "territory_id": ok["territory"], "area": ok["area"],
