@@ -63,6 +63,7 @@ __all__ = [
     "codes",
     "label_columns",
     "choice_lists",
+    "question",
 ]
 
 #: The kit's own language: every kit label has a Spanish text.
@@ -143,6 +144,32 @@ def choice_lists(src_dir: str | None = None) -> dict[str, dict[str, dict[str, di
         lists = doc if source == "_choices" else (doc.get("choices") or {})
         out[source] = {name: dict(_options(items)) for name, items in lists.items()}
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _questions(form: str) -> dict[str, dict[str, str]]:
+    path = _sources_dir() / f"{form}.yml"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: cannot read the form ({e})") from None
+    return {str(r["name"]): {k: str(v) for k, v in (r.get("label") or {}).items()}
+            for r in doc.get("survey") or [] if isinstance(r, dict) and r.get("name")}
+
+
+def question(form: str, field: str, lang: str = KIT_LANGUAGE) -> str:
+    """The question a form asks for ``field`` (its label in ``surveys/src/<form>.yml``), so
+    reports quote the instrument instead of re-typing it; an unknown field shows its name.
+
+    >>> question("process", "pe_rep_efficacy", "en")
+    'People like me can influence the decisions of the borough government.'
+    >>> question("process", "pe_not_asked")
+    'pe_not_asked'
+    """
+    texts = _questions(form).get(field)
+    if not texts:
+        return field
+    return texts.get(lang) or texts.get(KIT_LANGUAGE) or next(iter(texts.values()))
 
 
 def _options(items) -> Iterable[tuple[str, dict[str, str]]]:
