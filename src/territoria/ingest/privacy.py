@@ -96,8 +96,9 @@ _STREET_KW = (r"calle|c\.|avenida|av\.?|avda\.?|calzada|calz\.?|cerrada|cda\.?|p
               r"retorno|ret\.?|eje|camino|circuito|cto\.?|paseo|pasaje|cuchilla")
 _ADDRESS = re.compile(
     r"\b(?:" + _STREET_KW + r")\s+(?:[\wÁÉÍÓÚÑáéíóúñü.'-]+\s+){0,6}?"
-    r"(?:n[uú]m(?:ero)?\.?\s*|no\.?\s*|#\s*)?\d+[A-Za-z]?(?:\s*(?:int(?:erior)?\.?|depto\.?)\s*"
-    r"\w+)?"
+    r"(?:n[uú]m(?:ero)?\.?\s*|no\.?\s*|#\s*)?\d+[A-Za-z]?"
+    r"(?:\s*,?\s*(?:n[uú]m(?:ero)?\.?|no\.|#)\s*\d+[A-Za-z]?)?"
+    r"(?:\s*(?:int(?:erior)?\.?|depto\.?)\s*\w+)?"
     r"|\b(?:mz|mza|manzana)\.?\s*\w+\s*,?\s*(?:lt|lote)\.?\s*\w+"
     r"|(?:n[uú]m(?:ero)?\.|#)\s*\d+[A-Za-z]?\b", re.IGNORECASE)
 

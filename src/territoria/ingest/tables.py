@@ -193,9 +193,12 @@ def ingest_links(ctx: FileContext) -> Outcome:
                               "choice:" + "|".join(sorted(allowed))))
     probs.append(_bad(df, df["link_code"].eq("") | df["link_code"].duplicated(), "link_code",
                       "required_unique"))
-    ok, nbad = _split(ctx, df, probs)
     key = ctx.secret()
     mark_pseudonymised(ctx.store, key)
+    for pr in probs:  # quarantine keeps pseudonymised codes only, never the raw ones
+        codes = pr["column"].eq("link_code")
+        pr.loc[codes, "value"] = pr.loc[codes, "value"].map(lambda v: pseudonymise(v, key))
+    ok, nbad = _split(ctx, df, probs)
     out = pd.DataFrame({
         "link_code": [pseudonymise(v, key) for v in ok["link_code"]],
         "territory_id": ok["territory"], "area": ok["area"],
