@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,9 +268,12 @@ _add(Spec(
         Column("name", "yes", "text", "Aculco",
                _m("Nombre de la zona.", "Name of the zone.")),
     ),
-    notes=_m("Ingiera las zonas antes que los territorios. Una clave repetida va a cuarentena "
-             "(duplicate_id).",
-             "Ingest zones before territories. A repeated key is quarantined (duplicate_id)."),
+    notes=_m("Puede ingerirse antes o después de los territorios; una zona que los territorios "
+             "nombran y no está aquí se agrega con su clave como nombre (corríjalo ingiriendo "
+             "este archivo). Una clave repetida va a cuarentena (duplicate_id).",
+             "It may be ingested before or after the territories; a zone the territories name "
+             "that is not here is added with its key as name (fix it by ingesting this file). "
+             "A repeated key is quarantined (duplicate_id)."),
 ))
 
 _add(Spec(
@@ -505,14 +509,16 @@ _add(Spec(
     ),
     notes=_m("Cada registro necesita un mes (fecha_hecho, o anio_hecho y mes_hecho), una "
              "categoría (categoria_delito o delito) y un territorio: el que contiene su punto "
-             "(latitud, longitud) o, sin coordenadas, el de nombre igual a su colonia. Si no, "
-             "va a cuarentena (date, required, territory_not_matched). Se cuenta por "
-             "territorio, mes y categoría.",
+             "(latitud, longitud) o, sólo si no tiene coordenadas, el de nombre igual a su colonia. "
+             "Si no, va a cuarentena (date, required, territory_not_matched). Si la capa de "
+             "territorios dijo su alcaldía (NOMDT), los registros de otras alcaldías van a "
+             "cuarentena (outside_city). Se cuenta por territorio, mes y categoría.",
              "Each record needs a month (fecha_hecho, or anio_hecho and mes_hecho), a category "
              "(categoria_delito or delito) and a territory: the one holding its point "
-             "(latitud, longitud) or, without coordinates, the one whose name equals its "
-             "colonia. Otherwise it is quarantined (date, required, territory_not_matched). "
-             "Counts are by territory, month and category."),
+             "(latitud, longitud) or, only when it has no coordinates, the one whose name equals "
+             "its colonia. Otherwise it is quarantined (date, required, territory_not_matched). "
+             "When the territory layer gave its borough (NOMDT), records of other boroughs are "
+             "quarantined (outside_city). Counts are by territory, month and category."),
 ))
 
 _add(Spec(
@@ -713,3 +719,37 @@ def write_template(kind: str, out_dir, *, force: bool = False, lang: str = "es")
     for p, text in contents:
         p.write_text(text, encoding="utf-8")
     return [p for p, _ in contents]
+
+
+#: A generated region of the input guide: between two Markdown link-reference definitions, which
+#: render as nothing on the published site.
+_REGION = re.compile(r"(\[template:(?P<kind>[a-z_]+)\]: #\n)(?P<body>.*?)(\n\[/template:(?P=kind)\]: #)",
+                     re.S)
+
+
+def guide_regions(text: str) -> dict[str, str]:
+    """The generated regions of an input guide: ``{kind: text between the markers}``.
+
+    >>> guide_regions("a\\n\\n[template:zones]: #\\nX\\n\\n[/template:zones]: #\\n")
+    {'zones': 'X\\n'}
+    """
+    return {m["kind"]: m["body"] for m in _REGION.finditer(text)}
+
+
+def update_guide(path, lang: str) -> bool:
+    """Rewrite the generated regions of an input guide (``methodology/inputs*.md``) from the
+    specs; returns True when the file changed.
+
+    Each region sits between ``[template:KIND]: #`` and ``[/template:KIND]: #`` and holds
+    :func:`spec_markdown` of that kind (level-3 heading). Run it after changing a spec::
+
+        python -c "from territoria.ingest.templates import update_guide as u; \\
+            u('methodology/inputs.md', 'es'); u('methodology/inputs.en.md', 'en')"
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    new = _REGION.sub(lambda m: m.group(1) + spec_markdown(m["kind"], lang, heading="###")
+                      + m.group(4), text)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
