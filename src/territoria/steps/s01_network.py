@@ -47,7 +47,6 @@ SCOPE = "territory"
 #: Bootstrap replicates for representativeness (vectorised; seed 0).
 N_BOOT = 1000
 SEED = 0
-REMOTE_YEAR = 2020
 
 MESSAGES = {
     "title": {"es": "Red vecinal y asambleas", "en": "Community network and assemblies"},
@@ -255,18 +254,38 @@ def activity(assemblies: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return monthly, yearly
 
 
-def remote_share(assemblies: pd.DataFrame, year: int = REMOTE_YEAR) -> dict:
-    """Share of a year's assemblies held virtually or hybrid, with a Wilson interval.
+def remote_period(config) -> tuple | None:
+    """``city.yml: programme.remote_meetings`` as ``(start, end)`` (``end`` may be None), or
+    None when the city declares no remote period."""
+    programme = getattr(config, "programme", None)
+    rm = getattr(programme, "remote_meetings", None)
+    return (rm.start, rm.end) if rm is not None else None
+
+
+def remote_share(assemblies: pd.DataFrame, year: int | None = None, *, start=None,
+                 end=None) -> dict:
+    """Share of assemblies held virtually or hybrid, with a Wilson interval: those of the
+    calendar ``year``, else those dated from ``start`` to ``end`` (both included, either may
+    be open), else all of them.
 
     Examples
     --------
     >>> a = pd.DataFrame({"date": ["2020-05-01", "2020-06-01", "2019-01-01"],
     ...                   "mode": ["virtual", "in_person", "in_person"]})
-    >>> remote_share(a)["value"], remote_share(a)["n"]
+    >>> remote_share(a, 2020)["value"], remote_share(a, 2020)["n"]
     (0.5, 2)
+    >>> remote_share(a, start="2020-06-01")["n"], remote_share(a)["n"]
+    (1, 3)
     """
     d = pd.to_datetime(assemblies["date"], format="ISO8601")
-    sub = assemblies[d.dt.year == year]
+    keep = pd.Series(True, index=assemblies.index)
+    if year is not None:
+        keep &= d.dt.year == year
+    if start is not None:
+        keep &= d >= pd.Timestamp(start)
+    if end is not None:
+        keep &= d <= pd.Timestamp(end)
+    sub = assemblies[keep]
     n = len(sub)
     k = int(sub["mode"].isin(["virtual", "hybrid"]).sum())
     lo, hi = part.wilson_interval(k, n, digits=None) if n else (np.nan, np.nan)
@@ -461,8 +480,12 @@ def representation_figure(ratios: pd.DataFrame, *, lang: str = "es", backend: st
 def build_result(territory_id: str, *, cov: pd.DataFrame, assemblies: pd.DataFrame,
                  monthly: pd.DataFrame, yearly: pd.DataFrame, att: pd.DataFrame,
                  links_area: pd.DataFrame, links_total: pd.DataFrame, ratios: pd.DataFrame,
-                 dissim: pd.DataFrame, rep: pd.DataFrame) -> StepResult:
-    """Indicators and published tables of the territory from the section results."""
+                 dissim: pd.DataFrame, rep: pd.DataFrame, remote: tuple | None = None
+                 ) -> StepResult:
+    """Indicators and published tables of the territory from the section results.
+
+    ``remote``: the city's remote-meetings period ``(start, end)`` (:func:`remote_period`).
+    """
     res = StepResult(STEP, territory_id)
     t, c = cov.iloc[0], cov.iloc[1]
     res.indicator("block_coverage", t["estimate"], ci_low=t["ci_low"], ci_high=t["ci_high"],
@@ -470,9 +493,19 @@ def build_result(territory_id: str, *, cov: pd.DataFrame, assemblies: pd.DataFra
     res.indicator("block_coverage_city", c["estimate"], ci_low=c["ci_low"],
                   ci_high=c["ci_high"], n=c["blocks_total"])
     res.indicator("assemblies_total", len(assemblies), n=len(assemblies))
-    rs = remote_share(assemblies) if len(assemblies) else {"value": np.nan, "n": 0}
-    res.indicator("assemblies_remote_share_2020", rs["value"], ci_low=rs.get("ci_low"),
+    def share(**period):
+        return remote_share(assemblies, **period) if len(assemblies) else {"value": np.nan,
+                                                                          "n": 0}
+
+    # within the city's remote-meetings period (city.yml), else over every meeting
+    start, end = remote if remote else (None, None)
+    rs = share(start=start, end=end)
+    res.indicator("assemblies_remote_share", rs["value"], ci_low=rs.get("ci_low"),
                   ci_high=rs.get("ci_high"), n=rs["n"])
+    if remote:  # kept for comparison with earlier runs: the calendar year the period began
+        rs = share(year=start.year)
+        res.indicator(f"assemblies_remote_share_{start.year}", rs["value"],
+                      ci_low=rs.get("ci_low"), ci_high=rs.get("ci_high"), n=rs["n"])
     allrow = att[att["kind"] == "all"]
     if len(allrow):
         a = allrow.iloc[0]
@@ -515,7 +548,9 @@ def compute(ctx, territory_id: str, *, lang: str = "es", period_start=None,
     -------
     StepResult
         Indicators ``block_coverage``, ``block_coverage_city``, ``assemblies_total``,
-        ``assemblies_remote_share_2020``, ``attendance_mean``, ``attendance_women_share``,
+        ``assemblies_remote_share`` (in ``city.yml: programme.remote_meetings``, else over
+        all meetings) and, with a remote period, ``assemblies_remote_share_<year it began>``
+        (that calendar year), ``attendance_mean``, ``attendance_women_share``,
         ``links_per_1000``, ``representation_ratio`` and ``representation_ratio_city`` (grp
         ``<sex>_<age_group>``), ``dissimilarity_index``, ``dissimilarity_index_city``,
         ``repeat_participation`` (grp = source); tables ``coverage``,
@@ -535,4 +570,4 @@ def compute(ctx, territory_id: str, *, lang: str = "es", period_start=None,
     rep = repeat(ctx, territory_id, min_cell=m)
     return build_result(territory_id, cov=cov, assemblies=a, monthly=monthly, yearly=yearly,
                         att=att, links_area=la, links_total=lt, ratios=ratios, dissim=dissim,
-                        rep=rep)
+                        rep=rep, remote=remote_period(getattr(ctx, "config", None)))
