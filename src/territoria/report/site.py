@@ -41,23 +41,15 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from territoria import __version__, charts
+from territoria import __version__, charts, vocabulary
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
 from territoria.report import words
 from territoria.report.catalogue import kit_dir, load_catalogue
 from territoria.store import Store
 
-KIND_LABELS = {
-    "colonia": ("Colonia", "Neighbourhood (colonia)"),
-    "pueblo": ("Pueblo originario", "Original village (pueblo)"),
-    "barrio": ("Barrio", "Barrio"),
-    "unidad_habitacional": ("Unidad habitacional", "Housing estate"),
-    "ampliacion": ("Ampliación", "Extension (ampliación)"),
-    "fraccionamiento": ("Fraccionamiento", "Housing development"),
-    "paraje": ("Paraje", "Paraje"),
-    "other": ("Otro", "Other"),
-}
+#: Territory kind -> (es, en) labels, from the vocabulary of shared codes.
+KIND_LABELS = {k: (v["es"], v["en"]) for k, v in vocabulary.CATALOGUE["territory_kind"].items()}
 STEP_TITLES = {
     "00_selection": ("Selección territorial", "Territorial selection"),
     "01_network": ("Red y asambleas", "Network and assemblies"),
