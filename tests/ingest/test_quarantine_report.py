@@ -163,3 +163,24 @@ def test_rows_of_workbook_sheets_and_zip_members(ws, kit, tmp_path):
     raw = vmain.loc[1, "participant_code"]
     assert top[code].tolist() == [pseudonymise(raw, ws.secret())]
     assert not any("facilitator_name" in c or "facilitator_phone" in c for c in rows.columns)
+
+
+def test_layer_rows_are_found_after_the_where_filter(ws, tmp_path):
+    import json
+
+    def feat(cve, name, nomdt, x):
+        ring = [[x, 19.3], [x + 0.01, 19.3], [x + 0.01, 19.31], [x, 19.31], [x, 19.3]]
+        return {"type": "Feature", "properties": {"CVEUT": cve, "NOMUT": name, "NOMDT": nomdt},
+                "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+    p = tmp_path / "capa.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        feat("03-001", "UNO", "COYOACAN", -99.20), feat("07-101", "DOS", "IZTAPALAPA", -99.10),
+        feat("03-002", "", "COYOACAN", -99.18), feat("03-003", "TRES", "COYOACAN", -99.16)]}),
+        encoding="utf-8")
+    (r,) = ingest_files(ws, [p], options={"where": "NOMDT = 'COYOACAN'",
+                                          "map": "territory_id=CVEUT,name=NOMUT"})
+    assert (r.status, r.accepted, r.quarantined) == ("ok", 2, 1), r.as_line("en")
+    with Store(ws.store_path, read_only=True) as s:
+        fix = rows_to_fix(ws, s)
+    assert fix.rows[["row", "CVEUT"]].to_dict("records") == [{"row": 2, "CVEUT": "03-002"}]

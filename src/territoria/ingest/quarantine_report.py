@@ -46,10 +46,12 @@ PUBLIC_KINDS = frozenset({"territories", "zones", "blocks", "census", "programme
 SAFE_META = frozenset({"_id", "_uuid", "_index", "_parent_index", "_parent_table_name",
                        "_submission_time", "__version__", "_validation_status", "KEY",
                        "PARENT_KEY", "SubmissionDate", "FormVersion", "ReviewState", "Status",
-                       "meta-instanceID", "meta/instanceID", "instanceID"})
+                       "meta-instanceID", "meta/instanceID", "instanceID", "PARENT"})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _PSEUDONYM = re.compile(r"^p_[0-9a-f]{16}$")
+#: How ingest notes the filter of a layer (``territoria ingest LAYER --where ...``).
+_WHERE_NOTE = re.compile(r"features where (.+?)(?:; |$)")
 
 MESSAGES = {
     "empty": {"es": "La cuarentena está vacía: ninguna fila rechazada.",
@@ -90,23 +92,35 @@ def neutralise(value):
     return value
 
 
-def _quarantine(store, file: str | None, rule: str | None, lang: str) -> pd.DataFrame:
-    q = store.query('SELECT file_sha256, file, row, "column", value, rule FROM quarantine')
+def _where(store, file: str | None, rule: str | None, lang: str) -> tuple[str, list]:
+    """SQL filter of the quarantine for ``file``/``rule`` (checked against what is there)."""
+    conds, params = [], []
     if rule is not None:
-        known = sorted(q["rule"].dropna().unique().tolist())
+        known = [r[0] for r in store.con.execute(
+            "SELECT DISTINCT rule FROM quarantine WHERE rule IS NOT NULL ORDER BY 1").fetchall()]
         if rule not in known:
             raise TerritoriaError(tr(MESSAGES, "unknown_rule", lang, rule=rule,
                                      known=", ".join(known) or tr(MESSAGES, "nothing", lang)))
-        q = q[q["rule"] == rule]
+        conds.append("rule = ?")
+        params.append(rule)
     if file is not None:
-        base = q["file"].str.split(":", n=1).str[0]
-        keep = (q["file"] == file) | (base == file) | (base == Path(file).name)
-        if not keep.any():
-            known = sorted(base.unique().tolist())
+        base = "split_part(file, ':', 1)"
+        known = [r[0] for r in store.con.execute(
+            f"SELECT DISTINCT {base} FROM quarantine ORDER BY 1").fetchall()]
+        name = Path(file).name
+        if file not in known and name not in known and not store.con.execute(
+                "SELECT count(*) FROM quarantine WHERE file = ?", [file]).fetchall()[0][0]:
             raise TerritoriaError(tr(MESSAGES, "unknown_file", lang, file=file,
                                      known=", ".join(known) or tr(MESSAGES, "nothing", lang)))
-        q = q[keep]
-    return q.reset_index(drop=True)
+        conds.append(f"(file = ? OR {base} = ? OR {base} = ?)")
+        params += [file, file, name]
+    return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def _quarantine(store, file: str | None, rule: str | None, lang: str) -> pd.DataFrame:
+    where, params = _where(store, file, rule, lang)
+    return store.query('SELECT file_sha256, file, row, "column", value, rule FROM quarantine'
+                       + where, params)
 
 
 def quarantine_summary(store, *, file: str | None = None, rule: str | None = None,
@@ -145,17 +159,14 @@ def quarantine_summary(store, *, file: str | None = None, rule: str | None = Non
     >>> quarantine_summary(s).to_dict("records")
     [{'file': 'a.csv', 'rule': 'unknown_territory', 'rows': 2, 'problems': 2, 'columns': 'territory_id'}]
     """
-    q = _quarantine(store, file, rule, lang)
-    cols = ["file", "rule", "rows", "problems", "columns"]
-    if q.empty:
-        return pd.DataFrame(columns=cols)
-    q = q.assign(rule=q["rule"].fillna(""), column=q["column"].fillna(""))
-    out = (q.groupby(["file", "rule"], sort=False)
-           .agg(rows=("row", "nunique"), problems=("row", "size"),
-                columns=("column", lambda c: ", ".join(sorted({x for x in c if x}))))
-           .reset_index())
-    return out.sort_values(["file", "rows", "rule"], ascending=[True, False, True],
-                           ignore_index=True)[cols]
+    where, params = _where(store, file, rule, lang)
+    out = store.query(
+        "SELECT file, coalesce(rule, '') AS rule, CAST(count(DISTINCT row) AS BIGINT) AS rows, "
+        "CAST(count(*) AS BIGINT) AS problems, coalesce(string_agg(DISTINCT \"column\", ', ' "
+        "ORDER BY \"column\"), '') AS columns FROM quarantine" + where
+        + " GROUP BY ALL ORDER BY file, rows DESC, rule", params)
+    return out[["file", "rule", "rows", "problems", "columns"]].astype(
+        {"rows": int, "problems": int, "file": object, "rule": object, "columns": object})
 
 
 def format_summary(summary: pd.DataFrame, lang: str = "es") -> str:
@@ -288,25 +299,27 @@ def _zip_rows(path: Path, member: str | None, rows: list[int], name: str, tmp: P
     return _text_rows(p, rows, f"{name}:{member}")
 
 
-def _layer_rows(path: Path, rows: list[int]) -> pd.DataFrame:
+def _layer_rows(path: Path, rows: list[int], where: str | None = None) -> pd.DataFrame:
     import pyogrio
 
-    df = pyogrio.read_dataframe(path, read_geometry=False)
+    df = pyogrio.read_dataframe(path, read_geometry=False, where=where)
     df.index = range(1, len(df) + 1)
     return df.loc[[r for r in rows if r in df.index]]
 
 
-def source_rows(path: Path, label: str, kind: str | None, rows: list[int]) -> pd.DataFrame:
+def source_rows(path: Path, label: str, kind: str | None, rows: list[int], *,
+                where: str | None = None) -> pd.DataFrame:
     """The data rows ``rows`` (1-based) of a source file as text, indexed by row number.
 
-    ``label`` is the quarantine's file name, ``name`` or ``name:sheet-or-member``.
+    ``label`` is the quarantine's file name, ``name`` or ``name:sheet-or-member``; ``where`` is
+    the filter a layer was ingested with (its rows are numbered after filtering).
     """
     import tempfile
 
     member = label.split(":", 1)[1] if ":" in label else None
     suf = path.suffix.lower()
     if kind == "territories" and suf in (".gpkg", ".geojson", ".json", ".shp", ".zip"):
-        return _layer_rows(path, rows)
+        return _layer_rows(path, rows, where)
     if suf in (".xlsx", ".xlsm"):
         return _excel_rows(path, member, rows, kind or "")
     if suf == ".zip":
@@ -327,8 +340,8 @@ class RowsToFix:
 
 
 def _logged_files(store) -> dict[str, dict]:
-    log = store.query("SELECT file, sha256, kind, instrument, form_version FROM ingest_log "
-                      "WHERE status = 'ok'")
+    log = store.query("SELECT file, sha256, kind, instrument, form_version, message "
+                      "FROM ingest_log WHERE status = 'ok'")
     return {r["sha256"]: r for r in log.to_dict("records")}
 
 
@@ -390,7 +403,9 @@ def rows_to_fix(ws, store, *, file: str | None = None, rule: str | None = None,
             pass  # unknown kind: reasons only
         else:
             try:
-                src = source_rows(path, label, kind, agg["row"].astype(int).tolist())
+                m = _WHERE_NOTE.search(str(log.get("message") or ""))
+                src = source_rows(path, label, kind, agg["row"].astype(int).tolist(),
+                                  where=m.group(1) if m else None)
             except (TerritoriaError, OSError, ValueError, KeyError, IndexError, ImportError,
                     duckdb.Error, zipfile.BadZipFile) as e:
                 notes.append(tr(MESSAGES, "unreadable", lang, file=label,
