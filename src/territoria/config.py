@@ -209,6 +209,9 @@ class CityConfig(_Strict):
     cohorts: list[Cohort] = Field(default_factory=list)
     cohort_coding: Literal["first_exposed_period", "first_full_period"] = "first_exposed_period"
     min_cell_size: int = Field(5, ge=1, le=1000)
+    #: Days after today a date or timestamp in an input may fall (clocks of phones and
+    #: servers differ); anything later is quarantined (rule ``future_date``).
+    future_tolerance_days: int = Field(1, ge=0, le=366)
     selection: SelectionWeights = Field(default_factory=SelectionWeights)
     period_start: dt.date | None = None
     period_end: dt.date | None = None
@@ -342,6 +345,11 @@ def load_city(path: str | os.PathLike) -> CityConfig:
         raise ConfigError(f"{path}: not found (is this a workspace? run 'territoria init PATH')")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a text file (byte 0x{e.object[e.start]:02x} at offset "
+                          f"{e.start} is not UTF-8); restore city.yml") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
@@ -485,6 +493,10 @@ cohort_coding: first_exposed_period
 
 # Published tables and charts suppress any cell counting fewer people than this.
 min_cell_size: 5
+
+# Days after today a date in an input file may fall (device clocks differ); later dates
+# are quarantined as impossible.
+future_tolerance_days: 1
 
 # Weights of the composite priority index (step 00); normalisation: minmax|zscore|rank.
 selection:

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from territoria.config import Workspace
@@ -327,6 +328,13 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
 
     path = Path(path)
     report = IngestReport(file=str(path), sha256="")
+    try:  # symbolic links and paths leading outside their folder are refused
+        from territoria.ingest.sniff import check_input_path
+
+        check_input_path(path)
+    except DataError as e:
+        report.status, report.message = "rejected", str(e)
+        return report
     if not path.is_file():
         report.status, report.message = "rejected", str(
             IngestError("file not found", file=path.name, rule="missing_file"))
@@ -377,6 +385,11 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
         return report
     except TerritoriaError as e:
         report.status, report.message = "rejected", f"{path.name}: {e}"
+        return report
+    except (OSError, duckdb.IOException, duckdb.OutOfMemoryException) as e:
+        # full disk, read-only workspace, vanished file: one line, the store unchanged
+        why = getattr(e, "strerror", None) or str(e).splitlines()[0][:160]
+        report.status, report.message = "rejected", f"{path.name}: cannot read or write ({why})"
         return report
     report.kind = out.kind
     report.instrument, report.version, report.table = out.instrument, out.version, out.table

@@ -1,8 +1,11 @@
 """Byte-level checks of an input file before it is parsed.
 
-Detects an empty file, binary garbage, the text encoding (UTF-8, UTF-8 with BOM or
-CP1252/Latin-1), the field separator and unbalanced quotes (a truncated CSV), and loads a
-delimited text file into a DuckDB table of VARCHAR columns with one row per data record.
+Detects an empty file, binary garbage and NUL bytes anywhere, the text encoding (UTF-8,
+UTF-8 with BOM, UTF-16/32 with or without BOM, or CP1252/Latin-1), the field separator,
+unbalanced quotes (a truncated CSV), over-long fields, compressed members too big or too
+compressed to be honest (checked before they are decompressed), and inputs that are symbolic
+links or resolve outside the folder they were given in; it loads a delimited text file into a
+DuckDB table of VARCHAR columns with one row per data record.
 
 Every problem found here rejects the whole file with an :class:`~territoria.exceptions.IngestError`
 whose one-line message names the file, the row and the rule.
@@ -41,6 +44,89 @@ from territoria.exceptions import IngestError
 #: Separators tried, in order of preference when counts tie.
 SEPARATORS = (";", ",", "\t", "|")
 _CHUNK = 1 << 22
+#: Largest decompressed size accepted for one archive member or .gz file (bytes).
+MAX_DECOMPRESSED = 1 << 30
+#: Largest decompressed/compressed ratio accepted (zip bombs reach thousands).
+MAX_RATIO = 250
+#: Longest record accepted (DuckDB's CSV reader limit), bytes.
+MAX_LINE = 2_000_000
+_UTF_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+             (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def check_input_path(path: str | os.PathLike, *, name: str | None = None) -> Path:
+    """Refuse an input that is a symbolic link, or whose real location is outside the folder
+    it was given in (``data/raw/../../etc/passwd``, a linked folder). Returns the path.
+
+    >>> import tempfile, pathlib, os
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_text("x,y\\n")
+    >>> os.symlink("/etc/hostname", d / "b.csv")
+    >>> check_input_path(d / "a.csv").name
+    'a.csv'
+    >>> try:
+    ...     check_input_path(d / "b.csv")
+    ... except IngestError as e:
+    ...     print(e.rule)
+    symlink
+    """
+    path = Path(path)
+    name = name or path.name
+    if path.is_symlink():
+        raise IngestError("the input is a symbolic link; give the file itself", file=name,
+                          rule="symlink")
+    given = Path(os.path.abspath(path))
+    real = path.resolve()
+    if real.parent != given.parent.resolve() or real.name != given.name:
+        raise IngestError("the input resolves outside the folder it was given in "
+                          f"({real.parent}); give the file itself", file=name,
+                          rule="outside_folder")
+    return path
+
+
+def check_member(name: str, size: int, compressed: int, *, file: str) -> None:
+    """Refuse an archive member before decompressing it: too big, or compressed too well.
+
+    >>> check_member("a.csv", 1000, 100, file="x.zip")
+    >>> try:
+    ...     check_member("a.csv", 10**9, 10**5, file="x.zip")
+    ... except IngestError as e:
+    ...     print(e.rule)
+    archive_ratio
+    """
+    if size > MAX_DECOMPRESSED:
+        raise IngestError(f"member {name} would be {size:,} bytes once decompressed (limit "
+                          f"{MAX_DECOMPRESSED:,})", file=file, rule="archive_too_large")
+    if size > (1 << 20) and size > MAX_RATIO * max(compressed, 1):
+        raise IngestError(f"member {name} is compressed {size // max(compressed, 1):,} times "
+                          f"(limit {MAX_RATIO}): a zip bomb or a damaged archive", file=file,
+                          rule="archive_ratio")
+
+
+def check_zip(z, *, file: str) -> None:
+    """:func:`check_member` on every member of an open :class:`zipfile.ZipFile`."""
+    total = 0
+    for info in z.infolist():
+        check_member(info.filename, info.file_size, info.compress_size, file=file)
+        total += info.file_size
+    if total > MAX_DECOMPRESSED:
+        raise IngestError(f"the archive would be {total:,} bytes once decompressed (limit "
+                          f"{MAX_DECOMPRESSED:,})", file=file, rule="archive_too_large")
+
+
+def copy_member(z, member: str, dest: Path, *, file: str) -> None:
+    """Decompress one member to ``dest`` in chunks, stopping at the declared size (a member
+    that lies about its size is refused, never read whole into memory)."""
+    info = z.getinfo(member)
+    check_member(member, info.file_size, info.compress_size, file=file)
+    n = 0
+    with z.open(info) as src, open(dest, "wb") as out:
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            n += len(chunk)
+            if n > max(info.file_size, 0) or n > MAX_DECOMPRESSED:
+                raise IngestError(f"member {member} is larger than it declares",
+                                  file=file, rule="archive_too_large")
+            out.write(chunk)
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -93,26 +179,67 @@ class TextInfo:
     notes: list[str] = field(default_factory=list)
 
 
-def _detect_encoding(path: Path, name: str) -> str:
-    """Stream-decode the file as UTF-8, else CP1252; reject if neither works."""
+def wide_encoding(head: bytes) -> str | None:
+    """UTF-16/32 told by a byte-order mark or by the pattern of NUL bytes of ASCII text.
+
+    >>> wide_encoding("a;b\\n".encode("utf-16"))
+    'utf-16'
+    >>> wide_encoding("a;b\\n".encode("utf-16-le")), wide_encoding(b"a;b")
+    ('utf-16-le', None)
+    """
+    for bom, enc in _UTF_BOMS:
+        if head.startswith(bom):
+            return enc
+    sample = head[:4096]
+    if len(sample) < 4:
+        return None
+    n = len(sample) // 4 * 4
+    sample = sample[:n]
+    if sample[1::4] == sample[2::4] == sample[3::4] == bytes(n // 4) and 0 not in sample[0::4]:
+        return "utf-32-le"
+    if sample[0::4] == sample[1::4] == sample[2::4] == bytes(n // 4) and 0 not in sample[3::4]:
+        return "utf-32-be"
+    if sample[1::2] == bytes(n // 2) and 0 not in sample[0::2]:
+        return "utf-16-le"
+    if sample[0::2] == bytes(n // 2) and 0 not in sample[1::2]:
+        return "utf-16-be"
+    return None
+
+
+def _detect_encoding(path: Path, name: str, wide: str | None = None) -> str:
+    """Stream-decode the file as UTF-8, else CP1252 (or the UTF-16/32 found); reject if
+    nothing works, if a NUL byte appears anywhere, or if a .gz grows beyond the limits."""
     with _open_bytes(path) as fh:
         first = fh.read(3)
     bom = first == codecs.BOM_UTF8
-    for enc in ("utf-8", "cp1252"):
+    packed = path.stat().st_size
+    for enc in ((wide,) if wide else ("utf-8", "cp1252")):
         dec = codecs.getincrementaldecoder(enc)()
         offset = 0
         try:
             with _open_bytes(path) as fh:
                 for chunk in iter(lambda: fh.read(_CHUNK), b""):
-                    dec.decode(chunk)
+                    text = dec.decode(chunk)
+                    nul = text.find("\x00")
+                    if nul >= 0:
+                        raise IngestError(f"NUL byte in the text near offset {offset + nul} "
+                                          "(damaged or binary file)", file=name,
+                                          rule="nul_byte")
                     offset += len(chunk)
+                    if offset > MAX_DECOMPRESSED or (offset > (1 << 20) and
+                                                     offset > MAX_RATIO * packed):
+                        check_member(path.name, offset, packed, file=name)
                 dec.decode(b"", final=True)
+        except (OSError, EOFError) as e:
+            raise IngestError(f"cannot read the file ({e})", file=name,
+                              rule="unreadable") from None
         except UnicodeDecodeError as e:
             if enc == "utf-8":
                 continue
+            what = enc.upper() if wide else "UTF-8 or CP1252/Latin-1"
             raise IngestError(
                 f"cannot decode byte 0x{e.object[e.start]:02x} at offset {offset + e.start} "
-                "as UTF-8 or CP1252/Latin-1; save the file as UTF-8",
+                f"as {what}; save the file as UTF-8",
                 file=name, rule="encoding",
             ) from None
         if enc == "utf-8":
@@ -193,13 +320,18 @@ def sniff_text(path: str | os.PathLike, *, name: str | None = None) -> TextInfo:
             head = fh.read(1 << 16)
         except (OSError, EOFError, gzip.BadGzipFile) as e:
             raise IngestError(f"cannot read the file ({e})", file=name, rule="unreadable") from None
-    if not head.strip(b" \r\n\t\xef\xbb\xbf"):
+    wide = wide_encoding(head)
+    if wide:
+        head_text = head.decode(wide, errors="ignore")
+        if not head_text.strip(" \r\n\t\ufeff"):
+            raise IngestError("the file is empty", file=name, rule="empty_file")
+    elif not head.strip(b" \r\n\t\xef\xbb\xbf"):
         raise IngestError("the file is empty", file=name, rule="empty_file")
-    if looks_binary(head):
+    elif looks_binary(head):
         raise IngestError("the file is binary, not delimited text (CSV)", file=name,
                           rule="binary_file")
-    encoding = _detect_encoding(path, name)
-    head_text = head.decode(encoding, errors="ignore")
+    encoding = _detect_encoding(path, name, wide)
+    head_text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
     sep = detect_separator(head_text.replace("\r\n", "\n"))
     header = _first_record(head_text, sep)
     if len(header) <= 1:
@@ -212,8 +344,8 @@ def sniff_text(path: str | os.PathLike, *, name: str | None = None) -> TextInfo:
                           file=name, row=bad, rule="unbalanced_quotes")
     info = TextInfo(path=path, encoding=encoding, sep=sep, header=[h.strip() for h in header],
                     compressed=path.suffix.lower() == ".gz")
-    if encoding == "cp1252":
-        info.notes.append("encoding CP1252")
+    if encoding == "cp1252" or wide:
+        info.notes.append(f"encoding {encoding.upper()}")
     return info
 
 
@@ -245,12 +377,12 @@ def load_text(con, info: TextInfo, table: str, *, name: str | None = None,
         cols.append(h)
     src = info.path
     tmp = None
-    if info.encoding == "cp1252" or info.compressed:
+    if info.encoding not in ("utf-8", "utf-8-sig") or info.compressed:
         fd, tmp = tempfile.mkstemp(suffix=".csv", dir=tmpdir)
         with os.fdopen(fd, "wb") as out, _open_bytes(info.path) as fh:
             dec = codecs.getincrementaldecoder(info.encoding)()
             for chunk in iter(lambda: fh.read(_CHUNK), b""):
-                out.write(dec.decode(chunk).encode("utf-8"))
+                out.write(dec.decode(chunk).lstrip("\ufeff").encode("utf-8"))
             out.write(dec.decode(b"", final=True).encode("utf-8"))
         src = Path(tmp)
     colspec = "{" + ", ".join(
@@ -268,6 +400,11 @@ def load_text(con, info: TextInfo, table: str, *, name: str | None = None,
         msg = str(e)
         m = _LINE_RE.search(msg)
         row = int(m.group(1)) - 1 if m else None
+        if "Maximum line size" in msg:
+            detail = (f"a record is longer than {MAX_LINE:,} bytes (a field too large: "
+                      "damaged file or pasted content?)")
+            raise IngestError(f"cannot parse the file: {detail}", file=name, row=row,
+                              rule="field_too_large") from None
         detail = "row has the wrong number of fields" if "Expected Number of Columns" in msg \
             else msg.splitlines()[0][:120]
         raise IngestError(f"cannot parse the file: {detail}", file=name, row=row,

@@ -42,7 +42,14 @@ from territoria.exceptions import IngestError, InstrumentError
 from territoria.ingest import forms as F
 from territoria.ingest.core import FileContext, Outcome
 from territoria.ingest.privacy import policy_for, pseudonymise, redact
-from territoria.ingest.sniff import load_text, looks_binary, row_offset, sniff_text
+from territoria.ingest.sniff import (
+    check_zip,
+    copy_member,
+    load_text,
+    looks_binary,
+    row_offset,
+    sniff_text,
+)
 from territoria.ingest.upsert import UpsertCounts, upsert
 from territoria.secret import mark_pseudonymised
 from territoria.store import quote_ident as q
@@ -103,6 +110,12 @@ def _xlsx_sheets(path: Path):
 
 
 def _load_xlsx(ctx: FileContext) -> list[tuple[str, str, list[str], int]]:
+    if zipfile.is_zipfile(ctx.path):  # a workbook is a zip: sizes and ratios checked first
+        try:
+            with zipfile.ZipFile(ctx.path) as z:
+                check_zip(z, file=ctx.name)
+        except zipfile.BadZipFile:
+            pass  # damaged: the workbook reader below says so
     try:
         sheets = list(_xlsx_sheets(ctx.path))
     except Exception as e:
@@ -169,7 +182,9 @@ def _load_tables(ctx: FileContext, kind: str):
             raise IngestError("not a readable zip file", file=ctx.name,
                               rule="binary_file" if looks_binary(head) else "unreadable") from None
         with z, tempfile.TemporaryDirectory() as tmp:
-            members = [m for m in z.namelist() if m.lower().endswith(".csv") and "/" not in m]
+            check_zip(z, file=ctx.name)  # sizes and ratios, before anything is decompressed
+            members = [m for m in z.namelist() if m.lower().endswith(".csv") and "/" not in m
+                       and "\\" not in m and not m.startswith(".")]
             if not members:
                 raise IngestError("the zip holds no CSV file", file=ctx.name,
                                   rule="missing_columns")
@@ -181,7 +196,7 @@ def _load_tables(ctx: FileContext, kind: str):
                 if m != main and not m.startswith(fid + "-"):
                     continue
                 p = Path(tmp) / m
-                p.write_bytes(z.read(m))
+                copy_member(z, m, p, file=ctx.name)
                 t, cols, n = _load_csv(ctx, p, f"{ctx.name}:{m}")
                 out.append((ctx.name if m == main else f"{ctx.name}:{m}", m, t, cols, n))
             return out, fid
@@ -678,6 +693,7 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
                 inst = F.instrument_for_version(forms, fid, v, ctx.name, row=first, column=vcol)
                 groups.append((inst, f"trim(s.{q(vcol)}) = '{v.replace(chr(39), chr(39) * 2)}'"))
     notes: list[str] = []
+    limit = _future_limit(ctx)
     if vcol is None and opt_ver is None:
         notes.append(f"no version column: checked against version {base.version or '(none)'}")
     secret = None
@@ -722,6 +738,11 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
                 if f.name == "__version__":
                     continue
                 chk.check_field(f)
+                ctype = inst.column_types(rep).get(f.name, "VARCHAR")
+                raw = chk.raw.get(f.name)
+                if raw and ctype in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+                    chk.add_err(f"TRY_CAST(substr({raw}, 1, 10) AS DATE) > DATE '{limit}'",
+                                chk.col_label(f.name), raw, "future_date")
             notes.extend(n for n in chk.notes if n not in notes)
             for sql in chk.errs:
                 ctx.run(f"INSERT INTO {err_tables[st.temp]} {sql}")
@@ -737,6 +758,13 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
             f"(SELECT _row, _uuid, {dup_cond} AS d FROM {main.temp} WHERE _uuid IS NOT NULL) "
             "WHERE d")
     stime = _submission_time_sql(main.columns)
+    if stime != "NULL":  # impossible or future submission times are quarantined, not NULLed
+        low0 = {c.lower(): c for c in main.columns}
+        rawt = f"NULLIF(trim(s.{q(low0.get('_submission_time') or low0['submissiondate'])}), '')"
+        ctx.run(f"INSERT INTO {et} SELECT s._row, '_submission_time', {rawt}, CASE WHEN "
+                f"{stime} IS NULL THEN 'invalid_timestamp' ELSE 'future_date' END FROM "
+                f"{main.temp} s WHERE ({rawt} IS NOT NULL AND {stime} IS NULL) OR "
+                f"CAST({stime} AS DATE) > DATE '{limit}'")
     if exists and stime != "NULL" and not _replacing(ctx) and \
             "_submission_time" in ctx.store.columns(tgt):
         # a correction applies when it is at least as recent as the stored version
@@ -881,6 +909,14 @@ def ingest_survey(ctx: FileContext, kind: str) -> Outcome:
                    quarantined=quarantined, duplicates=duplicates, instrument=base.form_id,
                    version=",".join(versions_seen), notes=notes, new=counts.new,
                    updated=counts.updated, unchanged=counts.unchanged)
+
+
+def _future_limit(ctx) -> str:
+    """Latest acceptable date (ISO): today (UTC) plus ``city.yml: future_tolerance_days``."""
+    days = 1
+    if ctx.ws is not None and ctx.ws.exists():
+        days = ctx.ws.config().future_tolerance_days
+    return (ctx.now.normalize() + pd.Timedelta(days=days)).date().isoformat()
 
 
 def _replacing(ctx) -> bool:

@@ -102,6 +102,8 @@ def ingest_blocks(ctx: FileContext) -> Outcome:
         pop = pd.to_numeric(df["population"].replace("", None), errors="coerce")
         probs.append(_bad(df, df["population"].ne("") & (pop.isna() | (pop < 0)), "population",
                           "non_negative_number"))
+        probs.append(_bad(df, pop.notna() & (pop >= 0) & (pop % 1 != 0), "population",
+                          "integer"))  # a count of people: 1.5 is refused, never rounded
     probs.append(_bad(df, df["block_id"].eq("") | df["block_id"].duplicated(), "block_id",
                       "required_unique"))
     ok, nbad = _split(ctx, df, probs)
