@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from territoria.analysis.agenda import agenda_table, agenda_to_csv, build_agenda
+from territoria.analysis.agenda import agenda_to_csv, build_agenda
 from territoria.exceptions import DataError
 
 ST = pd.DataFrame({"proposal": ["P1", "P2", "P3"], "gic": [0.41, 0.72, 0.55],
@@ -42,18 +42,9 @@ def test_build_agenda_ranks_and_fills():
         build_agenda(ST, PR.drop(columns="axis"))
 
 
-def test_agenda_csv_and_table(tmp_path):
+def test_agenda_csv(tmp_path):
     ag = build_agenda(ST, PR, departments=OWNERS)
     p = agenda_to_csv(ag, tmp_path / "a" / "agenda.csv")
     back = pd.read_csv(p)
     assert back["proposal"].tolist() == ag["proposal"].tolist()
     assert back["gic_low"].iloc[0] == pytest.approx(0.60)
-    es = agenda_table(ag, "es", department_labels={"water_utility": "Sistema de Aguas"})
-    en = agenda_table(ag, "en")
-    assert "Consenso (intervalo al 90%)" in es.columns and "Plazo" in es.columns
-    assert en.iloc[0]["Consensus (90% interval)"] == "0.72 (0.60–0.80)"
-    assert es.iloc[0]["Área responsable"] == "Sistema de Aguas"
-    assert es.iloc[2]["Situación"].startswith("Divide opiniones")
-    assert en.iloc[3]["Consensus (90% interval)"] == "—"
-    p2 = agenda_to_csv(ag, tmp_path / "agenda_es.csv", lang="es")
-    assert pd.read_csv(p2).columns[0] == "Lugar"

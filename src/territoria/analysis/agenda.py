@@ -6,7 +6,7 @@
 and ranks them by group-informed consensus. Each item carries its consensus interval, the
 responsible department and a horizon (short / medium / long). Divisive proposals stay in the
 agenda but are marked for a mediation round. :func:`agenda_to_csv` writes the agenda for
-departments and :func:`agenda_table` gives the version a report shows (Spanish or English).
+departments; the version a report shows, with labels, is step 03's (``steps.s03_agenda``).
 
 Examples
 --------
@@ -20,8 +20,6 @@ Examples
 >>> ag = build_agenda(st, pr, departments=owners)
 >>> ag[["rank", "proposal", "department", "horizon", "status"]].values.tolist()
 [[1, 'P2', 'water_utility', 'long', 'priority'], [2, 'P1', 'security', 'short', 'mediation']]
->>> agenda_table(ag, "en").columns[:4].tolist()
-['Rank', 'Proposal', 'Axis', 'Consensus (90% interval)']
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ import numpy as np
 import pandas as pd
 
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import check_language, tr
 
 HORIZONS = ("short", "medium", "long")
 
@@ -45,26 +42,6 @@ DEFAULT_HORIZON_BY_AXIS = {
     "security": "short", "services": "short", "water": "long", "health": "medium",
     "education_culture": "medium", "economy": "medium", "environment": "medium",
     "mobility": "long",
-}
-
-MESSAGES = {
-    "rank": {"es": "Lugar", "en": "Rank"},
-    "proposal": {"es": "Propuesta", "en": "Proposal"},
-    "axis": {"es": "Eje", "en": "Axis"},
-    "consensus": {"es": "Consenso (intervalo al {level}%)",
-                  "en": "Consensus ({level}% interval)"},
-    "votes": {"es": "Votos", "en": "Votes"},
-    "department": {"es": "Área responsable", "en": "Responsible department"},
-    "horizon": {"es": "Plazo", "en": "Horizon"},
-    "status": {"es": "Situación", "en": "Status"},
-    "short": {"es": "Corto plazo (menos de 1 año)", "en": "Short term (under 1 year)"},
-    "medium": {"es": "Mediano plazo (1 a 3 años)", "en": "Medium term (1-3 years)"},
-    "long": {"es": "Largo plazo (más de 3 años)", "en": "Long term (over 3 years)"},
-    "undefined": {"es": "Por definir", "en": "To be defined"},
-    "priority": {"es": "Prioridad acordada", "en": "Agreed priority"},
-    "mediation": {"es": "Divide opiniones: pasa a mesa de mediación",
-                  "en": "Divisive: goes to a mediation round"},
-    "no_votes": {"es": "Sin votos todavía", "en": "No votes yet"},
 }
 
 AGENDA_COLUMNS = ["rank", "proposal", "title", "axis", "rank_in_axis", "gic", "gic_low",
@@ -162,9 +139,9 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
     return ag[AGENDA_COLUMNS]
 
 
-def agenda_to_csv(agenda: pd.DataFrame, path, *, lang: str | None = None) -> Path:
-    """Write the agenda to CSV (UTF-8). ``lang=None`` keeps machine codes and ids as column
-    names; ``lang="es"``/``"en"`` writes the translated report version (:func:`agenda_table`).
+def agenda_to_csv(agenda: pd.DataFrame, path) -> Path:
+    """Write the agenda to CSV (UTF-8) with machine codes and ids as column names, for the
+    departments (the labelled version a report shows is step 03's ``agenda_table``).
 
     Returns
     -------
@@ -185,65 +162,8 @@ def agenda_to_csv(agenda: pd.DataFrame, path, *, lang: str | None = None) -> Pat
                         rule="make it with build_agenda")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = agenda[AGENDA_COLUMNS] if lang is None else agenda_table(agenda, lang)
+    out = agenda[AGENDA_COLUMNS]
     from territoria.safe_export import neutralise_frame  # no cell runs as a formula
 
     neutralise_frame(out).to_csv(path, index=False, encoding="utf-8", float_format="%.4f")
     return path
-
-
-def agenda_table(agenda: pd.DataFrame, lang: str = "es", *, level: float = 0.9,
-                 axis_labels: Mapping[str, str] | None = None,
-                 department_labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """The agenda as a report shows it: translated headers and values.
-
-    Parameters
-    ----------
-    agenda : DataFrame
-        From :func:`build_agenda`.
-    lang : {"es", "en"}
-    level : float
-        Interval level, for the header.
-    axis_labels, department_labels : mapping, optional
-        Code -> label in ``lang`` (:mod:`territoria.vocabulary` gives them); a code without
-        a label is shown as recorded.
-
-    Returns
-    -------
-    DataFrame
-        Columns Rank, Proposal (title, or the code), Axis, Consensus with interval as text,
-        Votes, Responsible department, Horizon, Status (labels in ``lang``).
-    """
-    check_language(lang)
-
-    def axis_label(a):
-        return (axis_labels or {}).get(a, a)
-
-    def department_label(d):
-        if pd.isna(d) or d == "":
-            return tr(MESSAGES, "undefined", lang)
-        return (department_labels or {}).get(d, d)
-
-    def cons(r):
-        if pd.isna(r["gic"]):
-            return "—"
-        if pd.isna(r["gic_low"]):
-            return f"{r['gic']:.2f}"
-        return f"{r['gic']:.2f} ({r['gic_low']:.2f}–{r['gic_high']:.2f})"
-
-    title = agenda["title"].where(agenda["title"].notna() & (agenda["title"].astype(str)
-                                                             != ""), agenda["proposal"])
-    lv = int(round(level * 100))
-    out = pd.DataFrame({
-        tr(MESSAGES, "rank", lang): agenda["rank"].to_numpy(),
-        tr(MESSAGES, "proposal", lang): title.to_numpy(),
-        tr(MESSAGES, "axis", lang): agenda["axis"].map(axis_label).to_numpy(),
-        tr(MESSAGES, "consensus", lang, level=lv): [cons(r) for _, r in agenda.iterrows()],
-        tr(MESSAGES, "votes", lang): agenda["n_votes"].to_numpy(),
-        tr(MESSAGES, "department", lang): agenda["department"].map(department_label).to_numpy(),
-        tr(MESSAGES, "horizon", lang): agenda["horizon"].map(
-            lambda h: tr(MESSAGES, h if h in HORIZONS else "undefined", lang)).to_numpy(),
-        tr(MESSAGES, "status", lang): agenda["status"].map(
-            lambda s: tr(MESSAGES, s, lang)).to_numpy(),
-    })
-    return out

@@ -136,6 +136,14 @@ MESSAGES = {
     "col_high": {"es": "Hasta", "en": "To"},
     "col_votes": {"es": "Votos", "en": "Votes"},
     "col_department": {"es": "Área responsable", "en": "Responsible department"},
+    "short": {"es": "Corto plazo (menos de 1 año)", "en": "Short term (under 1 year)"},
+    "medium": {"es": "Mediano plazo (1 a 3 años)", "en": "Medium term (1-3 years)"},
+    "long": {"es": "Largo plazo (más de 3 años)", "en": "Long term (over 3 years)"},
+    "undefined": {"es": "Por definir", "en": "To be defined"},
+    "priority": {"es": "Prioridad acordada", "en": "Agreed priority"},
+    "mediation": {"es": "Divide opiniones: pasa a mesa de mediación",
+                  "en": "Divisive: goes to a mediation round"},
+    "no_votes": {"es": "Sin votos todavía", "en": "No votes yet"},
     "col_horizon": {"es": "Plazo", "en": "Horizon"},
     "col_status": {"es": "Situación", "en": "Status"},
     "col_group": {"es": "Grupo", "en": "Group"},
@@ -425,7 +433,7 @@ def agenda_table(a: AgendaAnalysis) -> pd.DataFrame:
     ag = suppress(ag, "n_votes", min_count=a.min_cell,
                   value_cols=["estimate", "ci_low", "ci_high"], secondary=False)
     ag = _add_labels(ag, a)
-    m = _agenda.MESSAGES
+    m = MESSAGES
     for lg in LANGS:
         ag[f"axis_{lg}"] = [_axis(a, x, lg) for x in ag["axis"]]
         ag[f"department_{lg}"] = [vocabulary.label("department", d, lg, a.city)
