@@ -114,9 +114,16 @@ def test_territory_csv_template_ingests_too(ingested, tmp_path):
     assert (r.status, r.accepted, r.quarantined) == ("dry_run", 1, 0), r.as_line("en")
 
 
+def _ingest_variant(ws, folder, kind, p):
+    if kind in AREA_KINDS:
+        return ingest_files(ws, [p], dry_run=True, kind=AREA_KINDS[kind], options={
+            "areas": str(folder / "areas.geojson"), "areas_key": "area_id"})
+    return ingest_files(ws, [p], dry_run=True)
+
+
 def _variants():
     """(kind, column, required) for every column whose example is not empty."""
-    for k in ORDER:
+    for k in (*ORDER, *AREA_KINDS):
         for c in spec(k).columns:
             if c.required in ("yes", "no", "header") and c.example:
                 yield pytest.param(k, c.name, c.required, id=f"{k}-{c.name}")
@@ -141,7 +148,7 @@ def _write_variant(kind, folder, tmp_path, column, value):
 def test_blank_value_follows_required(ingested, tmp_path, kind, column, required):
     ws, folder, _ = ingested
     p = _write_variant(kind, folder, tmp_path, column, "")
-    (r,) = ingest_files(ws, [p], dry_run=True)
+    (r,) = _ingest_variant(ws, folder, kind, p)
     assert r.status == "dry_run", r.as_line("en")
     expected = (0, 1) if required == "yes" else (1, 0)
     assert (r.accepted, r.quarantined) == expected, (
@@ -221,7 +228,7 @@ ABSENT_NOT_ACCEPTED = {
 
 
 def _optional():
-    for k in ORDER:
+    for k in (*ORDER, *AREA_KINDS):
         for c in spec(k).columns:
             if c.required == "no":
                 marks = ()
@@ -244,7 +251,7 @@ def test_optional_column_may_be_absent(ingested, tmp_path, kind, column):
         p = tmp_path / f"{kind}.csv"
         with open(p, "w", encoding="utf-8", newline="") as fh:
             csv.writer(fh).writerows([[c.name for c in keep], [c.example for c in keep]])
-    (r,) = ingest_files(ws, [p], dry_run=True)
+    (r,) = _ingest_variant(ws, folder, kind, p)
     assert (r.status, r.accepted, r.quarantined) == ("dry_run", 1, 0), r.as_line("en")
 
 
