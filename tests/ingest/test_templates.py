@@ -216,8 +216,8 @@ def test_schema_csv_lists_allowed_values_of_readers():
 
     rows = list(csv.DictReader(schema_csv("census").splitlines()))
     by = {r["column"]: r for r in rows}
-    assert set(by["sex"]["allowed"].split(", ")) == SEXES
-    assert set(by["age_group"]["allowed"].split(", ")) == AGE_GROUPS
+    assert set(by["sex"]["allowed_en"].split(", ")) == SEXES
+    assert set(by["age_group"]["allowed_es"].split(", ")) == AGE_GROUPS
 
 
 #: Optional columns whose absence the current reader does not yet accept (found by this test).

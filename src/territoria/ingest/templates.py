@@ -622,16 +622,18 @@ def template_csv(kind: str) -> str:
 
 
 def schema_csv(kind: str) -> str:
-    """One row per column: ``column, required, type, allowed, example, meaning_es, meaning_en``.
+    """One row per column: ``column, required, type, example, allowed_es, allowed_en,
+    meaning_es, meaning_en`` (``required``: yes, no, header or conditional; ``type``: a key of
+    :data:`TYPES`).
 
-    >>> print(schema_csv("zones").splitlines()[1])
-    zone_id,yes,text,,DT01,Clave única de la zona; la usan territories.zone_id y los \
-formularios.,Unique key of the zone; used by territories.zone_id and the forms.
+    >>> print(schema_csv("census").splitlines()[2])
+    sex,yes,text,female,"female, male","female, male",Sexo.,Sex.
     """
     s = spec(kind)
-    rows = [["column", "required", "type", "allowed", "example", "meaning_es", "meaning_en"]]
-    rows += [[c.name, c.required, c.type, c.allowed_text("en"), c.example, c.meaning["es"],
-              c.meaning["en"]] for c in s.columns]
+    rows = [["column", "required", "type", "example", "allowed_es", "allowed_en", "meaning_es",
+             "meaning_en"]]
+    rows += [[c.name, c.required, c.type, c.example, c.allowed_text("es"), c.allowed_text("en"),
+              c.meaning["es"], c.meaning["en"]] for c in s.columns]
     return _csv_text(rows)
 
 
