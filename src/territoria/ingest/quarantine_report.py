@@ -47,6 +47,10 @@ SAFE_META = frozenset({"_id", "_uuid", "_index", "_parent_index", "_parent_table
                        "_submission_time", "__version__", "_validation_status", "KEY",
                        "PARENT_KEY", "SubmissionDate", "FormVersion", "ReviewState", "Status",
                        "meta-instanceID", "meta/instanceID", "instanceID", "PARENT"})
+#: Survey metadata that identifies a device or a person: never in a row to fix.
+IDENTIFYING_META = frozenset({"deviceid", "username", "phonenumber", "simserial", "subscriberid",
+                              "email", "audit", "_submitted_by", "submittername", "submitterid",
+                              "_notes"})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _PSEUDONYM = re.compile(r"^p_[0-9a-f]{16}$")
@@ -220,6 +224,8 @@ def column_policy(column, kind: str | None, fields: dict[str, str]) -> str:
     'keep'
     >>> column_policy("Nombre completo", "kobo", {"sex": "keep"})
     'drop'
+    >>> column_policy("meta/deviceid", "kobo", {"deviceid": "keep"})
+    'drop'
     >>> column_policy("latitud", "crime", {})
     'keep'
     """
@@ -240,6 +246,8 @@ def column_policy(column, kind: str | None, fields: dict[str, str]) -> str:
         if col in SAFE_META:
             return "keep"
         parts = [p for p in re.split(r"[/-]", col) if p]
+        if any(p.lower() in IDENTIFYING_META for p in parts):
+            return "drop"
         pols = [fields.get(p) or POLICY.get(p) for p in parts]
         if any(p in ("drop", "freetext") for p in pols):
             return "drop"
