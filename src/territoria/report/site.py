@@ -32,7 +32,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import re
 import shutil
 from importlib import resources
@@ -647,18 +646,16 @@ def publish(ws: Workspace) -> Path:
     if not ws.store_path.exists():
         raise PipelineError(f"{ws.store_path}: no store yet; run 'territoria ingest' and "
                             "'territoria run' first")
+    from territoria.report.swap import clean_leftovers, swap_in, temp_dir
+
     final = ws.site_dir
-    tmp = ws.root / f".site.tmp-{os.getpid()}"
-    old = ws.root / f".site.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    clean_leftovers(ws.root)  # folders left by a killed publish
+    tmp = temp_dir(ws.root)
     try:
         with Store(ws.store_path, read_only=True) as store:
             SiteBuilder(ws, store).build(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in(tmp, final)  # `site` is a link switched by one rename: never a moment without
     return final / "index.html"
