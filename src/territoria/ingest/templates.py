@@ -7,9 +7,9 @@ row, and per column: required or not, type, allowed values and meaning (Spanish 
 polygon kinds also get ``KIND.geojson``. The input guide (``methodology/inputs.md``) and the
 tests use the same specs, so a change here shows up everywhere.
 
-Allowed values are taken from the readers where they are constants (sex and age groups,
-personal columns of the link registry from :mod:`territoria.ingest.tables`, territory kinds
-from :mod:`territoria.ingest.names`); the test suite ingests every template into a fresh
+Allowed values come from where the readers take them (sex, age groups and territory kinds
+from :mod:`territoria.vocabulary`, the personal columns of the link registry from
+:mod:`territoria.ingest.tables`); the test suite ingests every template into a fresh
 workspace to check the rest against the readers.
 
 Examples
@@ -36,10 +36,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from territoria import vocabulary
 from territoria.exceptions import ConfigError
 from territoria.i18n import tr
-from territoria.ingest.names import KIND_SUFFIXES
-from territoria.ingest.tables import AGE_GROUPS, LINK_PERSONAL, SEXES
+from territoria.ingest.tables import LINK_PERSONAL
+
+SEXES = vocabulary.codes("sex")
+AGE_GROUPS = vocabulary.codes("age_group")
 
 #: Column types and how they are written.
 TYPES = {
@@ -171,7 +174,7 @@ _TERRITORY_RING = ((-99.100, 19.360), (-99.090, 19.360), (-99.090, 19.370), (-99
 _AREA_RING = ((-99.098, 19.362), (-99.092, 19.362), (-99.092, 19.368), (-99.098, 19.368),
               (-99.098, 19.362))
 _TERRITORY, _ZONE, _AREA = "07-001", "DT01", "0900700010010"
-_KINDS_OF_TERRITORY = ("colonia", *KIND_SUFFIXES.values())
+_KINDS_OF_TERRITORY = vocabulary.codes("territory_kind")
 _STRATA = ("Muy bajo", "Bajo", "Medio", "Alto", "Muy alto", "Sin información")
 
 _TERRITORY_ID = Column(
@@ -313,10 +316,10 @@ _add(Spec(
     "territoria ingest -w WS census.csv",
     (
         _TERRITORY_ID,
-        Column("sex", "yes", "text", "female", _m("Sexo.", "Sex."), allowed=tuple(sorted(SEXES))),
+        Column("sex", "yes", "text", "female", _m("Sexo.", "Sex."), allowed=SEXES),
         Column("age_group", "yes", "text", "30_44", _m("Grupo de edad (18 años y más).",
                                                          "Age group (18 and over)."),
-               allowed=tuple(sorted(AGE_GROUPS))),
+               allowed=AGE_GROUPS),
         Column("population", "yes", "number", "610",
                _m("Personas del territorio en esa celda.",
                   "People of the territory in that cell.")),
@@ -377,11 +380,13 @@ _add(Spec(
                allowed_note=_TERRITORY_ID.allowed_note),
         Column("area", "yes", "text", "health",
                _m("Área de acción del enlace.", "Area of action of the link."),
-               allowed_note=_m("un id de link_areas en city.yml",
-                               "an id of link_areas in city.yml")),
-        Column("sex", "no", "text", "female", _m("Sexo.", "Sex."), allowed=tuple(sorted(SEXES))),
+               allowed_note=_m("un id de link_areas en city.yml (si no declara ninguna, "
+                               "cualquier código)",
+                               "an id of link_areas in city.yml (when it declares none, any "
+                               "code)")),
+        Column("sex", "no", "text", "female", _m("Sexo.", "Sex."), allowed=SEXES),
         Column("age_group", "no", "text", "45_59", _m("Grupo de edad.", "Age group."),
-               allowed=tuple(sorted(AGE_GROUPS))),
+               allowed=AGE_GROUPS),
         Column("joined_on", "no", "date", "2024-02-01",
                _m("Fecha de alta como enlace.", "Date the link joined.")),
         *(Column(c, "no", "text", ex, _m(
