@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from functools import lru_cache
 from html import escape
 
 #: Okabe & Ito (2008, "Color Universal Design") colour-blind-safe colours; their yellow,
@@ -66,13 +67,20 @@ def text_width(text: str, size: float = 12) -> float:
     >>> round(text_width("100 %", 10), 1)
     31.8
     """
+    return _em_width(str(text)) * size
+
+
+@lru_cache(maxsize=65536)
+def _em_width(text: str) -> float:
+    return sum(_char_em(ch) for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def _char_em(ch: str) -> float:
     import unicodedata
 
-    w = 0.0
-    for ch in str(text):
-        base = unicodedata.normalize("NFD", ch)[:1] or ch
-        w += _EM.get(ch, _EM.get(base, 0.65 if not base.isupper() else 0.72))
-    return w * size
+    base = unicodedata.normalize("NFD", ch)[:1] or ch
+    return _EM.get(ch, _EM.get(base, 0.72 if base.isupper() else 0.65))
 
 
 def wrap(text: str, max_px: float, size: float = 12) -> list[str]:
@@ -366,7 +374,8 @@ def lines(series: dict, *, title: str, alt: str, ylabel: str = "", width: int = 
     would overlap are skipped. ``step`` draws steps (a value holds until the next x, as in a
     Kaplan-Meier curve), ``ymax`` fixes the top of the y axis, ``percent`` labels y values
     (shares 0-1) as %, ``ylabel`` is printed above the y axis and ``xlabel`` under the x axis,
-    ``bands`` maps a group label to (x, low, high) points drawn as a light interval band,
+    ``bands`` maps a group label to (x, low, high) points drawn as a light interval band
+    (for one or two series; more would blur each other),
     ``vline`` draws a dashed vertical line at that x (e.g. the start of the programme),
     ``notes`` are lines under the chart, ``standalone`` as in :func:`bar_ci` (and prints the
     title). The legend goes under the plot, wrapped; every series has its own colour
@@ -425,21 +434,21 @@ def lines(series: dict, *, title: str, alt: str, ylabel: str = "", width: int = 
         xt = [(t, f"{t:,.0f}" if float(t).is_integer() else f"{t:g}")
               for t in _ticks(xmin, xmax, n_x)]
     last_end = -1e9
-    for xv, lab in xt:  # skip a label that would overlap the previous one or leave the box
-        w = text_width(lab, 11)
-        a, b = px(xv) - w / 2, px(xv) + w / 2
-        if a < last_end + 6 or a < 2 or b > width - 2:
+    for xv, lab in xt:  # a label at an edge is aligned inward; one that would overlap the
+        w = text_width(lab, 11)  # previous label is skipped
+        a = min(max(2.0, px(xv) - w / 2), width - 2 - w)
+        if a < last_end + 6:
             continue
-        last_end = b
+        last_end = a + w
         out.append(f'<line x1="{px(xv):.1f}" y1="{base:.1f}" x2="{px(xv):.1f}" '
                    f'y2="{base + 4:.1f}" stroke="#444"/>')
-        out.append(f'<text x="{px(xv):.1f}" y="{base + 16:.1f}" text-anchor="middle" '
+        out.append(f'<text x="{a + w / 2:.1f}" y="{base + 16:.1f}" text-anchor="middle" '
                    f'class="axis">{escape(lab)}</text>')
     if vline is not None and xmin <= vline <= xmax:
         out.append(f'<line x1="{px(vline):.1f}" y1="{top}" x2="{px(vline):.1f}" '
                    f'y2="{base:.1f}" stroke="#4a4a4a" stroke-dasharray="4 3"/>')
     names = list(pts_by)
-    for k, name in enumerate(names):
+    for k, name in enumerate(names if len(names) <= 2 else ()):  # more bands would blur
         b = sorted((bands or {}).get(name, ()), key=lambda p: p[0])
         b = [(float(x), float(lo), float(hi)) for x, lo, hi in b
              if not (_isnan(lo) or _isnan(hi))]
@@ -518,6 +527,8 @@ def map_svg(features, *, title: str, alt: str, width: int = 640, ids_to_links=No
     height = int(width * h / w)
     s = width / w
     out = [_head(width, height, title, alt).replace('class="chart"', 'class="chart map"')]
+    if ids_to_links:  # links inside: a group of named links, not one image (WCAG 4.1.2)
+        out[0] = out[0].replace('role="img"', 'role="group"', 1)
     for fid, name, g in geoms:
         d = "".join(
             "M" + "L".join(f"{(x - minx) * k * s:.1f} {(maxy - y) * s:.1f}" for x, y in ring) + "Z"
@@ -525,7 +536,8 @@ def map_svg(features, *, title: str, alt: str, width: int = 640, ids_to_links=No
         path = (f'<path d="{d}" data-id="{escape(str(fid))}" fill="#ddd" stroke="#fff" '
                 f'stroke-width="0.6"><title>{escape(str(name))}</title></path>')
         if ids_to_links and fid in ids_to_links:
-            path = f'<a href="{escape(ids_to_links[fid])}">{path}</a>'
+            path = (f'<a href="{escape(ids_to_links[fid])}" aria-label="{escape(str(name))}">'
+                    f'{path}</a>')
         out.append(path)
     out.append("</svg>")
     return "".join(out)

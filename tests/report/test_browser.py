@@ -94,3 +94,57 @@ def test_index_and_territory_pages(browser, server, published_ws, mode):
             assert page2.request.get(h).status == 200, h
     page.close()
     page2.close()
+
+
+def _pages(published_ws):
+    """The pages every browser check visits: index, a territory, the city, an evaluation
+    page, a city annex and the indicator catalogue (those that exist)."""
+    from territoria.report.site import safe_name
+
+    ws, ids = published_ws
+    site = ws.site_dir
+    pages = ["index.html", f"territories/{safe_name(ids[0])}.html", "city.html",
+             "methodology/indicators.html"]
+    evals = sorted(p.relative_to(site).as_posix() for p in (site / "evaluations").glob("*.html")
+                   if p.name != "index.html") if (site / "evaluations").is_dir() else []
+    pages += evals[:1] or (["evaluations/index.html"] if (site / "evaluations" / "index.html")
+                           .exists() else [])
+    annex = sorted(p.relative_to(site).as_posix() for p in (site / "annex").rglob("city.html"))
+    return pages + annex[:1]
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_pages_fit_a_phone_without_sideways_scroll(browser, server, published_ws, lang):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    page = ctx.new_page()
+    wide = {}
+    for path in _pages(published_ws):
+        page.goto(f"{server}/{path}?lang={lang}")
+        page.wait_for_load_state("load")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > 390 + 1:
+            wide[path] = (width, page.evaluate(
+                "() => Array.from(document.querySelectorAll('body *')).filter(e => "
+                "e.getBoundingClientRect().right > 392).slice(0, 3).map(e => e.tagName + '.' "
+                "+ e.className)"))
+    ctx.close()
+    assert not wide, wide
+
+
+def test_axe_finds_no_serious_or_critical_violation(browser, server, published_ws):
+    axe_mod = pytest.importorskip("axe_playwright_python.sync_playwright")
+    axe = axe_mod.Axe()
+    found = {}
+    for width in (1280, 390):
+        ctx = browser.new_context(viewport={"width": width, "height": 900})
+        page = ctx.new_page()
+        for path in _pages(published_ws):
+            page.goto(f"{server}/{path}")
+            page.wait_for_load_state("load")
+            result = axe.run(page)
+            bad = [(v["id"], v["impact"], len(v["nodes"])) for v in result.response["violations"]
+                   if v["impact"] in ("serious", "critical")]
+            if bad:
+                found[f"{path} @{width}px"] = bad
+        ctx.close()
+    assert not found, found

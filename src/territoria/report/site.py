@@ -610,19 +610,26 @@ def _line_series(df: pd.DataFrame, view, group):
         idx = {x: i for i, x in enumerate(xs)}
         xpos = df[view.x].astype(str).map(idx).astype(float)
         ticks = {i: xs[i][:7] for i in range(0, len(xs), max(1, len(xs) // 6))}
-    d = df.assign(_x=xpos)
-    groups = list(dict.fromkeys(d[group])) if group else [""]
+    full = group.replace("group_", "label_") if group else None
+    gcol = df[group].tolist() if group else [""] * len(df)
+    if full and full != group and full in df:  # a group cut short: use its full label
+        labels = df[full].tolist()
+        if all(str(lb).startswith(str(g)) for g, lb in zip(gcol, labels, strict=True)):
+            gcol = labels
+    groups = list(dict.fromkeys(gcol))
     note = len(groups) if len(groups) > charts.MAX_SERIES else None
-    series, bands = {}, {}
-    has_ci = view.low in d and view.high in d
-    for name in groups[:charts.MAX_SERIES]:
-        sub = (d[d[group] == name] if group else d).sort_values("_x")
-        ys = pd.to_numeric(sub[view.y], errors="coerce")
-        series[str(name)] = list(zip(sub["_x"], ys.astype(float), strict=True))
-        if has_ci:
-            bands[str(name)] = list(zip(sub["_x"], pd.to_numeric(sub[view.low], errors="coerce"),
-                                        pd.to_numeric(sub[view.high], errors="coerce"),
-                                        strict=True))
+    keep = {g: str(g) for g in groups[:charts.MAX_SERIES]}
+    ys = pd.to_numeric(df[view.y], errors="coerce").astype(float).tolist()
+    has_ci = view.low in df and view.high in df
+    lows = pd.to_numeric(df[view.low], errors="coerce").tolist() if has_ci else None
+    highs = pd.to_numeric(df[view.high], errors="coerce").tolist() if has_ci else None
+    series = {keep[g]: [] for g in keep}
+    bands = {keep[g]: [] for g in keep} if has_ci else {}
+    for i, (g, x) in enumerate(zip(gcol, xpos.tolist(), strict=True)):
+        if g in keep:
+            series[keep[g]].append((x, ys[i]))
+            if has_ci:
+                bands[keep[g]].append((x, lows[i], highs[i]))
     return series, bands, ticks, xs, note
 
 

@@ -153,9 +153,9 @@ def describe(ind, row: dict, lang: str, *, name: str | None = None) -> str:
             bare = tmpl is not None and "{of100}" in tmpl  # "78 de cada 100": "entre 69 y 88"
             clauses.append(_t("interval", lang, low=p["of100_low" if bare else "low"],
                               high=p["of100_high" if bare else "high"]))
-            if p["n"] != "—":
+            if p["n"] != "—" and "{n}" not in (tmpl or ""):
                 clauses.append(_t("n", lang, n=p["n"]))
-    elif p["n"] != "—":
+    elif p["n"] != "—" and "{n}" not in (tmpl or ""):
         clauses.append(_t("n", lang, n=p["n"]))
     text = main + (f" ({'; '.join(clauses)})" if clauses else "") + "."
     if getattr(ind, "effect", False) and lo is not None and hi is not None \

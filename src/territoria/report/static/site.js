@@ -8,11 +8,23 @@
     root.setAttribute("data-lang", lang);
     root.setAttribute("lang", lang);
     try { window.localStorage.setItem("territoria-lang", lang); } catch (e) { /* file:// may refuse */ }
+    var opts = document.querySelectorAll("option[data-" + lang + "]");  // one language at a time
+    for (var k = 0; k < opts.length; k++) { opts[k].textContent = opts[k].getAttribute("data-" + lang); }
     var btns = document.querySelectorAll("[data-setlang]");
     for (var i = 0; i < btns.length; i++) {
       btns[i].setAttribute("aria-pressed", btns[i].getAttribute("data-setlang") === lang ? "true" : "false");
     }
   }
+  // A table wider than the screen scrolls inside itself; keyboard users can reach it too.
+  function focusableScrollers() {
+    var tables = document.querySelectorAll("main table, .tablewrap");
+    for (var i = 0; i < tables.length; i++) {
+      var t = tables[i];
+      if (t.scrollWidth > t.clientWidth + 1 && !t.hasAttribute("tabindex")) { t.setAttribute("tabindex", "0"); }
+    }
+  }
+  window.addEventListener("load", focusableScrollers);
+  window.addEventListener("resize", focusableScrollers);
   var params = new URLSearchParams(window.location.search);
   var stored = null;
   try { stored = window.localStorage.getItem("territoria-lang"); } catch (e) { stored = null; }
