@@ -37,8 +37,11 @@ def raw_files(ws: Workspace) -> list[Path]:
 
 
 def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "ingest", "run",
-             "publish"), workers=2, echo=print) -> dict:
-    """Carry out the demo; returns timings, the workspace path, the site path and failures."""
+             "publish"), workers=2, echo=print, geography=None) -> dict:
+    """Carry out the demo; returns timings, the workspace path, the site path and failures.
+
+    ``geography`` (:class:`territoria.sample.Geography`) puts the sample city on another
+    layer; by default it is Iztapalapa."""
     from territoria.sample import build_sample
 
     timings: dict[str, float] = {}
@@ -47,7 +50,7 @@ def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "in
     if "sample" in stages:
         t = time.perf_counter()
         echo(f"[1/4] building the sample city in {ws.root} ...")
-        build_sample(ws.root, seed=seed, scale=scale, force=force)
+        build_sample(ws.root, seed=seed, scale=scale, force=force, geography=geography)
         timings["sample"] = time.perf_counter() - t
     if "ingest" in stages:
         from territoria.ingest.core import ingest_files, total_line

@@ -132,6 +132,21 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _clean_end(nb):
+    """A notebook that ended on purpose (``SystemExit(0)``: its inputs are not there yet,
+    see :func:`territoria.steps.common.require_inputs`) is shown up to that cell, without
+    IPython's "An exception has occurred" and "To exit" notes."""
+    for i, cell in enumerate(nb.cells):
+        outs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        if any(o.get("output_type") == "error" and o.get("ename") == "SystemExit"
+               and str(o.get("evalue", "")) in ("", "0") for o in outs):
+            cell.outputs = [o for o in outs if o.get("output_type") != "error" and not (
+                o.get("output_type") == "stream" and "To exit: use" in o.get("text", ""))]
+            nb.cells = nb.cells[:i + 1]
+            break
+    return nb
+
+
 def execute_job(job: Job) -> JobResult:
     """Execute one notebook with papermill and convert it to HTML (runs in a worker)."""
     import nbformat
@@ -183,7 +198,7 @@ def execute_job(job: Job) -> JobResult:
     html_path: str | None = None
     if error is None:
         try:
-            nb = nbformat.read(str(out), as_version=4)
+            nb = _clean_end(nbformat.read(str(out), as_version=4))
             body, _ = _STATE["exporter"].from_notebook_node(nb)
             _write_atomic(html, body)
             html_path = str(html)

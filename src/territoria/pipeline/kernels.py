@@ -59,6 +59,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import default
 
 from territoria.exceptions import PipelineError
+from territoria.steps.registry import STEPS
 
 #: Environment variable naming the fork server's socket (read by :class:`ForkKernelManager`).
 ENV_ADDRESS = "TERRITORIA_FORK_SERVER"
@@ -87,14 +88,7 @@ DEFAULT_PRELOAD = (
     "pandas.core.methods.to_dict",
     "pandas.core.reshape.reshape",
     "territoria.steps.common",
-    "territoria.steps.s00_selection",
-    "territoria.steps.s01_network",
-    "territoria.steps.s02_diagnostic",
-    "territoria.steps.s03_agenda",
-    "territoria.steps.s04_followup",
-    "territoria.steps.s05_process",
-    "territoria.steps.s06_impact",
-    "territoria.steps.s07_synthesis",
+    *(s.module for s in STEPS),  # every step module, from the one step registry
     "sklearn.cluster",
     "IPython",
     "ipykernel.kernelapp",

@@ -17,7 +17,7 @@ Examples
 >>> s.counts
 {'ok': 0, 'skipped': 0, 'failed': 0}
 >>> s.format("en").splitlines()[0]
-'0 ok, 0 skipped (up to date), 0 failed in 1.0 s (engine fork, 2 workers)'
+'0 ok, 0 no-data, 0 skipped (up to date), 0 failed in 1.0 s (engine fork, 2 workers)'
 """
 
 from __future__ import annotations
@@ -42,16 +42,21 @@ from territoria.pipeline.fingerprint import DataState, ResultsIndex, fingerprint
 from territoria.pipeline.kernels import ForkServer, fork_supported
 from territoria.pipeline.steps import STEPS, Step, notebook_path, output_paths, resolve_steps
 from territoria.report.record import Recorder, collect
+from territoria.steps import INPUTS_KEY
 from territoria.store import Store
 
 MESSAGES = {
     "summary": {
-        "es": "{ok} correctos, {skipped} omitidos (ya estaban al día), {failed} con error "
-              "en {seconds:.1f} s (motor {engine}, {workers} procesos)",
-        "en": "{ok} ok, {skipped} skipped (up to date), {failed} failed in {seconds:.1f} s "
-              "(engine {engine}, {workers} workers)",
+        "es": "{ok} correctos, {no_data} sin datos, {skipped} omitidos (ya estaban al día), "
+              "{failed} con error en {seconds:.1f} s (motor {engine}, {workers} procesos)",
+        "en": "{ok} ok, {no_data} no-data, {skipped} skipped (up to date), {failed} failed "
+              "in {seconds:.1f} s (engine {engine}, {workers} workers)",
     },
     "failures": {"es": "Cuadernos con error:", "en": "Failed notebooks:"},
+    "by_step": {"es": "Por paso (correctos / sin datos / con error / omitidos):",
+                "en": "By step (ok / no-data / failed / skipped):"},
+    "missing": {"es": "Aún sin datos ({n}; detalle en {csv}):",
+                "en": "No data yet ({n}; details in {csv}):"},
     "city": {"es": "alcaldía", "en": "city"},
     "territory": {"es": "colonia {tid}", "en": "territory {tid}"},
     "progress": {"es": "Cuadernos", "en": "Notebooks"},
@@ -60,6 +65,14 @@ MESSAGES = {
         "en": "warning: the fast engine is not available ({why}); using the plain engine",
     },
 }
+
+
+#: Statuses of a notebook in a run, in the order the summary shows them.
+STATUSES = ("ok", "no-data", "failed", "skipped")
+#: Lines of "what is missing where" printed by the summary (all of them go to the CSV).
+MAX_MISSING_LINES = 20
+#: The territory x step table of missing inputs, written in ``output/`` by every run.
+MISSING_CSV = "missing_inputs.csv"
 
 
 @dataclass
@@ -88,12 +101,23 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
     language: str = "es"
 
+    missing: list[dict] = field(default_factory=list)
+    missing_csv: str | None = None
+
     @property
     def counts(self) -> dict[str, int]:
         c = {"ok": 0, "skipped": 0, "failed": 0}
         for r in self.results:
             c[r.status] = c.get(r.status, 0) + 1
         return c
+
+    def counts_by_step(self) -> dict[str, dict[str, int]]:
+        """Step id -> ``{"ok", "no-data", "failed", "skipped"}`` counts, in step order."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.results:
+            c = out.setdefault(r.step, dict.fromkeys(STATUSES, 0))
+            c[r.status] = c.get(r.status, 0) + 1
+        return out
 
     @property
     def failures(self) -> list[JobResult]:
@@ -107,8 +131,24 @@ class RunSummary:
     def format(self, lang: str | None = None) -> str:
         """Counts and, if any, one line per failure (territory, step, cell, error)."""
         lang = lang or self.language
+        counts = {**dict.fromkeys(STATUSES, 0), **self.counts}
         lines = [tr(MESSAGES, "summary", lang, seconds=self.seconds, engine=self.engine,
-                    workers=self.workers, **self.counts)]
+                    workers=self.workers, no_data=counts["no-data"], ok=counts["ok"],
+                    skipped=counts["skipped"], failed=counts["failed"])]
+        by_step = self.counts_by_step()
+        if by_step:
+            lines.append(tr(MESSAGES, "by_step", lang))
+            lines += [f"  {s}: " + " / ".join(str(c[k]) for k in STATUSES)
+                      for s, c in by_step.items()]
+        if self.missing:
+            lines.append(tr(MESSAGES, "missing", lang, n=len(self.missing),
+                            csv=self.missing_csv or "-"))
+            for m in self.missing[:MAX_MISSING_LINES]:
+                where = (tr(MESSAGES, "city", lang) if m["territory_id"] is None
+                         else tr(MESSAGES, "territory", lang, tid=m["territory_id"]))
+                lines.append(f"  - {m['step']} · {where}: {m['missing']}")
+            if len(self.missing) > MAX_MISSING_LINES:
+                lines.append(f"  ... (+{len(self.missing) - MAX_MISSING_LINES})")
         if self.failures:
             lines.append(tr(MESSAGES, "failures", lang))
             for r in self.failures:
@@ -294,7 +334,7 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
                                      res, __version__)
                     out, html = output_paths(ws.output_dir, step, tid)
                     prev = last.get(tid)
-                    if (not force and prev is not None and prev[0] in ("ok", "skipped")
+                    if (not force and prev is not None and prev[0] in ("ok", "no-data", "skipped")
                             and prev[1] == fp and out.exists() and html.exists()):
                         skipped.append(JobResult(step.id, tid, "skipped", 0.0, str(out),
                                                  str(html), "-", 0, None, time.time(), fp))
@@ -330,9 +370,60 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
             server.close()
         if bar is not None:
             bar.close()
+    missing = missing_inputs(ws, all_results)
+    csv = write_missing_csv(ws, missing)
     return RunSummary(run_id, used_engine or ("fork" if engine != "plain" and fork_supported()
                                               else "plain"),
-                      workers, time.perf_counter() - t_start, all_results, notes, lang)
+                      workers, time.perf_counter() - t_start, all_results, notes, lang,
+                      missing, str(csv))
+
+
+def inputs_meta(sidecar) -> dict:
+    """Status and missing inputs a notebook recorded in its results file (``{}`` if none).
+
+    Returns
+    -------
+    dict
+        ``status`` (``no-data``, ``partial`` or ``ok``), ``missing`` (tables),
+        ``missing_sections``, ``reason_es``, ``reason_en``
+        (:meth:`territoria.steps.common.InputCheck.meta`).
+    """
+    try:
+        payload = json.loads(Path(sidecar).read_text(encoding="utf-8"))
+        return dict(payload["tables"][INPUTS_KEY]["meta"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def missing_inputs(ws: Workspace, results: list[JobResult]) -> list[dict]:
+    """What is missing where: one row per notebook of ``results`` whose inputs fell short
+    (``no-data``, or ``partial`` with sections left out), read from its results file."""
+    rows = []
+    for r in results:
+        if r.status == "failed":
+            continue
+        meta = inputs_meta(Recorder(ws.output_dir, r.step, r.territory_id).path)
+        if meta.get("status") in ("no-data", "partial"):
+            rows.append({"step": r.step, "territory_id": r.territory_id,
+                         "status": meta["status"], "missing": ", ".join(meta.get("missing", [])),
+                         "sections_left_out": ", ".join(meta.get("missing_sections", [])),
+                         "reason_es": meta.get("reason_es", ""),
+                         "reason_en": meta.get("reason_en", "")})
+    return rows
+
+
+def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
+    """``output/missing_inputs.csv``: territory x step, what is missing (written every run,
+    with a header even when nothing is missing)."""
+    path = ws.output_dir / MISSING_CSV
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = ["territory_id", "step", "status", "missing", "sections_left_out", "reason_es",
+            "reason_en"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["territory_id"] = df["territory_id"].astype(object).where(df["territory_id"].notna(),
+                                                                 "city")
+    df.sort_values(["territory_id", "step"]).to_csv(path, index=False)
+    return path
 
 
 def _progress_bar(total: int, progress: bool, lang: str):
@@ -365,6 +456,8 @@ def _record(ws: Workspace, step: Step, jobs: list[Job], results: list[JobResult]
             continue
         if _valid_sidecar(p, r.started_at):
             sidecars.append(p)
+            if inputs_meta(p).get("status") == "no-data":
+                r.status = "no-data"
         else:
             r.status = "failed"
             r.error = Failure("ResultsError", f"{p.name}: results file is unreadable or stale")

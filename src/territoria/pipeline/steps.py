@@ -1,4 +1,7 @@
-"""The step registry: which notebooks exist, their scope, order, and where their outputs go.
+"""Which notebooks the runner executes, in which order, and where their outputs go.
+
+The steps themselves (id, scope, module, titles, inputs) are declared once in
+:mod:`territoria.steps.registry`; this module resolves them for the runner.
 
 A *city* step runs once (territory ``None``); a *territory* step runs once per territory.
 Steps run in the order of their number, so ``00_selection`` comes first and the city steps
@@ -20,51 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from territoria.exceptions import PipelineError
+from territoria.steps.registry import STEPS as REGISTERED_STEPS
+from territoria.steps.registry import Step
 
-
-@dataclass(frozen=True)
-class Step:
-    """One methodology step and its notebook.
-
-    Attributes
-    ----------
-    id : str
-        ``NN_name``, also the notebook's file stem and the output folder name.
-    scope : {"city", "territory"}
-        Run once, or once per territory.
-    title : dict
-        ``{"es": ..., "en": ...}``.
-    """
-
-    id: str
-    scope: str
-    title: dict
-
-    @property
-    def number(self) -> str:
-        return self.id.split("_", 1)[0]
-
-    @property
-    def is_city(self) -> bool:
-        return self.scope == "city"
-
-
-STEPS: tuple[Step, ...] = (
-    Step("00_selection", "city", {"es": "Selección de territorios", "en": "Territorial selection"}),
-    Step("01_network", "territory", {"es": "Red y asambleas", "en": "Network and assemblies"}),
-    Step("02_diagnostic", "territory",
-         {"es": "Diagnóstico participativo", "en": "Participatory diagnostic"}),
-    Step("03_agenda", "territory", {"es": "Agenda y consensos", "en": "Agenda and consensus"}),
-    Step("04_followup", "territory",
-         {"es": "Seguimiento de acuerdos", "en": "Follow-up of agreements"}),
-    Step("05_process", "territory", {"es": "Evaluación del proceso", "en": "Process evaluation"}),
-    Step("06_impact", "city", {"es": "Evaluación de impacto", "en": "Impact evaluation"}),
-    Step("07_synthesis", "city", {"es": "Síntesis de la alcaldía", "en": "City synthesis"}),
-)
+#: The steps, in execution order: declared once, in :mod:`territoria.steps.registry`.
+STEPS: tuple[Step, ...] = REGISTERED_STEPS
 
 CITY_NAME = "city"
 
@@ -111,7 +77,7 @@ def default_notebooks_dir() -> Path:
 
 def notebook_path(step: Step, notebooks_dir=None) -> Path:
     """Path of a step's notebook (``NN_name.ipynb``)."""
-    return Path(notebooks_dir or default_notebooks_dir()) / f"{step.id}.ipynb"
+    return Path(notebooks_dir or default_notebooks_dir()) / step.notebook
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")

@@ -45,20 +45,12 @@ from territoria.config import Workspace
 from territoria.exceptions import PipelineError
 from territoria.report import words
 from territoria.report.catalogue import kit_dir, load_catalogue
+from territoria.steps.registry import titles as step_titles
 from territoria.store import Store
 
 #: Territory kind -> (es, en) labels, from the vocabulary of shared codes.
 KIND_LABELS = {k: (v["es"], v["en"]) for k, v in vocabulary.CATALOGUE["territory_kind"].items()}
-STEP_TITLES = {
-    "00_selection": ("Selección territorial", "Territorial selection"),
-    "01_network": ("Red y asambleas", "Network and assemblies"),
-    "02_diagnostic": ("Diagnóstico participativo", "Participatory diagnostic"),
-    "03_agenda": ("Agenda y consensos", "Agenda and consensus"),
-    "04_followup": ("Seguimiento de acuerdos", "Follow-up of agreements"),
-    "05_process": ("Evaluación del proceso", "Process evaluation"),
-    "06_impact": ("Evaluación de impacto", "Impact evaluation"),
-    "07_synthesis": ("Síntesis de la alcaldía", "Borough synthesis"),
-}
+STEP_TITLES = step_titles()  # step id -> (es, en), from the one step registry
 MAX_TABLE_ROWS = 60
 #: The "at a glance" cards of a territory page, in order (those recorded are shown).
 HEADLINE = ("block_coverage", "top_problem_share", "pct_unsafe_colonia", "agenda_share_divisive",

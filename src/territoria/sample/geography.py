@@ -1,5 +1,5 @@
-"""Real geography of the sample city: Iztapalapa's 293 IECM territorial units, illustrative
-zones and synthetic blocks.
+"""Real geography of the sample city: Iztapalapa's 293 IECM territorial units (or any city's
+layer, :func:`layer_territories`), illustrative zones and synthetic blocks.
 
 The official membership of Iztapalapa's 13 *Direcciones Territoriales* is not public, so the
 13 zones here are **illustrative**: contiguous groups of territories of similar population grown
@@ -50,6 +50,107 @@ def load_territories() -> pd.DataFrame:
             "lon": c.x, "lat": c.y, "area_km2": g.area * (111.32 * 111.32 * np.cos(np.radians(19.35))),
         })
     return pd.DataFrame(rows).sort_values("territory_id").reset_index(drop=True)
+
+
+#: Density assumed when a layer gives no population (inhabitants per km², about that of
+#: Mexico City's urban area); said in the sample's truth and README.
+DEFAULT_DENSITY = 12000.0
+
+
+def layer_territories(path, *, where: str | None = None, mapping=None) -> pd.DataFrame:
+    """Any city's territory layer as :func:`load_territories` returns Iztapalapa's.
+
+    Parameters
+    ----------
+    path : path-like
+        A polygon layer (GeoPackage, GeoJSON, Shapefile...; any CRS).
+    where : str, optional
+        OGR SQL filter (``"NOMDT = 'COYOACAN'"``).
+    mapping : str or dict, optional
+        ``territory_id=COL,name=COL[,population=COL][,zone_id=COL][,kind=COL]``; without it the
+        IECM names (``CVEUT``, ``NOMUT``, ``SUMPOB1``) and common aliases are looked for.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`load_territories`, plus ``zone_id`` when the layer has zones (else absent)
+        and ``attrs["assumed_population"]`` (True when the layer had none: population is then
+        ``DEFAULT_DENSITY`` times the area). Invalid polygons are repaired; rows without a
+        usable polygon are left out.
+
+    Raises
+    ------
+    IngestError
+        Unreadable layer, a filter matching nothing, no id or name column, fewer than 4
+        territories.
+    """
+    import shapely
+
+    from territoria.exceptions import IngestError
+    from territoria.ingest.layers import equal_area_crs, parse_mapping, read_layer
+    from territoria.ingest.territories import _ID, _NAME, _POP, _ZONE, _pick
+
+    gdf = read_layer(path, where=where)
+    m = parse_mapping(mapping)
+    cols = {c.strip().lower(): c for c in gdf.columns if c != gdf.geometry.name}
+    idc = m.get("territory_id") or _pick(cols, _ID)
+    namec = m.get("name") or _pick(cols, _NAME)
+    popc = m.get("population") or (None if m else _pick(cols, _POP))
+    zonec = m.get("zone_id") or (None if m else _pick(cols, _ZONE))
+    kindc = m.get("kind")
+    for field_, col in (("territory_id", idc), ("name", namec)):
+        if col is None or col not in gdf.columns:
+            raise IngestError(f"no column for {field_} in the layer: say which with --map "
+                              f"{field_}=COLUMN (columns: {', '.join(map(str, gdf.columns[:15]))})",
+                              rule="map_column")
+    geoms = shapely.make_valid(gdf.geometry.to_numpy())
+    geoms = [shapely.union_all([q for q in shapely.get_parts(g)
+                                if shapely.get_type_id(q) in (3, 6)]) for g in geoms]
+    gdf = gdf.set_geometry(geoms)
+    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+    gdf = gdf.drop_duplicates(subset=[idc])
+    if len(gdf) < 4:
+        raise IngestError(f"the layer has {len(gdf)} usable territories; the sample city needs "
+                          "at least 4", rule="too_few_territories")
+    area_km2 = gdf.geometry.to_crs(equal_area_crs(gdf)).area.to_numpy() / 1e6
+    pop = (pd.to_numeric(gdf[popc], errors="coerce").to_numpy(dtype=float) if popc
+           else np.full(len(gdf), np.nan))
+    assumed = np.isnan(pop) | (pop <= 0)
+    pop = np.where(assumed, np.maximum(100.0, np.round(area_km2 * DEFAULT_DENSITY)), pop)
+    rep = gdf.geometry.representative_point()
+    names = gdf[namec].astype(str).str.strip()
+    out = pd.DataFrame({
+        "territory_id": gdf[idc].astype(str).str.strip().to_numpy(),
+        "name": names.to_numpy(),
+        "kind": (gdf[kindc].astype(str).to_numpy() if kindc else names.map(kind_from_name)
+                 .to_numpy()),
+        "district": (gdf[zonec].astype(str).to_numpy() if zonec else ""),
+        "population": pop,
+        "geometry": [shapely.to_geojson(g) for g in gdf.geometry],
+        "lon": rep.x.to_numpy(), "lat": rep.y.to_numpy(), "area_km2": area_km2})
+    if zonec:
+        out["zone_id"] = gdf[zonec].astype(str).str.strip().to_numpy()
+    out = out.sort_values("territory_id").reset_index(drop=True)
+    out.attrs["assumed_population"] = bool(assumed.any())
+    out.attrs["borough"] = _borough(gdf)
+    return out
+
+
+def _borough(gdf) -> str | None:
+    """The single borough/municipality the layer holds, when it says (IECM ``NOMDT``)."""
+    for c in gdf.columns:
+        if c.strip().lower() in ("nomdt", "alcaldia", "municipio", "nom_mun"):
+            vals = gdf[c].dropna().astype(str).unique()
+            if len(vals) == 1:
+                return vals[0]
+    return None
+
+
+def layer_zones(terr: pd.DataFrame):
+    """Zones as the layer gives them (``zone_id`` column): ``(zones, membership)``."""
+    ids = sorted(terr["zone_id"].unique())
+    zones = pd.DataFrame({"zone_id": ids, "name": ids, "illustrative": False})
+    return zones, terr[["territory_id", "zone_id"]].copy()
 
 
 def adjacency(terr: pd.DataFrame, tolerance: float = 0.0003) -> list[set[int]]:

@@ -58,16 +58,18 @@ FGJ_COLUMNS = ["anio_inicio", "mes_inicio", "fecha_inicio", "hora_inicio", "anio
 
 
 def write_catalogue(raw: Path, t: pd.DataFrame, zones: pd.DataFrame, blocks: pd.DataFrame,
-                    census: pd.DataFrame, prog: pd.DataFrame) -> list[Path]:
+                    census: pd.DataFrame, prog: pd.DataFrame, *,
+                    layer_file: str = "iztapalapa_ut.geojson",
+                    borough: str = "IZTAPALAPA") -> list[Path]:
     """Territory layer (GeoJSON with zone ids), zones, blocks, census margins, programme."""
     d = raw / "catalogue"
     d.mkdir(parents=True, exist_ok=True)
     feats = [{"type": "Feature",
-              "properties": {"CVEUT": r.territory_id, "NOMUT": r.name, "NOMDT": "IZTAPALAPA",
+              "properties": {"CVEUT": r.territory_id, "NOMUT": r.name, "NOMDT": borough,
                              "DTTOLOC": r.district, "SUMPOB1": r.population,
                              "zone_id": r.zone_id},
               "geometry": json.loads(r.geometry)} for r in t.itertuples()]
-    p_geo = d / "iztapalapa_ut.geojson"
+    p_geo = d / layer_file
     p_geo.write_text(json.dumps({"type": "FeatureCollection", "features": feats},
                                 ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     out = [p_geo]
@@ -97,7 +99,8 @@ def write_social_index(raw: Path, t: pd.DataFrame) -> Path:
     return p
 
 
-def fgj_records(counts: pd.DataFrame, t: pd.DataFrame, p: TrueParams) -> pd.DataFrame:
+def fgj_records(counts: pd.DataFrame, t: pd.DataFrame, p: TrueParams,
+                borough: str = "IZTAPALAPA") -> pd.DataFrame:
     """One row per incident in the FGJ 21-column layout, with points inside the territory."""
     from shapely import contains_xy
     from shapely.geometry import shape
@@ -144,20 +147,22 @@ def fgj_records(counts: pd.DataFrame, t: pd.DataFrame, p: TrueParams) -> pd.Data
         "anio_hecho": hecho.dt.year, "mes_hecho": [MONTHS_ES[m - 1] for m in hecho.dt.month],
         "fecha_hecho": hecho.dt.strftime("%Y-%m-%d"), "hora_hecho": hecho.dt.strftime("%H:%M:%S"),
         "delito": delito, "categoria_delito": cat, "competencia": "FUERO COMUN",
-        "fiscalia": "INVESTIGACIÓN EN IZTAPALAPA",
+        "fiscalia": f"INVESTIGACIÓN EN {borough}",
         "agencia": [f"IZP-{i}" for i in rng.integers(1, 10, n)],
         "unidad_investigacion": [f"UI-{i}S/D" for i in rng.integers(1, 4, n)],
         "colonia_hecho": colonia, "colonia_catalogo": colonia,
-        "alcaldia_hecho": "IZTAPALAPA", "alcaldia_catalogo": "IZTAPALAPA",
+        "alcaldia_hecho": borough, "alcaldia_catalogo": borough,
         "municipio_hecho": "", "latitud": lat, "longitud": lon})
     return df.sort_values(["fecha_hecho", "hora_hecho", "colonia_hecho"], kind="stable")[FGJ_COLUMNS]
 
 
-def write_crime(raw: Path, counts: pd.DataFrame, t: pd.DataFrame, p: TrueParams) -> Path:
+def write_crime(raw: Path, counts: pd.DataFrame, t: pd.DataFrame, p: TrueParams, *,
+                file_name: str = "carpetas_fgj_iztapalapa_2016_2024.csv",
+                borough: str = "IZTAPALAPA") -> Path:
     d = raw / "crime"
     d.mkdir(parents=True, exist_ok=True)
-    path = d / "carpetas_fgj_iztapalapa_2016_2024.csv"
-    fgj_records(counts, t, p).to_csv(path, index=False, lineterminator="\n")
+    path = d / file_name
+    fgj_records(counts, t, p, borough).to_csv(path, index=False, lineterminator="\n")
     return path
 
 

@@ -13,6 +13,13 @@ Each step has a module ``territoria.steps.sNN_<name>`` that exposes:
   :func:`territoria.steps.common.open_context`): everything the step
   records, used by the notebook's last cell and by tests.
 
+Every step is declared once in :mod:`territoria.steps.registry` (id, scope, module, notebook,
+titles, inputs). Before any computation a notebook calls
+:func:`territoria.steps.common.require_inputs`: when a required input is missing the notebook
+ends with the status ``no-data`` and says what is missing and how to fill it;
+:func:`territoria.steps.common.run_step` is the same contract in a script (check, then
+``compute``).
+
 Notebooks (``notebooks/NN_name.ipynb``) call these functions, explain them, show the tables
 and figures, and end with ``result.save(output_dir)`` (a :class:`territoria.report.record.Recorder`
 sidecar). The published site renders each section from the store with the views below.
@@ -33,17 +40,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from territoria.report.record import Recorder
+from territoria.steps.registry import step_modules
 
-STEP_MODULES = {
-    "00_selection": "territoria.steps.s00_selection",
-    "01_network": "territoria.steps.s01_network",
-    "02_diagnostic": "territoria.steps.s02_diagnostic",
-    "03_agenda": "territoria.steps.s03_agenda",
-    "04_followup": "territoria.steps.s04_followup",
-    "05_process": "territoria.steps.s05_process",
-    "06_impact": "territoria.steps.s06_impact",
-    "07_synthesis": "territoria.steps.s07_synthesis",
-}
+#: Step id -> module, from the one step registry (:mod:`territoria.steps.registry`).
+STEP_MODULES = step_modules()
+
+
+#: Key of the result table holding a step's checked inputs (status and reasons in its meta).
+INPUTS_KEY = "inputs"
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,12 @@ class StepResult:
         self._ind: list[dict] = []
         self.tables: dict[str, pd.DataFrame] = {}
         self.meta: dict[str, dict] = {}
+        self.check = None  # the InputCheck of territoria.steps.common, when there was one
+
+    @property
+    def status(self) -> str:
+        """``no-data`` when a required input was missing (nothing computed), else ``ok``."""
+        return "no-data" if self.check is not None and self.check.status == "no-data" else "ok"
 
     def indicator(self, name, value, *, ci_low=None, ci_high=None, n=None, grp=None,
                   suppressed=False, unit=None) -> None:
@@ -119,13 +129,22 @@ class StepResult:
         cols = ["name", "value", "ci_low", "ci_high", "n", "grp", "suppressed", "unit"]
         return pd.DataFrame(self._ind, columns=cols)
 
-    def save(self, output_dir) -> str:
-        """Write the sidecar file the runner loads into the store; returns its path."""
+    def save(self, output_dir, inputs=None) -> str:
+        """Write the sidecar file the runner loads into the store; returns its path.
+
+        ``inputs`` (the notebook's :class:`~territoria.steps.common.InputCheck`) is recorded
+        as the table ``inputs``, its status and reasons in the table's meta: the runner
+        records ``no-data`` from it and the site marks the sections left out.
+        """
+        if inputs is not None:
+            self.check = inputs
         rec = Recorder(output_dir, self.step, self.territory_id)
         for r in self._ind:
             rec.indicator(**r)
         for k, df in self.tables.items():
             rec.table(k, df, **self.meta.get(k, {}))
+        if self.check is not None:
+            rec.table(INPUTS_KEY, self.check.frame(), **self.check.meta())
         return str(rec.save())
 
 

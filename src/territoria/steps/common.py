@@ -26,6 +26,7 @@ import pandas as pd
 
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import ConfigError, DataError
+from territoria.i18n import check_language, tr
 from territoria.store import Store
 
 
@@ -169,3 +170,278 @@ def memoized(fn):
         return value.copy() if isinstance(value, pd.DataFrame) else copy.deepcopy(value)
 
     return wrapper
+
+
+# -- inputs: what a step needs, checked before any computation -----------------------------
+
+INPUT_MESSAGES = {
+    "no_data": {"es": "Aún no hay datos", "en": "No data yet"},
+    "missing_table": {
+        "es": "falta la tabla «{table}»: la llena {what}; corra «{command}»",
+        "en": "the table “{table}” is missing: {what} fills it; run “{command}”"},
+    "missing_columns": {
+        "es": "a la tabla «{table}» le faltan las columnas {columns}: revise {what}",
+        "en": "the table “{table}” lacks the columns {columns}: check {what}"},
+    "too_few_rows": {
+        "es": "la tabla «{table}» tiene {rows} filas{where} y se necesitan al menos {min_rows}: "
+              "la llena {what}; corra «{command}»",
+        "en": "the table “{table}” has {rows} rows{where} and at least {min_rows} are needed: "
+              "{what} fills it; run “{command}”"},
+    "where": {"es": " de esta colonia", "en": " for this territory"},
+    "rows_are": {"es": " ({what})", "en": " ({what})"},
+    "ends": {
+        "es": "**Aún no hay datos** para el paso {step}{where}. {reasons}. El cuaderno termina "
+              "aquí con el estado «sin datos» (no es un error).",
+        "en": "**No data yet** for step {step}{where}. {reasons}. The notebook ends here with "
+              "the status “no-data” (not an error)."},
+    "partial": {
+        "es": "Datos parciales: {reasons}. Se calculan las secciones posibles; estas quedan "
+              "marcadas como «Aún no hay datos»: {sections}.",
+        "en": "Partial data: {reasons}. The sections that can be computed are; these are "
+              "marked “No data yet”: {sections}."},
+    "complete": {"es": "Están todos los datos que usa este paso.",
+                 "en": "Every input of this step is there."},
+    "in_territory": {"es": " en la colonia {tid}", "en": " in territory {tid}"},
+}
+
+#: Statuses of a checked input.
+INPUT_OK, MISSING_TABLE, MISSING_COLUMNS, TOO_FEW_ROWS = (
+    "ok", "missing_table", "missing_columns", "too_few_rows")
+
+
+@dataclass
+class InputCheck:
+    """The inputs of one step for one territory (or the city), checked.
+
+    Attributes
+    ----------
+    step : str
+    territory_id : str or None
+    rows : list of dict
+        One per declared input: ``table``, ``required``, ``state`` (``ok``,
+        ``missing_table``, ``missing_columns``, ``too_few_rows``), ``rows``, ``min_rows``,
+        ``missing_columns``, ``sections``, ``what_es``, ``what_en``, ``command``.
+    """
+
+    step: str
+    territory_id: str | None
+    rows: list
+
+    @property
+    def status(self) -> str:
+        """``no-data`` (a required input is missing), ``partial`` (an optional one) or ``ok``."""
+        if any(r["state"] != INPUT_OK and r["required"] for r in self.rows):
+            return "no-data"
+        if any(r["state"] != INPUT_OK and r["sections"] for r in self.rows):
+            return "partial"
+        return "ok"
+
+    def _short(self, r) -> bool:
+        return r["state"] != INPUT_OK and (r["required"] or bool(r["sections"]))
+
+    @property
+    def missing(self) -> list[str]:
+        """Tables that are missing or fall short (required, or feeding a section), in
+        declaration order, each once."""
+        return list(dict.fromkeys(r["table"] for r in self.rows if self._short(r)))
+
+    @property
+    def missing_sections(self) -> list[str]:
+        """Result tables that cannot be computed for lack of an optional input."""
+        out: list[str] = []
+        for r in self.rows:
+            if self._short(r):
+                out.extend(s for s in r["sections"] if s not in out)
+        return out
+
+    def reasons(self, lang: str = "es", *, required_only: bool = False) -> list[str]:
+        """One sentence per missing input, in the user's language."""
+        out = []
+        for r in self.rows:
+            if not self._short(r) or (required_only and not r["required"]):
+                continue
+            what = r["what_es"] if lang == "es" else r["what_en"]
+            where = tr(INPUT_MESSAGES, "where", lang) if r["per_territory"] else ""
+            if r.get("rows_are"):
+                where += tr(INPUT_MESSAGES, "rows_are", lang,
+                            what=r["rows_are"].get(lang, r["rows_are"]["es"]))
+            out.append(tr(INPUT_MESSAGES, r["state"], lang, table=r["table"], what=what,
+                          command=r["command"], rows=r["rows"], min_rows=r["min_rows"],
+                          where=where, columns=", ".join(r["missing_columns"])))
+        return out
+
+    def message(self, lang: str = "es") -> str:
+        """What a notebook says after the check (Markdown)."""
+        if self.status == "no-data":
+            where = ("" if self.territory_id is None
+                     else tr(INPUT_MESSAGES, "in_territory", lang, tid=self.territory_id))
+            return tr(INPUT_MESSAGES, "ends", lang, step=self.step, where=where,
+                      reasons="; ".join(self.reasons(lang, required_only=True)))
+        if self.status == "partial":
+            return tr(INPUT_MESSAGES, "partial", lang, reasons="; ".join(self.reasons(lang)),
+                      sections=", ".join(self.missing_sections) or "—")
+        return tr(INPUT_MESSAGES, "complete", lang)
+
+    def frame(self) -> pd.DataFrame:
+        """The check as a table (recorded with the step's results as ``inputs``)."""
+        cols = ["table", "required", "state", "rows", "min_rows", "missing_columns",
+                "sections", "what_es", "what_en", "command"]
+        df = pd.DataFrame([{**r, "missing_columns": ", ".join(r["missing_columns"]),
+                            "sections": ", ".join(r["sections"])} for r in self.rows],
+                          columns=cols)
+        return df.astype({"required": bool, "rows": "int64", "min_rows": "int64"})
+
+    def meta(self) -> dict:
+        """Status, missing tables and reasons (es/en), stored beside the ``inputs`` table."""
+        return {"status": self.status, "missing": self.missing,
+                "missing_sections": self.missing_sections,
+                "reason_es": "; ".join(self.reasons("es")),
+                "reason_en": "; ".join(self.reasons("en"))}
+
+
+def _count_rows(ctx: StepContext, table: str, column: str | None, territory_id,
+                where: str | None = None, count: str | None = None) -> int:
+    if where or count:
+        cond, params = f"({where or 'true'})", []
+        if territory_id is not None and column is not None:
+            cond += f' AND "{column}" = ?'
+            params = [territory_id]
+        return int(ctx.store.query(f'SELECT {count or "count(*)"} AS n FROM "{table}" '
+                                   f"WHERE {cond}", params)["n"].iloc[0])
+    if territory_id is None or column is None:
+        if "__" in table and territory_id is not None:  # a repeat: count the territory's
+            parent = table.split("__", 1)[0]
+            if ctx.store.has_table(parent) and "territory" in ctx.store.columns(parent):
+                return int(ctx.store.query(
+                    f'SELECT count(*) AS n FROM "{table}" c JOIN "{parent}" p '
+                    'ON c._parent_uuid = p._uuid WHERE p.territory = ?',
+                    [territory_id])["n"].iloc[0])
+        return ctx.store.count(table)
+    return int(ctx.store.query(f'SELECT count(*) AS n FROM "{table}" WHERE "{column}" = ?',
+                               [territory_id])["n"].iloc[0])
+
+
+def check_inputs(ctx: StepContext, step: str, territory_id=None) -> InputCheck:
+    """Check a step's declared inputs (:mod:`territoria.steps.registry`) in the store.
+
+    Nothing is computed: only whether each table exists, has the columns the step needs and
+    enough rows (of the territory, for a territory step).
+
+    Parameters
+    ----------
+    ctx : StepContext
+    step : str
+        Step id (``"02_diagnostic"``).
+    territory_id : str, optional
+        The territory (territory steps); None for city steps.
+
+    Returns
+    -------
+    InputCheck
+        ``status`` is ``no-data``, ``partial`` or ``ok``; ``reasons(lang)`` says what is
+        missing, which form or file fills it and what to run.
+
+    Examples
+    --------
+    >>> from territoria.config import init_workspace
+    >>> import tempfile
+    >>> ws = init_workspace(tempfile.mkdtemp(), name="Demo")
+    >>> Store(ws.store_path).close()
+    >>> ctx = open_context(ws.root)
+    >>> chk = check_inputs(ctx, "02_diagnostic", "07-001")
+    >>> chk.status, chk.missing[:2]
+    ('no-data', ['territories', 'diagnostic'])
+    >>> chk.reasons("en")[1][:60]
+    'the table “diagnostic” is missing: the form “Participatory d'
+    """
+    from territoria.steps.registry import step_by_id
+
+    spec = step_by_id(step)
+    tid = None if spec.is_city else territory_id
+    rows = []
+    for inp in spec.inputs:
+        column = inp.territory_column if tid is not None else None
+        r = {"table": inp.table, "required": inp.required, "state": INPUT_OK, "rows": 0,
+             "min_rows": inp.min_rows, "missing_columns": [], "sections": list(inp.sections),
+             "what_es": inp.source.what["es"], "what_en": inp.source.what["en"],
+             "command": inp.source.command, "rows_are": inp.rows_are,
+             "per_territory": tid is not None and (column is not None or "__" in inp.table)}
+        if not ctx.store.has_table(inp.table):
+            r["state"] = MISSING_TABLE
+        else:
+            have = set(ctx.store.columns(inp.table))
+            lacking = [c for c in inp.columns if c not in have]
+            if column is not None and column not in have:
+                lacking.append(column)
+            if lacking:
+                r["state"], r["missing_columns"] = MISSING_COLUMNS, lacking
+            else:
+                r["rows"] = _count_rows(ctx, inp.table, column, tid, inp.where, inp.count)
+                if r["rows"] < inp.min_rows:
+                    r["state"] = TOO_FEW_ROWS
+        rows.append(r)
+    return InputCheck(step, tid, rows)
+
+
+def require_inputs(ctx: StepContext, step: str, territory_id=None, *, lang: str = "es",
+                   end: bool = True) -> InputCheck:
+    """For a notebook's first cell: check the inputs, say what is missing, and when a
+    required one is, record the status ``no-data`` and end the notebook.
+
+    The notebook ends with ``SystemExit(0)``, which papermill (``territoria run``) treats as a
+    clean end; the results file holds only the ``inputs`` table with the status and the
+    reason, so the runner records ``no-data`` and the site says what is missing. In a
+    script, pass ``end=False`` and look at the returned check instead.
+
+    Returns
+    -------
+    InputCheck
+    """
+    check_language(lang)
+    chk = check_inputs(ctx, step, territory_id)
+    _show(chk.message(lang))
+    if chk.status == "no-data" and end:
+        no_data_result(chk).save(ctx.output_dir)
+        ctx.close()
+        raise SystemExit(0)
+    return chk
+
+
+def _show(text: str) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        print(text)
+        return
+    if get_ipython() is None:
+        print(text)
+    else:  # commands hold placeholders like <export ...>: shown as text, not as tags
+        display(Markdown(text.replace("<", "&lt;")))
+
+
+def no_data_result(chk: InputCheck):
+    """What a step records when its inputs are missing: only the ``inputs`` table."""
+    from territoria.steps import StepResult
+
+    res = StepResult(chk.step, chk.territory_id)
+    res.check = chk
+    return res
+
+
+def run_step(ctx: StepContext, step: str, territory_id=None, *, lang: str = "es", **kwargs):
+    """Check a step's inputs, then compute it: the contract every step module honours.
+
+    Returns a :class:`territoria.steps.StepResult` whose ``status`` is ``no-data`` (only the
+    ``inputs`` table) or ``ok`` (computed; ``check.status`` says ``partial`` when sections
+    were left out).
+    """
+    from territoria.steps import step_module
+
+    check_language(lang)
+    chk = check_inputs(ctx, step, territory_id)
+    if chk.status == "no-data":
+        return no_data_result(chk)
+    res = step_module(step).compute(ctx, territory_id, lang=lang, **kwargs)
+    res.check = chk
+    return res

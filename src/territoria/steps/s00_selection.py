@@ -33,9 +33,10 @@ from territoria.analysis import selection as sel
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View
+from territoria.steps.registry import step_by_id
 
 STEP = "00_selection"
-SCOPE = "city"
+SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
 #: First month of the programme when neither ``city.yml`` nor the store records a cohort date.
 DEFAULT_PROGRAMME_START = "2018-12-01"

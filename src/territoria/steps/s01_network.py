@@ -36,13 +36,13 @@ from territoria import vocabulary
 from territoria.analysis import participation as part
 from territoria.analysis import plots
 from territoria.analysis.suppression import suppress
-from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View, common
 from territoria.steps.common import require_territory
+from territoria.steps.registry import step_by_id
 
 STEP = "01_network"
-SCOPE = "territory"
+SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
 #: Bootstrap replicates for representativeness (vectorised; seed 0).
 N_BOOT = 1000
@@ -196,12 +196,14 @@ def coverage(ctx, territory_id: str, assemblies: pd.DataFrame, *, period_start=N
     DataFrame
         Two rows (``level`` = ``territory``, ``city``): ``label_es``, ``label_en``,
         ``blocks_total``, ``blocks_covered``, ``estimate`` (0-1), ``ci_low``, ``ci_high``
-        (Wilson). Blocks, not people, are counted: nothing to suppress.
+        (Wilson). Blocks, not people, are counted: nothing to suppress. No rows (same
+        columns) when the territory has no blocks in the store yet.
     """
     blocks = ctx.table("blocks", territory_id, column="territory_id")
-    if blocks.empty:
-        raise DataError(f"territory '{territory_id}' has no blocks in the store",
-                        column="blocks.territory_id")
+    if blocks.empty:  # no block list yet: the section is left out (see the registry)
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in FLOATS else
+                                          "int64" if c.startswith("blocks") else "object")
+                             for c in COVERAGE_COLUMNS})
     cov = part.block_coverage(assemblies, blocks, kinds=["block_assembly"])
     t = cov.iloc[0]
     extra, params = _period_sql(period_start, period_end, "date")
@@ -228,6 +230,11 @@ def coverage(ctx, territory_id: str, assemblies: pd.DataFrame, *, period_start=N
         out.insert(1 + (lg == "en"), f"label_{lg}",
                    [tr(MESSAGES, f"level_{v}", lg) for v in out["level"]])
     return out
+
+
+COVERAGE_COLUMNS = ("level", "label_es", "label_en", "blocks_total", "blocks_covered",
+                    "estimate", "ci_low", "ci_high")
+FLOATS = ("estimate", "ci_low", "ci_high")
 
 
 def activity(assemblies: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -365,6 +372,12 @@ def _city_units(ctx, *, period_start=None, period_end=None) -> tuple[pd.DataFram
     return units, census
 
 
+RATIO_COLUMNS = ("sex", "age_group", "label_es", "label_en", "participants",
+                 "participant_share", "census_share", "ratio", "ci_low", "ci_high", "ratio_city",
+                 "city_ci_low", "city_ci_high", "suppressed")
+DISSIM_COLUMNS = ("level", "D", "ci_low", "ci_high", "participants", "units", "unit")
+
+
 def representation(ctx, territory_id: str, assemblies: pd.DataFrame, *, min_cell: int,
                    n_boot: int = N_BOOT, seed: int = SEED, period_start=None,
                    period_end=None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -384,14 +397,18 @@ def representation(ctx, territory_id: str, assemblies: pd.DataFrame, *, min_cell
     dissim : DataFrame
         Two rows (``level`` territory, city): ``D``, ``ci_low``, ``ci_high``,
         ``participants``, ``units``, ``unit``.
+
+    Both are empty (same columns) when the territory has no census margins or no
+    assemblies yet.
     """
     census = ctx.table("census_margins", territory_id, column="territory_id")
-    if census.empty:
-        raise DataError(f"territory '{territory_id}' has no census margins",
-                        column="census_margins.territory_id")
-    if assemblies.empty:
-        raise DataError(f"territory '{territory_id}' has no assemblies to compare with the "
-                        "census", column="assembly.territory")
+    if census.empty or assemblies.empty:  # nothing to compare yet: the section is left out
+        return (pd.DataFrame({c: pd.Series(dtype="object" if c in ("sex", "age_group",
+                                                                   "label_es", "label_en")
+                                           else "bool" if c == "suppressed" else "float64")
+                              for c in RATIO_COLUMNS}),
+                pd.DataFrame({c: pd.Series(dtype="object" if c in ("level", "unit")
+                                           else "float64") for c in DISSIM_COLUMNS}))
     r = part.representativeness(assemblies, census, n_boot=n_boot, seed=seed)
     d = part.dissimilarity(assemblies, census, n_boot=n_boot, seed=seed).assign(level="territory")
     units, ccensus = _city_units(ctx, period_start=period_start, period_end=period_end)
@@ -487,11 +504,12 @@ def build_result(territory_id: str, *, cov: pd.DataFrame, assemblies: pd.DataFra
     ``remote``: the city's remote-meetings period ``(start, end)`` (:func:`remote_period`).
     """
     res = StepResult(STEP, territory_id)
-    t, c = cov.iloc[0], cov.iloc[1]
-    res.indicator("block_coverage", t["estimate"], ci_low=t["ci_low"], ci_high=t["ci_high"],
-                  n=t["blocks_total"])
-    res.indicator("block_coverage_city", c["estimate"], ci_low=c["ci_low"],
-                  ci_high=c["ci_high"], n=c["blocks_total"])
+    if len(cov) == 2:  # no rows: no block list yet
+        t, c = cov.iloc[0], cov.iloc[1]
+        res.indicator("block_coverage", t["estimate"], ci_low=t["ci_low"],
+                      ci_high=t["ci_high"], n=t["blocks_total"])
+        res.indicator("block_coverage_city", c["estimate"], ci_low=c["ci_low"],
+                      ci_high=c["ci_high"], n=c["blocks_total"])
     res.indicator("assemblies_total", len(assemblies), n=len(assemblies))
     def share(**period):
         return remote_share(assemblies, **period) if len(assemblies) else {"value": np.nan,

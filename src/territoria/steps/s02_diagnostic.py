@@ -38,9 +38,10 @@ from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View, common
 from territoria.steps.common import require_territory
+from territoria.steps.registry import step_by_id
 
 STEP = "02_diagnostic"
-SCOPE = "territory"
+SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
 #: Persons per household used when a block or territory has no household count.
 HOUSEHOLD_SIZE = 3.5

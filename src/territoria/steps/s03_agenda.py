@@ -65,9 +65,10 @@ from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View
 from territoria.steps.common import memoized
+from territoria.steps.registry import step_by_id
 
 STEP = "03_agenda"
-SCOPE = "territory"
+SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 TOP = 10
 SEED = 0
 LANGS = ("es", "en")

@@ -57,9 +57,10 @@ from territoria.ledger.model import (
 from territoria.ledger.surveys import frames_from_surveys
 from territoria.steps import Section, StepResult, View
 from territoria.steps.common import memoized
+from territoria.steps.registry import step_by_id
 
 STEP = "04_followup"
-SCOPE = "territory"
+SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 LANGS = ("es", "en")
 #: Rows of the published accountability table (the most urgent first) and updates per history.
 MAX_PROMISES = 40

@@ -40,9 +40,10 @@ from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View
+from territoria.steps.registry import step_by_id
 
 STEP = "05_process"
-SCOPE = "territory"
+SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
 #: Follow-up statuses that mean a department signed the agreement.
 SIGNED_STATUSES = ("agreed", "in_progress", "done")

@@ -44,9 +44,10 @@ from territoria.analysis.suppression import suppress
 from territoria.exceptions import ConfigError, DataError
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View
+from territoria.steps.registry import step_by_id
 
 STEP = "06_impact"
-SCOPE = "city"
+SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
 CODINGS = ("first_exposed_period", "first_full_period")
 #: Months each cohort is moved back in the placebo test.
@@ -612,11 +613,11 @@ def wellbeing_data(ctx, territory_id: str | None = None) -> pd.DataFrame:
         ``respondent_code`` (pseudonymised), ``territory``, ``wave``, ``cohort``,
         ``life_satisfaction`` (0-10), ``unsafe`` (1 if ``safety_colonia`` is ``2``
         Inseguro; 0 for Seguro or NS/NR, as INEGI counts % unsafe over all valid answers),
-        ``peace`` (mean of ``peace_1..5``), ``trust_neighbours`` (1-4). Empty if the
-        panel was not collected.
+        ``peace`` (mean of ``peace_1..5``), ``trust_neighbours`` (1-4). Empty (same
+        columns) if the panel was not collected, or only one of its waves so far.
     """
     w = ctx.table("wellbeing", territory_id)
-    if w.empty:
+    if w.empty or "wave" not in w or w["wave"].astype(str).nunique() < 2:
         return pd.DataFrame(columns=["respondent_code", "territory", "wave", "cohort",
                                      *WB_OUTCOMES])
     out = w[["respondent_code", "territory", "wave"]].copy()

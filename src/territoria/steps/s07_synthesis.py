@@ -27,9 +27,10 @@ import pandas as pd
 from territoria.i18n import tr
 from territoria.report.catalogue import load_catalogue
 from territoria.steps import Section, StepResult, View
+from territoria.steps.registry import step_by_id
 
 STEP = "07_synthesis"
-SCOPE = "city"
+SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
 #: Indicators compared across territories (those present in the store are used).
 KEY_INDICATORS = ("block_coverage", "pct_unsafe_colonia", "agenda_share_divisive",

@@ -1,0 +1,314 @@
+"""The step registry: one declaration of each step of the method.
+
+Each :class:`Step` says its id, scope (``city``: once; ``territory``: once per territory), the
+module that computes it, its notebook, its title (es/en) and its **inputs**: the store tables it
+reads, the columns it needs, the minimum rows, and which form or file fills each table (with
+the ``territoria template`` / ``ingest`` command to run). The runner
+(:mod:`territoria.pipeline.steps`), the site's titles, the kernel preload and the step package
+(:mod:`territoria.steps`) all derive from :data:`STEPS`; nothing else lists the steps.
+
+An input is *required* (without it nothing of the step can be computed: the notebook ends
+with the status ``no-data``) or *optional* (the sections listed in ``sections`` are marked
+"no data yet" and the others are computed). :func:`territoria.steps.common.check_inputs`
+checks them before any computation.
+
+This module imports nothing but the standard library, so every layer may read it.
+
+Examples
+--------
+>>> [s.id for s in STEPS][:3]
+['00_selection', '01_network', '02_diagnostic']
+>>> step_by_id("02_diagnostic").module
+'territoria.steps.s02_diagnostic'
+>>> [i.table for i in step_by_id("03_agenda").inputs if i.required]
+['territories', 'proposals', 'votes', 'votes__votes']
+>>> SOURCES["diagnostic"].command
+'territoria ingest -w . <export of the form territoria_diagnostic>'
+>>> sorted(input_tables())[:4]
+['agreement_updates', 'agreements', 'assembly', 'assembly__agreements']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Source:
+    """What fills a store table: a survey form or a file, and the command that loads it.
+
+    Attributes
+    ----------
+    what : dict
+        ``{"es": ..., "en": ...}``: the form or file, as a person in the unit names it.
+    command : str
+        What to run (``territoria template KIND``, then ``territoria ingest``).
+    """
+
+    what: dict
+    command: str
+
+
+def _form(form: str, es: str, en: str) -> Source:
+    return Source({"es": f"el formulario «{es}» ({form})", "en": f"the form “{en}” ({form})"},
+                  f"territoria ingest -w . <export of the form {form}>")
+
+
+def _file(kind: str, es: str, en: str) -> Source:
+    return Source({"es": f"el archivo de {es}", "en": f"the {en} file"},
+                  f"territoria template {kind} && territoria ingest -w . <{kind} file>")
+
+
+#: Store table -> what fills it.
+SOURCES: dict[str, Source] = {
+    "territories": _file("territories", "territorios (capa de colonias)",
+                         "territories (neighbourhood layer)"),
+    "zones": _file("zones", "zonas (direcciones territoriales)", "zones"),
+    "blocks": _file("blocks", "manzanas", "blocks"),
+    "census_margins": _file("census", "población por sexo y edad (censo)",
+                            "population by sex and age (census)"),
+    "social_index": _file("social_index", "índice de desarrollo social",
+                          "social-development index"),
+    "crime_counts": _file("crime", "delitos (carpetas de investigación)",
+                          "crime records"),
+    "links": _file("links", "enlaces comunitarios", "community links"),
+    "diagnostic": _form("territoria_diagnostic", "Diagnóstico participativo",
+                        "Participatory diagnostic"),
+    "assembly": _form("territoria_assembly", "Registro de asambleas", "Assembly record"),
+    "assembly__agreements": _form("territoria_assembly", "Registro de asambleas (acuerdos)",
+                                  "Assembly record (agreements)"),
+    "proposals": _form("territoria_proposals", "Propuestas", "Proposals"),
+    "votes": _form("territoria_votes", "Votaciones", "Votes"),
+    "votes__votes": _form("territoria_votes", "Votaciones (votos)", "Votes (each vote)"),
+    "tallies": _form("territoria_tallies", "Conteos de asamblea", "Assembly tallies"),
+    "tallies__tally": _form("territoria_tallies", "Conteos de asamblea (conteo)",
+                            "Assembly tallies (counts)"),
+    "followup": _form("territoria_followup", "Seguimiento de acuerdos",
+                      "Follow-up of agreements"),
+    "process": _form("territoria_process", "Evaluación del proceso",
+                     "Process questionnaire"),
+    "wellbeing": _form("territoria_wellbeing", "Panel de bienestar", "Wellbeing panel"),
+    "agreements": Source({"es": "el registro de acuerdos", "en": "the agreements ledger"},
+                         "territoria ledger sync -w ."),
+    "agreement_updates": Source({"es": "el registro de acuerdos (avances)",
+                                 "en": "the agreements ledger (updates)"},
+                                "territoria ledger sync -w ."),
+    "indicators": Source({"es": "los resultados de los pasos 01 a 06",
+                          "en": "the results of steps 01 to 06"},
+                         "territoria run -w . --steps 01,02,03,04,05,06"),
+}
+
+
+@dataclass(frozen=True)
+class Input:
+    """One store table a step reads.
+
+    Attributes
+    ----------
+    table : str
+        Store table.
+    columns : tuple of str
+        Columns the step needs (all must be present).
+    min_rows : int
+        Rows needed (of the territory, for a territory step when ``territory_column`` is set).
+    territory_column : str or None
+        Column holding the territory id; None: rows are counted over the whole table.
+    required : bool
+        True: without it the step ends ``no-data``; False: the ``sections`` are marked.
+    sections : tuple of str
+        Result tables (view keys) that need this input (optional inputs).
+    where : str, optional
+        SQL condition on the rows that count (e.g. territories never in the programme).
+    count : str, optional
+        SQL aggregate counted instead of rows (e.g. ``count(DISTINCT month)``).
+    rows_are : dict, optional
+        ``{"es": ..., "en": ...}``: what the counted rows are, when ``where`` is set.
+    """
+
+    table: str
+    columns: tuple[str, ...] = ()
+    min_rows: int = 1
+    territory_column: str | None = "territory"
+    required: bool = True
+    sections: tuple[str, ...] = ()
+    where: str | None = None
+    rows_are: dict | None = None
+    count: str | None = None
+
+    @property
+    def matters(self) -> bool:
+        """A missing input matters when it is required or some section needs it; an optional
+        input with no sections only enriches the step (e.g. the ledger beside the forms)."""
+        return self.required or bool(self.sections)
+
+    @property
+    def source(self) -> Source:
+        return SOURCES[self.table]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One methodology step: its notebook, its module and its inputs.
+
+    Attributes
+    ----------
+    id : str
+        ``NN_name``, also the notebook's file stem and the output folder name.
+    scope : {"city", "territory"}
+        Run once, or once per territory.
+    title : dict
+        ``{"es": ..., "en": ...}``.
+    module : str
+        Dotted path of the step module (``territoria.steps.sNN_name``).
+    inputs : tuple of Input
+    """
+
+    id: str
+    scope: str
+    title: dict
+    module: str = ""
+    inputs: tuple[Input, ...] = ()
+
+    @property
+    def number(self) -> str:
+        return self.id.split("_", 1)[0]
+
+    @property
+    def is_city(self) -> bool:
+        return self.scope == "city"
+
+    @property
+    def notebook(self) -> str:
+        """File name of the step's notebook."""
+        return f"{self.id}.ipynb"
+
+
+_T = "territory_id"
+#: Every territory step needs its territory in the catalogue.
+_TERRITORY = Input("territories", ("territory_id", "name", "population"), territory_column=_T)
+STEPS: tuple[Step, ...] = (
+    Step("00_selection", "city",
+         {"es": "Selección de territorios", "en": "Territorial selection"},
+         "territoria.steps.s00_selection", (
+             Input("territories", ("territory_id", "population"), 2, None),
+             Input("crime_counts", ("territory_id", "month", "count"), 1, None),
+             Input("social_index", ("territory_id", "value"), 1, None, required=False),
+             Input("zones", ("zone_id", "name"), 1, None, required=False),
+         )),
+    Step("01_network", "territory",
+         {"es": "Red y asambleas", "en": "Network and assemblies"},
+         "territoria.steps.s01_network", (
+             _TERRITORY,
+             Input("assembly", ("territory", "kind", "mode", "date", "block")),
+             Input("blocks", ("block_id", "territory_id"), territory_column=_T, required=False,
+                   sections=("coverage",)),
+             Input("links", ("territory_id", "area"), territory_column=_T, required=False,
+                   sections=("links",)),
+             Input("census_margins", ("territory_id", "sex", "age_group", "population"),
+                   territory_column=_T, required=False,
+                   sections=("representation",)),
+             Input("process", ("participant_code", "territory", "moment"), required=False,
+                   sections=("repeat",)),
+             Input("votes", ("participant_code", "territory", "round"), required=False,
+                   sections=("repeat",)),
+         )),
+    Step("02_diagnostic", "territory",
+         {"es": "Diagnóstico participativo", "en": "Participatory diagnostic"},
+         "territoria.steps.s02_diagnostic", (
+             _TERRITORY,
+             Input("diagnostic", ("territory", "block", "sex", "age_group", "problems")),
+             Input("blocks", ("block_id", "territory_id"), territory_column=_T),
+             Input("census_margins", ("territory_id", "sex", "age_group", "population"),
+                   territory_column=_T),
+             Input("zones", ("zone_id", "name"), 1, None, required=False),
+         )),
+    Step("03_agenda", "territory",
+         {"es": "Agenda y consensos", "en": "Agenda and consensus"},
+         "territoria.steps.s03_agenda", (
+             _TERRITORY,
+             Input("proposals", ("proposal_code", "territory", "axis", "title")),
+             Input("votes", ("participant_code", "territory", "round")),
+             Input("votes__votes", ("proposal_code", "vote"), territory_column=None),
+             Input("tallies", ("assembly_code", "territory", "round"), required=False,
+                   sections=("trajectory",)),
+             Input("tallies__tally", ("proposal_code", "n_agree", "n_disagree"),
+                   territory_column=None, required=False, sections=("trajectory",)),
+             Input("diagnostic", ("territory", "problem_1"), required=False,
+                   sections=("axes",)),
+         )),
+    Step("04_followup", "territory",
+         {"es": "Seguimiento de acuerdos", "en": "Follow-up of agreements"},
+         "territoria.steps.s04_followup", (
+             _TERRITORY,
+             Input("assembly", ("territory", "assembly_code", "date")),
+             Input("assembly__agreements", ("agreement_code", "department", "due_date"),
+                   territory_column=None),
+             Input("followup", ("agreement_code", "territory", "update_date", "status"),
+                   required=False, sections=("time_to_fulfilment", "overdue")),
+             Input("agreements", ("agreement_id", "territory_id"), territory_column=_T,
+                   required=False),
+             Input("agreement_updates", ("agreement_id",), territory_column=None,
+                   required=False),
+         )),
+    Step("05_process", "territory",
+         {"es": "Evaluación del proceso", "en": "Process evaluation"},
+         "territoria.steps.s05_process", (
+             _TERRITORY,
+             Input("process", ("participant_code", "territory", "moment")),
+             Input("assembly", ("territory", "date"), required=False, sections=()),
+             Input("assembly__agreements", ("agreement_code",), territory_column=None,
+                   required=False),
+             Input("followup", ("agreement_code", "territory", "status"), required=False),
+         )),
+    Step("06_impact", "city",
+         {"es": "Evaluación de impacto", "en": "Impact evaluation"},
+         "territoria.steps.s06_impact", (
+             Input("territories", ("territory_id", "population", "joined_on"), 1, None,
+                   where="joined_on IS NOT NULL",
+                   rows_are={"es": "colonias con fecha de entrada al programa",
+                             "en": "territories with a programme joining date"}),
+             Input("territories", ("territory_id", "population", "joined_on"), 2, None,
+                   where="joined_on IS NULL",
+                   rows_are={"es": "colonias que nunca entraron al programa (comparación)",
+                             "en": "territories never in the programme (comparison)"}),
+             Input("crime_counts", ("territory_id", "month", "count"), 24, None,
+                   count="count(DISTINCT month)",
+                   rows_are={"es": "meses con delitos registrados",
+                             "en": "months with crime records"}),
+             Input("wellbeing", ("respondent_code", "territory", "wave"), 1, None,
+                   required=False, sections=("wellbeing", "power")),
+         )),
+    Step("07_synthesis", "city",
+         {"es": "Síntesis de la alcaldía", "en": "Borough synthesis"},
+         "territoria.steps.s07_synthesis", (
+             Input("indicators", ("territory_id", "name", "value"), 1, None),
+             Input("process", ("territory",), 1, None, required=False,
+                   sections=("process_comparison",)),
+         )),
+)
+
+#: Step id -> step.
+BY_ID: dict[str, Step] = {s.id: s for s in STEPS}
+
+
+def step_by_id(step_id: str) -> Step:
+    """The registered step with this exact id (``KeyError`` naming the allowed ids)."""
+    try:
+        return BY_ID[step_id]
+    except KeyError:
+        raise KeyError(f"unknown step '{step_id}' (allowed: {', '.join(BY_ID)})") from None
+
+
+def input_tables() -> set[str]:
+    """Every store table some step reads."""
+    return {i.table for s in STEPS for i in s.inputs}
+
+
+def step_modules() -> dict[str, str]:
+    """Step id -> module path, in step order."""
+    return {s.id: s.module for s in STEPS}
+
+
+def titles() -> dict[str, tuple[str, str]]:
+    """Step id -> (Spanish title, English title), in step order (for the site)."""
+    return {s.id: (s.title["es"], s.title["en"]) for s in STEPS}
