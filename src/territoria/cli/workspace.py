@@ -43,22 +43,43 @@ def init_cmd(path: Path | None, ws_path: Path | None, name: str | None, force: b
 @click.option("--stages", default="sample,ingest,run,publish", show_default=True,
               help="Comma-separated stages to do: sample, ingest, run, publish.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--geography", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Put the sample city on this territory layer (GeoPackage, "
+                                 "GeoJSON, Shapefile; any CRS) instead of Iztapalapa's.")
+@click.option("--where", default=None, metavar="SQL",
+              help="OGR SQL filter of --geography, e.g. \"NOMDT = 'COYOACAN'\".")
+@click.option("--map", "mapping", default=None, metavar="FIELD=COLUMN,...",
+              help="Columns of --geography: territory_id, name[, population, zone_id, kind].")
+@click.option("--name", "city_name", default=None,
+              help="Name of the city on --geography (default: the borough the layer names).")
 def demo_cmd(path: Path, ws_path: Path | None, seed: int, scale: int, force: bool, stages: str,
-             workers: int):
-    """Build the sample city (Iztapalapa's real geography, synthetic activity) and carry out
-    the whole method on it: ingest, run every step, publish the site.
+             workers: int, geography: Path | None, where: str | None, mapping: str | None,
+             city_name: str | None):
+    """Build the sample city (real geography, synthetic activity) and carry out the whole
+    method on it: ingest, run every step, publish the site.
+
+    The default is Iztapalapa; with --geography the same synthetic activity and planted
+    truths are generated on another city's layer, so a city can train and test before it
+    has field data (zones are grown from the layer when it has none; cohorts keep their
+    proportions).
 
     \b
     Example:
       territoria demo ./iztapalapa --force
       territoria demo ./bench --scale 3 --stages sample,ingest
+      territoria demo ./coyoacan --geography colonias_iecm.gpkg \\
+          --where "NOMDT = 'COYOACAN'" --map territory_id=CVEUT,name=NOMUT,population=SUMPOB1
     """
     from territoria import demo as demo_mod
+    from territoria.sample import Geography
 
     path = ws_path or path
+    if (where or mapping or city_name) and geography is None:
+        raise click.UsageError("--where, --map and --name apply to --geography")
+    geo = Geography(geography, where, mapping, city_name) if geography else None
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
     result = demo_mod.run_demo(path, seed=seed, scale=scale, force=force, stages=wanted,
-                               workers=workers, echo=click.echo)
+                               workers=workers, echo=click.echo, geography=geo)
     click.echo("")
     for stage, secs in result["timings"].items():
         click.echo(f"  {stage:<10} {secs:7.1f} s")
