@@ -66,3 +66,13 @@ def published_ws(sample_ws, tmp_path_factory):
         raise RuntimeError(summary.format("en"))
     publish(ws)
     return ws, ids
+
+
+@pytest.fixture(autouse=True)
+def _strict_translations():
+    """In tests, a translation key missing from its catalogue raises (``i18n.set_strict``)."""
+    from territoria import i18n
+
+    old = i18n.set_strict(True)
+    yield
+    i18n.set_strict(old)

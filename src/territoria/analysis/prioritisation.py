@@ -241,5 +241,5 @@ def rank_sensitivity(rankings: Mapping[str, pd.DataFrame], *, top: int = 10,
                          "kendall_tau": tau, "p_value": p})
     pairs = pd.DataFrame(rows, columns=["rule_a", "rule_b", "top_overlap", "jaccard",
                                         "kendall_tau", "p_value"])
-    tab.attrs["labels"] = {n: tr(MESSAGES, n, lang) for n in names}
+    tab.attrs["labels"] = {n: tr(MESSAGES, n, lang) if n in MESSAGES else n for n in names}
     return tab, pairs

@@ -27,6 +27,7 @@ from dataclasses import field as dc_field
 from pathlib import Path
 
 from territoria.exceptions import InstrumentError
+from territoria.instruments.build import LANGUAGES as KIT_FORM_LANGUAGES
 from territoria.instruments.xlsform import (
     FREE_TEXT_COLUMN,
     PERSONAL_COLUMN,
@@ -39,8 +40,8 @@ from territoria.instruments.xlsform import (
 
 __all__ = ["ValidationResult", "validate_xlsform", "REQUIRED_LANGUAGES"]
 
-#: Languages every kit form must carry (code -> column suffix).
-REQUIRED_LANGUAGES = {"es": "Español (es)", "en": "English (en)"}
+#: Languages every kit form must carry (code -> column suffix): those the forms are built in.
+REQUIRED_LANGUAGES = dict(KIT_FORM_LANGUAGES)
 #: Types that need no label.
 _UNLABELLED = {"start", "end", "today", "deviceid", "username", "calculate", "audit",
                "simserial", "subscriberid", "phonenumber", "email", "hidden", "xml-external",
