@@ -703,6 +703,8 @@ def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None
         ``groups``: participant -> opinion group (``participant, group, x, y, in_conv``);
         ``group_votes``: per proposal and opinion group (:func:`group_table`);
         ``repness``: representative statements of each opinion group;
+        ``group_stability`` (``kit`` mode): bootstrap stability of each opinion group
+        (``group, n, jaccard, dissolved``; see :mod:`territoria.analysis.polis`);
         ``by_<col>``: consensus over each known group column in ``group_by``;
         ``tallies``: consensus from hand counts (if given);
         ``trajectory``: consensus per round, if more than one round is present in the votes
@@ -720,7 +722,7 @@ def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None
     >>> v = pd.DataFrame(rows, columns=["participant_code", "proposal_code", "vote"])
     >>> out = territory_consensus(v)
     >>> sorted(out)
-    ['group_votes', 'groups', 'repness', 'statements']
+    ['group_stability', 'group_votes', 'groups', 'repness', 'statements']
     >>> int(out["groups"]["group"].nunique())
     2
     """
@@ -744,6 +746,8 @@ def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None
     result["groups"] = analysis.participants
     result["group_votes"] = analysis.group_votes
     result["repness"] = analysis.repness
+    if mode == "kit":
+        result["group_stability"] = analysis.stability
     for col in ([group_by] if isinstance(group_by, str) else list(group_by or [])):
         c = vote_counts(main, group=col, proposals=all_props)
         result[f"by_{col}"] = group_consensus(c, level=level, seed=seed)

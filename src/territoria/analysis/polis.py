@@ -1,43 +1,87 @@
 """Opinion groups from a vote matrix, Pol.is-compatible, plus the kit's own variant.
 
 Reference implementation followed (``mode="polis"``): the Clojure math of compdemocracy/polis,
-``math/src/polismath/math/{pca,clusters,conversation,repness,stats}.clj`` (snapshot read:
-conversation.clj 19af664, pca.clj 7850848, clusters.clj 314d532, repness.clj 2679ba7,
-stats.clj a2d0747). Not the newer Python port ``delphi/polismath`` (it changes the constants).
+``math/src/polismath/math/{conversation,named_matrix,pca,clusters,repness,stats}.clj``
+(versions read: conversation.clj 19af664, named_matrix.clj 7e0c6bf, pca.clj 7850848,
+clusters.clj 314d532, repness.clj 2679ba7, stats.clj a2d0747). Not the newer Python port
+``delphi/polismath`` (it changes the constants).
 
-Steps (``mode="polis"``)
--------------------------
-1. Vote matrix: participants x statements, agree = +1, disagree = -1, pass = 0 (the export
-   coding; Pol.is stores the opposite sign internally, which only flips PCA axes), unseen =
-   missing.
-2. In-conversation rule: a participant enters if they voted on at least ``min(7, N)``
-   statements; if fewer than 15 qualify the most active voters are added up to 15
-   (``:in-conv``). Pol.is applies this at every update and "once in, always in", so people
-   who voted on all statements early in a conversation stay in; a static matrix cannot
-   replay that, hence the optional ``in_conv`` argument.
-3. PCA on *all* participants: missing cells imputed by the statement's mean observed vote,
-   centred by column means, two components. Pol.is uses power iteration with Gram-Schmidt
-   deflation, warm-started at every update; we take the converged answer (the two leading
-   eigenvectors of the centred cross-product matrix), which is what those iterations tend to.
-4. Sparsity-aware projection: ``x_ik = sqrt(N / max(|V_i|, 1)) sum_{j in V_i} (v_ij - mu_j) w_kj``.
-5. Base clusters: k-means with k = 100 on the in-conv participants' 2-D points, initialised
-   with the first 100 distinct points, at most 100 iterations, stop when centres move < 0.01;
-   empty clusters are dropped.
-6. Opinion groups: k-means on base-cluster centres weighted by base-cluster size, for
-   k = 2 .. min(5, 2 + floor(n_base / 12)) (the ``kmeans`` default of 20 iterations applies:
-   ``:cluster-iters`` is passed but not read), k chosen by the highest silhouette over base
-   clusters (unweighted mean; singletons score 0). Pol.is seeds k-means with the first points
-   of a hash-ordered set and smooths k over 4 consecutive updates (``group-k-buffer``); a
-   one-shot analysis cannot replay either, so the procedure is repeated over ``n_orders``
-   row orders (file order first, then seeded permutations) and the modal k is kept, with
-   its best-silhouette partition. On the Brexit conversation the file order alone picks
-   k = 3 (silhouette 0.398 vs 0.387 for k = 2), while most orders pick Pol.is's k = 2.
-7. Representativeness (``repness.clj``, ``stats.clj``): see :func:`repness`. Consensus
+Steps (``mode="polis"``), each with the place of the Clojure code it follows
+----------------------------------------------------------------------------
+1. Vote matrix (``conversation.clj`` ``:raw-rating-mat``): participants x statements that
+   received a vote, agree = +1, disagree = -1, pass = 0 (the export coding; Pol.is stores the
+   opposite sign internally, which only flips PCA axes), unseen = missing.
+2. Moderation (``conversation.clj`` ``:rating-mat``; ``named_matrix.clj``
+   ``zero-out-columns``): the columns of moderated-out statements (``moderated = -1`` in the
+   export's ``comments.csv``, argument ``mod_out``) are set to 0 *for every participant*.
+   They carry no variance into the PCA, and in step 5 they count as answered (a Clojure
+   ``0`` is truthy), so they shrink the scaling of sparse voters. On the seven real
+   conversations of ``../shared/data/real/polis`` this is the projection in which Pol.is's
+   own groups are most linearly separable (best on the six with moderated-out statements,
+   e.g. 0.994 against 0.955 unzeroed on austria-climate; ``benchmarks/bench_polis.py``).
+3. In-conversation rule (``conversation.clj`` ``:in-conv``, ``:user-vote-counts`` on the raw
+   matrix): a participant enters if they voted on at least ``min(7, N)`` statements; if fewer
+   than 15 qualify the most active voters are added up to 15. Pol.is applies this at every
+   update and "once in, always in"; a static matrix cannot replay that, hence the optional
+   ``in_conv`` argument.
+4. Missing votes and PCA (``conversation.clj`` ``:mat``; ``pca.clj`` ``powerit-pca``): on
+   *all* participants, each missing cell is filled with the statement's mean observed vote,
+   the matrix is centred by column means and two components are found. Pol.is runs 100 power
+   iterations with Gram-Schmidt deflation, warm-started at every update (and mini-batches
+   above 10,000 participants, ``large-conv-update-graph``); we take the converged answer,
+   the two leading eigenvectors of the centred cross-product matrix.
+5. Projection (``pca.clj`` ``sparsity-aware-project-ptpt``):
+   ``x_ik = sqrt(N / max(|V_i|, 1)) sum_{j in V_i} (v_ij - mu_j) w_kj`` over the cells that
+   are not missing (moderated-out cells included, step 2), N = number of statements.
+6. Base clusters (``conversation.clj`` ``:base-clusters``, ``clusters.clj`` ``kmeans``,
+   ``init-clusters``): k-means with k = 100 on the in-conversation participants' points,
+   started at the first 100 distinct points, at most 100 iterations (``:base-iters``),
+   stopping when the sorted centres move < 0.01 (``same-clustering?``); empty clusters are
+   dropped. With fewer than 100 distinct points each distinct point is a base cluster.
+7. Groups (``conversation.clj`` ``:group-clusterings``, ``max-k-fn``): k-means on the base
+   clusters' centres weighted by their sizes (``weighted-mean``), for
+   k = 2 .. min(5, 2 + floor(n_base / 12)); the ``kmeans`` default of 20 iterations applies
+   (``:cluster-iters`` is passed but ``kmeans`` reads ``:max-iters``).
+8. Choice of k (``:group-clusterings-silhouettes``, ``clusters.clj`` ``silhouette``;
+   ``:group-k-smoother``): mean silhouette over base clusters (unweighted; a base cluster
+   alone in its group scores 0), best k by ``max-key`` (ties: the larger k). The smoother
+   switches to a new k only after it has won ``group-k-buffer`` = 4 consecutive updates.
+   Small conversations: fewer than 24 base clusters allow only k = 2 (``max-k-fn``), fewer
+   than two distinct points give one group.
+
+What a one-shot analysis cannot reproduce, and what we do instead
+-----------------------------------------------------------------
+Pol.is clusters incrementally: every update restarts base clusters and groups from the
+previous update's (``clean-start-clusters``) and smooths k over updates; the export holds
+only the final state, not the update times. Evidence that this history decides the answer:
+(a) on brexit-consensus, whose vote log is public, replaying the incremental procedure with
+the true vote order gives k = 2, 4 or 5 when updates run every 10, 30 or 100 votes; (b) on
+the seven conversations the partitions reached from different initial orders agree with each
+other only at mean adjusted Rand 0.74-0.94 (``benchmarks/README.md``, 2026-12-05), so no
+one-shot procedure can match every history. So steps 6-8 are repeated
+over ``n_orders`` participant orders (file order first, then seeded permutations), each a
+plausible history (Pol.is starts k-means at the first points of its update order). The
+smoother's role (k must keep winning) is played by the *modal* k over orders (ties: the
+smaller k). The published partition is the *medoid* of the orders' partitions at that k,
+the one with the highest mean adjusted Rand index to the others: it maximises the expected
+agreement with a history drawn like the orders. ``silhouettes["k_votes"]`` counts the orders
+choosing each k and ``silhouettes["agreement"]`` is the mean pairwise adjusted Rand index of
+the orders' partitions (how reproducible the groups are at all).
+
+9. Representativeness (``repness.clj``, ``stats.clj``): see :func:`repness`. Consensus
    (``select-consensus-comments``) and group-informed consensus (``:group-aware-consensus``).
 
-``mode="kit"``: same matrix, in-conv rule, imputation and projection, then k-means++ with
-10 restarts directly on participants' points, k in 2..5 chosen by the participants'
-silhouette. It does not depend on row order (Pol.is's initialisation does).
+``mode="kit"``: same matrix, in-conv rule, imputation and projection, then k-means++ (10
+restarts; 3 above 2,000 participants and in resamples) directly on participants' points. k
+in 2..5 is chosen by the silhouette on each of ``n_boot`` bootstrap resamples of the
+participants (of 2,000 participants at most; silhouettes on the distinct participants of a
+resample, 1,000 at most) and the
+modal k is kept (ties: the best silhouette on the full data). The groups published are the
+full-data k-means at that k; :attr:`PolisResult.stability` gives each one's mean Jaccard
+similarity to its best match in the resamples' clusterings (Hennig 2007, "Cluster-wise
+assessment of cluster stability", CSDA 52: 258-271: 0.5 or less means the group dissolves,
+0.6 or less it should not be trusted, 0.75 and above it is stable). It does not depend on
+row order.
 
 Examples
 --------
@@ -94,9 +138,14 @@ class PolisResult:
     consensus : DataFrame
         Pol.is "majority" statements (``select-consensus-comments``).
     silhouettes : dict
-        Silhouette per candidate k (``polis`` mode also ``k_votes``: how many row orders
-        chose each k).
+        Silhouette per candidate k; ``k_votes``: how many row orders (``polis``) or
+        bootstrap resamples (``kit``) chose each k; ``agreement`` (``polis``): mean pairwise
+        adjusted Rand index of the orders' partitions.
     mode : str
+    stability : DataFrame
+        ``kit`` mode: ``group, n, jaccard, dissolved`` (mean bootstrap Jaccard of each group
+        and the share of resamples where it dissolved, Jaccard < 0.5); empty in ``polis``
+        mode.
     """
 
     k: int
@@ -108,6 +157,8 @@ class PolisResult:
     consensus: pd.DataFrame
     silhouettes: dict = field(default_factory=dict)
     mode: str = "polis"
+    stability: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["group", "n", "jaccard", "dissolved"]))
 
 
 # ---------------------------------------------------------------------------- input
@@ -167,7 +218,37 @@ def read_polis_participants_votes(path) -> tuple[pd.DataFrame, pd.Series]:
     gid = (pd.to_numeric(raw["group-id"].replace("", np.nan), errors="coerce")
            if "group-id" in raw.columns else pd.Series(np.nan, index=raw.index))
     gid = pd.Series(gid.to_numpy(), index=raw["participant"].astype(str), name="group-id")
-    return long[["participant", "proposal", "vote"]].reset_index(drop=True), gid.astype("Int64")
+    out = long[["participant", "proposal", "vote"]].reset_index(drop=True)
+    for name in ("comments.csv", "comments.csv.gz"):
+        if (path.parent / name).is_file():
+            out.attrs["polis_mod_out"] = sorted(read_polis_moderation(path.parent / name))
+            break
+    return out, gid.astype("Int64")
+
+
+def read_polis_moderation(path) -> set[str]:
+    """Moderated-out statement ids from a Pol.is ``comments.csv`` export (``moderated == -1``).
+
+    :func:`read_polis_participants_votes` calls it on the ``comments.csv`` beside the votes
+    (if any) and keeps the ids in ``votes.attrs["polis_mod_out"]``, which :func:`analyse`
+    uses when ``mod_out`` is not given (module notes, step 2).
+
+    Raises
+    ------
+    DataError
+        Missing file or a missing ``comment-id`` / ``moderated`` column.
+    """
+    path = Path(path)
+    try:
+        c = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        raise DataError("file not found or empty", file=path) from None
+    for col in ("comment-id", "moderated"):
+        if col not in c.columns:
+            raise DataError(f"column '{col}' is missing", file=path, column=col,
+                            rule="a Pol.is comments.csv export")
+    mod = pd.to_numeric(c["moderated"].str.strip(), errors="coerce")
+    return set(c.loc[mod == -1, "comment-id"].str.strip())
 
 
 def vote_matrix(votes: pd.DataFrame, proposals=None):
@@ -318,108 +399,236 @@ def silhouette_points(points: np.ndarray, labels: np.ndarray) -> float:
     0.9
     """
     pts = np.asarray(points, float)
-    labels = np.asarray(labels)
-    groups = np.unique(labels)
+    groups, lab = np.unique(np.asarray(labels), return_inverse=True)
     if len(groups) < 2:
         return float("nan")
-    dist = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
-    s = np.zeros(len(pts))
-    for i in range(len(pts)):
-        own = labels == labels[i]
-        if own.sum() == 1:
-            continue
-        a = dist[i, own].sum() / (own.sum() - 1)
-        b = min(dist[i, labels == g].mean() for g in groups if g != labels[i])
-        den = max(a, b)
-        s[i] = (b - a) / den if den > 0 else 0.0
+    sq = (pts ** 2).sum(1)
+    dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * pts @ pts.T, 0.0))
+    onehot = np.eye(len(groups))[lab]
+    sums = dist @ onehot
+    sizes = onehot.sum(0)
+    own = sizes[lab]
+    a = sums[np.arange(len(pts)), lab] / np.maximum(own - 1, 1)
+    other = sums / sizes[None, :]
+    other[np.arange(len(pts)), lab] = np.inf
+    b = other.min(1)
+    den = np.maximum(a, b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(den > 0, (b - a) / den, 0.0)
+    s[own == 1] = 0.0
     return float(s.mean())
 
 
-def _polis_groups_once(proj_in: np.ndarray, base_k: int = 100, max_k: int = 5):
-    """Base clusters then opinion groups chosen by silhouette (Pol.is), rows in given order."""
-    base_lab, base_ctr = polis_kmeans(proj_in, base_k, max_iter=100)
-    sizes = np.bincount(base_lab, minlength=len(base_ctr)).astype(float)
-    keep = sizes > 0
-    base_ctr, sizes = base_ctr[keep], sizes[keep]
-    base_lab = np.searchsorted(np.flatnonzero(keep), base_lab)
-    k_max = min(max_k, 2 + len(base_ctr) // 12)
-    sil = {}
-    best = None
-    for k in range(2, k_max + 1):
-        glab, _ = polis_kmeans(base_ctr, k, weights=sizes, max_iter=20)
-        if len(np.unique(glab)) < 2:
-            continue
-        sil[k] = silhouette_points(base_ctr, glab)
-        if best is None or sil[k] >= sil[best[0]]:  # Clojure max-key keeps the last maximum
-            best = (k, glab)
-    if best is None:
-        return np.zeros(len(proj_in), dtype=int), sil
-    _, glab = best
-    return np.searchsorted(np.unique(glab), glab)[base_lab], sil
+def kmeans_pp(points: np.ndarray, k: int, *, n_init: int = 10, seed: int = 0,
+              max_iter: int = 100) -> tuple[np.ndarray, float]:
+    """Plain k-means with k-means++ starts (Arthur and Vassilvitskii 2007), best of ``n_init``.
 
+    Returns ``(labels, inertia)``; labels are 0..k'-1 (k' < k only with fewer distinct
+    points).
 
-def _polis_groups(proj_in: np.ndarray, n_orders: int = 20, seed: int = 0, base_k: int = 100,
-                  max_k: int = 5):
-    """Pol.is groups, repeated over row orders; modal k, then its best-silhouette run.
-
-    Pol.is seeds k-means with the first k distinct points of the in-conv participants, an
-    unordered (hash) set, so its result depends on an arbitrary order; it then only changes
-    k after the same k wins 4 consecutive updates. We repeat the one-shot procedure over
-    ``n_orders`` orders (the given order first, then seeded permutations), keep the most
-    frequent k (ties: the smaller k), and among those runs the one with the highest
-    silhouette. ``n_orders=1`` uses the given order only. Large conversations get fewer
-    orders (``max(5, 40000 // n)``, n = in-conv participants) to keep the run in seconds.
+    Examples
+    --------
+    >>> pts = np.array([[0.0, 0], [0, 1], [10, 0], [10, 1]])
+    >>> lab, _ = kmeans_pp(pts, 2)
+    >>> bool(lab[0] == lab[1] != lab[2] == lab[3])
+    True
     """
+    pts = np.asarray(points, float)
     rng = np.random.default_rng(seed)
-    runs = []
-    # time budget: about 20 orders x 2,000 points; never fewer than 5 orders
-    n_orders = min(n_orders, max(5, 40_000 // max(len(proj_in), 1)))
-    for t in range(max(1, n_orders)):
-        perm = np.arange(len(proj_in)) if t == 0 else rng.permutation(len(proj_in))
-        lab, sil = _polis_groups_once(proj_in[perm], base_k=base_k, max_k=max_k)
-        out = np.empty_like(lab)
-        out[perm] = lab
-        k = len(np.unique(out))
-        runs.append((k, sil.get(k, np.nan), out, sil))
-    ks = [r[0] for r in runs]
-    k_mode = min(set(ks), key=lambda k: (-ks.count(k), k))
-    cands = [r for r in runs if r[0] == k_mode]
-    k, _, lab, sil = max(cands, key=lambda r: (np.nan_to_num(r[1], nan=-2.0)))
-    # relabel groups by first member so ids do not depend on the chosen order
+    sq = (pts ** 2).sum(1)
+    best = (None, np.inf)
+    for _ in range(n_init):
+        centers = [pts[rng.integers(len(pts))]]
+        d2 = ((pts - centers[0]) ** 2).sum(1)
+        for _ in range(1, k):
+            if d2.sum() <= 0:
+                break
+            centers.append(pts[rng.choice(len(pts), p=d2 / d2.sum())])
+            d2 = np.minimum(d2, ((pts - centers[-1]) ** 2).sum(1))
+        c = np.array(centers)
+        for _ in range(max_iter):
+            d = sq[:, None] - 2 * pts @ c.T + (c ** 2).sum(1)[None, :]
+            lab = np.argmin(d, axis=1)
+            used, lab = np.unique(lab, return_inverse=True)
+            cnt = np.bincount(lab, minlength=len(used))
+            new = np.column_stack([np.bincount(lab, weights=pts[:, j], minlength=len(used))
+                                   for j in range(pts.shape[1])]) / cnt[:, None]
+            if len(new) == len(c) and np.allclose(new, c, atol=1e-10, rtol=0):
+                c = new
+                break
+            c = new
+        d = sq[:, None] - 2 * pts @ c.T + (c ** 2).sum(1)[None, :]
+        lab = np.argmin(d, axis=1)
+        inertia = float(np.maximum(d[np.arange(len(pts)), lab], 0).sum())
+        if inertia < best[1] - 1e-12:
+            best = (np.unique(lab, return_inverse=True)[1], inertia)
+    return best
+
+
+def adjusted_rand(a, b) -> float:
+    """Adjusted Rand index of two labelings (Hubert and Arabie 1985), 1.0 if both are trivial.
+
+    Examples
+    --------
+    >>> adjusted_rand([0, 0, 1, 1], [1, 1, 0, 0])
+    1.0
+    >>> round(adjusted_rand([0, 0, 1, 1], [0, 1, 0, 1]), 3)
+    -0.5
+    """
+    _, ia = np.unique(np.asarray(a), return_inverse=True)
+    _, ib = np.unique(np.asarray(b), return_inverse=True)
+    n = len(ia)
+    cont = np.bincount(ia * (ib.max() + 1) + ib, minlength=(ia.max() + 1) * (ib.max() + 1))
+
+    def c2(x):
+        x = np.asarray(x, float)
+        return float((x * (x - 1) / 2).sum())
+
+    sum_ij = c2(cont)
+    sa, sb = c2(np.bincount(ia)), c2(np.bincount(ib))
+    expected = sa * sb / (n * (n - 1) / 2) if n > 1 else 0.0
+    top = (sa + sb) / 2
+    if top == expected:
+        return 1.0
+    return float((sum_ij - expected) / (top - expected))
+
+
+def _by_first_member(lab: np.ndarray) -> np.ndarray:
     _, first = np.unique(lab, return_index=True)
     order = np.argsort(first)
     relabel = np.empty_like(order)
     relabel[order] = np.arange(len(order))
+    return relabel[np.searchsorted(np.unique(lab), lab)]
+
+
+def _polis_groups(proj_in: np.ndarray, n_orders: int = 20, seed: int = 0, base_k: int = 100,
+                  max_k: int = 5):
+    """Pol.is steps 6-8 repeated over participant orders; modal k, medoid partition.
+
+    Each order is one plausible history: base clusters and groups are started at the first
+    distinct points of that order (module notes). The k chosen most often wins (ties: the
+    smaller k); among all orders' partitions at that k the one with the highest mean adjusted
+    Rand index to the others is returned. ``n_orders=1`` uses the given order only. Large
+    conversations get fewer orders (``max(5, 40000 // n)``, n = in-conv participants).
+    """
+    rng = np.random.default_rng(seed)
+    n_orders = max(1, min(n_orders, max(5, 40_000 // max(len(proj_in), 1))))
+    runs = []
+    for t in range(n_orders):
+        perm = np.arange(len(proj_in)) if t == 0 else rng.permutation(len(proj_in))
+        base_lab, base_ctr = polis_kmeans(proj_in[perm], base_k, max_iter=100)
+        sizes = np.bincount(base_lab, minlength=len(base_ctr)).astype(float)
+        k_max = min(max_k, 2 + len(base_ctr) // 12)
+        sil, parts = {}, {}
+        for k in range(2, k_max + 1):
+            glab, _ = polis_kmeans(base_ctr, k, weights=sizes, max_iter=20)
+            if len(np.unique(glab)) < 2:
+                continue
+            sil[k] = silhouette_points(base_ctr, glab)
+            lab = np.empty(len(proj_in), dtype=int)
+            lab[perm] = np.searchsorted(np.unique(glab), glab)[base_lab]
+            parts[k] = lab
+        # clojure max-key over keys 2..k_max keeps the last maximum: ties go to the larger k
+        best = max(sil, key=lambda k: (sil[k], k)) if sil else None
+        runs.append((best, sil, parts))
+    ks = [r[0] for r in runs if r[0] is not None]
+    if not ks:
+        return np.zeros(len(proj_in), dtype=int), {}
+    k_mode = min(set(ks), key=lambda k: (-ks.count(k), k))
+    pool = [(r[2][k_mode], r[1]) for r in runs if k_mode in r[2]]
+    agree = np.eye(len(pool))
+    for i in range(len(pool)):
+        for j in range(i + 1, len(pool)):
+            agree[i, j] = agree[j, i] = adjusted_rand(pool[i][0], pool[j][0])
+    med = int(np.argmax(agree.mean(1)))
+    lab, sil = pool[med]
     sil = dict(sil)
     sil["k_votes"] = {int(kk): ks.count(kk) for kk in sorted(set(ks))}
-    return relabel[lab], sil
+    off = agree[~np.eye(len(pool), dtype=bool)]
+    sil["agreement"] = float(off.mean()) if off.size else 1.0
+    return _by_first_member(lab), sil
 
 
-def _kit_groups(proj_in: np.ndarray, seed: int = 0, max_k: int = 5):
-    """k-means++ (10 restarts; 3 above 2,000 points) on participants, k by silhouette."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
+def _jaccard_best(lab_full: np.ndarray, idx: np.ndarray, lab_boot: np.ndarray) -> np.ndarray:
+    """For each full-data group, its best Jaccard match among bootstrap groups (Hennig 2007).
 
+    ``idx`` are the resampled rows (with repeats) and ``lab_boot`` their bootstrap labels;
+    sets are compared on the distinct resampled rows.
+    """
+    uniq, pos = np.unique(idx, return_index=True)
+    lb = lab_boot[pos]
+    lf = lab_full[uniq]
+    out = np.zeros(lab_full.max() + 1)
+    for g in range(len(out)):
+        a = lf == g
+        if not a.any():
+            out[g] = np.nan
+            continue
+        best = 0.0
+        for h in np.unique(lb):
+            b = lb == h
+            best = max(best, (a & b).sum() / (a | b).sum())
+        out[g] = best
+    return out
+
+
+def _kit_groups(proj_in: np.ndarray, seed: int = 0, max_k: int = 5, n_boot: int = 20):
+    """k-means++ on participants; k = modal silhouette choice over bootstrap resamples.
+
+    Returns ``(labels, silhouettes, stability)``; see the module notes (``mode="kit"``).
+    """
+    rng = np.random.default_rng(seed)
+    n = len(proj_in)
     n_distinct = len(np.unique(proj_in.round(12), axis=0))
-    sil, best = {}, None
-    for k in range(2, min(max_k, n_distinct - 1, len(proj_in) - 1) + 1):
-        n_init = 10 if len(proj_in) <= 2000 else 3  # restarts matter less with many points
-        km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(proj_in)
-        lab = km.labels_
-        sample = 3000 if len(proj_in) > 3000 else None
-        sil[k] = float(silhouette_score(proj_in, lab, sample_size=sample, random_state=seed))
-        if best is None or sil[k] > sil[best[0]]:
-            best = (k, lab)
-    if best is None:
-        return np.zeros(len(proj_in), dtype=int), sil
-    lab = best[1]
+    ks = list(range(2, min(max_k, n_distinct - 1, n - 1) + 1))
+    empty = pd.DataFrame(columns=["group", "n", "jaccard", "dissolved"])
+    if not ks:
+        return np.zeros(n, dtype=int), {}, empty
+    def fit(pts, k, rs, n_init, rows):
+        lab, inertia = kmeans_pp(pts, k, n_init=n_init, seed=rs)
+        if len(np.unique(lab[rows])) < 2:
+            return lab, inertia, -1.0
+        # silhouette on distinct participants (a resample's copies would sit at distance 0
+        # and favour many small groups), 1,000 at most
+        sub = (np.random.default_rng(rs).choice(rows, 1000, replace=False)
+               if len(rows) > 1000 else rows)
+        return lab, inertia, silhouette_points(pts[sub], lab[sub])
+
+    full = {k: fit(proj_in, k, seed, 10 if n <= 2000 else 3, np.arange(n)) for k in ks}
+    sil = {k: full[k][2] for k in ks}
+    boot_k, boot_fits = [], []
+    m_boot = min(n, 2000)  # above 2,000 participants: resamples of 2,000 (m-out-of-n)
+    for b in range(n_boot):
+        idx = rng.integers(0, n, m_boot)
+        pts = proj_in[idx]
+        if len(np.unique(pts.round(12), axis=0)) <= max(ks):
+            continue
+        rows = np.unique(idx, return_index=True)[1]
+        fits = {k: fit(pts, k, seed + 1 + b, 3, rows) for k in ks}
+        boot_k.append(max(ks, key=lambda k: (fits[k][2], -k)))
+        boot_fits.append((idx, fits))
+    if boot_k:
+        k = min(set(boot_k), key=lambda k: (-boot_k.count(k), -sil[k], k))
+    else:
+        k = max(ks, key=lambda k: (sil[k], -k))
+    lab = full[k][0]
     # label groups by decreasing size (ties: by first member) so ids are stable
     sizes = np.bincount(lab)
     first = np.array([np.flatnonzero(lab == g)[0] for g in range(len(sizes))])
     order = np.lexsort((first, -sizes))
     relabel = np.empty_like(order)
     relabel[order] = np.arange(len(order))
-    return relabel[lab], sil
+    lab = relabel[lab]
+    jac = np.array([_jaccard_best(lab, idx, fits[k][0]) for idx, fits in boot_fits])
+    if len(jac):
+        stab = pd.DataFrame({"group": np.arange(len(sizes)), "n": np.bincount(lab),
+                             "jaccard": np.nanmean(jac, axis=0),
+                             "dissolved": np.nanmean(jac < 0.5, axis=0)})
+    else:
+        stab = empty
+    sil = dict(sil)
+    sil["k_votes"] = {int(kk): boot_k.count(kk) for kk in sorted(set(boot_k))}
+    return lab, sil, stab
 
 
 def prop_test(succ, n):
@@ -593,14 +802,21 @@ def select_consensus(m: np.ndarray, statements, top: int = 5) -> pd.DataFrame:
 
 
 def opinion_groups(votes: pd.DataFrame, *, mode: str = "polis", in_conv=None, seed: int = 0,
-                   proposals=None, n_orders: int = 20):
+                   proposals=None, n_orders: int = 20, mod_out=None, n_boot: int = 20,
+                   return_stability: bool = False):
     """Find opinion groups. Returns ``(participants DataFrame, k, silhouettes, m, cols, pca)``.
 
     ``in_conv`` (optional) is a collection of participant ids to treat as in the
     conversation instead of the static rule (for instance those Pol.is grouped).
+    ``mod_out`` (optional) holds moderated-out statement ids (module notes, step 2); default
+    ``votes.attrs["polis_mod_out"]`` when present. ``n_boot``: bootstrap resamples of the
+    ``kit`` mode. With ``return_stability=True`` the kit mode's stability table is appended
+    to the returned tuple.
     """
     if mode not in ("polis", "kit"):
         raise AnalysisError(f"mode must be 'polis' or 'kit', got '{mode}'")
+    if mod_out is None:
+        mod_out = votes.attrs.get("polis_mod_out")
     m, rows, cols = vote_matrix(votes, proposals)
     if in_conv is None:
         mask = in_conv_mask(m)
@@ -609,26 +825,36 @@ def opinion_groups(votes: pd.DataFrame, *, mode: str = "polis", in_conv=None, se
         mask = np.array([r in wanted for r in rows])
         if not mask.any():
             raise DataError("none of the in_conv participants voted", column="participant")
-    center, comps = polis_pca(m)
-    proj = sparsity_aware_projection(m, center, comps)
+    rating = m
+    if mod_out:
+        out_cols = np.flatnonzero(np.isin(np.asarray(cols, dtype=object),
+                                          [str(c) for c in mod_out]))
+        if len(out_cols):
+            rating = m.copy()
+            rating[:, out_cols] = 0.0  # named_matrix.clj zero-out-columns
+    center, comps = polis_pca(rating)
+    proj = sparsity_aware_projection(rating, center, comps)
     pin = proj[mask]
+    stab = pd.DataFrame(columns=["group", "n", "jaccard", "dissolved"])
     if len(pin) < 2 or len(np.unique(pin.round(12), axis=0)) < 2:
         lab, sil = np.zeros(len(pin), dtype=int), {}
     elif mode == "polis":
         lab, sil = _polis_groups(pin, n_orders=n_orders, seed=seed)
     else:
-        lab, sil = _kit_groups(pin, seed=seed)
+        lab, sil, stab = _kit_groups(pin, seed=seed, n_boot=n_boot)
     group = pd.array([pd.NA] * len(rows), dtype="Int64")
     group[np.flatnonzero(mask)] = lab
     parts = pd.DataFrame({"participant": rows, "n_votes": (~np.isnan(m)).sum(1),
                           "in_conv": mask, "x": proj[:, 0], "y": proj[:, 1], "group": group})
     k = int(len(np.unique(lab))) if len(lab) else 0
+    if return_stability:
+        return parts, k, sil, m, cols, (center, comps), stab
     return parts, k, sil, m, cols, (center, comps)
 
 
 def analyse(votes: pd.DataFrame, *, mode: str = "polis", in_conv=None, seed: int = 0,
             level: float = 0.9, proposals=None, n_draws: int = 2000,
-            n_orders: int = 20) -> PolisResult:
+            n_orders: int = 20, mod_out=None, n_boot: int = 20) -> PolisResult:
     """Opinion groups, repness and consensus from long votes.
 
     Parameters
@@ -645,7 +871,12 @@ def analyse(votes: pd.DataFrame, *, mode: str = "polis", in_conv=None, seed: int
     seed, level, n_draws
         Seed, interval level and posterior draws of the consensus intervals.
     n_orders : int
-        ``polis`` mode: row orders tried (see the module notes, step 6).
+        ``polis`` mode: participant orders tried (module notes).
+    mod_out : collection, optional
+        Moderated-out statement ids (module notes, step 2); default
+        ``votes.attrs["polis_mod_out"]``, set by :func:`read_polis_participants_votes`.
+    n_boot : int
+        ``kit`` mode: bootstrap resamples for the choice of k and the groups' stability.
     proposals : list, optional
         All statement ids (statements nobody saw are reported with 0 votes).
 
@@ -653,9 +884,12 @@ def analyse(votes: pd.DataFrame, *, mode: str = "polis", in_conv=None, seed: int
     -------
     PolisResult
     """
+    if mod_out is None:
+        mod_out = votes.attrs.get("polis_mod_out")
     votes = normalise_votes(votes)
-    parts, k, sil, m, cols, (center, comps) = opinion_groups(
-        votes, mode=mode, in_conv=in_conv, seed=seed, proposals=proposals, n_orders=n_orders)
+    parts, k, sil, m, cols, (center, comps), stab = opinion_groups(
+        votes, mode=mode, in_conv=in_conv, seed=seed, proposals=proposals, n_orders=n_orders,
+        mod_out=mod_out, n_boot=n_boot, return_stability=True)
     gmap = parts.dropna(subset=["group"]).set_index("participant")["group"].astype(int)
     counts = vote_counts(votes, group=gmap.astype(str), proposals=cols)
     kit = group_consensus(counts, level=level, seed=seed, n_draws=n_draws)
@@ -704,4 +938,4 @@ def analyse(votes: pd.DataFrame, *, mode: str = "polis", in_conv=None, seed: int
     return PolisResult(k=k, participants=parts, statements=st,
                        group_votes=group_table(counts, level=level), repness=reps,
                        repness_all=stats, consensus=select_consensus(m, cols),
-                       silhouettes=sil, mode=mode)
+                       silhouettes=sil, mode=mode, stability=stab)
