@@ -164,6 +164,7 @@ def test_step_00_ranks_on_real_data(real_ws):
     ind = res.indicators_frame().set_index("name")["value"]
     assert ind["selection_territories_ranked"] == len(inputs) >= 285
     ranking = res.tables["ranking"]
-    assert ranking["rank"].is_monotonic_increasing and ranking["selected"].sum() == round(
-        len(inputs) / 10)
+    # no programme size in city.yml and none recorded: one in ten territories
+    assert ranking["rank"].is_monotonic_increasing
+    assert ranking["selected"].sum() == -(-len(inputs) // 10)
     assert res.meta["ranking"]["all_crime"] is True

@@ -20,7 +20,7 @@ Examples
 >>> s00.STEP, s00.SCOPE
 ('00_selection', 'city')
 >>> s00.crime_window(None, None)
-(None, '2018-12-01')
+(None, None)
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ from territoria.steps.registry import step_by_id
 STEP = "00_selection"
 SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
-#: First month of the programme when neither ``city.yml`` nor the store records a cohort date.
-DEFAULT_PROGRAMME_START = "2018-12-01"
 #: Random alternative weightings drawn for the sensitivity analysis (Dirichlet, seed 0).
 N_DRAWS = 100
 
@@ -141,36 +139,67 @@ def _month_start(d) -> str:
     return d.replace(day=1).strftime("%Y-%m-%d")
 
 
-def crime_window(config, territories: pd.DataFrame | None, period_start=None):
-    """The pre-programme crime window: ``(start or None, end exclusive)`` as ISO dates.
+def programme_start(config, territories: pd.DataFrame | None):
+    """When the programme started: ``city.yml`` (``programme.start``, else the earliest
+    cohort), else the earliest join date in the store, else None (unknown)."""
+    first = config.programme_start() if config is not None and hasattr(
+        config, "programme_start") else None
+    if first is None and territories is not None and "joined_on" in territories and \
+            territories["joined_on"].notna().any():
+        first = pd.to_datetime(territories["joined_on"]).min()
+    return first
 
-    The window ends at the first day of the month in which the first cohort joined (from
-    ``city.yml: cohorts``, else the store's ``joined_on``, else December 2018): crime in that
-    month may already respond to the programme. It starts at ``period_start`` if given, else
-    at the first month with records.
+
+def crime_window(config, territories: pd.DataFrame | None, period_start=None):
+    """The pre-programme crime window: ``(start or None, end exclusive or None)`` as ISO dates.
+
+    The window ends at the first day of the month in which the programme started
+    (:func:`programme_start`): crime in that month may already respond to the programme. With
+    no known start it has no end (all crime). It starts at ``period_start`` if given, else at
+    the first month with records.
 
     Examples
     --------
     >>> crime_window(None, None, "2016-01-01")
+    ('2016-01-01', None)
+    >>> t = pd.DataFrame({"joined_on": [pd.Timestamp("2018-12-24")]})
+    >>> crime_window(None, t, "2016-01-01")
     ('2016-01-01', '2018-12-01')
     """
-    first = None
-    if config is not None and getattr(config, "cohorts", None):
-        first = min(c.joined_on for c in config.cohorts)
-    elif territories is not None and "joined_on" in territories and \
-            territories["joined_on"].notna().any():
-        first = pd.to_datetime(territories["joined_on"]).min()
-    end = _month_start(first) if first is not None else DEFAULT_PROGRAMME_START
+    first = programme_start(config, territories)
+    end = _month_start(first) if first is not None else None
     start = _month_start(period_start) if period_start else None
-    if start is not None and start >= end:
+    if start is not None and end is not None and start >= end:
         raise DataError(f"period_start {start} is not before the programme start {end}",
                         column="period_start", rule="the crime window must end before the "
                         "programme starts")
     return start, end
 
 
+def _crime_in(ctx, start, end) -> tuple[pd.DataFrame, object, object]:
+    """Crimes per territory in ``[start, end)``, and the first and last month with records."""
+    conds, params = [], []
+    if end:
+        conds.append("month < CAST(? AS DATE)")
+        params.append(end)
+    if start:
+        conds.append("month >= CAST(? AS DATE)")
+        params.append(start)
+    where = ("WHERE " + " AND ".join(conds)) if conds else ""
+    c = ctx.store.query(f"SELECT territory_id, sum(count) AS crimes FROM crime_counts {where} "
+                        "GROUP BY 1", params)
+    span = ctx.store.query(f"SELECT min(month) AS first, max(month) AS last FROM crime_counts "
+                           f"{where}", params)
+    return c, span.loc[0, "first"], span.loc[0, "last"]
+
+
 def load_inputs(ctx, *, period_start=None) -> pd.DataFrame:
     """One row per territory: the three components of the index and the recorded programme.
+
+    Crime is counted before the programme start (:func:`crime_window`); when no record
+    precedes it, or the start is unknown, all available crime is used and
+    ``attrs["notes"]`` says so. Territories without a social-development index or a
+    population are left out of the ranking and listed in ``attrs["excluded"]``.
 
     Returns
     -------
@@ -178,55 +207,70 @@ def load_inputs(ctx, *, period_start=None) -> pd.DataFrame:
         ``territory_id``, ``name``, ``zone_id``, ``population``, ``social_index``,
         ``crimes`` (records in the window), ``months`` (months in the window),
         ``crime_rate`` (crimes per 1,000 inhabitants per year), ``priority`` (recorded in the
-        programme), ``cohort`` and ``joined_on`` (recorded). ``attrs["window"]`` holds the
-        crime window ``(start, end)``.
+        programme), ``cohort`` and ``joined_on`` (recorded). ``attrs``: ``window`` (the crime
+        window ``(start, end)``), ``all_crime`` (True when the window could not precede the
+        programme), ``excluded`` (ids), ``notes`` (``{"es": [...], "en": [...]}``).
 
     Raises
     ------
     DataError
-        No territories, or a territory without population or social index.
+        No territories, no crime records at all, or no territory with both a population and
+        a social-development index.
     """
     t = ctx.territories()
     if t.empty:
         raise DataError("the store has no territories (ingest the territory catalogue first)",
                         column="territories")
     start, end = crime_window(ctx.config, t, period_start)
-    if ctx.store.has_table("crime_counts"):
-        where = "month < CAST(? AS DATE)"
-        params = [end]
-        if start:
-            where += " AND month >= CAST(? AS DATE)"
-            params.append(start)
-        c = ctx.store.query(
-            f"SELECT territory_id, sum(count) AS crimes FROM crime_counts WHERE {where} "
-            "GROUP BY 1", params)
-        span = ctx.store.query(
-            f"SELECT min(month) AS first FROM crime_counts WHERE {where}",
-            params)
-    else:
-        c = pd.DataFrame(columns=["territory_id", "crimes"])
-        span = pd.DataFrame({"first": [None]})
-    first = span.loc[0, "first"]
-    if pd.isna(first):
-        raise DataError(f"no crime records before {end} (the crime rate before the programme "
-                        "cannot be computed)", column="crime_counts.month")
+    notes: dict[str, list[str]] = {"es": [], "en": []}
+    has_crime = ctx.store.has_table("crime_counts")
+    c, first, last = _crime_in(ctx, start, end) if has_crime else (None, None, None)
+    all_crime = False
+    if has_crime and pd.isna(first) and end is not None:
+        c, first, last = _crime_in(ctx, start, None)
+        all_crime = True
+        notes["es"].append(f"No hay registros de delitos antes del inicio del programa ({end}); "
+                           "se usaron todos los registros disponibles.")
+        notes["en"].append(f"No crime records precede the programme start ({end}); all "
+                           "available records were used.")
+    elif end is None:
+        all_crime = True
+        notes["es"].append("No se sabe cuándo empezó el programa (city.yml: programme.start o "
+                           "cohorts); se usaron todos los registros de delitos disponibles.")
+        notes["en"].append("The programme start is unknown (city.yml: programme.start or "
+                           "cohorts); all available crime records were used.")
+    if first is None or pd.isna(first):
+        raise DataError("the store has no crime records (the crime rate cannot be computed; "
+                        "ingest crime records or counts by area first)",
+                        column="crime_counts.month")
     first = pd.Timestamp(start) if start else pd.Timestamp(first)
-    end_ts = pd.Timestamp(end)
-    months = (end_ts.year - first.year) * 12 + end_ts.month - first.month
-    for col in ("population", "social_index"):
-        bad = t[col].isna() | (t[col] <= 0 if col == "population" else False)
-        if bad.any():
-            raise DataError(f"territory '{t.loc[bad, 'territory_id'].iloc[0]}' has no valid "
-                            f"{col}", column=f"territories.{col}",
-                            rule="population > 0 and a social-development index are required")
+    end_ts = pd.Timestamp(end) if end and not all_crime else \
+        (pd.Timestamp(last) + pd.offsets.MonthBegin(1))
+    months = max(1, (end_ts.year - first.year) * 12 + end_ts.month - first.month)
+    bad = t["population"].isna() | (t["population"] <= 0) | t["social_index"].isna()
+    excluded = t.loc[bad, "territory_id"].tolist()
+    if bad.all():
+        raise DataError("no territory has both a population and a social-development index",
+                        column="territories.social_index",
+                        rule="population > 0 and a social-development index are required")
+    if excluded:
+        shown = ", ".join(excluded[:5]) + ("..." if len(excluded) > 5 else "")
+        notes["es"].append(f"{len(excluded)} colonias quedan fuera de la lista porque no tienen "
+                           f"población o índice de desarrollo social: {shown}.")
+        notes["en"].append(f"{len(excluded)} territories are left out of the list because they "
+                           f"have no population or social-development index: {shown}.")
+    t = t[~bad]
     out = t[["territory_id", "name", "zone_id", "population", "social_index", "priority",
              "cohort", "joined_on"]].copy()
     out["crimes"] = out["territory_id"].map(c.set_index("territory_id")["crimes"]).fillna(0.0)
     out["months"] = months
     out["crime_rate"] = sel.crime_rate_per_1000(out["crimes"] * 12.0 / months,
                                                 out["population"])
-    out["priority"] = out["priority"].fillna(False).astype(bool)
-    out.attrs["window"] = (first.strftime("%Y-%m-%d"), end)
+    out["priority"] = out["priority"].astype("boolean").fillna(False).astype(bool)
+    out.attrs["window"] = (first.strftime("%Y-%m-%d"), end_ts.strftime("%Y-%m-%d"))
+    out.attrs["all_crime"] = all_crime
+    out.attrs["excluded"] = excluded
+    out.attrs["notes"] = notes
     return out
 
 
@@ -236,14 +280,20 @@ def _weights(config) -> tuple[dict, str]:
              "population": s.population}, s.normalisation)
 
 
-def programme_size(inputs: pd.DataFrame, default: int = 130) -> int:
-    """Number of territories to select: those recorded in the programme, else ``default``.
+def programme_size(inputs: pd.DataFrame, config=None) -> int:
+    """Number of territories to select: ``city.yml: programme.size``, else those recorded in
+    the programme, else one in ten territories (at least one).
 
     >>> programme_size(pd.DataFrame({"priority": [True, False, True]}))
     2
+    >>> programme_size(pd.DataFrame({"priority": [False] * 25}))
+    3
     """
+    size = getattr(getattr(config, "programme", None), "size", None)
+    if size:
+        return min(int(size), len(inputs))
     k = int(inputs["priority"].sum()) if "priority" in inputs else 0
-    return k if k > 0 else min(default, len(inputs))
+    return k if k > 0 else max(1, -(-len(inputs) // 10))
 
 
 def ranking(ctx, inputs: pd.DataFrame, *, top: int | None = None) -> pd.DataFrame:
@@ -258,7 +308,7 @@ def ranking(ctx, inputs: pd.DataFrame, *, top: int | None = None) -> pd.DataFram
         ``attrs``: ``top``, ``weights``, ``normalisation``.
     """
     weights, norm = _weights(ctx.config)
-    top = top or programme_size(inputs)
+    top = top or programme_size(inputs, ctx.config)
     r = sel.rank_territories(inputs, weights, norm, top)
     r = r.rename(columns={"priority": "in_programme"})
     r.attrs.update(top=top, weights=weights, normalisation=norm)
@@ -299,7 +349,7 @@ def sensitivity(ctx, inputs: pd.DataFrame, *, top: int | None = None, n: int = N
         random weightings (Dirichlet around the chosen weights, concentration 20).
     """
     weights, norm = _weights(ctx.config)
-    top = top or programme_size(inputs)
+    top = top or programme_size(inputs, ctx.config)
     alts = named_alternatives(weights)
     named = sel.weight_sensitivity(inputs, weights, top, grid=list(alts.values()),
                                    normalisation=norm).assign(alternative=list(alts))
@@ -419,8 +469,12 @@ def ranking_map(ctx, assigned: pd.DataFrame, *, lang: str = "es"):
 
 
 def build_result(assigned: pd.DataFrame, named: pd.DataFrame, draws: pd.DataFrame,
-                 crosstab: pd.DataFrame) -> StepResult:
-    """City indicators and result tables from the section results."""
+                 crosstab: pd.DataFrame, inputs: pd.DataFrame | None = None) -> StepResult:
+    """City indicators and result tables from the section results.
+
+    With ``inputs`` (:func:`load_inputs`), the ranking table's meta records the crime window
+    and the notes on it (``window``, ``all_crime``, ``notes_es``, ``notes_en``, ``excluded``),
+    which the site shows beside the table."""
     res = StepResult(STEP, None)
     ag = agreement(assigned)
     res.indicator("selection_top_agreement", ag["top"], n=ag["top_n"])
@@ -432,7 +486,14 @@ def build_result(assigned: pd.DataFrame, named: pd.DataFrame, draws: pd.DataFram
                   ci_low=float(np.percentile(draws["rank_corr"], 2.5)),
                   ci_high=float(np.percentile(draws["rank_corr"], 97.5)), n=len(draws))
     res.indicator("selection_territories_ranked", len(assigned), n=len(assigned))
-    res.table("ranking", ranking_table(assigned))
+    meta = {}
+    if inputs is not None:
+        notes = inputs.attrs.get("notes", {})
+        meta = {"window": list(inputs.attrs.get("window", ())),
+                "all_crime": bool(inputs.attrs.get("all_crime", False)),
+                "excluded": list(inputs.attrs.get("excluded", [])),
+                "notes_es": notes.get("es", []), "notes_en": notes.get("en", [])}
+    res.table("ranking", ranking_table(assigned), **meta)
     res.table("sensitivity", named)
     res.table("cohorts", crosstab)
     return res
@@ -454,4 +515,4 @@ def compute(ctx, territory_id=None, *, lang: str = "es", period_start=None,
     ranked = ranking(ctx, inputs)
     named, draws = sensitivity(ctx, inputs, n=n, lang=lang)
     assigned, crosstab = cohorts(ctx, ranked, inputs)
-    return build_result(assigned, named, draws, crosstab)
+    return build_result(assigned, named, draws, crosstab, inputs)
