@@ -162,7 +162,7 @@ def rank_territories(
     df: pd.DataFrame,
     weights: Mapping[str, float],
     normalisation: str = "minmax",
-    top: int = 130,
+    top: int | None = None,
     *,
     id_col: str = "territory_id",
 ) -> pd.DataFrame:
@@ -172,8 +172,8 @@ def rank_territories(
     ----------
     df, weights, normalisation, id_col
         As in :func:`priority_index`.
-    top : int
-        Number of territories selected.
+    top : int, optional
+        Number of territories selected (default: one in ten, at least one).
 
     Returns
     -------
@@ -182,6 +182,7 @@ def rank_territories(
         ties broken by ``id_col`` so the result is reproducible) and ``selected``, sorted by
         rank.
     """
+    top = default_top(len(df)) if top is None else top
     if not isinstance(top, (int, np.integer)) or top < 1:
         raise AnalysisError(f"top={top!r} must be a positive integer")
     idx = priority_index(df, weights, normalisation, id_col=id_col)
@@ -194,10 +195,19 @@ def rank_territories(
     return merged.reset_index(drop=True)
 
 
+def default_top(n: int) -> int:
+    """One in ten of ``n`` territories, at least one.
+
+    >>> default_top(293), default_top(5)
+    (30, 1)
+    """
+    return max(1, -(-int(n) // 10))
+
+
 def weight_sensitivity(
     df: pd.DataFrame,
     weights: Mapping[str, float],
-    top: int = 130,
+    top: int | None = None,
     *,
     grid: Sequence[Mapping[str, float]] | None = None,
     n: int = 200,
@@ -235,6 +245,7 @@ def weight_sensitivity(
        n_changed  share_changed
     0          1            0.5
     """
+    top = default_top(len(df)) if top is None else top
     base = rank_territories(df, weights, normalisation, top, id_col=id_col)
     base_top = set(base.loc[base["selected"], id_col])
     base_score = base.set_index(id_col)["score"]
