@@ -82,3 +82,32 @@ def test_errors():
         its(d, "t", "z", intervention=30)
     with pytest.raises(DataError, match="numeric"):
         its(d.assign(y=d.y.astype(str).where(d.t != 3, "x")), "t", "y", intervention=30)
+
+
+@pytest.mark.parametrize("kind", ["datetime64[ns]", "datetime64[s]", "tz", "date", "period",
+                                  "string"])
+@pytest.mark.parametrize("when", ["2018-07", "timestamp", "datetime64", "period"])
+def test_datetime_time_column(kind, when):
+    d = _series(seed=3)
+    months = pd.date_range("2016-01-01", periods=60, freq="MS")  # month 30 = 2018-07
+    col = {"datetime64[ns]": pd.Series(months),
+           "datetime64[s]": pd.Series(months).astype("datetime64[s]"),
+           "tz": pd.Series(months).dt.tz_localize("America/Mexico_City"),
+           "date": pd.Series(months).dt.date,
+           "period": pd.Series(months).dt.to_period("M"),
+           "string": pd.Series(months).dt.strftime("%Y-%m")}[kind]
+    iv = {"2018-07": "2018-07", "timestamp": pd.Timestamp("2018-07-01"),
+          "datetime64": np.datetime64("2018-07-01"), "period": pd.Period("2018-07", "M")}[when]
+    ref = its(d, "t", "y", intervention=30).set_index("term")
+    r = its(d.assign(t=col), "t", "y", intervention=iv).set_index("term")
+    assert r.loc["level_change", "n_pre"] == 30
+    np.testing.assert_allclose(r["estimate"], ref["estimate"], rtol=1e-10)
+    np.testing.assert_allclose(r["se"], ref["se"], rtol=1e-10)
+
+
+def test_date_intervention_on_numeric_periods_is_one_clear_error():
+    with pytest.raises(DataError, match="is a date but the periods"):
+        its(_series(), "t", "y", intervention="2018-07")
+    bad = _series().assign(t=["2016-01"] * 59 + ["not a month"])
+    with pytest.raises(DataError, match="neither a number nor a date"):
+        its(bad, "t", "y", intervention="2016-01")

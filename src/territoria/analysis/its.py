@@ -47,11 +47,14 @@ def its(data: pd.DataFrame, time: str, outcome: str, intervention, maxlags: int 
         One row per period, or several (e.g. one per territory): then the series is the mean
         (weighted with ``weights`` if given) over rows of each period.
     time : str
-        Period column (numbers, or ISO dates such as ``2019-01`` for monthly data).
+        Period column: numbers, dates (``datetime64`` of any resolution, with or without time
+        zone, ``datetime.date``, ``pandas.Period``) or ISO date strings such as ``2019-01``.
     outcome : str
         Numeric outcome.
     intervention
         First exposed period :math:`t_0` (a value of ``time``); :math:`P_t = 1(t \\ge t_0)`.
+        For dates: a string, ``Timestamp``, ``datetime``, ``numpy.datetime64`` or ``Period``;
+        without a time zone it is read in the time zone of ``time``.
     maxlags : int, optional
         Newey-West truncation lag; default :func:`newey_west_lags`.
     season : int, optional
@@ -92,7 +95,8 @@ def its(data: pd.DataFrame, time: str, outcome: str, intervention, maxlags: int 
     y = pd.to_numeric(data[outcome], errors="coerce")
     if (y.isna() & data[outcome].notna()).any():
         raise DataError("outcome values must be numeric", column=outcome, rule="numeric")
-    d = pd.DataFrame({"key": _keys(data[time], time), "y": y})
+    keys_all, kind, tz = _keys(data[time], time)
+    d = pd.DataFrame({"key": keys_all, "y": y})
     if unit and data.duplicated([unit, time]).any():
         raise DataError("duplicate rows for a unit and period", column=time,
                         rule="one row per unit and period")
@@ -104,7 +108,11 @@ def its(data: pd.DataFrame, time: str, outcome: str, intervention, maxlags: int 
     else:
         series = d.dropna().groupby("key")["y"].mean()
     series = series.sort_index()
-    t0 = _keys(pd.Series([intervention]), "intervention").iloc[0]
+    t0_keys, t0_kind, _ = _keys(pd.Series([intervention]), "intervention", tz=tz)
+    if t0_kind != kind:
+        raise DataError(f"intervention {intervention!r} is a {t0_kind} but the periods in "
+                        f"'{time}' are {kind}s", column=time, rule="same kind of period")
+    t0 = t0_keys.iloc[0]
     keys = series.index.to_numpy()
     if not (keys.min() < t0 <= keys.max()):
         raise DataError(f"intervention {intervention!r} is outside the series "
@@ -139,13 +147,39 @@ def its(data: pd.DataFrame, time: str, outcome: str, intervention, maxlags: int 
     return pd.DataFrame(rows)
 
 
-def _keys(values: pd.Series, name: str) -> pd.Series:
-    num = pd.to_numeric(values, errors="coerce")
-    if num.notna().all():
-        return num.astype(float)
-    dt = pd.to_datetime(values.astype(str), errors="coerce")
+def _keys(values: pd.Series, name: str, tz=None) -> tuple[pd.Series, str, object]:
+    """Sortable float keys of periods: ``(keys, "number" | "date", time zone)``.
+
+    Dates become nanoseconds since 1970 (UTC when a time zone is known), whatever their
+    resolution, so a ``datetime64[s]`` column and a string intervention compare correctly.
+    """
+    v = pd.Series(values).reset_index(drop=True).set_axis(values.index)
+    if isinstance(v.dtype, pd.PeriodDtype):
+        v = v.dt.to_timestamp()
+    elif v.dtype == object:
+        v = v.map(lambda x: x.to_timestamp() if isinstance(x, pd.Period) else x)
+    is_dt = pd.api.types.is_datetime64_any_dtype(v.dtype)
+    if not is_dt and not pd.api.types.is_bool_dtype(v.dtype):
+        num = pd.to_numeric(v, errors="coerce")
+        if num.notna().all() and not v.map(lambda x: isinstance(x, np.datetime64)).any():
+            return num.astype(float), "number", None
+    if is_dt:
+        dt = v
+    else:
+        if v.map(lambda x: isinstance(x, str)).all():
+            dt = pd.to_datetime(v, errors="coerce", format="mixed")
+        else:
+            dt = pd.to_datetime(v, errors="coerce", utc=v.map(
+                lambda x: getattr(x, "tzinfo", None) is not None).any())
     if dt.isna().any():
-        raise DataError(f"value {values[dt.isna()].iloc[0]!r} is neither a number nor a date",
-                        column=name, rule="numeric or ISO date")
-    return pd.Series(dt.to_numpy().astype("datetime64[ns]").astype("int64").astype(float),
-                     index=values.index)
+        raise DataError(f"value {values[dt.isna().to_numpy()].iloc[0]!r} is neither a number "
+                        "nor a date", column=name, rule="numeric or ISO date")
+    own_tz = dt.dt.tz
+    if own_tz is None and tz is not None:
+        dt = dt.dt.tz_localize(tz)
+    elif own_tz is not None and tz is None and name == "intervention":
+        dt = dt.dt.tz_localize(None)
+    if dt.dt.tz is not None:
+        dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
+    keys = dt.astype("datetime64[ns]").astype("int64").astype(float)
+    return pd.Series(keys.to_numpy(), index=values.index), "date", own_tz if tz is None else tz
