@@ -29,8 +29,24 @@ def _language(ws) -> str:
 @click.option("--wait", "wait", type=click.FloatRange(0), default=DEFAULT_WAIT,
               show_default=True, metavar="S",
               help="Seconds to wait while another command writes to the workspace.")
+@click.option("--where", default=None, metavar="SQL",
+              help="Keep only the features of a layer that match this OGR SQL filter, "
+                   "e.g. \"NOMDT = 'COYOACAN'\".")
+@click.option("--map", "mapping", default=None, metavar="FIELD=COLUMN,...",
+              help="Which column of a layer holds each field: territory_id, name, population, "
+                   "zone_id, zone_name, kind, households.")
+@click.option("--repair", is_flag=True,
+              help="Repair invalid polygons (make_valid) instead of quarantining them.")
+@click.option("--areas", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Polygon layer of the areas the data are published by "
+                                 "(AGEB, police quadrant...): values are interpolated to "
+                                 "territories.")
+@click.option("--areas-key", default=None, metavar="KEY[=FILEKEY]",
+              help="Column of --areas that identifies each area (and, after =, the column "
+                   "of the data file that holds it when the names differ).")
 @workspace_option
-def ingest_cmd(files, kind, form, dry_run, replace, wait, ws):
+def ingest_cmd(files, kind, form, dry_run, replace, wait, where, mapping, repair, areas,
+               areas_key, ws):
     """Validate FILES and store them (surveys, crime, social index, territories).
 
     Bad rows go to quarantine with the reason; a file that cannot be read is rejected
@@ -44,7 +60,15 @@ def ingest_cmd(files, kind, form, dry_run, replace, wait, ws):
       territoria ingest -w ./iztapalapa data/raw/surveys/*.csv --dry-run
       territoria ingest -w ./iztapalapa export.csv --form territoria_diagnostic@2026.1
       territoria ingest -w ./iztapalapa kobo-2026-05.csv --replace --wait 300
+      territoria ingest -w ./coyoacan colonias_iecm.gpkg --where "NOMDT = 'COYOACAN'" \\
+          --map territory_id=CVEUT,name=NOMUT,population=SUMPOB1
+      territoria ingest -w ./coyoacan ids_ageb_2020.csv --kind social_index \\
+          --areas ageb.geojson --areas-key cvegeo=folio_ageb
+      territoria ingest -w ./coyoacan cuadrantes.csv.gz --kind crime \\
+          --areas cuadrantes.geojson --areas-key cuadrante
     """
+    if areas is not None and not areas_key:
+        raise click.UsageError("--areas needs --areas-key (the column that identifies each area)")
     ws.require()
     lang = _language(ws)
     set_default_wait(wait)
@@ -52,7 +76,10 @@ def ingest_cmd(files, kind, form, dry_run, replace, wait, ws):
     def show(r):
         click.echo(r.as_line(lang), err=r.status == "rejected")
 
-    kwargs = {"options": {"replace": True}} if replace else {}
+    options = {"replace": replace, "where": where, "map": mapping, "repair": repair,
+               "areas": str(areas) if areas else None, "areas_key": areas_key}
+    options = {k: v for k, v in options.items() if v}
+    kwargs = {"options": options} if options else {}
     try:
         reports = ingest_files(ws, files, kind=None if kind == "auto" else kind, form=form,
                                dry_run=dry_run, on_report=show, **kwargs)
