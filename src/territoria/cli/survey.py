@@ -79,19 +79,44 @@ def codebook_cmd(file, fmt, out, lang):
 
 @survey_group.command("build")
 @chdir_workspace_option
-@click.option("--check", is_flag=True, help="Only report forms whose .xlsx is out of date.")
+@click.option("--check", is_flag=True, help="Only report kit forms whose .xlsx is out of date.")
 @click.option("--src", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Folder of YAML sources (default: the kit's surveys/src).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write the .xlsx files (default: the parent of --src).")
-def build_cmd(check, src, out):
+              help="Where to write the files (default: WS/surveys in a workspace, else the "
+                   "parent of --src).")
+@click.option("--kit", is_flag=True,
+              help="Build the kit's own forms even inside a workspace (for kit maintainers).")
+def build_cmd(check, src, out, kit):
     """Build the XLSForms (.xlsx) from their YAML sources (surveys/src/*.yml).
+
+    In a workspace (-w WS, or run inside one), writes the city's forms into WS/surveys/:
+    one column per language of city.yml, the city's axes, departments and link areas,
+    its names of the levels, and the media files zones.csv, territories.csv and blocks.csv
+    of the cascading place questions (from the store: ingest the territories first).
+    Upload each .xlsx with the three .csv files as its media to KoboToolbox or ODK Central.
+    Outside a workspace (or with --kit), rebuilds the kit's own forms.
 
     \b
     Example:
-      territoria survey build --check
+      territoria survey build -w my-city
+      territoria survey build --kit --check
     """
+    from territoria.config import Workspace
     from territoria.instruments.build import build_all, check_all
+
+    ws = Workspace(".")
+    if ws.exists() and not kit:
+        if check:
+            raise InstrumentError("--check compares the kit's forms with their sources; "
+                                  "add --kit, or drop --check to build the city's forms")
+        from territoria.instruments.city_forms import build_city_forms
+
+        for p in build_city_forms(ws, out_dir=out, src_dir=src):
+            click.echo(f"wrote {p}")
+        click.echo("upload each .xlsx with zones.csv, territories.csv and blocks.csv as its "
+                   "media files")
+        return
 
     if check:
         stale = check_all(src, out)

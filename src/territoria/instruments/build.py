@@ -60,6 +60,8 @@ __all__ = [
     "load_source",
     "build_rows",
     "build_bytes",
+    "sheets_bytes",
+    "survey_columns",
     "build_all",
     "check_all",
     "default_sources_dir",
@@ -75,17 +77,23 @@ _PLAIN = ("relevant", "constraint", "choice_filter", "appearance", "calculation"
 _FLAGS = {"personal": "territoria::personal", "free_text": "territoria::free_text"}
 
 
-def _cols(base: str) -> list[str]:
-    return [f"{base}::{LANGUAGES[k]}" for k in LANGUAGES]
+def _cols(base: str, languages: dict[str, str] | None = None) -> list[str]:
+    languages = languages or LANGUAGES
+    return [f"{base}::{languages[k]}" for k in languages]
 
 
-#: Column order of the generated ``survey`` sheet.
-SURVEY_COLUMNS = (
-    ["type", "name", *_cols("label"), *_cols("hint"), "required", *_cols("required_message"),
-     "relevant", "constraint", *_cols("constraint_message"), "choice_filter", "appearance",
-     "calculation", "default", "parameters", "repeat_count", "read_only",
-     "territoria::personal", "territoria::free_text"]
-)
+def survey_columns(languages: dict[str, str] | None = None) -> list[str]:
+    """Column order of the ``survey`` sheet for ``languages`` (code -> XLSForm language name)."""
+    def c(base):
+        return _cols(base, languages)
+    return ["type", "name", *c("label"), *c("hint"), "required", *c("required_message"),
+            "relevant", "constraint", *c("constraint_message"), "choice_filter", "appearance",
+            "calculation", "default", "parameters", "repeat_count", "read_only",
+            "territoria::personal", "territoria::free_text"]
+
+
+#: Column order of the generated ``survey`` sheet (the kit's forms, es and en).
+SURVEY_COLUMNS = survey_columns()
 _ALLOWED_KEYS = {"type", "name", *_TRANSLATED, *_PLAIN, "required", *_FLAGS}
 _FIXED_DATE = (2026, 1, 1, 0, 0, 0)
 _FIXED_ISO = "2026-01-01T00:00:00Z"
@@ -229,15 +237,22 @@ def load_source(path) -> dict:
     }
 
 
-def build_rows(source: dict) -> dict[str, list[list]]:
-    """The three sheets (``survey``, ``choices``, ``settings``) as lists of rows (header first)."""
-    survey = [list(SURVEY_COLUMNS)]
+def build_rows(source: dict, languages: dict[str, str] | None = None) -> dict[str, list[list]]:
+    """The three sheets (``survey``, ``choices``, ``settings``) as lists of rows (header first).
+
+    ``languages``: code -> XLSForm language name, the first being the form's default
+    (default :data:`LANGUAGES`); every text of ``source`` must have each of them.
+    """
+    languages = languages or LANGUAGES
+    first = next(iter(languages))
+    columns = survey_columns(languages)
+    survey = [list(columns)]
     for r in source["survey"]:
         row = []
-        for col in SURVEY_COLUMNS:
+        for col in columns:
             if "::" in col and not col.startswith("territoria::"):
                 base, _, lang_name = col.partition("::")
-                code = next(k for k, v in LANGUAGES.items() if v == lang_name)
+                code = next(k for k, v in languages.items() if v == lang_name)
                 row.append(r.get(base, {}).get(code))
             elif col.startswith("territoria::"):
                 key = {v: k for k, v in _FLAGS.items()}[col]
@@ -251,16 +266,17 @@ def build_rows(source: dict) -> dict[str, list[list]]:
             for k in c["extra"]:
                 if k not in extra_cols:
                     extra_cols.append(k)
-    choices = [["list_name", "name", *_cols("label"), *extra_cols]]
+    choices = [["list_name", "name", *_cols("label", languages), *extra_cols]]
     for lname, items in source["choices"].items():
         for c in items:
-            choices.append([lname, c["name"], *(c["label"][k] for k in LANGUAGES),
+            choices.append([lname, c["name"], *(c["label"][k] for k in languages),
                             *(c["extra"].get(k) for k in extra_cols)])
     s = source["settings"]
-    head = ["form_title", f"territoria::form_title::{LANGUAGES['en']}", "form_id", "version",
-            "default_language"]
-    vals = [s["title"]["es"], s["title"]["en"], s["form_id"], s["version"],
-            LANGUAGES[DEFAULT_LANGUAGE]]
+    others = [k for k in languages if k != first]
+    head = ["form_title", *(f"territoria::form_title::{languages[k]}" for k in others),
+            "form_id", "version", "default_language"]
+    vals = [s["title"][first], *(s["title"][k] for k in others), s["form_id"], s["version"],
+            languages[first]]
     if s.get("instance_name"):
         head.append("instance_name")
         vals.append(s["instance_name"])
@@ -286,12 +302,16 @@ def _normalise_zip(data: bytes) -> bytes:
 
 def build_bytes(yml_path) -> bytes:
     """The ``.xlsx`` bytes of the form described by ``yml_path`` (deterministic)."""
+    return sheets_bytes(build_rows(load_source(yml_path)))
+
+
+def sheets_bytes(sheets: dict[str, list[list]]) -> bytes:
+    """An ``.xlsx`` of ``sheets`` (title -> rows, header first), deterministic bytes."""
     import datetime as dt
 
     import openpyxl
     from openpyxl.styles import Font
 
-    sheets = build_rows(load_source(yml_path))
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for title, rows in sheets.items():
