@@ -391,6 +391,15 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
         why = getattr(e, "strerror", None) or str(e).splitlines()[0][:160]
         report.status, report.message = "rejected", f"{path.name}: cannot read or write ({why})"
         return report
+    except Exception as e:  # a reader tripped on a hostile file: one line, the others go on
+        if os.environ.get("TERRITORIA_DEBUG"):
+            raise
+        first = (str(e).splitlines() or [""])[0][:160]
+        report.status, report.message = "rejected", (
+            f"{path.name}: cannot be read as {report.kind or 'this kind'} "
+            f"({type(e).__name__}: {first}; if the file looks right, report it) "
+            "(rule: reader_error)")
+        return report
     report.kind = out.kind
     report.instrument, report.version, report.table = out.instrument, out.version, out.table
     report.rows_read, report.accepted = out.rows_read, out.accepted

@@ -36,6 +36,8 @@ import io
 import os
 import re
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +58,8 @@ _UTF_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
 
 def check_input_path(path: str | os.PathLike, *, name: str | None = None) -> Path:
     """Refuse an input that is a symbolic link, or whose real location is outside the folder
-    it was given in (``data/raw/../../etc/passwd``, a linked folder). Returns the path.
+    it was given in (``data/raw/../../etc/passwd``, a file in a folder that is a link).
+    Returns the path.
 
     >>> import tempfile, pathlib, os
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -75,11 +78,9 @@ def check_input_path(path: str | os.PathLike, *, name: str | None = None) -> Pat
     if path.is_symlink():
         raise IngestError("the input is a symbolic link; give the file itself", file=name,
                           rule="symlink")
-    given = Path(os.path.abspath(path))
-    real = path.resolve()
-    if real.parent != given.parent.resolve() or real.name != given.name:
+    if ".." in path.parts or path.parent.is_symlink():
         raise IngestError("the input resolves outside the folder it was given in "
-                          f"({real.parent}); give the file itself", file=name,
+                          f"({path.resolve().parent}); give the file itself", file=name,
                           rule="outside_folder")
     return path
 
@@ -120,13 +121,18 @@ def copy_member(z, member: str, dest: Path, *, file: str) -> None:
     info = z.getinfo(member)
     check_member(member, info.file_size, info.compress_size, file=file)
     n = 0
-    with z.open(info) as src, open(dest, "wb") as out:
-        for chunk in iter(lambda: src.read(1 << 20), b""):
-            n += len(chunk)
-            if n > max(info.file_size, 0) or n > MAX_DECOMPRESSED:
-                raise IngestError(f"member {member} is larger than it declares",
-                                  file=file, rule="archive_too_large")
-            out.write(chunk)
+    try:
+        with z.open(info) as src, open(dest, "wb") as out:
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                n += len(chunk)
+                if n > max(info.file_size, 0) or n > MAX_DECOMPRESSED:
+                    raise IngestError(f"member {member} is larger than it declares",
+                                      file=file, rule="archive_too_large")
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+            ValueError) as e:  # damaged, truncated, encrypted or an unknown compression
+        raise IngestError(f"member {member} cannot be decompressed ({e})", file=file,
+                          rule="damaged_archive") from None
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -230,7 +236,7 @@ def _detect_encoding(path: Path, name: str, wide: str | None = None) -> str:
                                                      offset > MAX_RATIO * packed):
                         check_member(path.name, offset, packed, file=name)
                 dec.decode(b"", final=True)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise IngestError(f"cannot read the file ({e})", file=name,
                               rule="unreadable") from None
         except UnicodeDecodeError as e:
@@ -318,7 +324,7 @@ def sniff_text(path: str | os.PathLike, *, name: str | None = None) -> TextInfo:
     with _open_bytes(path) as fh:
         try:
             head = fh.read(1 << 16)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
             raise IngestError(f"cannot read the file ({e})", file=name, rule="unreadable") from None
     wide = wide_encoding(head)
     if wide:

@@ -26,6 +26,9 @@ True
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pandas as pd
 
 from territoria import vocabulary
@@ -56,8 +59,30 @@ def table_kind(columns) -> str | None:
     return None
 
 
+def _check_field_counts(ctx: FileContext, info) -> None:
+    """Refuse a record with more fields than the header (pandas would shift it silently)."""
+    from territoria.ingest.sniff import _open_bytes
+
+    with _open_bytes(ctx.path) as fh:
+        text = io.TextIOWrapper(fh, encoding=info.encoding, newline="")
+        reader = csv.reader(text, delimiter=info.sep, quotechar='"', doublequote=True)
+        width = None
+        try:
+            for i, rec in enumerate(reader):
+                if width is None:
+                    width = len(rec)
+                elif len(rec) > width and any(x.strip() for x in rec[width:]):
+                    raise IngestError(f"row has {len(rec)} fields, the header {width}",
+                                      file=ctx.name, row=i, rule="malformed_csv")
+        except csv.Error as e:
+            rule = "field_too_large" if "field larger" in str(e) else "malformed_csv"
+            raise IngestError(f"cannot parse ({e})", file=ctx.name, row=reader.line_num - 1,
+                              rule=rule) from None
+
+
 def _read(ctx: FileContext) -> pd.DataFrame:
     info = sniff_text(ctx.path, name=ctx.name)
+    _check_field_counts(ctx, info)
     try:
         df = pd.read_csv(ctx.path, sep=info.sep, dtype=str, keep_default_na=False,
                          encoding=info.encoding)
@@ -65,6 +90,11 @@ def _read(ctx: FileContext) -> pd.DataFrame:
         raise IngestError(f"cannot parse ({str(e).splitlines()[0]})", file=ctx.name,
                           rule="parse_error") from None
     df.columns = [c.strip().lower() for c in df.columns]
+    need = dict(_SIGNATURES).get(getattr(ctx, "_table_kind", None), set())
+    missing = sorted(need - set(df.columns))
+    if missing:  # a file forced to the wrong kind, or a column renamed
+        raise IngestError(f"missing column(s) {', '.join(missing)}", file=ctx.name, row=0,
+                          column=missing[0], rule="missing_columns")
     df["_row"] = range(1, len(df) + 1)
     return df
 
@@ -106,17 +136,29 @@ def ingest_blocks(ctx: FileContext) -> Outcome:
                           "integer"))  # a count of people: 1.5 is refused, never rounded
     probs.append(_bad(df, df["block_id"].eq("") | df["block_id"].duplicated(), "block_id",
                       "required_unique"))
+    coords = [c for c in ("lon", "lat") if c in df]
+    for c, lo, hi in (("lon", -180, 180), ("lat", -90, 90)):
+        if c in df:  # optional point of the block: population weights for areal interpolation
+            v = pd.to_numeric(df[c].replace("", None), errors="coerce")
+            probs.append(_bad(df, df[c].ne("") & (v.isna() | (v < lo) | (v > hi)), c,
+                              f"number between {lo} and {hi}"))
     ok, nbad = _split(ctx, df, probs)
+    pop = (pd.to_numeric(ok["population"].replace("", None), errors="coerce")
+           if "population" in ok else pd.Series(None, index=ok.index, dtype="float64"))
     out = pd.DataFrame({"block_id": ok["block_id"], "territory_id": ok["territory_id"],
-                        "population": pd.to_numeric(ok.get("population"), errors="coerce")
-                        .round().astype("Int64")})
-    ctx.store.ensure_table("blocks", {"block_id": "VARCHAR", "territory_id": "VARCHAR",
-                                      "population": "INTEGER"})
+                        "population": pop.round().astype("Int64")})
+    schema = {"block_id": "VARCHAR", "territory_id": "VARCHAR", "population": "INTEGER"}
+    if len(coords) == 2:
+        for c in coords:
+            out[c] = pd.to_numeric(ok[c].replace("", None), errors="coerce")
+            schema[c] = "DOUBLE"
+    ctx.store.ensure_table("blocks", schema)
     if len(out):
         ids = ctx.temp("blk")
         ctx.con.register(ids + "_v", out)
+        cols = ", ".join(out.columns)
         ctx.run(f"DELETE FROM blocks WHERE block_id IN (SELECT block_id FROM {ids}_v)")
-        ctx.run(f"INSERT INTO blocks SELECT block_id, territory_id, population FROM {ids}_v")
+        ctx.run(f"INSERT INTO blocks ({cols}) SELECT {cols} FROM {ids}_v")
         ctx.con.unregister(ids + "_v")
     ctx.run("UPDATE territories SET blocks_total = b.n FROM (SELECT territory_id, count(*) AS n "
             "FROM blocks GROUP BY 1) b WHERE territories.territory_id = b.territory_id")
@@ -221,5 +263,14 @@ def ingest_links(ctx: FileContext) -> Outcome:
     return Outcome("links", "links", len(df), len(out), nbad, notes=notes)
 
 
-READERS = {"blocks": ingest_blocks, "census": ingest_census, "programme": ingest_programme,
-           "links": ingest_links}
+def _reader(kind, func):
+    def read(ctx: FileContext) -> Outcome:
+        ctx._table_kind = kind  # the columns _read requires
+        return func(ctx)
+    read.__doc__ = func.__doc__
+    return read
+
+
+READERS = {k: _reader(k, f) for k, f in (("blocks", ingest_blocks), ("census", ingest_census),
+                                         ("programme", ingest_programme),
+                                         ("links", ingest_links))}
