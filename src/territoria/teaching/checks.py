@@ -478,9 +478,9 @@ for _c in (
                 "(`blocks_total` in the catalogue)."), tolerance=0.01),
     Check("01.underrepresented", "text", _lowest_group,
           _hint("en la tabla de `step.representation`, busque la razón (`ratio`) más baja; "
-                "responda con el grupo como 'male_18_29' o su nombre.",
-                "in the `step.representation` table, find the lowest `ratio`; answer with the "
-                "group as 'male_18_29' or its label.")),
+                "responda con `sex` y `age_group` unidos por '_' o con el nombre del grupo.",
+                "in the `step.representation` table, find the lowest `ratio`; answer with `sex` and `age_group` "
+                "joined by '_' or with the group's label.")),
     Check("01.truth_in_ci", "bool",
           lambda ch: _covers(ch, "01.truth_in_ci", "block_coverage_city",
                              float(ch.truth("01.truth_in_ci")["params"]["block_coverage"]),
