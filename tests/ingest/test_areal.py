@@ -119,3 +119,23 @@ def test_social_index_by_area_and_corrected_file_replaces(ws, tmp_path):
         t = s.table("territories").set_index("territory_id")["social_index"]
     assert len(si) == 2 and sorted(si["value"]) == [0.1, 0.9]
     assert t["T00"] == pytest.approx(0.1) and t["T10"] == pytest.approx(0.9)
+
+
+def test_blocks_with_points_make_population_weights(ws, tmp_path):
+    """Blocks ingested with population and a point: counts follow where people live."""
+    blocks = tmp_path / "blocks.csv"
+    rows = ["block_id,territory_id,population,lon,lat"]
+    for t, (x, y), pop in (("T00", (0.2, 0.2), 300), ("T01", (0.2, 1.5), 100),
+                           ("T10", (1.5, 0.2), 0), ("T11", (1.5, 1.5), 600)):
+        rows.append(f"{t}-1,{t},{pop},{-99.1 + x * D},{19.3 + y * D}")
+    blocks.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (b,) = ingest_files(ws, [blocks])
+    assert b.status == "ok" and b.accepted == 4
+    p = _crime(tmp_path, [["Q00", "2024-01-01", "ROBO", 10]])
+    (r,) = ingest_files(ws, [p], kind="crime", options={
+        "areas": str(tmp_path / "q.geojson"), "areas_key": "cuadrante"})
+    assert "population of the blocks" in r.message
+    with Store(ws.store_path, read_only=True) as s:
+        c = s.query("SELECT territory_id, count FROM crime_counts").set_index(
+            "territory_id")["count"].to_dict()
+    assert c == pytest.approx({"T00": 3.0, "T01": 1.0, "T11": 6.0})

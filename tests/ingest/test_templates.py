@@ -191,8 +191,6 @@ def test_area_templates_ingest_with_their_areas(ingested, tmp_path, kind):
             assert got["n"].iloc[0] == pytest.approx(float(spec(kind).column("count").example))
 
 
-@pytest.mark.xfail(strict=False, reason="cli/ingest.py does not expose --areas/--areas-key yet "
-                   "(the library takes them as ingest_files(options=...))")
 @pytest.mark.parametrize("kind", AREA_KINDS)
 def test_area_templates_ingest_with_the_documented_command(ingested, tmp_path, kind):
     import shutil
@@ -221,10 +219,7 @@ def test_schema_csv_lists_allowed_values_of_readers():
 
 
 #: Optional columns whose absence the current reader does not yet accept (found by this test).
-ABSENT_NOT_ACCEPTED = {
-    ("blocks", "population"): "tables.ingest_blocks fails without a population column "
-                              "(Int64 cast of None)",
-}
+ABSENT_NOT_ACCEPTED: dict = {}
 
 
 def _optional():
@@ -260,9 +255,7 @@ def test_optional_column_may_be_absent(ingested, tmp_path, kind, column):
 # ---------------------------------------------------------------------------------------------
 GUIDES = {"es": "inputs.md", "en": "inputs.en.md"}
 #: Options the guide documents (issue 13) that other sessions are wiring into the CLI.
-PENDING_OPTIONS = {("ingest", "--where"), ("ingest", "--map"), ("ingest", "--areas"),
-                   ("ingest", "--areas-key"), ("demo", "--geography"), ("demo", "--where"),
-                   ("demo", "--map")}
+PENDING_OPTIONS: set = set()
 
 
 @pytest.mark.parametrize("lang", GUIDES)
@@ -312,8 +305,6 @@ def test_guide_commands_exist(repo_root):
     assert not missing
 
 
-@pytest.mark.xfail(strict=False, reason="ingest --where/--map/--areas/--areas-key (cli/ingest.py) "
-                   "and demo --geography (issue 13 items 1, 3, 5) are being wired by other sessions")
 def test_guide_pending_options_exist(repo_root):
     missing = sorted({(p, w) for _n, _c, p, w, ok in _guide_commands(repo_root) if not ok})
     assert not missing

@@ -7,7 +7,9 @@ in a Lambert azimuthal equal-area projection centred on the city) and keeps, for
 
 - **area** weights: the piece's area in m² (the default);
 - **population** weights: the population of the store's blocks that fall in the piece, when
-  the ``blocks`` table has a population and a point (``lon``/``lat`` columns) for its blocks.
+  the ``blocks`` table has a population and a point (``lon``/``lat`` columns) for its blocks
+  and every source area that meets a territory holds some of that population (otherwise
+  area weights, and the report says which).
 
 Two rules use those weights (Goodchild & Lam 1980; the same as tobler's
 ``area_interpolate`` with ``extensive_variables`` and ``intensive_variables``):
@@ -95,9 +97,9 @@ def crosswalk(areas, key: str, territories, *, blocks: pd.DataFrame | None = Non
     pieces["weight"] = pieces.geometry.area
     pieces = pieces[pieces["weight"] > 0]
     method = "area"
+    area_total = area_m2
     if blocks is not None and len(blocks) and "population" in blocks and \
             pd.to_numeric(blocks["population"], errors="coerce").fillna(0).sum() > 0:
-        method = "population"
         pts = gpd.GeoDataFrame(
             {"territory_id": blocks["territory_id"].astype(str).to_numpy(),
              "population": pd.to_numeric(blocks["population"], errors="coerce").fillna(0)
@@ -108,11 +110,13 @@ def crosswalk(areas, key: str, territories, *, blocks: pd.DataFrame | None = Non
         hit = gpd.sjoin(pts, a, how="inner", predicate="within")
         pop = hit.groupby(["area_id", "territory_id"])["population"].sum()
         area_pop = hit.groupby("area_id")["population"].sum()
-        pieces["weight"] = [pop.get((x, y), 0.0) for x, y in
-                            zip(pieces["area_id"], pieces["territory_id"], strict=True)]
-        area_total = area_pop
-    else:
-        area_total = area_m2
+        # population weights only when every area that meets a territory has people in its
+        # blocks: mixing people and m² in one weighted mean would be wrong
+        if (area_pop.reindex(pieces["area_id"].unique()).fillna(0) > 0).all():
+            method = "population"
+            pieces["weight"] = [pop.get((x, y), 0.0) for x, y in
+                                zip(pieces["area_id"], pieces["territory_id"], strict=True)]
+            area_total = area_pop
     out = pd.DataFrame({"area_id": pieces["area_id"].to_numpy(),
                         "territory_id": pieces["territory_id"].to_numpy(),
                         "weight": pieces["weight"].to_numpy(dtype=float)})

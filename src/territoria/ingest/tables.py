@@ -3,7 +3,8 @@ volunteer-link registry.
 
 Recognised by their header (kind in parentheses):
 
-- ``block_id, territory_id[, population]`` -> ``blocks`` (``blocks``); also sets
+- ``block_id, territory_id[, population][, lon, lat]`` -> ``blocks`` (the point of a block, in
+  degrees, lets areal interpolation weigh by population); also sets
   ``territories.blocks_total``;
 - ``territory_id, sex, age_group, population`` -> ``census_margins`` (``census``);
 - ``territory_id, priority, cohort, joined_on`` -> updates ``territories`` (``programme``);

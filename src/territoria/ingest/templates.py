@@ -297,6 +297,16 @@ _add(Spec(
         Column("population", "no", "integer", "120",
                _m("Habitantes de la manzana (Censo 2020, POBTOT).",
                   "Residents of the block (Census 2020, POBTOT).")),
+        Column("lon", "no", "number", "-99.0905",
+               _m("Longitud de un punto dentro de la manzana (grados, EPSG:4326). Con lat y "
+                  "population, los datos publicados por AGEB o cuadrante se reparten entre "
+                  "colonias según la población y no solo según la superficie.",
+                  "Longitude of a point inside the block (degrees, EPSG:4326). With lat and "
+                  "population, data published by AGEB or quadrant are shared among "
+                  "territories by population rather than by area alone.")),
+        Column("lat", "no", "number", "19.3555",
+               _m("Latitud del mismo punto (grados, EPSG:4326).",
+                  "Latitude of the same point (degrees, EPSG:4326).")),
     ),
     notes=_m("Una territory_id desconocida va a cuarentena (unknown_territory); una block_id "
              "vacía o repetida también (required_unique). El número de manzanas de cada "
