@@ -91,3 +91,34 @@ def test_partial_eta2_ci_bounds():
     lam_hi = hi * (d1 + d2 + 1) / (1 - hi)
     assert stats.ncf.cdf(F, d1, d2, lam_hi) == pytest.approx(0.025, abs=1e-8)
     assert partial_eta2_ci(0.1, 1, 58)[0] == 0.0
+
+
+@pytest.mark.parametrize("df1,df2", [(1, 20), (1, 58), (3, 200), (2, 5000), (1, 3)])
+def test_ncf_cdf_large_lambda_form_agrees_with_scipy_where_both_work(df1, df2, monkeypatch):
+    from territoria.analysis import panel
+
+    lam = 1e7  # the switch point; scipy is still finite and accurate here
+    monkeypatch.setattr(panel, "NCF_LARGE_LAMBDA", 0.0)
+    for q in (0.025, 0.5, 0.975):
+        f = stats.ncf.ppf(q, df1, df2, lam)
+        assert panel.ncf_cdf(f, df1, df2, lam) == pytest.approx(
+            stats.ncf.cdf(f, df1, df2, lam), abs=1e-8)
+
+
+@pytest.mark.parametrize("F,df1,df2", [(1e8, 1, 58), (1e10, 1, 20), (1e12, 1, 20),
+                                       (1e9, 1, 100_000)])
+def test_partial_eta2_ci_very_large_F(F, df1, df2):
+    from territoria.analysis.panel import ncf_cdf
+
+    lo, hi = partial_eta2_ci(F, df1, df2)
+    np2 = F * df1 / (F * df1 + df2)
+    assert 0 < lo < np2 < hi < 1
+    lam = lambda e: e * (df1 + df2 + 1) / (1 - e)  # noqa: E731
+    assert ncf_cdf(F, df1, df2, lam(lo)) == pytest.approx(0.975, abs=1e-6)
+    assert ncf_cdf(F, df1, df2, lam(hi)) == pytest.approx(0.025, abs=1e-6)
+    assert partial_eta2_ci(np.inf, df1, df2) == (1.0, 1.0)
+
+
+def test_scipy_ncf_fails_where_the_bound_search_goes():
+    # the reason for ncf_cdf: the first bracket of F = 1e10 (1, 20 df) is lambda = 4e10
+    assert np.isnan(stats.ncf.cdf(1e10, 1, 20, 4e10))
