@@ -509,6 +509,47 @@ def _rings(geom: dict):
             yield from poly
 
 
+class Projection:
+    """Longitude/latitude to SVG coordinates for a set of features (equirectangular, scaled
+    by the cosine of the mean latitude), so several layers drawn apart line up.
+
+    >>> sq = {"type": "Polygon", "coordinates": [[[-99, 19], [-99, 19.1], [-98.9, 19.1],
+    ...                                           [-99, 19]]]}
+    >>> pr = Projection([sq], width=100)
+    >>> pr.height, pr.path(sq)[:16]
+    (105, 'M0.0 105.8L0.0 0')
+    """
+
+    def __init__(self, geoms, width: int = 640):
+        xs = [x for g in geoms for ring in _rings(g) for x, _ in ring]
+        ys = [y for g in geoms for ring in _rings(g) for _, y in ring]
+        self.width = width
+        if not xs:
+            self.height = 0
+            return
+        self.minx, self.maxy = min(xs), max(ys)
+        self.k = math.cos(math.radians((min(ys) + max(ys)) / 2))
+        w = (max(xs) - self.minx) * self.k or 1.0
+        self.s = width / w
+        self.height = int(width * (max(ys) - min(ys)) / w)
+
+    def path(self, geom) -> str:
+        return "".join(
+            "M" + "L".join(f"{(x - self.minx) * self.k * self.s:.1f} "
+                           f"{(self.maxy - y) * self.s:.1f}" for x, y in ring) + "Z"
+            for ring in _rings(geom))
+
+
+def locator_svg(paths, *, width: int, height: int, title: str, alt: str) -> str:
+    """A locator layer: ``paths`` is a list of (SVG path d, fill colour) drawn over a base
+    map of the same :class:`Projection` (a territory within its zone and the city)."""
+    out = [_head(width, height, title, alt).replace('class="chart"', 'class="chart locmap"')]
+    out += [f'<path d="{d}" fill="{fill}" stroke="#fff" stroke-width="0.6"/>'
+            for d, fill in paths]
+    out.append("</svg>")
+    return "".join(out)
+
+
 def map_svg(features, *, title: str, alt: str, width: int = 640, ids_to_links=None) -> str:
     """A map of territories: ``features`` is a list of (id, name, GeoJSON geometry text).
 

@@ -43,7 +43,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from territoria import __version__, charts, vocabulary
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
-from territoria.report import words
+from territoria.report import coverage, words
 from territoria.report.catalogue import kit_dir, load_catalogue
 from territoria.steps.registry import titles as step_titles
 from territoria.store import Store
@@ -116,6 +116,8 @@ class SiteBuilder:
         from territoria.steps import sections
 
         self.sections = {s.step: s for s in sections()}
+        self.statuses = coverage.step_statuses(store)  # (territory, step) -> what ran, missing
+        self.page_errors: list[tuple[str, str]] = []  # (page, error) of pages not written
         self._index()
 
     # -- data ----------------------------------------------------------------------------
@@ -193,7 +195,9 @@ class SiteBuilder:
         said = {lang: words.describe(cat, {**row, "n": n, "group": group[lang]}, lang,
                                      name=name[lang]) for lang in ("es", "en")}
         help_ = ({"es": cat.explain("es"), "en": cat.explain("en")} if cat else None)
-        return {"id": row["name"], "name": name, "value": value, "sentence": said, "n": n,
+        return {"id": row["name"], "key": f"{row['name']}|{grp if isinstance(grp, str) else ''}",
+                "percent": bool(cat.percent) if cat else False,
+                "name": name, "value": value, "sentence": said, "n": n,
                 "suppressed": suppressed, "min_cell": self.min_cell, "help": help_}
 
     def headline_cards(self, territory_id, ids) -> tuple[list[dict], list[dict]]:
@@ -261,7 +265,8 @@ class SiteBuilder:
                 if small.any():
                     df = df.copy()
                     for c in df.columns:
-                        if c != col and pd.api.types.is_numeric_dtype(df[c]):
+                        if (c != col and pd.api.types.is_numeric_dtype(df[c])
+                                and not pd.api.types.is_bool_dtype(df[c])):  # NaN never in bool
                             df.loc[small, c] = float("nan")
                     if "suppressed" in df.columns:
                         df.loc[small, "suppressed"] = True
@@ -354,11 +359,71 @@ class SiteBuilder:
             cards = self.cards_for(territory_id, sec.indicators)
             views = [v for v in (self.render_view(view, self.result_table(step, territory_id, view.key))
                                  for view in sec.views) if v]
+            st = self.statuses.get((territory_id, step))
+            if st and st["status"] in ("no-data", "partial"):  # say what is missing, and why
+                left = {v.key: v.title for v in sec.views}
+                keys = [k for k in st["missing_sections"] if k in left] if views else [None]
+                views += [self.no_data_view(left.get(k, sec.title), st) for k in keys]
             if not cards and not views:
                 continue
             out.append({"step": step, "title": sec.title, "intro": sec.intro, "cards": cards,
                         "views": views})
         return out
+
+    def no_data_view(self, title: dict, status: dict) -> dict:
+        """A view saying "Aún no hay datos" / "No data yet" and why (what fills it)."""
+        html = {lg: (f'<span class="nodata"><strong>{_esc(coverage.STATUS_LABELS["no-data"][lg])}'
+                     f"</strong>: {_esc(status.get(f'reason_{lg}') or ', '.join(status['missing']))}"
+                     "</span>") for lg in ("es", "en")}
+        return {"kind": "nodata", "title": title, "caption": None, "svg_es": html["es"],
+                "svg_en": html["en"], "suppressed": False}
+
+    def progress_section(self, territory_id) -> dict:
+        """What exists and what comes next in the method for one territory: one row per
+        territory step, its status, and what is missing (from the recorded runs)."""
+        from territoria.steps.registry import STEPS
+
+        rows = []
+        for s in STEPS:
+            if s.is_city:
+                continue
+            st = self.statuses.get((territory_id, s.id)) or {"status": "not-run", "missing": [],
+                                                              "reason_es": "", "reason_en": ""}
+            lab = coverage.STATUS_LABELS[st["status"]]
+            why = {lg: st.get(f"reason_{lg}") or ", ".join(st["missing"]) or "—"
+                   for lg in ("es", "en")}
+            rows.append([{"text": {"es": s.title["es"], "en": s.title["en"]}, "cls": ""},
+                         {"text": dict(lab), "cls": ""}, {"text": why, "cls": ""}])
+        head = [{"label": {"es": "Paso del método", "en": "Step of the method"}, "cls": ""},
+                {"label": {"es": "Estado", "en": "Status"}, "cls": ""},
+                {"label": {"es": "Qué falta y cómo se llena", "en": "What is missing, what fills it"},
+                 "cls": ""}]
+        view = {"kind": "table", "title": {"es": "Lo que hay y lo que sigue",
+                                           "en": "What exists and what comes next"},
+                "caption": {"es": "«Aún no hay datos» no es un error: el paso se calcula cuando "
+                                  "llegan los formularios o archivos indicados.",
+                            "en": "“No data yet” is not an error: the step is computed when the "
+                                  "forms or files named arrive."},
+                "headers": head, "rows": rows, "truncated": False, "total": len(rows)}
+        return {"step": "progress", "title": view["title"],
+                "intro": {"es": "Qué pasos del método ya tienen datos en esta colonia y cuáles "
+                                "esperan todavía sus formularios o archivos.",
+                          "en": "Which steps of the method already have data for this "
+                                "territory and which still wait for their forms or files."},
+                "cards": [], "views": [view]}
+
+    def build_coverage(self, out: Path) -> None:
+        """``coverage.html`` and ``coverage.csv``: per territory and step, what is there."""
+        from territoria.steps.registry import STEPS
+
+        frame = coverage.coverage_frame(
+            self.store, list(self.territories.sort_values("territory_id")["territory_id"]),
+            [s.id for s in STEPS if not s.is_city], city_steps=[s.id for s in STEPS if s.is_city])
+        coverage.write_csv(frame, out / "coverage.csv")
+        names = dict(zip(self.territories["territory_id"], self.territories["name"], strict=False))
+        self.write(out / "coverage.html", "page.html",
+                   body=coverage.page_body(frame, names, STEP_TITLES),
+                   **self._ctx("", "Cobertura de datos — Territoria"))
 
     # -- pages ----------------------------------------------------------------------------
     def write(self, path: Path, template: str, **ctx) -> None:
@@ -372,11 +437,13 @@ class SiteBuilder:
         for name in ("site.css", "site.js"):
             data = resources.files("territoria").joinpath("report", "static", name).read_bytes()
             (assets / name).write_bytes(data)
+        self.build_locator(out)
         self.build_territories(out)
         self.build_index(out)
         self.build_city(out)
         self.build_methodology(out)
         self.build_provenance(out)
+        self.build_coverage(out)
         self.build_annex(out)
         self.build_evaluations(out)
 
@@ -415,24 +482,37 @@ class SiteBuilder:
         headline_ids = list(HEADLINE)
         annex_map = self._annex_map()
         for r in self.territories.itertuples():
-            tctx = self._territory_ctx(r)
-            secs = self.section_blocks(r.territory_id, steps)
-            headline, headline_notes = self.headline_cards(r.territory_id, headline_ids)
-            annex = []
-            for step in sorted(annex_map.get(r.territory_id, {})):
-                es, en = STEP_TITLES.get(step, (step, step))
-                annex.append({"href": "../" + annex_map[r.territory_id][step],
-                              "title": {"es": es, "en": en}})
-            title = f"{r.name} — Territoria"
-            self.write(out / r.file, "territory.html", t=tctx, sections=secs, headline=headline,
-                       headline_notes=headline_notes,
-                       annex=annex, **self._ctx("../", title))
+            try:  # one page that cannot be built is reported; the others are written
+                self._territory_page(out, r, steps, headline_ids, annex_map)
+            except Exception as e:  # noqa: BLE001 - reported by publish (page, error)
+                self.page_errors.append((r.file, f"{type(e).__name__}: {e}"))
+
+    def _territory_page(self, out: Path, r, steps, headline_ids, annex_map) -> None:
+        tctx = self._territory_ctx(r)
+        secs = self.section_blocks(r.territory_id, steps)
+        if tctx["priority"] or any(t == r.territory_id for t, _ in self.statuses):
+            secs.insert(0, self.progress_section(r.territory_id))
+        headline, headline_notes = self.headline_cards(r.territory_id, headline_ids)
+        annex = [{"href": "../evaluations/index.html",
+                  "title": {"es": "Evaluaciones del programa (informes)",
+                            "en": "Programme evaluations (reports)"}}]
+        for step in sorted(annex_map.get(r.territory_id, {})):
+            es, en = STEP_TITLES.get(step, (step, step))
+            annex.append({"href": "../" + annex_map[r.territory_id][step],
+                          "title": {"es": es, "en": en}})
+        title = f"{r.name} — Territoria"
+        self.write(out / r.file, "territory.html", t=tctx, sections=secs, headline=headline,
+                   headline_notes=headline_notes,
+                   next_assembly=self.next_assembly(r.territory_id) if tctx["priority"] else None,
+                   locator=self.locator(r),
+                   annex=annex, **self._ctx("../", title))
 
     def build_index(self, out: Path) -> None:
         rows = []
         for r in self.territories.itertuples():
             d = self._territory_ctx(r)
             d["href"] = r.file
+            d["has_data"] = coverage.has_field_data(self.statuses, r.territory_id)
             rows.append(d)
         zones = self.store.query("SELECT zone_id, name FROM zones ORDER BY zone_id").to_dict("records")
         kinds = [{"id": k, "es": v[0], "en": v[1]} for k, v in KIND_LABELS.items()
@@ -476,13 +556,122 @@ class SiteBuilder:
                                                   if i.headline])
         tctx = {"name": self.cfg.name, "kind_label": {"es": self.cfg.levels.city.es.capitalize(),
                                                        "en": (self.cfg.levels.city.en or "").capitalize()},
-                "zone_name": "{} {}".format(self.store.count("zones"),
-                                            "(ilustrativas)" if self.cfg.illustrative_zones else ""),
+                "zone_name": {lang: "{} {}".format(self.store.count("zones"), word if
+                                                   self.cfg.illustrative_zones else "").strip()
+                              for lang, word in (("es", "(ilustrativas)"),
+                                                 ("en", "(illustrative)"))},
                 "population": fmt_number(float(self.territories["population"].sum())),
                 "cohort": None, "priority": True}
         self.write(out / "city.html", "territory.html", t=tctx, sections=secs, headline=cards,
-                   headline_notes=notes,
-                   annex=[], **self._ctx("", f"{self.cfg.name} — Territoria"))
+                   headline_notes=notes, annex=self._city_annex(),
+                   **self._ctx("", f"{self.cfg.name} — Territoria"))
+
+    def build_locator(self, out: Path) -> None:
+        """The city base map of every territory page's locator (``assets/locator.svg``),
+        written once; each page overlays its zone and itself (:meth:`locator`)."""
+        geoms = {}
+        for r in self.territories.itertuples():
+            if isinstance(r.geometry, str) and r.geometry:
+                try:
+                    geoms[r.territory_id] = json.loads(r.geometry)
+                except ValueError:
+                    continue
+        self._loc_geoms = geoms
+        self._loc_proj = charts.Projection(list(geoms.values()), width=320) if geoms else None
+        if self._loc_proj is None or not self._loc_proj.height:
+            self._loc_proj = None
+            return
+        pr = self._loc_proj
+        base = "".join(f'<path d="{pr.path(g)}" fill="#e6e6e6" stroke="#fff" '
+                       'stroke-width="0.4"/>' for g in geoms.values())
+        (out / "assets" / "locator.svg").write_text(
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {pr.width} {pr.height}">'
+            f"{base}</svg>", encoding="utf-8")
+        self._zone_members = self.territories.groupby("zone_id")["territory_id"].apply(list)
+
+    def locator(self, r) -> dict | None:
+        """The territory within its zone and the city: an overlay on the base map."""
+        pr = getattr(self, "_loc_proj", None)
+        if pr is None or r.territory_id not in self._loc_geoms:
+            return None
+        zone = [t for t in self._zone_members.get(r.zone_id, []) if t != r.territory_id
+                and t in self._loc_geoms]
+        paths = [(pr.path(self._loc_geoms[t]), "#9ecae1") for t in zone]
+        paths.append((pr.path(self._loc_geoms[r.territory_id]), "#08306b"))
+        zone_name = r.zone_name or "—"
+        alt = {"es": f"Mapa: {r.name} (azul oscuro) dentro de {zone_name} (azul claro) y del "
+                     f"resto de {self.cfg.name} (gris).",
+               "en": f"Map: {r.name} (dark blue) within {zone_name} (light blue) and the rest "
+                     f"of {self.cfg.name} (grey)."}
+        return {"svg": charts.locator_svg(paths, width=pr.width, height=pr.height,
+                                          title=alt["es"], alt=alt["es"]),
+                "alt": alt, "width": pr.width, "height": pr.height}
+
+    def next_assembly(self, territory_id) -> dict | None:
+        """"Para la próxima asamblea": the top consensus items, the divisive ones going to
+        mediation and the overdue agreements with their department and days late, from the
+        recorded tables (``03_agenda: agenda, divisive``, ``04_followup: overdue``)."""
+        agenda = self._suppress_rows(self.result_table("03_agenda", territory_id, "agenda"))
+        divisive = self._suppress_rows(self.result_table("03_agenda", territory_id, "divisive"))
+        overdue = self._suppress_rows(self.result_table("04_followup", territory_id, "overdue"))
+        if agenda.empty and divisive.empty and overdue.empty:
+            return None
+        parts = []
+        top = []
+        if not agenda.empty and "estimate" in agenda:
+            for r in agenda.dropna(subset=["estimate"]).nlargest(3, "estimate").itertuples():
+                c = f"{r.estimate:.2f}"
+                top.append({lang: f"{getattr(r, f'label_{lang}')}: "
+                            + (f"consenso {c} de 1" if lang == "es" else f"consensus {c} of 1")
+                            for lang in ("es", "en")})
+        parts.append({"title": {"es": "Lo que une a la colonia (mayor consenso)",
+                                "en": "What unites the neighbourhood (highest consensus)"},
+                      "items": top, "empty": {"es": "Todavía no hay votaciones.",
+                                              "en": "No votes yet."}})
+        div = []
+        if not divisive.empty and "proposal" in divisive:
+            for _, sub in divisive.groupby("proposal", sort=False):
+                shares = {lang: ", ".join(
+                    f"{g}: {100 * e:.0f} %" if lang == "es" else f"{g}: {100 * e:.0f}%"
+                    for g, e in zip(sub[f"group_{lang}"], sub["estimate"], strict=True)
+                    if pd.notna(e)) for lang in ("es", "en")}
+                first = sub.iloc[0]
+                div.append({"es": f"{first['label_es']} (de acuerdo: {shares['es']})"
+                            if shares["es"] else str(first["label_es"]),
+                            "en": f"{first['label_en']} (agree: {shares['en']})"
+                            if shares["en"] else str(first["label_en"])})
+        parts.append({"title": {"es": "Lo que divide y pasa a mesa de mediación",
+                                "en": "What divides and goes to mediation"},
+                      "items": div[:5], "empty": {"es": "Ninguna propuesta divide a los grupos.",
+                                                  "en": "No proposal divides the groups."}})
+        late = []
+        if not overdue.empty and "days_overdue" in overdue:
+            for r in overdue.dropna(subset=["days_overdue"]).nlargest(
+                    5, "days_overdue").itertuples():
+                d = int(r.days_overdue)
+                late.append({
+                    "es": f"{r.label_es} — {r.department_es}: {d:,} días de retraso "
+                          f"(vencía el {_cell(r.due_date)})",
+                    "en": f"{r.label_en} — {r.department_en}: {d:,} days late "
+                          f"(due {_cell(r.due_date)})"})
+        n_late = 0 if overdue.empty else len(overdue)
+        parts.append({"title": {"es": f"Acuerdos vencidos ({n_late})",
+                                "en": f"Overdue agreements ({n_late})"},
+                      "items": late, "empty": {"es": "Ningún acuerdo vencido.",
+                                               "en": "No overdue agreement."}})
+        return {"title": {"es": "Para la próxima asamblea", "en": "For the next assembly"},
+                "parts": parts}
+
+    def _city_annex(self) -> list[dict]:
+        """Links of the city page: the evaluation reports and every city-level notebook."""
+        links = [{"href": "evaluations/index.html",
+                  "title": {"es": "Evaluaciones del programa (informes)",
+                            "en": "Programme evaluations (reports)"}}]
+        city = self._annex_map().get(None, {})
+        for step in sorted(city):
+            es, en = STEP_TITLES.get(step, (step, step))
+            links.append({"href": city[step], "title": {"es": es, "en": en}})
+        return links
 
     def build_methodology(self, out: Path) -> None:
         import mistune
@@ -560,7 +749,8 @@ class SiteBuilder:
         if not self.store.has_table("runs"):
             return out
         runs = self.store.query("SELECT step, territory_id, output_path FROM runs WHERE "
-                                "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
+                                "status IN ('ok', 'no-data', 'skipped') "
+                                "AND output_path IS NOT NULL")
         for r in runs.itertuples():
             html = self._output_file(r.output_path)
             if html.exists():
@@ -572,7 +762,8 @@ class SiteBuilder:
         if not self.store.has_table("runs"):
             return
         runs = self.store.query("SELECT DISTINCT step, output_path FROM runs WHERE "
-                                "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
+                                "status IN ('ok', 'no-data', 'skipped') "
+                                "AND output_path IS NOT NULL")
         names = dict(zip(self.territories["territory_id"].astype(str),
                          self.territories["name"].astype(str), strict=False))
         for r in runs.itertuples():
@@ -639,8 +830,12 @@ def _esc(v) -> str:
     return escape(str(v), quote=True)
 
 
-def publish(ws: Workspace) -> Path:
-    """Build the site of ``ws`` into ``<workspace>/site`` atomically; returns its path."""
+def publish(ws: Workspace, errors: list | None = None) -> Path:
+    """Build the site of ``ws`` into ``<workspace>/site`` atomically; returns its path.
+
+    A territory page that cannot be built does not stop the others: ``errors`` (a list, if
+    given) receives one ``(page, error)`` per page left out.
+    """
     ws.require()
     if not ws.store_path.exists():
         raise PipelineError(f"{ws.store_path}: no store yet; run 'territoria ingest' and "
@@ -652,7 +847,10 @@ def publish(ws: Workspace) -> Path:
     tmp = temp_dir(ws.root)
     try:
         with Store(ws.store_path, read_only=True) as store:
-            SiteBuilder(ws, store).build(tmp)
+            builder = SiteBuilder(ws, store)
+            builder.build(tmp)
+        if errors is not None:
+            errors.extend(builder.page_errors)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -34,10 +34,18 @@ from territoria.charts import digits_for
 RATIO_UNITS = {"ratio"}
 #: Units on the log(1 + count) scale: shown as a percentage change, exp(v) - 1.
 LOG_UNITS = {"log"}
+#: What the count ``n`` of an indicator counts, by unit (else answers).
+N_BY_UNIT = {"log": "n_territories", "per_1000": "n_territories", "territories": "n_cases",
+             "people": "n_people", "points": "n_people", "ratio": "n_cases",
+             "alpha": "n_people", "agreements": "n_cases", "days": "n_cases"}
 
 MESSAGES = {
     "interval": {"es": "entre {low} y {high}", "en": "between {low} and {high}"},
     "n": {"es": "con {n} respuestas", "en": "from {n} answers"},
+    "n_territories": {"es": "con {n} colonias", "en": "from {n} neighbourhoods"},
+    "n_people": {"es": "con {n} personas", "en": "from {n} people"},
+    "n_cases": {"es": "con {n} casos", "en": "from {n} cases"},
+    "points": {"es": "{x} puntos", "en": "{x} points"},
     "degenerate": {"es": "todas las {n} respuestas coinciden, así que el intervalo no tiene "
                          "ancho",
                    "en": "all {n} answers agree, so the interval has no width"},
@@ -131,6 +139,8 @@ def value_text(ind, row: dict, lang: str) -> str:
         s = _plain(x, d, lang)
         return (f"{s} %" if lang == "es" else f"{s}%") if s.startswith("-") or s == "0" \
             else (f"+{s} %" if lang == "es" else f"+{s}%")
+    if getattr(ind, "effect", False) and getattr(ind, "percent", False) and p["of100"] != "—":
+        return _t("points", lang, x=p["of100"])  # a change of a share: percentage points
     return p["value"]
 
 
@@ -144,6 +154,7 @@ def describe(ind, row: dict, lang: str, *, name: str | None = None) -> str:
     main = (tmpl or _t("generic", lang, name="{name}", value="{value}")).format(
         name=label, **p).strip().rstrip(".")
     lo, hi = _num(row.get("ci_low")), _num(row.get("ci_high"))
+    noun = N_BY_UNIT.get(getattr(ind, "unit", ""), "n")
     clauses = []
     if lo is not None and hi is not None:
         if hi - lo <= 1e-12:
@@ -154,9 +165,9 @@ def describe(ind, row: dict, lang: str, *, name: str | None = None) -> str:
             clauses.append(_t("interval", lang, low=p["of100_low" if bare else "low"],
                               high=p["of100_high" if bare else "high"]))
             if p["n"] != "—" and "{n}" not in (tmpl or ""):
-                clauses.append(_t("n", lang, n=p["n"]))
+                clauses.append(_t(noun, lang, n=p["n"]))
     elif p["n"] != "—" and "{n}" not in (tmpl or ""):
-        clauses.append(_t("n", lang, n=p["n"]))
+        clauses.append(_t(noun, lang, n=p["n"]))
     text = main + (f" ({'; '.join(clauses)})" if clauses else "") + "."
     if getattr(ind, "effect", False) and lo is not None and hi is not None \
             and hi > lo:
