@@ -35,11 +35,11 @@ def test_frame_keeps_numbers_and_neutralises_text():
 
 
 def test_agenda_csv_carries_no_formula(tmp_path):
-    ag = pd.DataFrame({c: [None] * 2 for c in AGENDA_COLUMNS})
-    ag["title"] = ["=cmd|' /C calc'!A0", "Alumbrado en la calle 5"]
+    ag = pd.DataFrame({c: [None] * 3 for c in AGENDA_COLUMNS})
+    ag["title"] = ["=cmd|' /C calc'!A0", "Alumbrado en la calle 5", "\r=1+1"]
     p = agenda_to_csv(ag, tmp_path / "a.csv")
     back = pd.read_csv(p, dtype=str, keep_default_na=False)
-    assert formula_cells(back) == 0
+    assert formula_cells(back) == 0 and len(back) == 3  # a bare CR does not split a row
     assert "'=cmd|' /C calc'!A0" in back["title"].tolist()
 
 

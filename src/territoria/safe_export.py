@@ -58,13 +58,22 @@ def restore(value):
     return value
 
 
+def _cell(value):
+    if isinstance(value, str) and "\r" in value:
+        # a bare CR is not quoted by CSV writers ending lines with LF: a reader would start
+        # a new row there (whose first cell could be a formula); line breaks become LF
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return neutralise(value)
+
+
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells (and column names) cannot run as formulas."""
+    """A copy of ``df`` whose text cells (and column names) cannot run as formulas (carriage
+    returns inside cells become line feeds, which CSV writers quote)."""
     out = df.copy()
     for c in out.columns:
         col = out[c]
         if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-            out[c] = col.map(neutralise)
+            out[c] = col.map(_cell)
     out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
