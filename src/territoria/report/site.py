@@ -712,6 +712,12 @@ class SiteBuilder:
                     "</th><th>Cuaderno / Notebook</th></tr></thead><tbody>" + rows + "</tbody></table>")
         self.write(out / "methodology" / "indicators.html", "page.html", body=cat_html,
                    **self._ctx("../", "Indicadores — Territoria"))
+        from territoria.report import crosswalk
+
+        self.write(out / "methodology" / "areas.html", "page.html",
+                   body=crosswalk.page_html(crosswalk.crosswalks(self.store)),
+                   **self._ctx("../", f"{crosswalk.TITLE['es']} — Territoria"))
+        pages.append({"href": "areas.html", "title": crosswalk.TITLE["es"]})
         items = "".join(f"<li><a href='{_esc(p['href'])}'>{_esc(p['title'])}</a></li>" for p in pages)
         index = (intro or "<h1><span lang='es'>Metodología</span><span lang='en'>Method</span></h1>") + (
                  "<h2><span lang='es'>Todas las páginas</span><span lang='en'>All pages</span></h2><ul>"
