@@ -43,7 +43,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from territoria import __version__, charts, vocabulary
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
-from territoria.report import words
+from territoria.report import coverage, words
 from territoria.report.catalogue import kit_dir, load_catalogue
 from territoria.steps.registry import titles as step_titles
 from territoria.store import Store
@@ -116,6 +116,8 @@ class SiteBuilder:
         from territoria.steps import sections
 
         self.sections = {s.step: s for s in sections()}
+        self.statuses = coverage.step_statuses(store)  # (territory, step) -> what ran, missing
+        self.page_errors: list[tuple[str, str]] = []  # (page, error) of pages not written
         self._index()
 
     # -- data ----------------------------------------------------------------------------
@@ -263,7 +265,8 @@ class SiteBuilder:
                 if small.any():
                     df = df.copy()
                     for c in df.columns:
-                        if c != col and pd.api.types.is_numeric_dtype(df[c]):
+                        if (c != col and pd.api.types.is_numeric_dtype(df[c])
+                                and not pd.api.types.is_bool_dtype(df[c])):  # NaN never in bool
                             df.loc[small, c] = float("nan")
                     if "suppressed" in df.columns:
                         df.loc[small, "suppressed"] = True
@@ -356,11 +359,71 @@ class SiteBuilder:
             cards = self.cards_for(territory_id, sec.indicators)
             views = [v for v in (self.render_view(view, self.result_table(step, territory_id, view.key))
                                  for view in sec.views) if v]
+            st = self.statuses.get((territory_id, step))
+            if st and st["status"] in ("no-data", "partial"):  # say what is missing, and why
+                left = {v.key: v.title for v in sec.views}
+                keys = [k for k in st["missing_sections"] if k in left] if views else [None]
+                views += [self.no_data_view(left.get(k, sec.title), st) for k in keys]
             if not cards and not views:
                 continue
             out.append({"step": step, "title": sec.title, "intro": sec.intro, "cards": cards,
                         "views": views})
         return out
+
+    def no_data_view(self, title: dict, status: dict) -> dict:
+        """A view saying "Aún no hay datos" / "No data yet" and why (what fills it)."""
+        html = {lg: (f'<span class="nodata"><strong>{_esc(coverage.STATUS_LABELS["no-data"][lg])}'
+                     f"</strong>: {_esc(status.get(f'reason_{lg}') or ', '.join(status['missing']))}"
+                     "</span>") for lg in ("es", "en")}
+        return {"kind": "nodata", "title": title, "caption": None, "svg_es": html["es"],
+                "svg_en": html["en"], "suppressed": False}
+
+    def progress_section(self, territory_id) -> dict:
+        """What exists and what comes next in the method for one territory: one row per
+        territory step, its status, and what is missing (from the recorded runs)."""
+        from territoria.steps.registry import STEPS
+
+        rows = []
+        for s in STEPS:
+            if s.is_city:
+                continue
+            st = self.statuses.get((territory_id, s.id)) or {"status": "not-run", "missing": [],
+                                                              "reason_es": "", "reason_en": ""}
+            lab = coverage.STATUS_LABELS[st["status"]]
+            why = {lg: st.get(f"reason_{lg}") or ", ".join(st["missing"]) or "—"
+                   for lg in ("es", "en")}
+            rows.append([{"text": {"es": s.title["es"], "en": s.title["en"]}, "cls": ""},
+                         {"text": dict(lab), "cls": ""}, {"text": why, "cls": ""}])
+        head = [{"label": {"es": "Paso del método", "en": "Step of the method"}, "cls": ""},
+                {"label": {"es": "Estado", "en": "Status"}, "cls": ""},
+                {"label": {"es": "Qué falta y cómo se llena", "en": "What is missing, what fills it"},
+                 "cls": ""}]
+        view = {"kind": "table", "title": {"es": "Lo que hay y lo que sigue",
+                                           "en": "What exists and what comes next"},
+                "caption": {"es": "«Aún no hay datos» no es un error: el paso se calcula cuando "
+                                  "llegan los formularios o archivos indicados.",
+                            "en": "“No data yet” is not an error: the step is computed when the "
+                                  "forms or files named arrive."},
+                "headers": head, "rows": rows, "truncated": False, "total": len(rows)}
+        return {"step": "progress", "title": view["title"],
+                "intro": {"es": "Qué pasos del método ya tienen datos en esta colonia y cuáles "
+                                "esperan todavía sus formularios o archivos.",
+                          "en": "Which steps of the method already have data for this "
+                                "territory and which still wait for their forms or files."},
+                "cards": [], "views": [view]}
+
+    def build_coverage(self, out: Path) -> None:
+        """``coverage.html`` and ``coverage.csv``: per territory and step, what is there."""
+        from territoria.steps.registry import STEPS
+
+        frame = coverage.coverage_frame(
+            self.store, list(self.territories.sort_values("territory_id")["territory_id"]),
+            [s.id for s in STEPS if not s.is_city], city_steps=[s.id for s in STEPS if s.is_city])
+        coverage.write_csv(frame, out / "coverage.csv")
+        names = dict(zip(self.territories["territory_id"], self.territories["name"], strict=False))
+        self.write(out / "coverage.html", "page.html",
+                   body=coverage.page_body(frame, names, STEP_TITLES),
+                   **self._ctx("", "Cobertura de datos — Territoria"))
 
     # -- pages ----------------------------------------------------------------------------
     def write(self, path: Path, template: str, **ctx) -> None:
@@ -380,6 +443,7 @@ class SiteBuilder:
         self.build_city(out)
         self.build_methodology(out)
         self.build_provenance(out)
+        self.build_coverage(out)
         self.build_annex(out)
         self.build_evaluations(out)
 
@@ -418,28 +482,37 @@ class SiteBuilder:
         headline_ids = list(HEADLINE)
         annex_map = self._annex_map()
         for r in self.territories.itertuples():
-            tctx = self._territory_ctx(r)
-            secs = self.section_blocks(r.territory_id, steps)
-            headline, headline_notes = self.headline_cards(r.territory_id, headline_ids)
-            annex = [{"href": "../evaluations/index.html",
-                      "title": {"es": "Evaluaciones del programa (informes)",
-                                "en": "Programme evaluations (reports)"}}]
-            for step in sorted(annex_map.get(r.territory_id, {})):
-                es, en = STEP_TITLES.get(step, (step, step))
-                annex.append({"href": "../" + annex_map[r.territory_id][step],
-                              "title": {"es": es, "en": en}})
-            title = f"{r.name} — Territoria"
-            self.write(out / r.file, "territory.html", t=tctx, sections=secs, headline=headline,
-                       headline_notes=headline_notes,
-                       next_assembly=self.next_assembly(r.territory_id) if tctx["priority"] else None,
-                       locator=self.locator(r),
-                       annex=annex, **self._ctx("../", title))
+            try:  # one page that cannot be built is reported; the others are written
+                self._territory_page(out, r, steps, headline_ids, annex_map)
+            except Exception as e:  # noqa: BLE001 - reported by publish (page, error)
+                self.page_errors.append((r.file, f"{type(e).__name__}: {e}"))
+
+    def _territory_page(self, out: Path, r, steps, headline_ids, annex_map) -> None:
+        tctx = self._territory_ctx(r)
+        secs = self.section_blocks(r.territory_id, steps)
+        if tctx["priority"] or any(t == r.territory_id for t, _ in self.statuses):
+            secs.insert(0, self.progress_section(r.territory_id))
+        headline, headline_notes = self.headline_cards(r.territory_id, headline_ids)
+        annex = [{"href": "../evaluations/index.html",
+                  "title": {"es": "Evaluaciones del programa (informes)",
+                            "en": "Programme evaluations (reports)"}}]
+        for step in sorted(annex_map.get(r.territory_id, {})):
+            es, en = STEP_TITLES.get(step, (step, step))
+            annex.append({"href": "../" + annex_map[r.territory_id][step],
+                          "title": {"es": es, "en": en}})
+        title = f"{r.name} — Territoria"
+        self.write(out / r.file, "territory.html", t=tctx, sections=secs, headline=headline,
+                   headline_notes=headline_notes,
+                   next_assembly=self.next_assembly(r.territory_id) if tctx["priority"] else None,
+                   locator=self.locator(r),
+                   annex=annex, **self._ctx("../", title))
 
     def build_index(self, out: Path) -> None:
         rows = []
         for r in self.territories.itertuples():
             d = self._territory_ctx(r)
             d["href"] = r.file
+            d["has_data"] = coverage.has_field_data(self.statuses, r.territory_id)
             rows.append(d)
         zones = self.store.query("SELECT zone_id, name FROM zones ORDER BY zone_id").to_dict("records")
         kinds = [{"id": k, "es": v[0], "en": v[1]} for k, v in KIND_LABELS.items()
@@ -639,6 +712,12 @@ class SiteBuilder:
                     "</th><th>Cuaderno / Notebook</th></tr></thead><tbody>" + rows + "</tbody></table>")
         self.write(out / "methodology" / "indicators.html", "page.html", body=cat_html,
                    **self._ctx("../", "Indicadores — Territoria"))
+        from territoria.report import crosswalk
+
+        self.write(out / "methodology" / "areas.html", "page.html",
+                   body=crosswalk.page_html(crosswalk.crosswalks(self.store)),
+                   **self._ctx("../", f"{crosswalk.TITLE['es']} — Territoria"))
+        pages.append({"href": "areas.html", "title": crosswalk.TITLE["es"]})
         items = "".join(f"<li><a href='{_esc(p['href'])}'>{_esc(p['title'])}</a></li>" for p in pages)
         index = (intro or "<h1><span lang='es'>Metodología</span><span lang='en'>Method</span></h1>") + (
                  "<h2><span lang='es'>Todas las páginas</span><span lang='en'>All pages</span></h2><ul>"
@@ -676,7 +755,8 @@ class SiteBuilder:
         if not self.store.has_table("runs"):
             return out
         runs = self.store.query("SELECT step, territory_id, output_path FROM runs WHERE "
-                                "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
+                                "status IN ('ok', 'no-data', 'skipped') "
+                                "AND output_path IS NOT NULL")
         for r in runs.itertuples():
             html = self._output_file(r.output_path)
             if html.exists():
@@ -688,7 +768,8 @@ class SiteBuilder:
         if not self.store.has_table("runs"):
             return
         runs = self.store.query("SELECT DISTINCT step, output_path FROM runs WHERE "
-                                "status IN ('ok', 'skipped') AND output_path IS NOT NULL")
+                                "status IN ('ok', 'no-data', 'skipped') "
+                                "AND output_path IS NOT NULL")
         names = dict(zip(self.territories["territory_id"].astype(str),
                          self.territories["name"].astype(str), strict=False))
         for r in runs.itertuples():
@@ -755,8 +836,12 @@ def _esc(v) -> str:
     return escape(str(v), quote=True)
 
 
-def publish(ws: Workspace) -> Path:
-    """Build the site of ``ws`` into ``<workspace>/site`` atomically; returns its path."""
+def publish(ws: Workspace, errors: list | None = None) -> Path:
+    """Build the site of ``ws`` into ``<workspace>/site`` atomically; returns its path.
+
+    A territory page that cannot be built does not stop the others: ``errors`` (a list, if
+    given) receives one ``(page, error)`` per page left out.
+    """
     ws.require()
     if not ws.store_path.exists():
         raise PipelineError(f"{ws.store_path}: no store yet; run 'territoria ingest' and "
@@ -768,7 +853,10 @@ def publish(ws: Workspace) -> Path:
     tmp = temp_dir(ws.root)
     try:
         with Store(ws.store_path, read_only=True) as store:
-            SiteBuilder(ws, store).build(tmp)
+            builder = SiteBuilder(ws, store)
+            builder.build(tmp)
+        if errors is not None:
+            errors.extend(builder.page_errors)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
