@@ -148,3 +148,33 @@ def test_axe_finds_no_serious_or_critical_violation(browser, server, published_w
                 found[f"{path} @{width}px"] = bad
         ctx.close()
     assert not found, found
+
+
+def test_a_territory_without_field_data_says_no_data_yet(browser, published_ws, tmp_path):
+    """A territory outside the programme (no assemblies, no diagnostic): its steps end
+    "no-data", and its page says so in both languages without a console error."""
+    from territoria.config import Workspace
+    from territoria.pipeline.runner import run
+    from territoria.report.site import publish, safe_name
+    from territoria.store import Store
+
+    ws0, _ = published_ws
+    root = tmp_path / "ws"
+    shutil.copytree(ws0.root, root, symlinks=True, ignore=shutil.ignore_patterns("raw"))
+    ws = Workspace(root)
+    with Store(ws.store_path, read_only=True) as s:
+        tid = s.query("SELECT territory_id FROM territories WHERE NOT coalesce(priority, false) "
+                      "AND territory_id NOT IN (SELECT DISTINCT territory FROM assembly) "
+                      "ORDER BY territory_id LIMIT 1")["territory_id"].iloc[0]
+    summary = run(ws, territories=[tid], steps="01,02", workers=1, progress=False)
+    assert summary.counts.get("no-data") == 2, summary.format("en")
+    errors: list = []
+    publish(ws, errors=errors)
+    assert not errors
+    page, console, failed = open_page(browser, (ws.site_dir / "territories" /
+                                                f"{safe_name(tid)}.html").as_uri())
+    assert page.locator("main").get_by_text("Aún no hay datos").first.is_visible()
+    page.click("button[data-setlang='en']")
+    assert page.locator("main").get_by_text("No data yet").first.is_visible()
+    assert not console, console
+    page.close()

@@ -25,7 +25,10 @@ def publish_cmd(ws: Workspace):
     from territoria.report.site import publish
 
     t = time.perf_counter()
-    index = publish(ws)
+    errors: list = []
+    index = publish(ws, errors=errors)
+    for page, error in errors:  # the other pages were written
+        click.echo(f"warning: page not written: {page}: {error}", err=True)
     click.echo(f"site published in {time.perf_counter() - t:.1f} s: {index}")
 
 

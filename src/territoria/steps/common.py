@@ -293,10 +293,11 @@ class InputCheck:
 
     def meta(self) -> dict:
         """Status, missing tables and reasons (es/en), stored beside the ``inputs`` table."""
+        req = self.status == "no-data"  # then what stops the step, not what it could add
         return {"status": self.status, "missing": self.missing,
                 "missing_sections": self.missing_sections,
-                "reason_es": "; ".join(self.reasons("es")),
-                "reason_en": "; ".join(self.reasons("en"))}
+                "reason_es": "; ".join(self.reasons("es", required_only=req)),
+                "reason_en": "; ".join(self.reasons("en", required_only=req))}
 
 
 def _count_rows(ctx: StepContext, table: str, column: str | None, territory_id,

@@ -64,6 +64,8 @@ SOURCES: dict[str, Source] = {
     "territories": _file("territories", "territorios (capa de colonias)",
                          "territories (neighbourhood layer)"),
     "zones": _file("zones", "zonas (direcciones territoriales)", "zones"),
+    "programme": _file("programme", "programa (colonias, etapas y fechas de entrada)",
+                       "programme (territories, cohorts and joining dates)"),
     "blocks": _file("blocks", "manzanas", "blocks"),
     "census_margins": _file("census", "población por sexo y edad (censo)",
                             "population by sex and age (census)"),
@@ -121,6 +123,8 @@ class Input:
         SQL condition on the rows that count (e.g. territories never in the programme).
     count : str, optional
         SQL aggregate counted instead of rows (e.g. ``count(DISTINCT month)``).
+    fills : str, optional
+        Key of :data:`SOURCES` when another file than the table's own fills these rows.
     rows_are : dict, optional
         ``{"es": ..., "en": ...}``: what the counted rows are, when ``where`` is set.
     """
@@ -134,6 +138,7 @@ class Input:
     where: str | None = None
     rows_are: dict | None = None
     count: str | None = None
+    fills: str | None = None
 
     @property
     def matters(self) -> bool:
@@ -143,7 +148,9 @@ class Input:
 
     @property
     def source(self) -> Source:
-        return SOURCES[self.table]
+        """What fills the table (``fills`` names another source, e.g. the programme file
+        for the territories' joining dates)."""
+        return SOURCES[self.fills or self.table]
 
 
 @dataclass(frozen=True)
@@ -264,11 +271,11 @@ STEPS: tuple[Step, ...] = (
          {"es": "Evaluación de impacto", "en": "Impact evaluation"},
          "territoria.steps.s06_impact", (
              Input("territories", ("territory_id", "population", "joined_on"), 1, None,
-                   where="joined_on IS NOT NULL",
+                   where="joined_on IS NOT NULL", fills="programme",
                    rows_are={"es": "colonias con fecha de entrada al programa",
                              "en": "territories with a programme joining date"}),
              Input("territories", ("territory_id", "population", "joined_on"), 2, None,
-                   where="joined_on IS NULL",
+                   where="joined_on IS NULL", fills="programme",
                    rows_are={"es": "colonias que nunca entraron al programa (comparación)",
                              "en": "territories never in the programme (comparison)"}),
              Input("crime_counts", ("territory_id", "month", "count"), 24, None,
@@ -281,7 +288,10 @@ STEPS: tuple[Step, ...] = (
     Step("07_synthesis", "city",
          {"es": "Síntesis de la alcaldía", "en": "Borough synthesis"},
          "territoria.steps.s07_synthesis", (
-             Input("indicators", ("territory_id", "name", "value"), 1, None),
+             Input("indicators", ("territory_id", "name", "value"), 1, None,
+                   where="territory_id IS NOT NULL",
+                   rows_are={"es": "indicadores de colonias (pasos 01 a 05)",
+                             "en": "territory indicators (steps 01 to 05)"}),
              Input("process", ("territory",), 1, None, required=False,
                    sections=("process_comparison",)),
          )),

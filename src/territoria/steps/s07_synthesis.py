@@ -105,12 +105,23 @@ def load_indicators(ctx) -> pd.DataFrame:
 
 
 def wide_indicators(ind: pd.DataFrame, names) -> pd.DataFrame:
-    """Territories x indicators (values; suppressed values are missing)."""
+    """Territories x indicators (values; suppressed values are missing).
+
+    When none of ``names`` is recorded yet, every one is a column of missing values (so the
+    frame can still be described and tabulated).
+
+    >>> list(wide_indicators(pd.DataFrame(columns=["territory_id", "name", "value"]), ["a"]))
+    ['a']
+    """
     ind = ind[ind["name"].isin(names)].copy()
     if "suppressed" in ind:
         ind.loc[ind["suppressed"].fillna(False).astype(bool), "value"] = np.nan
+    ind["value"] = pd.to_numeric(ind["value"], errors="coerce")
     wide = ind.pivot_table(index="territory_id", columns="name", values="value", aggfunc="first")
-    return wide[[n for n in names if n in wide.columns]]
+    keep = [n for n in names if n in wide.columns]
+    if not keep:
+        return wide.reindex(columns=pd.Index(list(names), name="name")).astype(float)
+    return wide[keep]
 
 
 def attention(wide: pd.DataFrame, better: dict, *, share: float = 0.2,
