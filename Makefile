@@ -35,9 +35,11 @@ lab: install
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
 	$(BIN)/territoria lab $(WS) --learners $(or $(LEARNERS),1)
 
-## lint: ruff on the library, tests and benchmarks
+## lint: ruff, the import contracts (.importlinter) and mypy (mypy.ini)
 lint: install
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy --config-file mypy.ini
 
 ## bench: run the benchmark scripts (numbers go to benchmarks/README.md)
 bench: install

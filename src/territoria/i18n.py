@@ -58,7 +58,7 @@ def set_strict(on: bool = True) -> bool:
 
 
 def tr(catalogue: dict[str, dict[str, str]], key: str, lang: str = DEFAULT_LANGUAGE,
-       **fmt) -> str:
+       **fmt: object) -> str:
     """Translate ``key`` from ``catalogue`` into ``lang`` and format it with ``fmt``.
 
     A language without the text falls back to Spanish (then to any text of the entry).

@@ -172,7 +172,7 @@ def question(form: str, field: str, lang: str = KIT_LANGUAGE) -> str:
     return texts.get(lang) or texts.get(KIT_LANGUAGE) or next(iter(texts.values()))
 
 
-def _options(items) -> Iterable[tuple[str, dict[str, str]]]:
+def _options(items: Any) -> Iterable[tuple[str, dict[str, str]]]:
     for item in items or []:
         if isinstance(item, list):
             yield str(item[0]), {"es": str(item[1]), "en": str(item[2])}

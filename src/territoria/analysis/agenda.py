@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
     return ag[AGENDA_COLUMNS]
 
 
-def agenda_to_csv(agenda: pd.DataFrame, path) -> Path:
+def agenda_to_csv(agenda: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write the agenda to CSV (UTF-8) with machine codes and ids as column names, for the
     departments (the labelled version a report shows is step 03's ``agenda_table``).
 
@@ -160,10 +161,10 @@ def agenda_to_csv(agenda: pd.DataFrame, path) -> Path:
     if missing:
         raise DataError(f"agenda lacks column '{missing[0]}'", column=missing[0],
                         rule="make it with build_agenda")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     out = agenda[AGENDA_COLUMNS]
     from territoria.safe_export import neutralise_frame  # no cell runs as a formula
 
-    neutralise_frame(out).to_csv(path, index=False, encoding="utf-8", float_format="%.4f")
-    return path
+    neutralise_frame(out).to_csv(target, index=False, encoding="utf-8", float_format="%.4f")
+    return target

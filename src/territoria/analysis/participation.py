@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -208,10 +209,10 @@ def assemblies_by_month(
     month = d.dt.to_period("M")
     months = pd.period_range(month.min(), month.max(), freq="M")
     counts = pd.crosstab(month, assemblies[by]).reindex(index=months, columns=lv, fill_value=0)
-    counts.index = counts.index.to_timestamp()
+    counts.index = pd.PeriodIndex(counts.index).to_timestamp()
     counts.index.name = "month"
     counts.columns.name = by
-    out = counts.stack().rename("assemblies").reset_index()
+    out = cast(pd.Series, counts.stack()).rename("assemblies").reset_index()
     out["assemblies"] = out["assemblies"].astype(int)
     return out
 
@@ -360,10 +361,10 @@ def _census_shares(census: pd.DataFrame) -> np.ndarray:
     extra = set(c.index) - set(idx)
     if extra:
         raise AnalysisError(f"census has unknown sex/age_group cell(s) {sorted(extra)[:3]}")
-    c = c.reindex(idx, fill_value=0).to_numpy(dtype=float)
-    if c.sum() <= 0:
+    shares = c.reindex(idx, fill_value=0).to_numpy(dtype=float)
+    if shares.sum() <= 0:
         raise AnalysisError("census population adds up to 0")
-    return c / c.sum()
+    return shares / shares.sum()
 
 
 def _participant_counts(data: pd.DataFrame):

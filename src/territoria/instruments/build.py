@@ -49,6 +49,7 @@ import re
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -143,7 +144,7 @@ def _translations(path: Path, where: str, v) -> dict[str, str]:
     if missing or extra:
         raise _err(path, f"{where}: needs exactly the languages {', '.join(LANGUAGES)} "
                          f"(missing: {', '.join(missing) or '-'}; unknown: {', '.join(extra) or '-'})")
-    return {k: _text(path, f"{where}.{k}", v[k]) for k in LANGUAGES}
+    return {k: str(_text(path, f"{where}.{k}", v[k])) for k in LANGUAGES}
 
 
 def load_source(path) -> dict:
@@ -167,7 +168,7 @@ def load_source(path) -> dict:
         if k not in settings:
             raise _err(path, f"settings.{k} is required")
     shared_path = path.parent / "_choices.yml"
-    shared = {}
+    shared: dict = {}
     if doc.get("choices_from"):
         shared = _read_yaml(shared_path) or {}
     choices: dict[str, list] = {}
@@ -190,7 +191,7 @@ def load_source(path) -> dict:
                 item = {"name": item[0], "es": item[1], "en": item[2]}
             if not isinstance(item, dict):
                 raise _err(path, f"{where}: expected a list or a mapping")
-            rec = {"name": _text(path, where + ".name", item.get("name")),
+            rec: dict[str, Any] = {"name": _text(path, where + ".name", item.get("name")),
                    "label": {k: _text(path, f"{where}.{k}", item.get(k)) for k in LANGUAGES},
                    "extra": {k: _text(path, f"{where}.{k}", v) for k, v in item.items()
                              if k not in ("name", *LANGUAGES)}}
@@ -204,7 +205,7 @@ def load_source(path) -> dict:
         bad = set(r) - _ALLOWED_KEYS
         if bad:
             raise _err(path, f"{where} ({r.get('name', '?')}): unknown key(s) {', '.join(sorted(bad))}")
-        t = _text(path, where + ".type", r.get("type"))
+        t = str(_text(path, where + ".type", r.get("type")))
         rec = {"type": t, "name": _text(path, where + ".name", r.get("name"), allow_none=True)}
         where = f"{where} ({rec['name'] or t})"
         base = t.split()[0]

@@ -29,6 +29,7 @@ import copy
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import InstrumentError
@@ -40,6 +41,7 @@ from territoria.instruments.build import (
     sheets_bytes,
 )
 from territoria.instruments.build import LANGUAGES as KIT_LANGUAGES
+from territoria.store import Store
 
 __all__ = ["CITY_CHOICES", "MEDIA_FILES", "language_name", "city_source", "media_frames",
            "build_city_forms"]
@@ -76,7 +78,7 @@ def _fill(texts: dict[str, str], languages: list[str], first: str) -> dict[str, 
     return {lg: texts.get(lg) or fallback for lg in languages}
 
 
-def city_source(source: dict, city: CityConfig) -> dict:
+def city_source(source: dict[str, Any], city: CityConfig) -> dict[str, Any]:
     """A kit form (from :func:`~territoria.instruments.build.load_source`) made for ``city``.
 
     Examples
@@ -112,7 +114,7 @@ def city_source(source: dict, city: CityConfig) -> dict:
     return out
 
 
-def media_frames(store) -> dict[str, list[list[str]]]:
+def media_frames(store: Store) -> dict[str, list[list[str]]]:
     """Rows (header first) of ``zones.csv``, ``territories.csv`` and ``blocks.csv``."""
     out = {}
     for fname, (table, id_col, label_col, parent_col, parent_field) in MEDIA_FILES.items():
@@ -135,7 +137,8 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def build_city_forms(ws: Workspace | str | Path, out_dir=None, src_dir=None) -> list[Path]:
+def build_city_forms(ws: Workspace | str | Path, out_dir: str | Path | None = None,
+                     src_dir: str | Path | None = None) -> list[Path]:
     """Write the city's XLSForms and the place media files; returns the paths written.
 
     Parameters
@@ -152,8 +155,6 @@ def build_city_forms(ws: Workspace | str | Path, out_dir=None, src_dir=None) -> 
     InstrumentError
         When the store has no territories yet (the media files would be empty).
     """
-    from territoria.store import Store
-
     ws = ws if isinstance(ws, Workspace) else Workspace(ws)
     city = ws.require().config()
     out = Path(out_dir) if out_dir else ws.root / "surveys"

@@ -70,10 +70,10 @@ def _type_text(f: Field) -> str:
     return f"{f.type} {f.list_name}" if f.list_name else f.type
 
 
-def _choices(inst: Instrument, f: Field, lang: str) -> list[str]:
+def _choices(inst: Instrument, f: Field, lang: str) -> list[str] | list[tuple[str, str, str]]:
     if f.type in ("select_one_from_file", "select_multiple_from_file"):
         return [tr(MESSAGES, "from_file", lang, file=f.list_name)]
-    out = []
+    out: list[tuple[str, str, str]] = []
     for c in inst.choices.get(f.list_name or "", ()) if f.is_select else ():
         es = c.labels.get("es") or c.label("es", inst.default_language)
         en = c.labels.get("en") or c.label("en", inst.default_language)

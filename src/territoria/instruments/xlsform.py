@@ -344,7 +344,7 @@ class Instrument:
             return text, rule
         allowed = self.allowed_values(f)
         if allowed is not None:
-            parts = value.split() if f.is_multiple else [value]
+            parts = str(value).split() if f.is_multiple else [str(value)]
             bad = [p for p in parts if p not in allowed]
             if bad:
                 return text, f"choice in list {f.list_name}"

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -329,7 +329,7 @@ def check_agreement(rec: dict) -> list[tuple[str, str, str]]:
     w = rec.get("weight")
     if not is_missing(w):
         try:
-            wf = float(w)
+            wf = float(cast(Any, w))
             if not wf >= 0:
                 raise ValueError
         except (TypeError, ValueError):
@@ -414,7 +414,7 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
         up["update_date"] = pd.to_datetime(up["update_date"])
         up = up[up["update_date"] <= as_of_ts]
         up = up.sort_values(["agreement_id", "update_date", "seq"], kind="stable")
-    per: dict[str, dict] = {}
+    per: dict[Any, dict] = {}
     for aid, g in (up.groupby("agreement_id", sort=False) if not up.empty else []):
         statuses = g["status"].tolist()
         dates = g["update_date"].tolist()
