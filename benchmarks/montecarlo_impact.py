@@ -22,6 +22,10 @@ Estimators and the truth each is compared with:
   CS notyet     the same with not-yet-treated controls;
   ITS           level change of the cohort-1 average series at 2019-01 (truth a_1), with
                 month-of-year dummies and Newey-West SEs.
+  CITS cluster  comparative ITS (its.comparative_its): cohort 1 against territories not yet
+                in the programme (never treated, and later cohorts before their entry), unit
+                and month effects, level change (truth a_1), cluster-robust CR1 by territory;
+  CITS wild     the same fit, wild cluster score bootstrap (Webb weights, 999 draws).
 
 Usage:  python benchmarks/montecarlo_impact.py --reps 200 [--seed 2024] [--out results.json]
 """
@@ -36,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from territoria.analysis.impact import aggregate, att_gt, simulate_staggered, twfe
-from territoria.analysis.its import its
+from territoria.analysis.its import comparative_its, its
 
 N_UNITS = 293
 MONTHS = pd.period_range("2016-01", "2024-12", freq="M")
@@ -96,6 +100,13 @@ def replicate(scenario, seed):
     r = its(c1, "time", "y", intervention=min(COHORTS), season=12, unit="unit")
     lv = r.set_index("term").loc["level_change"]
     out["ITS"] = (lv.estimate, lv.ci_low, lv.ci_high, time.perf_counter() - t0)
+    for inference in ("cluster", "wild"):
+        t0 = time.perf_counter()
+        r = comparative_its(panel, "unit", "time", "cohort", "y", inference=inference,
+                            seed=int(seed) % 2**31)
+        lv = r.set_index("term").loc["level_change"]
+        out[f"CITS {inference}"] = (lv.estimate, lv.ci_low, lv.ci_high,
+                                    time.perf_counter() - t0)
     return out
 
 
@@ -103,7 +114,8 @@ def run(reps: int, seed: int):
     rows = []
     for scenario in ("constant", "dynamic"):
         truths = {"TWFE": truth_simple(scenario), "CS never": truth_simple(scenario),
-                  "CS notyet": truth_simple(scenario), "ITS": truth_its(scenario)}
+                  "CS notyet": truth_simple(scenario), "ITS": truth_its(scenario),
+                  "CITS cluster": truth_its(scenario), "CITS wild": truth_its(scenario)}
         draws: dict[str, list] = {k: [] for k in truths}
         ss = np.random.SeedSequence([seed, 0 if scenario == "constant" else 1])
         seeds = ss.generate_state(reps)
