@@ -91,6 +91,7 @@ SCHEMA = {
     "disaggregations": ("list", False), "headline": ("bool", False),
     "percent": ("bool", False), "sentence": ("template", False), "plain": ("text", False),
     "quality": ("quality", False), "effect": ("bool", False),
+    "computed_by": ("string", False),  # territoria.steps.sNN_x.function (a test resolves it)
 }
 _FIELDS = set(SCHEMA)
 #: Placeholders a sentence template may use (see ``territoria.report.words``).
