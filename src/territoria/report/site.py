@@ -333,6 +333,13 @@ class SiteBuilder:
                     cells.append({"text": text, "cls": ""})
                     continue
                 v = r[col]
+                if col == "zone_id" and isinstance(v, str):  # a zone by its name, not its code
+                    cells.append({"text": self._zone_names().get(v, v), "cls": ""})
+                    continue
+                if col.startswith("cohort") and not _isnum(v):  # codes c1, none: their names
+                    cells.append({"text": self._cohort_label(None if v in ("none", "")
+                                                             else v), "cls": ""})
+                    continue
                 if _isnum(v):
                     cells.append({"text": fmt_number(float(v), percent=pct), "cls": "num"})
                 else:
@@ -458,6 +465,13 @@ class SiteBuilder:
     def _kind_label(self, kind):
         es, en = KIND_LABELS.get(kind or "other", KIND_LABELS["other"])
         return {"es": es, "en": en}
+
+    def _zone_names(self) -> dict:
+        if not hasattr(self, "_zone_name_map"):
+            t = self.territories.dropna(subset=["zone_id"])
+            self._zone_name_map = dict(zip(t["zone_id"], t["zone_name"].fillna(t["zone_id"]),
+                                           strict=True))
+        return self._zone_name_map
 
     def _cohort_label(self, cohort):
         if not cohort or (isinstance(cohort, float) and math.isnan(cohort)):
