@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from territoria.cli._common import workspace_option
 from territoria.ingest.templates import KINDS, SPECS, write_template
 
 _HELP = """Write a template of KIND: KIND.csv (exact header and one example row),
@@ -18,10 +19,13 @@ KIND:
 {kinds}
   all               every kind above
 
+Inside a workspace (-w), the files go to its templates/ folder unless --out says
+otherwise, and the messages follow the city's language.
+
 \b
 Example:
   territoria template programme --out plantillas/
-  territoria template all --out plantillas/
+  territoria template all -w ./coyoacan
 """
 
 
@@ -32,12 +36,20 @@ def _kinds_help() -> str:
 @click.command("template", help=_HELP.format(kinds=_kinds_help()),
                short_help="Write template input files (header, example row, rules).")
 @click.argument("kind", metavar="KIND", type=click.Choice((*KINDS, "all")))
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default="current directory", help="Folder to write the files into.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              show_default="WS/templates in a workspace, else the current directory",
+              help="Folder to write the files into.")
 @click.option("--force", is_flag=True, help="Replace files that already exist.")
-@click.option("--lang", type=click.Choice(("es", "en")), default="es", show_default=True,
-              help="Language of the messages.")
-def template_cmd(kind, out, force, lang):
+@click.option("--lang", type=click.Choice(("es", "en")), default=None,
+              show_default="the city's language, else es", help="Language of the messages.")
+@workspace_option
+def template_cmd(kind, out, force, lang, ws):
+    in_ws = ws.exists()
+    if lang is None:
+        city_lang = ws.config().default_language if in_ws else "es"
+        lang = city_lang if city_lang in ("es", "en") else "es"
+    if out is None:
+        out = ws.root / "templates" if in_ws else Path(".")
     for p in write_template(kind, out, force=force, lang=lang):
         click.echo(str(p))
 

@@ -111,11 +111,19 @@ def read_catalogue(path: Path, name: str, *, where: str | None = None,
     if where:
         raise IngestError("--where applies to polygon layers (GeoPackage, GeoJSON, Shapefile)",
                           file=name, rule="where_not_layer")
+    from types import SimpleNamespace
+
     from territoria.ingest.sniff import sniff_text
+    from territoria.ingest.tables import _check_field_counts
 
     info = sniff_text(path, name=name)
-    return pd.read_csv(path, sep=info.sep, dtype=str, keep_default_na=False,
-                       encoding=info.encoding)
+    _check_field_counts(SimpleNamespace(path=path, name=name), info)  # no silent shifts
+    try:
+        return pd.read_csv(path, sep=info.sep, dtype=str, keep_default_na=False,
+                           encoding=info.encoding)
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise IngestError(f"cannot parse ({str(e).splitlines()[0]})", file=name,
+                          rule="parse_error") from None
 
 
 def _columns(df: pd.DataFrame, mapping: dict[str, str], name: str) -> dict[str, str | None]:
