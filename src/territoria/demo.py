@@ -36,6 +36,49 @@ def raw_files(ws: Workspace) -> list[Path]:
     return ingest_order([p for p in ws.raw_dir.rglob("*") if p.is_file()])
 
 
+#: Evaluation plans of the kit the demo runs (``evaluations/<name>.yml``); the classroom plan
+#: names Iztapalapa's territories and is for teaching.
+DEMO_PLANS = ("process", "perceived_safety", "crime_impact")
+
+
+def evaluate_demo(ws: Workspace, *, workers: int = 2, echo=print,
+                  plans=DEMO_PLANS) -> bool:
+    """Build the agreements ledger from the ingested forms and run the kit's evaluation
+    plans, so that ``territoria ledger status`` answers and the site links the evaluation
+    reports. A plan that cannot run here is reported and skipped; returns False if the
+    ledger could not be built."""
+    from territoria.evaluation.runner import run_plan
+    from territoria.exceptions import TerritoriaError
+    from territoria.ledger.ledger import sync_from_surveys
+    from territoria.report.catalogue import kit_dir
+    from territoria.store import Store
+
+    echo("  agreements ledger and evaluation plans ...")
+    ok = True
+    try:
+        with Store(ws.store_path) as store:
+            rep = sync_from_surveys(store)
+        echo("  ledger: " + ", ".join(f"{k} {v}" for k, v in
+                                      sorted(rep["action"].value_counts().items())))
+    except TerritoriaError as e:
+        echo(f"  ledger: {e}")
+        ok = False
+    try:
+        folder = kit_dir("evaluations")
+    except TerritoriaError:
+        return ok
+    for name in plans:
+        path = folder / f"{name}.yml"
+        if not path.exists():
+            continue
+        try:
+            result = run_plan(ws, path, workers=workers, publish=False)
+            echo("  " + result.format().replace("\n", "\n  "))
+        except TerritoriaError as e:
+            echo(f"  {name}: {e}")
+    return ok
+
+
 def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "ingest", "run",
              "publish"), workers=2, echo=print, geography=None) -> dict:
     """Carry out the demo; returns timings, the workspace path, the site path and failures.
@@ -72,6 +115,9 @@ def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "in
         echo(summary.format())
         failed |= not summary.ok
         timings["run"] = time.perf_counter() - t
+        t = time.perf_counter()
+        failed |= not evaluate_demo(ws, workers=workers, echo=echo)
+        timings["evaluate"] = time.perf_counter() - t
     site = None
     if "publish" in stages:
         from territoria.report.site import publish
