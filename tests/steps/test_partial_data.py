@@ -6,14 +6,16 @@ which table is missing and what fills it; optional inputs leave their sections o
 """
 
 import shutil
+from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from territoria.config import Workspace
 from territoria.steps.common import open_context, run_step
 from territoria.steps.registry import STEPS, input_tables
-from territoria.store import CORE_DDL
+from territoria.store import CORE_DDL, Store
 
 #: Tables some step reads (``indicators`` is written by the steps themselves; the ledger's
 #: tables come from ``territoria ledger sync``, which the sample store has not run).
@@ -46,6 +48,20 @@ def variant(small_ws, dest, table: str, mode: str) -> Workspace:
     return Workspace(dest)
 
 
+def record(ws: Workspace, results) -> None:
+    """Load step results into the store as the runner does (results files, ``runs`` rows)."""
+    from territoria.report.record import collect
+
+    paths = [Path(r.save(ws.output_dir)) for r in results]
+    now = pd.Timestamp.now()
+    rows = [{"run_id": "test", "step": r.step, "territory_id": r.territory_id,
+             "status": r.status, "fingerprint": "-", "output_path": "-", "error": None,
+             "seconds": 0.0, "finished_at": now} for r in results]
+    with Store(ws.store_path) as s, s.transaction():
+        collect(s, paths)
+        s.append("runs", pd.DataFrame(rows).astype({"territory_id": "object"}))
+
+
 def _affected(table):
     return [s for s in STEPS if any(i.table == table for i in s.inputs)]
 
@@ -53,13 +69,17 @@ def _affected(table):
 @pytest.mark.parametrize("mode", ["removed", "one_row"])
 @pytest.mark.parametrize("table", TABLES)
 def test_every_step_ends_ok_or_no_data(small_ws, tmp_path, table, mode):
+    from territoria.report.site import SiteBuilder, publish
+
     _, prog, others = small_ws
     ws = variant(small_ws, tmp_path / "ws", table, mode)
     ctx = open_context(ws.root)
+    results = []
     try:
         for step in _affected(table):
             for tid in ([None] if step.is_city else [prog[0], others[0]]):
                 res = run_step(ctx, step.id, tid, lang="es")  # never raises
+                results.append(res)
                 assert res.status in ("ok", "no-data"), (step.id, tid)
                 chk = res.check
                 row = [r for r in chk.rows if r["table"] == table]
@@ -77,6 +97,22 @@ def test_every_step_ends_ok_or_no_data(small_ws, tmp_path, table, mode):
                     assert any(len(df) for df in res.tables.values()), (step.id, tid)
     finally:
         ctx.close()
+    # publish writes every page, and the pages know what is missing where (recorded)
+    record(ws, results)
+    errors: list = []
+    publish(ws, errors=errors)
+    assert not errors
+    with Store(ws.store_path, read_only=True) as store:
+        b = SiteBuilder(ws, store)
+        for res in results:
+            st = b.statuses[(res.territory_id, res.step)]
+            assert st["status"] == ("no-data" if res.status == "no-data"
+                                    else res.check.status), (res.step, res.territory_id)
+            assert st["missing"] == res.check.missing
+            if res.status == "no-data" and not res.step.startswith(("00", "06", "07")) \
+                    and res.territory_id in set(b.territories["territory_id"]):
+                secs = {s["step"]: s for s in b.section_blocks(res.territory_id, [res.step])}
+                assert [v["kind"] for v in secs[res.step]["views"]] == ["nodata"]
 
 
 def test_complete_small_workspace_computes_every_step(small_ws):

@@ -95,9 +95,10 @@ def step_statuses(store: Store) -> dict:
     runs = _runs(store)
     metas = _inputs_meta(store)
     out: dict = {}
-    for (tid, step), sub in runs.groupby([runs["territory_id"].fillna("\x00"), "step"],
-                                         sort=False):
-        tid = None if tid == "\x00" else tid
+    city = "\ncity\n"  # no territory id holds newlines; "\x00" does not survive str dtype
+    keys = runs["territory_id"].astype(object).where(runs["territory_id"].notna(), city)
+    for (tid, step), sub in runs.groupby([keys, "step"], sort=False):
+        tid = None if tid == city else tid
         statuses = list(sub["status"])
         times = list(sub["finished_at"])
         meta = metas.get((tid, step), {})
