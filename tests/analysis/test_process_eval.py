@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from territoria.analysis import process_eval as pe
 from territoria.analysis.process_eval import (
     IAP2_LEVELS,
     city_comparison,
@@ -166,3 +167,62 @@ def test_errors():
         process_scorecard(q, bad.drop(columns="trials"))
     with pytest.raises(AnalysisError, match="no repeated items"):
         repeated_change(q.drop(columns=likert_items(q, "rep")))
+
+
+def _random_questionnaire(n_terr=130, per=60, seed=0):
+    rng = np.random.default_rng(seed)
+    n = n_terr * per
+    q = pd.DataFrame({"territory": np.repeat([f"T{i:03d}" for i in range(n_terr)], per),
+                      "moment": rng.choice(["start", "end"], n, p=[0.2, 0.8])})
+    for stage, items in (("design", ["purpose", "time", "info"]), ("delib", ["voice", "respect"]),
+                         ("impact", ["influence"])):
+        base = rng.integers(1, 6, n)
+        for it in items:
+            v = np.clip(base + rng.integers(-1, 2, n), 1, 5).astype(float)
+            v[rng.random(n) < 0.15] = np.nan
+            q[f"pe_{stage}_{it}"] = v
+    return q
+
+
+def test_process_indicators_equal_the_per_territory_formulas():
+    q = _random_questionnaire(n_terr=6, per=12, seed=1)
+    q.loc[q.territory == "T000", "pe_delib_voice"] = np.nan  # alpha on < 3 complete rows
+    q.loc[q.territory == "T001", ["pe_impact_influence"]] = np.nan  # a stage nobody answered
+    q.loc[q.index[:3], "territory"] = "T009"  # a tiny territory
+    card = pe.process_indicators(q).set_index(["territory", "indicator"])
+    end = q[q.moment == "end"]
+    for terr, part in end.groupby("territory"):
+        for stage in pe.STAGES:
+            items = pe.likert_items(part, stage)
+            score = pe.scale_scores(part, items).dropna().to_numpy()
+            m = card.loc[(terr, f"{stage}_mean")]
+            a = card.loc[(terr, f"{stage}_agree")]
+            assert m["n"] == len(score) == a["n"]
+            ref = pe._mean_ci(score, 0.05)
+            np.testing.assert_allclose([m["value"], m["ci_low"], m["ci_high"]], ref,
+                                       rtol=1e-12, atol=1e-12, equal_nan=True)
+            k = int((score >= 4).sum())
+            np.testing.assert_allclose(
+                [a["value"], a["ci_low"], a["ci_high"]],
+                [k / len(score) if len(score) else np.nan, *pe.wilson_ci(k, len(score))],
+                rtol=1e-12, equal_nan=True)
+            if len(items) >= 2:
+                rel = pe.cronbach(part, items).iloc[0]  # pingouin + Feldt
+                np.testing.assert_allclose(
+                    [m["alpha_cronbach"], m["alpha_ci_low"], m["alpha_ci_high"]],
+                    [rel["alpha"], rel["ci_low"], rel["ci_high"]], rtol=1e-10,
+                    equal_nan=True)
+            else:
+                assert np.isnan(m["alpha_cronbach"])
+
+
+def test_process_scorecard_city_wide_is_fast():
+    import time
+
+    q = _random_questionnaire()  # 130 territories, 7,800 answers (the sample city's size)
+    act = pd.DataFrame({"territory": sorted(q.territory.unique()), "stage": "impact",
+                        "indicator": "agenda_items_agreed", "successes": 3, "trials": 10})
+    t = time.perf_counter()
+    card = pe.process_scorecard(q, act)
+    assert time.perf_counter() - t < 2.0  # was 12-16 s (issue 20)
+    assert len(card) == 130 * 7

@@ -360,38 +360,93 @@ def process_indicators(questionnaire: pd.DataFrame, by: str | None = "territory"
     if by and by not in questionnaire.columns:
         raise AnalysisError(f"column '{by}' not in the questionnaire")
     q = _end_rows(questionnaire, moment)
-    groups = list(q.groupby(by, sort=True)) if by else [(None, q)]
+    if by:
+        codes, keys = pd.factorize(q[by], sort=True)
+        present = np.unique(codes[codes >= 0])
+        codes = np.where(codes >= 0, codes, len(keys))  # rows without a territory: dropped
+    else:
+        codes, keys, present = np.zeros(len(q), dtype=int), [None], np.array([0])
+    n_g = len(keys) + 1
+    per_stage = {}
+    for stage in STAGES:
+        items = likert_items(q, stage)
+        if not items:
+            continue
+        X = _numeric_items(q, items).to_numpy(dtype=float)
+        per_stage[stage] = (items, _stage_stats(X, codes, n_g, alpha))
     rows = []
-    for key, part in groups:
-        key = key[0] if isinstance(key, tuple) else key
-        for stage in STAGES:
-            items = likert_items(part, stage)
-            if not items:
-                continue
-            score = scale_scores(part, items).dropna().to_numpy()
-            rel = cronbach(part, items) if len(items) >= 2 else None
+    for gi in present:
+        key = keys[gi]
+        for stage, (items, st) in per_stage.items():
+            n = int(st["n"][gi])
+            m, lo, hi = st["mean"][gi], st["lo"][gi], st["hi"][gi]
             base = {**({by: key} if by else {}), "stage": stage,
-                    "alpha_cronbach": rel["alpha"].iloc[0] if rel is not None else np.nan,
-                    "alpha_ci_low": rel["ci_low"].iloc[0] if rel is not None else np.nan,
-                    "alpha_ci_high": rel["ci_high"].iloc[0] if rel is not None else np.nan,
-                    "k_items": len(items)}
-            m, lo, hi = _mean_ci(score, alpha)
+                    "alpha_cronbach": st["alpha"][gi], "alpha_ci_low": st["a_lo"][gi],
+                    "alpha_ci_high": st["a_hi"][gi], "k_items": len(items)}
+            if len(items) < 2:
+                base.update(alpha_cronbach=np.nan, alpha_ci_low=np.nan, alpha_ci_high=np.nan)
             rows.append({**base, "indicator": f"{stage}_mean",
                          "label": f"{tr(MESSAGES, stage, lang)}: {tr(MESSAGES, 'mean', lang)}",
-                         "value": m, "ci_low": lo, "ci_high": hi, "n": len(score),
-                         "scale": "likert", "norm": (m - 1) / 4 if len(score) else np.nan,
+                         "value": m, "ci_low": lo, "ci_high": hi, "n": n,
+                         "scale": "likert", "norm": (m - 1) / 4 if n else np.nan,
                          "norm_ci_low": (lo - 1) / 4, "norm_ci_high": (hi - 1) / 4})
-            k = int((score >= 4).sum())
-            p = k / len(score) if len(score) else np.nan
-            plo, phi = wilson_ci(k, len(score), alpha)
+            k = int(st["agree"][gi])
+            p = k / n if n else np.nan
+            plo, phi = wilson_ci(k, n, alpha)
             rows.append({**base, "indicator": f"{stage}_agree",
                          "label": f"{tr(MESSAGES, stage, lang)}: {tr(MESSAGES, 'agree', lang)}",
-                         "value": p, "ci_low": plo, "ci_high": phi, "n": len(score),
+                         "value": p, "ci_low": plo, "ci_high": phi, "n": n,
                          "scale": "share", "norm": p, "norm_ci_low": plo, "norm_ci_high": phi})
     cols = ([by] if by else []) + ["stage", "indicator", "label", "value", "ci_low", "ci_high",
                                    "n", "scale", "norm", "norm_ci_low", "norm_ci_high",
                                    "alpha_cronbach", "alpha_ci_low", "alpha_ci_high", "k_items"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def _stage_stats(X: np.ndarray, codes: np.ndarray, n_g: int, alpha: float,
+                 ci: float = 0.95) -> dict:
+    """Per-group scale statistics of one stage in one pass (sums by group with bincount).
+
+    Same numbers as :func:`scale_scores`, :func:`_mean_ci` and :func:`cronbach` applied to
+    each group (score: mean of answered items when at least half are answered; alpha on the
+    complete rows with Feldt's interval); checked against them in the tests.
+    """
+    k = X.shape[1]
+    answered = (~np.isnan(X)).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row_mean = np.nansum(X, axis=1) / answered
+    score = np.where(answered >= math.ceil(0.5 * k), row_mean, np.nan)
+    has = ~np.isnan(score)
+    sc = np.where(has, score, 0.0)
+
+    def by(w):
+        return np.bincount(codes, weights=w, minlength=n_g)
+
+    n = by(has.astype(float))
+    s1, s2 = by(sc), by(sc * sc)
+    agree = by((has & (score >= 4)).astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, s1 / n, np.nan)
+        var = np.where(n > 1, (s2 - s1 * s1 / n) / (n - 1), np.nan)
+        half = stats.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1)) * np.sqrt(
+            np.maximum(var, 0)) / np.sqrt(n)
+    lo, hi = np.where(n > 1, mean - half, np.nan), np.where(n > 1, mean + half, np.nan)
+    # Cronbach's alpha on complete rows (listwise), per group
+    comp = (answered == k).astype(float)
+    Xc = np.where(comp[:, None] > 0, X, 0.0)
+    nc = by(comp)
+    tot = Xc.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        item_var = sum((by(Xc[:, j] ** 2) - by(Xc[:, j]) ** 2 / nc) / (nc - 1)
+                       for j in range(k))
+        tot_var = (by(tot ** 2) - by(tot) ** 2 / nc) / (nc - 1)
+        a = np.where((nc >= 3) & (tot_var > 0) & (k >= 2),
+                     k / max(k - 1, 1) * (1 - item_var / tot_var), np.nan)
+        df1, df2 = np.maximum(nc - 1, 1), np.maximum((nc - 1) * (k - 1), 1)
+        a_lo = 1 - (1 - a) * stats.f.ppf(1 - (1 - ci) / 2, df1, df2)
+        a_hi = 1 - (1 - a) * stats.f.ppf((1 - ci) / 2, df1, df2)
+    return {"n": n, "mean": mean, "lo": lo, "hi": hi, "agree": agree, "alpha": a,
+            "a_lo": a_lo, "a_hi": a_hi}
 
 
 def repeated_change(questionnaire: pd.DataFrame, by: str | None = None,

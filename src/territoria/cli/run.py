@@ -19,10 +19,12 @@ from territoria.exceptions import PipelineError
 @click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Notebooks executed at once.")
 @click.option("--force", is_flag=True, help="Rerun notebooks that are up to date.")
-@click.option("--engine", type=click.Choice(["auto", "fork", "plain"]), default="auto",
-              show_default=True,
+@click.option("--engine", type=click.Choice(["auto", "fork", "inproc", "plain"]),
+              default="auto", show_default=True,
               help="fork: warm kernels forked from a parent that imported the libraries "
-                   "(Linux); plain: a fresh kernel per notebook.")
+                   "(Linux); inproc: each notebook in a process forked from a warm worker, "
+                   "cells run in-process without a kernel (Linux); plain: a fresh kernel "
+                   "per notebook.")
 @click.option("--scheduler", default=None, metavar="SPEC",
               help="Run on Dask distributed: local:N starts a LocalCluster of N processes; "
                    "tcp://HOST:8786 uses a running scheduler (workers must see the workspace "

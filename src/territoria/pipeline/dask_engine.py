@@ -79,8 +79,8 @@ _WORKER: dict = {}
 def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
     """Make this Dask worker process ready to execute notebooks; returns the engine used.
 
-    With the fork engine a warm fork server is started once per worker process (and stopped
-    when the process exits); if it cannot start, plain kernels are used.
+    With the fork and inproc engines a warm fork server is started once per worker process
+    (and stopped when the process exits); if it cannot start, plain kernels are used.
     """
     from territoria.pipeline.executor import init_worker
     from territoria.pipeline.kernels import ForkServer, fork_supported
@@ -89,10 +89,12 @@ def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
         return _WORKER["engine"]
     used, address = "plain", None
     if engine != "plain" and fork_supported():
-        server = ForkServer(log_path=log_path)
+        wanted = "inproc" if engine == "inproc" else "fork"
+        server = ForkServer(log_path=log_path,
+                            mode="notebooks" if wanted == "inproc" else "kernels")
         try:
             server.start()
-            used, address = "fork", server.address
+            used, address = wanted, server.address
             _WORKER["server"] = server
             atexit.register(server.close)
         except (OSError, PipelineError):
@@ -129,8 +131,9 @@ class DaskExecutor:
     ----------
     scheduler : str
         ``local:N`` or a scheduler address (:func:`parse_scheduler`).
-    engine : {"auto", "fork", "plain"}
-        Kernels inside each worker: forked from a warm server per worker, or plain.
+    engine : {"auto", "fork", "inproc", "plain"}
+        How each worker runs notebooks: kernels forked from a warm server per worker, notebook
+        processes forked from it (inproc), or plain kernels.
     log_path : path-like, optional
         File receiving the kernels' stderr (on a shared filesystem for remote workers).
 

@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ENGINES = ("fork", "plain")
+ENGINES = ("fork", "plain", "inproc")
 
 
 @dataclass
@@ -91,17 +91,61 @@ _STATE: dict = {}
 def init_worker(engine: str, fork_address: str | None) -> None:
     """Pool initializer: remember the engine, point kernels at the fork server, build the
     HTML exporter once."""
-    from territoria.pipeline.html import NotebookHTMLExporter
     from territoria.pipeline.kernels import ENV_ADDRESS
 
-    if engine == "fork" and fork_address:
+    if engine in ("fork", "inproc") and fork_address:
         os.environ[ENV_ADDRESS] = fork_address
     else:
         engine = "plain"
     _STATE["engine"] = engine
+    if engine == "inproc":  # the page is written by the notebook's process
+        return
+    from territoria.pipeline.html import NotebookHTMLExporter
+
     _STATE["exporter"] = NotebookHTMLExporter(template_name="basic", exclude_input=True,
                                               exclude_input_prompt=True,
                                               exclude_output_prompt=True)
+
+
+def prepare_notebook_parent() -> dict:
+    """``inproc`` engine, in the warm fork server after its imports: build the IPython shell,
+    the HTML exporter and papermill's engine once, so each notebook's forked process starts
+    with them. Returns the warnings filters a notebook starts with (those of a kernel: taken
+    before papermill, which imports requests, is imported)."""
+    import warnings
+
+    from territoria.pipeline import inprocess
+
+    inprocess.SHELL = inprocess.make_shell()
+    filters = list(warnings.filters)
+    import ipykernel_launcher  # noqa: F401
+    import nbformat
+
+    from territoria.pipeline.html import NotebookHTMLExporter
+
+    inprocess.register_engine()
+    _STATE["exporter"] = NotebookHTMLExporter(template_name="basic", exclude_input=True,
+                                              exclude_input_prompt=True,
+                                              exclude_output_prompt=True)
+    nb = nbformat.v4.new_notebook()  # warm nbformat's validator and the templates
+    nb.cells = [nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell(
+        "1", execution_count=1, outputs=[nbformat.v4.new_output(
+            "execute_result", {"text/plain": "1"}, execution_count=1)])]
+    nbformat.validate(nb)
+    _STATE["exporter"].from_notebook_node(nb)
+    return {"filters": filters}
+
+
+def run_in_child(job: dict) -> dict:
+    """``inproc`` engine, in a notebook's process forked from the fork server: execute the
+    notebook with papermill's in-process engine and write its page; the result as a dict."""
+    from territoria.pipeline.inprocess import as_kernel_process
+
+    as_kernel_process()
+    _STATE["engine"] = "inproc-child"
+    res = execute_job(Job(**job))
+    res.engine = "inproc"
+    return res.to_dict()
 
 
 def _manager_class(engine: str):
@@ -155,8 +199,10 @@ def execute_job(job: Job) -> JobResult:
 
     from territoria.pipeline.kernels import ENV_ADDRESS, server_alive
 
-    if "exporter" not in _STATE:
+    if "engine" not in _STATE:
         init_worker(os.environ.get("TERRITORIA_ENGINE", "plain"), None)
+    if _STATE["engine"] == "inproc":
+        return _execute_on_server(job)
     out = Path(job.output_path)
     html = Path(job.html_path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -170,15 +216,21 @@ def execute_job(job: Job) -> JobResult:
     engine = _STATE["engine"]
     while True:
         attempts += 1
+        if engine == "inproc-child":
+            from territoria.pipeline.inprocess import register_engine
+
+            how = {"engine_name": register_engine()}
+        else:
+            how = {"kernel_manager_class": _manager_class(engine),
+                   "shutdown_kernel": "immediate"}
         try:
             pm.execute_notebook(
                 job.input_path, str(out), parameters=job.parameters, kernel_name="python3",
                 language="python", progress_bar=False, log_output=False, cwd=job.cwd,
                 start_timeout=60, execution_timeout=job.timeout,
-                kernel_manager_class=_manager_class(engine), shutdown_kernel="immediate",
                 # write the output once at the end (and on error, with papermill's banner)
                 # instead of twice per cell: ~20 JSON writes saved per notebook
-                request_save_on_cell_execute=False,
+                request_save_on_cell_execute=False, **how,
             )
             error = None
             break
@@ -189,7 +241,7 @@ def execute_job(job: Job) -> JobResult:
         except Exception as e:  # kernel start-up, dead kernel, timeout, papermill input error
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             error = Failure(type(e).__name__, first)
-            if attempts == 1 and _kernel_never_started(out):
+            if attempts == 1 and engine != "inproc-child" and _kernel_never_started(out):
                 if engine == "fork":
                     if not server_alive(os.environ.get(ENV_ADDRESS)):
                         engine = _STATE["engine"] = "plain"
@@ -210,6 +262,21 @@ def execute_job(job: Job) -> JobResult:
     return JobResult(job.step, job.territory_id, "ok" if error is None else "failed",
                      time.perf_counter() - t0, str(out), html_path, engine, attempts, error,
                      started, job.fingerprint)
+
+
+def _execute_on_server(job: Job) -> JobResult:
+    """``inproc`` engine: the fork server forks a process that runs ``job`` and answers with
+    its result (see :func:`run_in_child`)."""
+    from territoria.pipeline.kernels import ENV_ADDRESS, run_notebook
+
+    started = time.time()
+    try:
+        return _result_from_dict(run_notebook(os.environ[ENV_ADDRESS], asdict(job)))
+    except Exception as e:  # the notebook's process died, or the server is gone
+        return JobResult(job.step, job.territory_id, "failed", time.time() - started,
+                         job.output_path, None, "inproc", 1,
+                         Failure("ProcessDied", str(e).splitlines()[0] if str(e) else ""),
+                         started, job.fingerprint)
 
 
 def _result_from_dict(d: dict) -> JobResult:

@@ -180,6 +180,24 @@ def _grouped(store: Store, sql: str, params: list | None = None) -> dict:
 _AGG = "count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0)"
 
 
+def _schema(store: Store) -> dict[str, list[str]]:
+    """``{table: columns}`` of the store's main schema, in one query."""
+    out: dict[str, list[str]] = {}
+    for t, c in store.con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE "
+            "table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall():
+        out.setdefault(t, []).append(c)
+    return out
+
+
+def _whole(store: Store, table: str, cols: list[str]) -> str:
+    """:func:`table_digest` of ``cols`` of ``table`` (same value), the columns being known."""
+    sel = ", ".join(quote_ident(c) for c in cols) or "1"
+    n, s, x = store.con.execute(
+        f"SELECT {_AGG} FROM (SELECT {sel} FROM {quote_ident(table)}) t").fetchone()
+    return f"{n}|{s}|{x}"
+
+
 class DataState:
     """Digests of the input data for every (step, territory) of one run.
 
@@ -214,10 +232,11 @@ class DataState:
 
     def __init__(self, store: Store, city_yml: bytes = b""):
         self.city = hashlib.sha256(city_yml).hexdigest()
-        names = [t for t in store.tables() if t not in BOOKKEEPING_TABLES]
-        self.whole: dict[str, str] = {t: table_digest(store, t) for t in sorted(names)}
+        self.schema = schema = _schema(store)
+        names = sorted(t for t in schema if t not in BOOKKEEPING_TABLES)
+        self.whole: dict[str, str] = {t: _whole(store, t, schema[t]) for t in names}
         self.keyed: dict[str, dict] = {}  # table -> {territory or None: parts}
-        for t in sorted(names):
+        for t in names:
             if t in LOG_TABLES:
                 continue
             groups = self._by_territory(store, t, names)
@@ -227,28 +246,28 @@ class DataState:
         for reads in CITY_WIDE_READS.values():
             for t, cols in reads.items():
                 if cols is not None and t in self.whole:
-                    self.columns[(t, tuple(cols))] = table_digest(store, t, list(cols))
+                    self.columns[(t, tuple(cols))] = _whole(
+                        store, t, [c for c in cols if c in schema[t]])
         self._cache: dict = {}
 
-    @staticmethod
-    def _territory_column(store: Store, table: str) -> str | None:
-        have = store.columns(table)
+    def _territory_column(self, table: str) -> str | None:
+        have = self.schema.get(table, [])
         return next((c for c in TERRITORY_COLUMNS if c in have), None)
 
     def _by_territory(self, store: Store, table: str, names: list[str]) -> dict | None:
         """Row digests grouped by territory, or None if rows have no territory."""
         q = quote_ident(table)
-        col = self._territory_column(store, table)
+        col = self._territory_column(table)
         if col is not None:
             return _grouped(store, f"SELECT t.{quote_ident(col)}, {_AGG} FROM "
                                    f"(SELECT * FROM {q}) t GROUP BY 1")
         parent = table.split("__", 1)[0] if "__" in table else None
         if parent is None or parent not in names:
             return None
-        pcol = self._territory_column(store, parent)
-        have = store.columns(table)
+        pcol = self._territory_column(parent)
+        have = self.schema[table]
         key = "_parent_uuid" if "_parent_uuid" in have else "_uuid"
-        if pcol is None or key not in have or "_uuid" not in store.columns(parent):
+        if pcol is None or key not in have or "_uuid" not in self.schema[parent]:
             return None
         return _grouped(
             store,
@@ -305,13 +324,14 @@ class ResultsIndex:
     True
     """
 
-    def __init__(self, store: Store, steps: list[str]):
+    def __init__(self, store: Store, steps: list[str], schema: dict | None = None):
+        schema = _schema(store) if schema is None else schema
         self.parts: dict[str, dict] = {}
         for table, cols in _RESULT_COLS.items():
-            if not store.has_table(table) or not steps:
+            if table not in schema or not steps:
                 self.parts[table] = {}
                 continue
-            have = store.columns(table)
+            have = schema[table]
             sel = ", ".join(quote_ident(c) for c in cols if c in have)
             marks = ", ".join("?" for _ in steps)
             self.parts[table] = _grouped(

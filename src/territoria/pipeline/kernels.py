@@ -170,6 +170,18 @@ def fork_kernel(address: str, args: list[str], env: dict, cwd: str) -> int:
                                   "cwd": str(cwd)})["pid"])
 
 
+def run_notebook(address: str, job: dict) -> dict:
+    """Ask a fork server in ``notebooks`` mode to run one notebook job in a forked process;
+    returns the job's result (see :func:`territoria.pipeline.executor.run_in_child`).
+
+    Raises
+    ------
+    PipelineError
+        The process died before answering, or the server is gone.
+    """
+    return _request(address, {"op": "run", "job": job}, timeout=None)["result"]
+
+
 def server_alive(address: str | None) -> bool:
     """True if a fork server answers at ``address``."""
     if not address:
@@ -203,7 +215,11 @@ class ForkServer:
     >>> srv.close()  # doctest: +SKIP
     """
 
-    def __init__(self, preload=DEFAULT_PRELOAD, log_path=None):
+    def __init__(self, preload=DEFAULT_PRELOAD, log_path=None, mode: str = "kernels"):
+        if mode not in ("kernels", "notebooks"):
+            raise PipelineError(f"unknown fork server mode '{mode}' (allowed: kernels, "
+                                "notebooks)")
+        self.mode = mode
         self.preload = tuple(preload)
         self.log_path = Path(log_path) if log_path else None
         self.address = str(runtime_dir() / f"fork-{uuid.uuid4().hex[:8]}.sock")
@@ -231,7 +247,7 @@ class ForkServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c",
                  "import sys; from territoria.pipeline.kernels import _serve_main; _serve_main()",
-                 self.address, ",".join(self.preload)],
+                 self.address, ",".join(self.preload), self.mode],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
                 cwd=os.getcwd(), start_new_session=True,
             )
@@ -293,18 +309,27 @@ class ForkServer:
 # ------------------------------------------------------------------------------------------
 # Server side
 # ------------------------------------------------------------------------------------------
-def _serve_main() -> None:  # pragma: no cover - runs in the server process
-    address, preload = sys.argv[1], [m for m in sys.argv[2].split(",") if m]
-    # What a kernel started by `python -m ipykernel_launcher` has: no cwd entry on sys.path
-    # (IPython adds '' itself).
-    if sys.path and sys.path[0] in ("", os.getcwd()):
-        del sys.path[0]
+def warm_up(preload) -> tuple[list[str], dict, dict]:
+    """Import ``preload`` and warm Matplotlib in a process that will fork notebook processes.
+
+    Follows Python's recipe for fork without exec (docs of ``gc.freeze``): the collector is
+    disabled here; the caller freezes what was built and each child re-enables collection,
+    so the children's collector never walks (and so never copies) the parent's objects.
+
+    Returns
+    -------
+    loaded : list of str
+        The modules that imported (a missing optional library only costs speed).
+    base : dict
+        ``path`` and ``filters``: ``sys.path`` before the imports, and the warnings filters
+        after them (the filters libraries install when imported are what a fresh kernel has
+        once the notebook imported them), for :func:`reset_process_state`.
+    snap : dict
+        ``rc``: Matplotlib's rcParams after the warm-up (without the backend).
+    """
     import gc
     import warnings
 
-    # Python's recipe for fork without exec (docs of gc.freeze): no collections in the parent,
-    # everything it built frozen before serving, collection re-enabled in each child; the
-    # children's collector then never walks (and so never copies) the parent's objects.
     gc.disable()
     base = {"path": list(sys.path)}
     loaded = []
@@ -312,9 +337,9 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
         try:
             __import__(name)
             loaded.append(name)
-        except Exception:  # a missing optional library only costs speed
+        except Exception:
             pass
-    snap = {}
+    snap: dict = {}
     if "matplotlib" in sys.modules:
         import matplotlib
 
@@ -331,10 +356,24 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
             ax.set_title("warm-up")
             fig.savefig(io.BytesIO(), format="png")
         snap["rc"] = {k: v for k, v in matplotlib.rcParams.items() if k != "backend"}
-    # Warnings filters as they stand after the imports: the filters libraries install when
-    # imported (IPython's completer, pandas, ...) are what a fresh kernel has once the
-    # notebook imported them.
     base["filters"] = list(warnings.filters)
+    return loaded, base, snap
+
+
+def _serve_main() -> None:  # pragma: no cover - runs in the server process
+    address, preload = sys.argv[1], [m for m in sys.argv[2].split(",") if m]
+    # What a kernel started by `python -m ipykernel_launcher` has: no cwd entry on sys.path
+    # (IPython adds '' itself).
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
+    import gc
+
+    loaded, base, snap = warm_up(preload)
+    mode = sys.argv[3] if len(sys.argv) > 3 else "kernels"
+    if mode == "notebooks":  # notebooks run in the forked process itself (engine inproc)
+        from territoria.pipeline.executor import prepare_notebook_parent
+
+        base.update(prepare_notebook_parent())
     gc.freeze()
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(OSError):
@@ -399,6 +438,12 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
                         _kernel_child(srv, conn, req, base, snap)  # never returns
                     children.add(pid)
                     reply = {"pid": pid}
+                elif op == "run" and mode == "notebooks":
+                    pid = os.fork()
+                    if pid == 0:
+                        _notebook_child(srv, conn, req, base, snap)  # never returns
+                    children.add(pid)
+                    continue  # the child answers
                 elif op == "shutdown":
                     conn.sendall(b'{"ok": true}\n')
                     break
@@ -442,6 +487,37 @@ def reset_process_state(base_path, base_filters, rc=None) -> None:
         backend = os.environ.get("MPLBACKEND")
         if backend:
             matplotlib.rcParams._set("backend", backend)  # no backend import before the shell
+
+
+def _notebook_child(srv, conn, req, base, snap) -> None:  # pragma: no cover - forked child
+    """Run one notebook job in this fresh process and answer on ``conn`` (engine inproc)."""
+    code = 1
+    try:
+        srv.close()
+        os.setsid()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        reset_process_state(base["path"], base["filters"], snap.get("rc"))
+        import gc
+
+        gc.enable()
+        from territoria.pipeline.executor import run_in_child
+
+        reply = run_in_child(req["job"])
+        conn.settimeout(None)
+        conn.sendall(json.dumps({"result": reply}, default=str).encode("utf-8") + b"\n")
+        code = 0
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
 
 
 def _kernel_child(srv, conn, req, base, snap) -> None:  # pragma: no cover - forked child

@@ -219,15 +219,16 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
     if engine not in ("auto", *ENGINES):
         raise PipelineError(f"unknown engine '{engine}' (allowed: auto, {', '.join(ENGINES)})")
     if engine != "plain" and not fork_supported():
-        if engine == "fork":
+        if engine in ("fork", "inproc"):
             notes.append(tr(MESSAGES, "fallback", lang, why="needs Linux"))
         engine = "plain"
     if engine == "plain":
         return "plain", None, Executor(workers, "plain", None, log_path=log_path)
-    server = ForkServer(log_path=log_path)
+    used = "inproc" if engine == "inproc" else "fork"  # inproc: notebooks run in the forks
+    server = ForkServer(log_path=log_path, mode="notebooks" if used == "inproc" else "kernels")
     try:
         server.launch()
-        executor = Executor(workers, "fork", server.address, log_path=log_path)
+        executor = Executor(workers, used, server.address, log_path=log_path)
     except (OSError, PipelineError) as e:
         server.close()
         notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
@@ -239,7 +240,7 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
         server.close()
         notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
         return "plain", None, Executor(workers, "plain", None, log_path=log_path)
-    return "fork", server, executor
+    return used, server, executor
 
 
 def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = False,
