@@ -21,7 +21,7 @@ def test_modules_named_in_contributing_import():
     import importlib
 
     text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    for mod in sorted(set(re.findall(r"`(territoria(?:\.[a-z_]+)+)`", text))):
+    for mod in sorted(set(re.findall(r"`(territoria(?:\.[A-Za-z_]+)+)`", text))):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError:  # an attribute (territoria.i18n.tr): its module imports
