@@ -216,3 +216,51 @@ def test_one_territorys_new_data_reruns_its_notebooks_and_the_city_steps(moved):
                            ("02_diagnostic", "T01"), ("02_diagnostic", "T03"),
                            ("07_synthesis", None)}
     assert {k: v for k, v in again.counts.items() if v} == {"ok": 4, "skipped": 5, "failed": 1}
+
+
+def test_summary_counts_no_data_per_step_and_writes_what_is_missing(tmp_path):
+    """Statuses ok / no-data / failed / skipped per step, and the territory x step table of
+    missing inputs read from the results files (also as output/missing_inputs.csv)."""
+    import pandas as pd
+
+    from territoria.config import init_workspace
+    from territoria.pipeline.executor import Failure, JobResult
+    from territoria.pipeline.runner import (
+        MISSING_CSV,
+        RunSummary,
+        missing_inputs,
+        write_missing_csv,
+    )
+    from territoria.steps.common import check_inputs, no_data_result, open_context
+
+    ws = init_workspace(tmp_path / "ws", name="Vacía")
+    Store(ws.store_path).close()
+    ctx = open_context(ws.root)
+    no_data_result(check_inputs(ctx, "02_diagnostic", "T1")).save(ws.output_dir)
+    ctx.close()
+
+    def job(step, tid, status):
+        return JobResult(step, tid, status, 0.1, "x.ipynb", None, "plain",
+                         error=Failure("ValueError", "boom") if status == "failed" else None)
+
+    results = [job("00_selection", None, "ok"), job("02_diagnostic", "T1", "no-data"),
+               job("02_diagnostic", "T2", "failed"), job("02_diagnostic", "T3", "skipped")]
+    missing = missing_inputs(ws, results)
+    assert [(m["step"], m["territory_id"], m["status"]) for m in missing] == [
+        ("02_diagnostic", "T1", "no-data")]
+    assert "diagnostic" in missing[0]["missing"].split(", ")
+    path = write_missing_csv(ws, missing)
+    assert path == ws.output_dir / MISSING_CSV
+    csv = pd.read_csv(path, dtype=str)
+    assert list(csv["territory_id"]) == ["T1"] and "territoria ingest" in csv["reason_es"][0]
+    s = RunSummary("r", "plain", 1, 1.0, results, missing=missing, missing_csv=str(path))
+    assert s.counts_by_step() == {
+        "00_selection": {"ok": 1, "no-data": 0, "failed": 0, "skipped": 0},
+        "02_diagnostic": {"ok": 0, "no-data": 1, "failed": 1, "skipped": 1}}
+    assert s.counts == {"ok": 1, "skipped": 1, "failed": 1, "no-data": 1}
+    assert not s.ok and [r.territory_id for r in s.failures] == ["T2"]
+    text = s.format("en")
+    assert "1 ok, 1 skipped (up to date), 1 failed, 1 no-data" in text
+    assert "02_diagnostic: 0 / 1 / 1 / 1" in text
+    assert "02_diagnostic · territory T1: " in text and str(path) in text
+    assert "colonia T1" in s.format("es") and "sin datos" in s.format("es")

@@ -17,7 +17,7 @@ Examples
 >>> s.counts
 {'ok': 0, 'skipped': 0, 'failed': 0}
 >>> s.format("en").splitlines()[0]
-'0 ok, 0 no-data, 0 skipped (up to date), 0 failed in 1.0 s (engine fork, 2 workers)'
+'0 ok, 0 skipped (up to date), 0 failed, 0 no-data (their inputs are not there yet) in 1.0 s (engine fork, 2 workers)'
 """
 
 from __future__ import annotations
@@ -47,10 +47,12 @@ from territoria.store import Store
 
 MESSAGES = {
     "summary": {
-        "es": "{ok} correctos, {no_data} sin datos, {skipped} omitidos (ya estaban al día), "
-              "{failed} con error en {seconds:.1f} s (motor {engine}, {workers} procesos)",
-        "en": "{ok} ok, {no_data} no-data, {skipped} skipped (up to date), {failed} failed "
-              "in {seconds:.1f} s (engine {engine}, {workers} workers)",
+        "es": "{ok} correctos, {skipped} omitidos (ya estaban al día), {failed} con error, "
+              "{no_data} sin datos (aún no hay datos para calcularlos) en {seconds:.1f} s "
+              "(motor {engine}, {workers} procesos)",
+        "en": "{ok} ok, {skipped} skipped (up to date), {failed} failed, {no_data} no-data "
+              "(their inputs are not there yet) in {seconds:.1f} s (engine {engine}, "
+              "{workers} workers)",
     },
     "failures": {"es": "Cuadernos con error:", "en": "Failed notebooks:"},
     "by_step": {"es": "Por paso (correctos / sin datos / con error / omitidos):",
