@@ -547,9 +547,9 @@ for _c in (
           tolerance=0.01),
     Check("05.reliable", "set", _reliable_stages,
           _hint("las partes cuya alfa de Cronbach es 0.7 o más (tabla de confiabilidad); "
-                "responda con una lista como [\"design\"].",
+                "responda con una lista de claves (design, delib, impact).",
                 "the stages whose Cronbach's alpha is 0.7 or more (reliability table); answer "
-                "with a list like [\"design\"].")),
+                "with a list of stage ids (design, delib, impact).")),
     # 06 · impact (city)
     Check("06.pct_change", "number",
           lambda ch: 100.0 * math.expm1(float(ch.indicator("06.pct_change", "crime_att_cs_never",
