@@ -98,7 +98,9 @@ def calendar_cmd(plan_file, out_file, language, ws):
                    f"{r.territories} | {n} | {total}")
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
-        cal.to_csv(out_file, index=False)
+        from territoria.safe_export import write_csv  # no cell may run as a formula
+
+        write_csv(cal, out_file)
         click.echo(f"-> {out_file}")
 
 

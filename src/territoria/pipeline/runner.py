@@ -17,7 +17,7 @@ Examples
 >>> s.counts
 {'ok': 0, 'skipped': 0, 'failed': 0}
 >>> s.format("en").splitlines()[0]
-'0 ok, 0 skipped (up to date), 0 failed, 0 no-data (their inputs are not there yet) in 1.0 s (engine fork, 2 workers)'
+'0 ok, 0 no-data, 0 skipped (up to date), 0 failed in 1.0 s (engine fork, 2 workers)'
 """
 
 from __future__ import annotations
@@ -47,12 +47,10 @@ from territoria.store import Store
 
 MESSAGES = {
     "summary": {
-        "es": "{ok} correctos, {skipped} omitidos (ya estaban al día), {failed} con error, "
-              "{no_data} sin datos (aún no hay datos para calcularlos) en {seconds:.1f} s "
-              "(motor {engine}, {workers} procesos)",
-        "en": "{ok} ok, {skipped} skipped (up to date), {failed} failed, {no_data} no-data "
-              "(their inputs are not there yet) in {seconds:.1f} s (engine {engine}, "
-              "{workers} workers)",
+        "es": "{ok} correctos, {no_data} sin datos, {skipped} omitidos (ya estaban al día), "
+              "{failed} con error en {seconds:.1f} s (motor {engine}, {workers} procesos)",
+        "en": "{ok} ok, {no_data} no-data, {skipped} skipped (up to date), {failed} failed "
+              "in {seconds:.1f} s (engine {engine}, {workers} workers)",
     },
     "failures": {"es": "Cuadernos con error:", "en": "Failed notebooks:"},
     "by_step": {"es": "Por paso (correctos / sin datos / con error / omitidos):",
@@ -221,16 +219,15 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
     if engine not in ("auto", *ENGINES):
         raise PipelineError(f"unknown engine '{engine}' (allowed: auto, {', '.join(ENGINES)})")
     if engine != "plain" and not fork_supported():
-        if engine in ("fork", "inproc"):
+        if engine == "fork":
             notes.append(tr(MESSAGES, "fallback", lang, why="needs Linux"))
         engine = "plain"
     if engine == "plain":
         return "plain", None, Executor(workers, "plain", None, log_path=log_path)
-    used = "inproc" if engine == "inproc" else "fork"  # inproc: notebooks run in the forks
-    server = ForkServer(log_path=log_path, mode="notebooks" if used == "inproc" else "kernels")
+    server = ForkServer(log_path=log_path)
     try:
         server.launch()
-        executor = Executor(workers, used, server.address, log_path=log_path)
+        executor = Executor(workers, "fork", server.address, log_path=log_path)
     except (OSError, PipelineError) as e:
         server.close()
         notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
@@ -242,7 +239,7 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
         server.close()
         notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
         return "plain", None, Executor(workers, "plain", None, log_path=log_path)
-    return used, server, executor
+    return "fork", server, executor
 
 
 def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = False,
@@ -425,7 +422,9 @@ def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
     df = pd.DataFrame(rows, columns=cols)
     df["territory_id"] = df["territory_id"].astype(object).where(df["territory_id"].notna(),
                                                                  "city")
-    df.sort_values(["territory_id", "step"]).to_csv(path, index=False)
+    from territoria.safe_export import write_csv  # no cell may run as a formula
+
+    write_csv(df.sort_values(["territory_id", "step"]), path)
     return path
 
 

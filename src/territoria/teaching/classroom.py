@@ -284,11 +284,14 @@ def build_classroom(path, *, territories=(), learners: int = 1, language: str | 
 
 
 def _write_roster(root: Path, learners: list[Learner]) -> None:
+    from territoria.safe_export import neutralise
+
     with open(root / "roster.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["learner", "folder", "territory_id", "name"])
-        for x in learners:
-            w.writerow([x.number, x.folder.name, x.territory_id, x.name])
+        for x in learners:  # names come from the store: no cell may run as a formula
+            w.writerow([neutralise(str(v)) for v in (x.number, x.folder.name, x.territory_id,
+                                                     x.name)])
     lines = []
     for lang in ("es", "en"):
         lines += [f"# {tr(MESSAGES, 'readme_title', lang)}", "", tr(MESSAGES, "readme_intro", lang),
