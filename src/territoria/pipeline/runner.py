@@ -17,7 +17,7 @@ Examples
 >>> s.counts
 {'ok': 0, 'skipped': 0, 'failed': 0}
 >>> s.format("en").splitlines()[0]
-'0 ok, 0 no-data, 0 skipped (up to date), 0 failed in 1.0 s (engine fork, 2 workers)'
+'0 ok, 0 skipped (up to date), 0 failed, 0 no-data (their inputs are not there yet) in 1.0 s (engine fork, 2 workers)'
 """
 
 from __future__ import annotations
@@ -47,10 +47,12 @@ from territoria.store import Store
 
 MESSAGES = {
     "summary": {
-        "es": "{ok} correctos, {no_data} sin datos, {skipped} omitidos (ya estaban al día), "
-              "{failed} con error en {seconds:.1f} s (motor {engine}, {workers} procesos)",
-        "en": "{ok} ok, {no_data} no-data, {skipped} skipped (up to date), {failed} failed "
-              "in {seconds:.1f} s (engine {engine}, {workers} workers)",
+        "es": "{ok} correctos, {skipped} omitidos (ya estaban al día), {failed} con error, "
+              "{no_data} sin datos (aún no hay datos para calcularlos) en {seconds:.1f} s "
+              "(motor {engine}, {workers} procesos)",
+        "en": "{ok} ok, {skipped} skipped (up to date), {failed} failed, {no_data} no-data "
+              "(their inputs are not there yet) in {seconds:.1f} s (engine {engine}, "
+              "{workers} workers)",
     },
     "failures": {"es": "Cuadernos con error:", "en": "Failed notebooks:"},
     "by_step": {"es": "Por paso (correctos / sin datos / con error / omitidos):",
@@ -425,6 +427,54 @@ def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
     from territoria.safe_export import write_csv  # no cell may run as a formula
 
     write_csv(df.sort_values(["territory_id", "step"]), path)
+    return path
+
+
+def inputs_meta(sidecar) -> dict:
+    """Status and missing inputs a notebook recorded in its results file (``{}`` if none).
+
+    Returns
+    -------
+    dict
+        ``status`` (``no-data``, ``partial`` or ``ok``), ``missing`` (tables),
+        ``missing_sections``, ``reason_es``, ``reason_en``
+        (:meth:`territoria.steps.common.InputCheck.meta`).
+    """
+    try:
+        payload = json.loads(Path(sidecar).read_text(encoding="utf-8"))
+        return dict(payload["tables"][INPUTS_KEY]["meta"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def missing_inputs(ws: Workspace, results: list[JobResult]) -> list[dict]:
+    """What is missing where: one row per notebook of ``results`` whose inputs fell short
+    (``no-data``, or ``partial`` with sections left out), read from its results file."""
+    rows = []
+    for r in results:
+        if r.status == "failed":
+            continue
+        meta = inputs_meta(Recorder(ws.output_dir, r.step, r.territory_id).path)
+        if meta.get("status") in ("no-data", "partial"):
+            rows.append({"step": r.step, "territory_id": r.territory_id,
+                         "status": meta["status"], "missing": ", ".join(meta.get("missing", [])),
+                         "sections_left_out": ", ".join(meta.get("missing_sections", [])),
+                         "reason_es": meta.get("reason_es", ""),
+                         "reason_en": meta.get("reason_en", "")})
+    return rows
+
+
+def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
+    """``output/missing_inputs.csv``: territory x step, what is missing (written every run,
+    with a header even when nothing is missing)."""
+    path = ws.output_dir / MISSING_CSV
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = ["territory_id", "step", "status", "missing", "sections_left_out", "reason_es",
+            "reason_en"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["territory_id"] = df["territory_id"].astype(object).where(df["territory_id"].notna(),
+                                                                 "city")
+    df.sort_values(["territory_id", "step"]).to_csv(path, index=False)
     return path
 
 
