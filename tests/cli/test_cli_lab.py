@@ -26,7 +26,9 @@ def lab_ws(published_ws, tmp_path_factory):
     ws, ids = published_ws
     root = tmp_path_factory.mktemp("lab") / "ws"
     shutil.copytree(ws.root, root, ignore=shutil.ignore_patterns("site"))
-    r = CliRunner().invoke(cli, ["lab", str(root), "--territory", ids[0], "--prepare-only"])
+    key = root.parent / "answer-key.csv"
+    r = CliRunner().invoke(cli, ["lab", str(root), "--territory", ids[0], "--prepare-only",
+                                 "--answer-key", str(key)])
     assert r.exit_code == 0, r.output
     return root, ids[0], r.output
 
@@ -40,6 +42,14 @@ def test_lab_prepare_only_writes_the_classroom(lab_ws):
         sorted(p.name for p in step_notebooks())
     assert sorted(p.name for p in (learner / "exercises").glob("*.ipynb")) == \
         sorted(p.name for p in exercise_notebooks())
+    import pandas as pd
+
+    from territoria.teaching import CHECKS
+
+    key = pd.read_csv(root.parent / "answer-key.csv", dtype=str)
+    assert sorted(key["key"]) == sorted(CHECKS) and set(key["territory_id"]) == {tid}
+    # the trainer's key stays outside the classroom the learners open
+    assert not list((root / "classroom").rglob("*answer*"))
     nb = nbformat.read(learner / "01_network.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and f'territory = "{tid}"' in injected[0].source

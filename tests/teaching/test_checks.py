@@ -7,13 +7,18 @@ import pytest
 
 from territoria.exceptions import ConfigError
 from territoria.teaching import CHECKS, Checker
-from territoria.teaching.checks import as_share, same_text
+from territoria.teaching.checks import _compare, as_share, same_text
 
 
 def test_answer_forms():
     assert same_text("Hombres de 18 a 29 años", "hombres de 18 a 29 anos")
     assert as_share("42", expected=0.5) == 0.42 and as_share(0.42, expected=0.5) == 0.42
     assert as_share(True, expected=0.5) is None
+    empty_list = CHECKS["05.reliable"]
+    assert _compare(empty_list, "Ninguna", set()) == (True, None)
+    assert _compare(empty_list, [], set()) == (True, None)
+    assert _compare(empty_list, ["Design"], {"design"}) == (True, None)
+    assert _compare(empty_list, 3, {"design"}) == (None, None)
 
 
 STAGES = ("design", "delib", "impact")

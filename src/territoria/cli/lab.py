@@ -52,9 +52,12 @@ def jupyter_lab_command(notebook_dir: Path, *, port: int | None = None,
 @click.option("--no-browser", is_flag=True, help="Start JupyterLab without opening a browser.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Notebooks run at once when the steps must run first.")
+@click.option("--answer-key", "answer_key", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the trainer's answer key (CSV: learner, "
+                                 "territory, exercise, answer). Keep it away from learners.")
 def lab_cmd(path: Path, ws_path: Path | None, territories: tuple[str, ...], learners: int,
             language: str | None, prepare_only: bool, port: int | None, no_browser: bool,
-            workers: int):
+            workers: int, answer_key: Path | None):
     """Prepare a classroom and open it in JupyterLab (teaching).
 
     Builds the sample city in PATH if it is not a workspace yet (any workspace is reused),
@@ -66,6 +69,7 @@ def lab_cmd(path: Path, ws_path: Path | None, territories: tuple[str, ...], lear
     Example:
       territoria lab ./aula --learners 12 --prepare-only
       territoria lab ./iztapalapa --territory 07-010
+      territoria lab ./aula -n 12 --prepare-only --answer-key clave-respuestas.csv
     """
     from territoria.teaching.classroom import build_classroom
 
@@ -76,6 +80,11 @@ def lab_cmd(path: Path, ws_path: Path | None, territories: tuple[str, ...], lear
                            workers=workers, echo=click.echo)
     click.echo(f"classroom: {room.root} ({len(room.learners)} learners, "
                f"{len(room.notebooks())} notebooks)")
+    if answer_key is not None:
+        from territoria.teaching.checks import write_answer_key
+
+        write_answer_key(room, answer_key)
+        click.echo(f"answer key: {answer_key}")
     if prepare_only:
         return
     cmd = jupyter_lab_command(room.root, port=port, no_browser=no_browser)

@@ -63,7 +63,8 @@ FORMS = {
     "integer": {"es": "un número entero", "en": "a whole number"},
     "text": {"es": "un texto entre comillas", "en": "a text in quotes"},
     "bool": {"es": "True o False (sí / no)", "en": "True or False (yes / no)"},
-    "set": {"es": "una lista, p. ej. [\"a\", \"b\"]", "en": "a list, e.g. [\"a\", \"b\"]"},
+    "set": {"es": "una lista, p. ej. [\"a\", \"b\"] (o [] si ninguna)",
+            "en": "a list, e.g. [\"a\", \"b\"] (or [] if none)"},
     "plan": {"es": "la ruta de un archivo de plan (.yml)", "en": "the path of a plan file (.yml)"},
 }
 
@@ -111,6 +112,10 @@ def as_bool(answer) -> bool | None:
         if f in ("no", "false", "falso", "n"):
             return False
     return None
+
+
+#: Answers meaning "none of them" for a list (an empty list works too).
+NONE_WORDS = ("ninguna", "ninguno", "none", "nada", "nothing")
 
 
 def _is_empty(answer) -> bool:
@@ -319,6 +324,29 @@ class Checker:
         return CheckResult(c.key, True, tr(MESSAGES, "correct", lang, ex=c.key))
 
 
+def write_answer_key(classroom, path) -> Path:
+    """Write the trainer's answer key of a classroom: one row per learner and exercise
+    (``learner, territory_id, key, form, expected``); sets are written ``a | b``."""
+    import pandas as pd
+
+    frames = []
+    for learner in classroom.learners:
+        ch = Checker(classroom.workspace.root, learner.territory_id, "es")
+        try:
+            key = ch.answer_key()
+        finally:
+            ch.ctx.close()
+        key["expected"] = [" | ".join(sorted(map(str, v))) if isinstance(v, (set, frozenset))
+                           else v for v in key["expected"]]
+        key.insert(0, "territory_id", learner.territory_id)
+        key.insert(0, "learner", learner.number)
+        frames.append(key)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+    return path
+
+
 class _Unavailable(TerritoriaError):
     """The source a check needs (truth, stored results) is not in this workspace."""
 
@@ -346,6 +374,8 @@ def _compare(c: Check, answer, exp) -> tuple[bool | None, str | None]:
             answer = " ".join(map(str, answer))
         return any(same_text(answer, a) for a in accepted), None
     if c.form == "set":
+        if isinstance(answer, str) and _fold(answer) in NONE_WORDS:
+            answer = []
         items = [answer] if isinstance(answer, str) else answer
         try:
             given = {_fold(a) for a in items}
@@ -441,8 +471,7 @@ def _reliable_stages(ch: Checker) -> set:
 
 def _divisive(ch: Checker) -> set:
     a = _agenda(ch)
-    found = set(a.loc[a["divisive"].astype(bool), "proposal"].astype(str))
-    return found or {"ninguna", "none"}
+    return set(a.loc[a["divisive"].astype(bool), "proposal"].astype(str))
 
 
 def _hint(es: str, en: str) -> dict:
