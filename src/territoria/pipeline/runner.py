@@ -430,54 +430,6 @@ def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
     return path
 
 
-def inputs_meta(sidecar) -> dict:
-    """Status and missing inputs a notebook recorded in its results file (``{}`` if none).
-
-    Returns
-    -------
-    dict
-        ``status`` (``no-data``, ``partial`` or ``ok``), ``missing`` (tables),
-        ``missing_sections``, ``reason_es``, ``reason_en``
-        (:meth:`territoria.steps.common.InputCheck.meta`).
-    """
-    try:
-        payload = json.loads(Path(sidecar).read_text(encoding="utf-8"))
-        return dict(payload["tables"][INPUTS_KEY]["meta"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
-def missing_inputs(ws: Workspace, results: list[JobResult]) -> list[dict]:
-    """What is missing where: one row per notebook of ``results`` whose inputs fell short
-    (``no-data``, or ``partial`` with sections left out), read from its results file."""
-    rows = []
-    for r in results:
-        if r.status == "failed":
-            continue
-        meta = inputs_meta(Recorder(ws.output_dir, r.step, r.territory_id).path)
-        if meta.get("status") in ("no-data", "partial"):
-            rows.append({"step": r.step, "territory_id": r.territory_id,
-                         "status": meta["status"], "missing": ", ".join(meta.get("missing", [])),
-                         "sections_left_out": ", ".join(meta.get("missing_sections", [])),
-                         "reason_es": meta.get("reason_es", ""),
-                         "reason_en": meta.get("reason_en", "")})
-    return rows
-
-
-def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
-    """``output/missing_inputs.csv``: territory x step, what is missing (written every run,
-    with a header even when nothing is missing)."""
-    path = ws.output_dir / MISSING_CSV
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cols = ["territory_id", "step", "status", "missing", "sections_left_out", "reason_es",
-            "reason_en"]
-    df = pd.DataFrame(rows, columns=cols)
-    df["territory_id"] = df["territory_id"].astype(object).where(df["territory_id"].notna(),
-                                                                 "city")
-    df.sort_values(["territory_id", "step"]).to_csv(path, index=False)
-    return path
-
-
 def _progress_bar(total: int, progress: bool, lang: str):
     if not progress or not sys.stderr.isatty() or total == 0:
         return None
