@@ -26,6 +26,10 @@ a file that carries fewer columns than the table updates only those; with
 carry (a catalogue that updates only the columns it has); otherwise the whole row is replaced.
 
 Everything runs as SQL inside the caller's :meth:`territoria.store.Store.transaction`.
+Typical keys: ``["_uuid"]`` for a survey; ``["territory_id", "month", "category",
+"source"]`` for aggregated counts (a re-sent cell replaces the stored one, never adds to it);
+``["unit_id", "source"]`` for an index by vintage; ``["territory_id"]`` with
+``partial=True`` for a catalogue. Rows given as a DataFrame: :func:`upsert_frame`.
 
 Examples
 --------
@@ -205,6 +209,35 @@ def upsert(store: Store, table: str, incoming: str, *, key: Sequence[str], file_
     finally:
         con.execute(f"DROP TABLE IF EXISTS {cls}").fetchall()
     return out
+
+
+def upsert_frame(store: Store, table: str, df: pd.DataFrame, **kwargs) -> UpsertCounts:
+    """:func:`upsert` for rows held in a DataFrame (columns named as the table's; the table
+    is created from the frame if missing). Keyword arguments are :func:`upsert`'s.
+
+    Examples
+    --------
+    A catalogue that carries only some columns updates only those (``partial=True``):
+
+    >>> from territoria.store import Store
+    >>> s = Store(":memory:")
+    >>> with s.transaction():
+    ...     _ = s.append("zones", pd.DataFrame({"zone_id": ["DT01"], "name": ["Aculco"],
+    ...                                         "illustrative": [True]}))
+    ...     upsert_frame(s, "zones", pd.DataFrame({"zone_id": ["DT01"], "name": ["ACULCO"]}),
+    ...                  key=["zone_id"], file_sha256="f", partial=True)
+    UpsertCounts(new=0, updated=1, unchanged=0, older=0, removed=0)
+    >>> s.query("SELECT name, illustrative FROM zones").values.tolist()
+    [['ACULCO', True]]
+    """
+    view = f"_upsert_df_{os.getpid()}_{next(_n)}"
+    store.con.register(view, df)
+    try:
+        if not store.has_table(table):
+            store.con.execute(f"CREATE TABLE {q(table)} AS SELECT * FROM {view} LIMIT 0")
+        return upsert(store, table, view, **kwargs)
+    finally:
+        store.con.unregister(view)
 
 
 def replace_all(store: Store, table: str, incoming: str, *, key: Sequence[str],
