@@ -155,6 +155,13 @@ def test_comparative_its_matches_dummy_regression_with_cluster_se():
     assert r.loc["level_change", "n_treated"] == 10
     assert r.loc["level_change", "n_control"] == 30 and r.loc["level_change", "n"] == len(s)
     assert r.loc["level_change", "ci_low"] < -0.5 < r.loc["level_change", "ci_high"]
+    # t with G* - 1 df, G* the effective number of clusters (Carter et al. 2017): between the
+    # number of treated units and the number of units
+    from scipy import stats as st
+
+    assert (r["g_eff"] > 10).all() and (r["g_eff"] < 40).all()
+    q = st.t.ppf(0.975, r["df"])
+    np.testing.assert_allclose(r["ci_high"] - r["estimate"], q * r["se"], rtol=1e-12)
 
 
 def test_comparative_its_wild_bootstrap_and_options():

@@ -253,7 +253,11 @@ def comparative_its(panel: pd.DataFrame, unit: str, time: str, cohort: str, outc
         ``cluster``: cluster-robust (by unit) variance with the CR1 factor
         :math:`G/(G-1) \\cdot (N-1)/(N-K)` (K counts the period effects, not the unit
         effects nested in the clusters: Stata ``reghdfe ..., absorb(unit time)
-        vce(cluster unit)``), t(G-1) intervals. ``wild``: wild cluster score bootstrap
+        vce(cluster unit)``); intervals from t with :math:`G^*-1` degrees of freedom,
+        :math:`G^*` the coefficient's effective number of clusters (Carter, Schnepel and
+        Steigerwald 2017, with :math:`\\Omega_g = I`), about the number of treated units
+        when they are few: with 22 treated of 293 units t(G-1) covered 0.91-0.93 in the
+        Monte Carlo, because the variance then rests on the treated units' scores. ``wild``: wild cluster score bootstrap
         (Kline and Santos 2012) with Webb six-point weights, ``n_boot`` draws, symmetric
         interval from the draws of :math:`|b^* - \\hat b|` scaled by the CR1 factor, p-value
         the share of draws at least as large as :math:`|\\hat b|`.
@@ -266,8 +270,9 @@ def comparative_its(panel: pd.DataFrame, unit: str, time: str, cohort: str, outc
     -------
     DataFrame
         Rows ``pre_trend_diff``, ``level_change``, ``slope_change`` with ``estimate, se,
-        ci_low, ci_high, p_val``, and ``n`` (rows), ``n_treated``, ``n_control`` (units),
-        ``n_pre`` (periods before :math:`t_0`), ``inference``.
+        ci_low, ci_high, p_val``, ``df`` (``cluster``), ``g_eff`` (effective clusters), and
+        ``n`` (rows), ``n_treated``, ``n_control`` (units), ``n_pre`` (periods before
+        :math:`t_0`), ``inference``.
 
     Raises
     ------
@@ -288,7 +293,10 @@ def comparative_its(panel: pd.DataFrame, unit: str, time: str, cohort: str, outc
     Bernal, J. L., Cummins, S. and Gasparrini, A. (2018). The use of controls in interrupted
     time series studies of public health interventions. Int J Epidemiol 47(6), 2082-2093.
     Cameron, A. C. and Miller, D. L. (2015). A practitioner's guide to cluster-robust
-    inference. J Hum Resour 50(2), 317-372. Kline, P. and Santos, A. (2012). A score based
+    inference. J Hum Resour 50(2), 317-372. Carter, A. V., Schnepel, K. T. and Steigerwald,
+    D. G. (2017). Asymptotic behavior of a t-test robust to cluster heterogeneity. Rev Econ
+    Stat 99(4), 698-709. MacKinnon, J. G. and Webb, M. D. (2017). Wild bootstrap inference
+    for wildly different cluster sizes. J Appl Econom 32(2), 233-254. Kline, P. and Santos, A. (2012). A score based
     approach to wild bootstrap inference. J Econom Methods 1(1), 23-41. Webb, M. D. (2014).
     Reworking wild bootstrap based inference for clustered errors. Queen's Economics
     Department WP 1315.
@@ -382,10 +390,17 @@ def comparative_its(panel: pd.DataFrame, unit: str, time: str, cohort: str, outc
     c = G / (G - 1) * (n - 1) / (n - k)
     V = c * Hinv @ (S.T @ S) @ Hinv
     se = np.sqrt(np.diag(V))
+    # effective number of clusters of each coefficient (Carter, Schnepel and Steigerwald
+    # 2017, working model Omega_g = I): with few treated units their scores dominate
+    A = Xr @ Hinv  # column j: the weights of coefficient j on each row
+    gam = np.vstack([np.bincount(uid, weights=A[:, j] ** 2, minlength=G) for j in range(3)])
+    gbar = gam.mean(1, keepdims=True)
+    g_eff = G / (1 + ((gam - gbar) ** 2).mean(1) / gbar[:, 0] ** 2)
+    dof = np.maximum(g_eff - 1, 1.0)
     if inference == "cluster":
-        q = stats.t.ppf(1 - alpha / 2, G - 1)
+        q = stats.t.ppf(1 - alpha / 2, dof)
         lo, hi = b - q * se, b + q * se
-        p = 2 * stats.t.sf(np.abs(b / se), G - 1)
+        p = 2 * stats.t.sf(np.abs(b / se), dof)
     else:
         rng = np.random.default_rng(seed)
         W = WEBB[rng.integers(0, 6, (n_boot, G))]
@@ -397,6 +412,7 @@ def comparative_its(panel: pd.DataFrame, unit: str, time: str, cohort: str, outc
     for j, term in enumerate(["pre_trend_diff", "level_change", "slope_change"]):
         rows.append({"term": term, "estimate": float(b[j]), "se": float(se[j]),
                      "ci_low": float(lo[j]), "ci_high": float(hi[j]), "p_val": float(p[j]),
-                     "n": n, "n_treated": n_treated, "n_control": n_control, "n_pre": n_pre,
-                     "inference": inference})
+                     "df": float(dof[j]) if inference == "cluster" else np.nan,
+                     "g_eff": float(g_eff[j]), "n": n, "n_treated": n_treated,
+                     "n_control": n_control, "n_pre": n_pre, "inference": inference})
     return pd.DataFrame(rows)
