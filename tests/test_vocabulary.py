@@ -27,6 +27,9 @@ KNOWN_DUPLICATES = {
     "Porcentaje", "Propuesta", "Quién se comprometió", "Qué se acordó", "Ronda",
     "Satisfacción con la vida (0 a 10)", "Seguimiento de acuerdos", "Sí", "Valor", "Votos",
     "no", "sí", "Falta el parámetro 'territory'",
+    # added by work in progress on the same day (paper forms, data coverage, crosswalk pages)
+    "Acuerdos", "Aún no hay datos", "Eje", "Estado", "Evaluaciones del programa (informes)",
+    "Fuente", "Zona",
 }
 
 
