@@ -99,6 +99,18 @@ def _connect(path: str, read_only: bool, wait: float):
             raise StoreError(f"{path}: cannot open the store ({first})") from None
 
 
+def _check_key_of(store: Store, original: Path) -> None:
+    """The key check of :func:`territoria.secret.check_store_key`, for a copy of a store."""
+    from territoria.secret import check_store_key
+
+    real = store.path
+    store.path = str(original)
+    try:
+        check_store_key(store)
+    finally:
+        store.path = real
+
+
 def _duckdb_holder(message: str) -> dict | None:
     """The process DuckDB names in its lock message (a reader holds no workspace lock)."""
     m = re.search(r"PID (\d+)", message)
@@ -173,6 +185,53 @@ class Store:
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    @contextlib.contextmanager
+    def snapshot(cls, path: str | os.PathLike, *, wait: float | None = None) -> Iterator[Store]:
+        """A private read-only copy of the store, for long reads (``publish``).
+
+        The copy is taken under the workspace write lock (so no writer is half-way), which
+        is held only while the file is copied; the reader then never blocks a writer.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.duckdb"
+        >>> Store(p).close()
+        >>> with Store.snapshot(p) as s:
+        ...     s.schema_version() == SCHEMA_VERSION, s.path != str(p)
+        (True, True)
+        """
+        import shutil
+        import tempfile
+
+        src = Path(path)
+        if not src.exists():
+            raise StoreError(f"{src}: no store yet (run 'territoria ingest' or 'territoria demo')")
+        with tempfile.TemporaryDirectory(prefix="territoria-snapshot-") as tmp:
+            copy = Path(tmp) / src.name
+            try:
+                with write_lock(src, wait=default_wait() if wait is None else wait):
+                    shutil.copy2(src, copy)
+                    wal = src.with_name(src.name + ".wal")
+                    if wal.exists():
+                        shutil.copy2(wal, copy.with_name(copy.name + ".wal"))
+            except OSError as e:
+                raise StoreError(f"{src}: cannot copy the store ({e.strerror or e})") from None
+
+            store = cls(copy, check_key=False)  # private copy: written only to replay its log
+            try:
+                store.path = str(copy)
+                store._snapshot_of = src
+                with contextlib.suppress(Exception):
+                    store.con.execute("CHECKPOINT")
+                store.read_only = True
+                if (src.parent / "city.yml").exists():
+                    _check_key_of(store, src)
+                yield store
+            finally:
+                store.close()
 
     # -- schema ---------------------------------------------------------------------------
     def _migrate(self) -> None:

@@ -866,7 +866,7 @@ def publish(ws: Workspace, errors: list | None = None) -> Path:
     clean_leftovers(ws.root)  # folders left by a killed publish
     tmp = temp_dir(ws.root)
     try:
-        with Store(ws.store_path, read_only=True) as store:
+        with Store.snapshot(ws.store_path) as store:  # a private copy: never blocks a writer
             builder = SiteBuilder(ws, store)
             builder.build(tmp)
         if errors is not None:
