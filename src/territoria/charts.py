@@ -2,7 +2,7 @@
 
 The published site draws its charts with these functions from the recorded result tables, so a
 page works opened from disk, text stays selectable and both languages cost nothing; the step
-notebooks show the same charts (:class:`Chart`, through ``analysis.plots`` with
+notebooks show the same charts (:class:`Chart`, through ``figures`` with
 ``backend="svg"``), so trainers and residents see one drawing. Matplotlib figures remain
 available for adjusting a chart by hand. Every chart has a ``<title>`` and ``<desc>`` (alt
 text); all text is escaped. This module imports only the standard library, so ``analysis``

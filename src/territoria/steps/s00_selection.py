@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from territoria.analysis import plots
+from territoria import figures as plots
 from territoria.analysis import selection as sel
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr

@@ -32,9 +32,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territoria import figures as plots
 from territoria import vocabulary
 from territoria.analysis import participation as part
-from territoria.analysis import plots
 from territoria.analysis.suppression import suppress
 from territoria.i18n import check_language, tr
 from territoria.steps import Section, StepResult, View, common

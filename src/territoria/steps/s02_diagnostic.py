@@ -29,9 +29,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territoria import figures as plots
 from territoria import vocabulary
 from territoria.analysis import diagnostic as dg
-from territoria.analysis import plots
 from territoria.analysis.suppression import suppress
 from territoria.analysis.survey import design_weights, poststratify
 from territoria.exceptions import DataError

@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from territoria import figures as plots
 from territoria import vocabulary
 from territoria.analysis import agenda as _agenda
-from territoria.analysis import plots
 from territoria.analysis.consensus import (
     ROUND_ORDER,
     consensus_trajectory,

@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from territoria import figures as plots
 from territoria import vocabulary
 from territoria.analysis import followup as fu
-from territoria.analysis import plots
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
 from territoria.ledger.model import (

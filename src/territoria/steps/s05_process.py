@@ -33,8 +33,8 @@ import math
 import pandas as pd
 from scipy import stats
 
+from territoria import figures as plots
 from territoria import vocabulary
-from territoria.analysis import plots
 from territoria.analysis import process_eval as pe
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
