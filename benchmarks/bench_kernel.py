@@ -99,7 +99,7 @@ def main() -> None:
                 ts.append(time.perf_counter() - t)
             res[name] = _median(ts)
         out["html_s"] = res
-    from territoria.analysis.plots import bar_ci
+    from territoria.figures import bar_ci
 
     df = pd.DataFrame({"label": [f"Grupo {i}" for i in range(8)],
                        "estimate": [0.1 * i for i in range(1, 9)],

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from matplotlib.container import BarContainer
 
-from territoria.analysis.plots import bar_ci, choropleth, format_value, lines_by_group
 from territoria.exceptions import AnalysisError, TerritoriaError
+from territoria.figures import bar_ci, choropleth, format_value, lines_by_group
 
 
 def render(fig) -> bytes:
@@ -122,7 +122,7 @@ def test_bar_ci_tolerates_estimates_a_hair_outside_their_interval():
     # "'xerr' must not contain negative values" in 6 of 130 process notebooks
     import pandas as pd
 
-    from territoria.analysis import plots
+    from territoria import figures as plots
 
     df = pd.DataFrame({"label": ["a", "b", "c"], "estimate": [1.0, 0.5, 0.4],
                        "ci_low": [0.8, 0.55, None], "ci_high": [0.99999999, 0.6, None]})

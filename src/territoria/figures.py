@@ -1,4 +1,5 @@
-"""Figures a resident can read: one idea per chart, translated, with alt text.
+"""Figures a resident can read: one idea per chart, translated, with alt text (moved here
+from ``analysis.plots``: the statistics layer makes numbers, this module draws them).
 
 Every function takes ``lang`` (``'es'`` default, ``'en'``) and returns ``(fig, alt_text)``:
 a :class:`matplotlib.figure.Figure` (built without pyplot, so no global state) and a sentence
