@@ -402,11 +402,12 @@ def silhouette_points(points: np.ndarray, labels: np.ndarray) -> float:
     groups, lab = np.unique(np.asarray(labels), return_inverse=True)
     if len(groups) < 2:
         return float("nan")
-    sq = (pts ** 2).sum(1)
-    dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * pts @ pts.T, 0.0))
-    onehot = np.eye(len(groups))[lab]
-    sums = dist @ onehot
-    sizes = onehot.sum(0)
+    d2 = np.zeros((len(pts), len(pts)))
+    for j in range(pts.shape[1]):  # no BLAS: it only adds thread overhead on shared cores
+        d2 += np.subtract.outer(pts[:, j], pts[:, j]) ** 2
+    dist = np.sqrt(d2)
+    sizes = np.bincount(lab, minlength=len(groups)).astype(float)
+    sums = np.column_stack([dist[:, lab == g].sum(1) for g in range(len(groups))])
     own = sizes[lab]
     a = sums[np.arange(len(pts)), lab] / np.maximum(own - 1, 1)
     other = sums / sizes[None, :]
@@ -435,8 +436,11 @@ def kmeans_pp(points: np.ndarray, k: int, *, n_init: int = 10, seed: int = 0,
     """
     pts = np.asarray(points, float)
     rng = np.random.default_rng(seed)
-    sq = (pts ** 2).sum(1)
     best = (None, np.inf)
+
+    def sqdist(c):  # broadcasting, no BLAS (thread overhead on shared cores)
+        return ((pts[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+
     for _ in range(n_init):
         centers = [pts[rng.integers(len(pts))]]
         d2 = ((pts - centers[0]) ** 2).sum(1)
@@ -446,20 +450,19 @@ def kmeans_pp(points: np.ndarray, k: int, *, n_init: int = 10, seed: int = 0,
             centers.append(pts[rng.choice(len(pts), p=d2 / d2.sum())])
             d2 = np.minimum(d2, ((pts - centers[-1]) ** 2).sum(1))
         c = np.array(centers)
+        lab = None
         for _ in range(max_iter):
-            d = sq[:, None] - 2 * pts @ c.T + (c ** 2).sum(1)[None, :]
-            lab = np.argmin(d, axis=1)
-            used, lab = np.unique(lab, return_inverse=True)
-            cnt = np.bincount(lab, minlength=len(used))
-            new = np.column_stack([np.bincount(lab, weights=pts[:, j], minlength=len(used))
-                                   for j in range(pts.shape[1])]) / cnt[:, None]
-            if len(new) == len(c) and np.allclose(new, c, atol=1e-10, rtol=0):
-                c = new
+            new_lab = np.argmin(sqdist(c), axis=1)
+            if lab is not None and np.array_equal(new_lab, lab):
                 break
-            c = new
-        d = sq[:, None] - 2 * pts @ c.T + (c ** 2).sum(1)[None, :]
+            lab = new_lab
+            cnt = np.bincount(lab, minlength=len(c))
+            keep = cnt > 0  # an emptied centre is dropped
+            c = np.column_stack([np.bincount(lab, weights=pts[:, j], minlength=len(c))
+                                 for j in range(pts.shape[1])])[keep] / cnt[keep, None]
+        d = sqdist(c)
         lab = np.argmin(d, axis=1)
-        inertia = float(np.maximum(d[np.arange(len(pts)), lab], 0).sum())
+        inertia = float(d[np.arange(len(pts)), lab].sum())
         if inertia < best[1] - 1e-12:
             best = (np.unique(lab, return_inverse=True)[1], inertia)
     return best
