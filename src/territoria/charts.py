@@ -232,7 +232,7 @@ def _domain(vals, percent: bool, n_ticks: int, fixed_top=None) -> tuple[float, f
 
 def bar_ci(labels, values, lows, highs, *, title: str, alt: str, percent: bool = False,
            width: int = 640, xlabel: str = "", highlight=None, ref: float | None = None,
-           notes=(), standalone: bool = False) -> str:
+           notes=(), standalone: bool = False, suffix: str = "") -> str:
     """Horizontal bars (in the given order) with interval whiskers; None values are left out
     of the drawing and labelled as suppressed.
 
@@ -241,7 +241,9 @@ def bar_ci(labels, values, lows, highs, *, title: str, alt: str, percent: bool =
     right, with the decimals its interval needs (:func:`digits_for`), so nothing is drawn
     over a label. ``ref`` draws a dashed vertical line at that value (e.g. 1 for ratios),
     ``notes`` are short lines printed under the chart, ``standalone`` gives the SVG its own
-    size and styles (for a file or a notebook rather than a page with the site's stylesheet).
+    size and styles (for a file or a notebook rather than a page with the site's stylesheet),
+    ``suffix`` is the unit written after each value and tick (e.g. " %" for values already
+    in percent).
 
     >>> svg = bar_ci(["Efecto"], [-0.06], [-0.20], [0.08], title="t", alt="a")
     >>> 'class="val">-0.06<' in svg
@@ -253,7 +255,7 @@ def bar_ci(labels, values, lows, highs, *, title: str, alt: str, percent: bool =
     wrapped = [wrap(lab, 0.38 * width, 12) for lab in labels]
     lab_w = max((text_width(s, 12) for w in wrapped for s in w), default=0.0)
     left = 8 + lab_w + 10
-    texts = [_fmt(v, percent, digits_for(lo, hi, percent)) if not _isnan(v) else "*"
+    texts = [_fmt(v, percent, digits_for(lo, hi, percent)) + suffix if not _isnan(v) else "*"
              for v, lo, hi in zip(values, lows, highs, strict=True)]
     val_w = max((text_width(t, 12) for t in texts), default=0.0) + 16
     x0, x1 = left, width - val_w - 8
@@ -272,7 +274,7 @@ def bar_ci(labels, values, lows, highs, *, title: str, alt: str, percent: bool =
         out.append(f'<line x1="{sx(t):.1f}" y1="{top}" x2="{sx(t):.1f}" y2="{base:.1f}" '
                    'stroke="#e3e3e3"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{base + 14:.1f}" text-anchor="middle" '
-                   f'class="axis">{escape(_tick(t, percent, _step(ticks)))}</text>')
+                   f'class="axis">{escape(_tick(t, percent, _step(ticks)) + suffix)}</text>')
     y = top
     for i, (ls, v, lo, hi, h) in enumerate(zip(wrapped, values, lows, highs, heights,
                                                 strict=True)):

@@ -167,7 +167,8 @@ def _chart(detail_json: str | None, title: dict) -> tuple[str, str]:
             f"{lab} {'—' if v is None else f'{v:.2f}'}" for lab, v in zip(labels, vals,
                                                                           strict=True))
         out.append(charts.bar_ci(labels, vals, lows, highs, title=title[lang] + unit, alt=alt,
-                                 percent=percent))
+                                 percent=percent,
+                                 suffix=("" if not unit else " %" if lang == "es" else "%")))
     return out[0], out[1]
 
 
