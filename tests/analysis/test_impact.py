@@ -17,12 +17,12 @@ from territoria.analysis.impact import (
     aggregate,
     att_gt,
     evaluate_impact,
-    event_study_plot,
     placebo,
     simulate_staggered,
     twfe,
 )
 from territoria.exceptions import AnalysisError, DataError
+from territoria.figures import event_study_plot
 
 REF = Path(__file__).resolve().parents[1] / "data" / "reference"
 TOL = 1e-4

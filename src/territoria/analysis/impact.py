@@ -41,7 +41,6 @@ import pandas as pd
 from scipy import stats
 
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import tr
 
 __all__ = [
     "att_gt",
@@ -49,7 +48,6 @@ __all__ = [
     "twfe",
     "placebo",
     "evaluate_impact",
-    "event_study_plot",
     "simulate_staggered",
     "SE_CONVENTION_CS",
     "SE_CONVENTION_TWFE",
@@ -64,28 +62,6 @@ SE_CONVENTION_TWFE = (
     "effects + constant; unit fixed effects (nested in clusters) not counted, as Stata "
     "xtreg, fe vce(cluster) and reghdfe; CI and p-value from t(G-1)"
 )
-
-MESSAGES = {
-    "es_title": {"es": "Efecto del programa antes y después de la incorporación",
-                 "en": "Programme effect before and after joining"},
-    "es_xlabel": {"es": "Periodos desde la incorporación (0 = primer periodo expuesto)",
-                  "en": "Periods since joining (0 = first exposed period)"},
-    "es_ylabel": {"es": "Efecto estimado (IC 95 %)", "en": "Estimated effect (95% CI)"},
-    "pre": {"es": "Antes (prueba de tendencias paralelas)",
-            "en": "Before (parallel-trends check)"},
-    "post": {"es": "Después (efecto del programa)", "en": "After (programme effect)"},
-    "alt": {
-        "es": ("Gráfica de estudio de eventos con {n_pre} periodos antes y {n_post} después de "
-               "la incorporación. Antes, las estimaciones van de {pre_min} a {pre_max} "
-               "({n_pre_sig} con intervalo que excluye el cero). Después, el efecto promedio es "
-               "{post_mean} (de {post_min} a {post_max})."),
-        "en": ("Event-study chart with {n_pre} periods before and {n_post} after joining. "
-               "Before, estimates range from {pre_min} to {pre_max} ({n_pre_sig} with an "
-               "interval excluding zero). After, the average effect is {post_mean} "
-               "(from {post_min} to {post_max})."),
-    },
-}
-
 
 # ----------------------------------------------------------------------------------------
 # data preparation
@@ -774,77 +750,6 @@ def evaluate_impact(panel: pd.DataFrame, unit: str, time: str, cohort: str, outc
         "alpha": alpha,
         "se_convention": {"cs": SE_CONVENTION_CS, "twfe": SE_CONVENTION_TWFE},
     }
-
-
-# ----------------------------------------------------------------------------------------
-# plot
-# ----------------------------------------------------------------------------------------
-def event_study_plot(event: pd.DataFrame, lang: str = "es", ax=None, title: str | None = None):
-    """Event-study chart with pre-trends, from ``aggregate(res, "event")``.
-
-    Parameters
-    ----------
-    event : DataFrame
-        Output of :func:`aggregate` with ``kind="event"``.
-    lang : {"es", "en"}
-        Language of labels.
-    ax : matplotlib Axes, optional
-    title : str, optional
-        Overrides the default translated title.
-
-    Returns
-    -------
-    (Figure, str)
-        The figure and a plain-language alternative text describing it.
-
-    Examples
-    --------
-    >>> panel = simulate_staggered(n_units=30, n_periods=5, cohorts={3: 10}, effect=1.0,
-    ...                            noise_sd=0.01, seed=6)
-    >>> ev = aggregate(att_gt(panel, "unit", "time", "cohort", "y"), "event")
-    >>> fig, alt = event_study_plot(ev, lang="en")
-    >>> alt.startswith("Event-study chart")
-    True
-    """
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    if "key" not in event.columns or "overall" not in event.columns:
-        raise AnalysisError("event_study_plot() needs the output of aggregate(res, 'event')")
-    d = event[~event["overall"].astype(bool)].copy()
-    d["key"] = d["key"].astype(int)
-    pre, post = d[d["key"] < 0], d[d["key"] >= 0]
-    if ax is None:
-        with matplotlib.rc_context({"figure.max_open_warning": 0}):
-            fig, ax = plt.subplots(figsize=(8, 4.5))
-    else:
-        fig = ax.figure
-    for part, color, key in ((pre, "#9a3324", "pre"), (post, "#1f5a96", "post")):
-        if len(part):
-            ax.errorbar(part["key"], part["estimate"],
-                        yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
-                        fmt="o", color=color, ecolor=color, elinewidth=1, capsize=2, ms=4,
-                        label=tr(MESSAGES, key, lang))
-    ax.axhline(0, color="0.3", lw=0.8)
-    ax.axvline(-0.5, color="0.6", lw=0.8, ls="--")
-    ax.set_xlabel(tr(MESSAGES, "es_xlabel", lang))
-    ax.set_ylabel(tr(MESSAGES, "es_ylabel", lang))
-    ax.set_title(title or tr(MESSAGES, "es_title", lang))
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-
-    def f(x):
-        return f"{x:.3f}"
-
-    alt = tr(MESSAGES, "alt", lang,
-             n_pre=len(pre), n_post=len(post),
-             pre_min=f(pre["estimate"].min()) if len(pre) else "-",
-             pre_max=f(pre["estimate"].max()) if len(pre) else "-",
-             n_pre_sig=int(((pre["ci_low"] > 0) | (pre["ci_high"] < 0)).sum()),
-             post_mean=f(post["estimate"].mean()) if len(post) else "-",
-             post_min=f(post["estimate"].min()) if len(post) else "-",
-             post_max=f(post["estimate"].max()) if len(post) else "-")
-    return fig, alt
 
 
 # ----------------------------------------------------------------------------------------

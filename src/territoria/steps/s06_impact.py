@@ -39,6 +39,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from territoria import figures
 from territoria.analysis import impact, its, panel, power
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import ConfigError, DataError
@@ -476,7 +477,7 @@ def placebo_test(crime: pd.DataFrame, shift: int = PLACEBO_SHIFT) -> pd.DataFram
 def event_plot(event: pd.DataFrame, *, lang: str = "es"):
     """Event-study chart with pre-trends: ``(fig, alt_text)``."""
     ev = event.rename(columns={"e": "key"})
-    return impact.event_study_plot(ev, lang=check_language(lang))
+    return figures.event_study_plot(ev, lang=check_language(lang))
 
 
 # ----------------------------------------------------------------------------------------
