@@ -96,3 +96,13 @@ def test_language_switch_is_in_every_page(tiny):
     for p, html in all_html(index.parent).items():
         assert 'data-setlang="en"' in html and 'lang="es"' in html, p
         assert "assets/site.js" in html and "assets/site.css" in html
+
+
+def test_methodology_pages_follow_the_language_switch(tiny):
+    index = publish(tiny)
+    html = (index.parent / "methodology" / "02_diagnostic.html").read_text(encoding="utf-8")
+    es, en = html.split('<div lang="en">', 1)
+    assert '<div lang="es">' in es and "Para qué sirve" in es and "Scope:" not in es
+    assert "Scope:" in en and "Para qué sirve" not in en
+    assert "<h1>Diagnóstico participativo</h1>" in es.replace("02 · ", "")
+    assert "*English.*" not in html and "<em>English.</em>" not in html

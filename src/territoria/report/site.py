@@ -699,11 +699,15 @@ class SiteBuilder:
         intro = ""
         for p in sorted(mdir.glob("*.md")):
             if p.stem == "index":  # the method's overview opens the methodology index page
-                intro = md(p.read_text(encoding="utf-8"))
+                intro = _one_language_at_a_time(md, p.read_text(encoding="utf-8"))
                 intro = re.sub(r'href="([^"#:]+)\.md(#[^"]*)?"',
                                lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', intro)
                 continue
-            html = md(p.read_text(encoding="utf-8"))
+            html = _one_language_at_a_time(md, p.read_text(encoding="utf-8"))
+            twin = p.with_name(f"{p.stem}.en.md")  # inputs.md + inputs.en.md: one page
+            if twin.exists():
+                html = (f'<div lang="es">{html}</div><div lang="en">'
+                        f'{md(twin.read_text(encoding="utf-8"))}</div>')
             html = re.sub(r'href="([^"#:]+)\.md(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', html)
             title = p.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip() if p.stat().st_size else p.stem
             pages.append({"href": f"{p.stem}.html", "title": title})
@@ -796,6 +800,34 @@ class SiteBuilder:
                 where = names.get(html.stem, self.cfg.name)
                 self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
                            **self._ctx("../../", f"{es} · {where} — Territoria"))
+
+
+#: Where a methodology page's English half starts ("---" then "*English.*" or "## English").
+_ENGLISH = re.compile(r"^(?:---\s*\n\s*)?(?:\*English\.\*[ \t]*|## English[ \t]*)$\n?|"
+                      r"^\*English\.\*[ \t]+", re.M)
+
+
+def _one_language_at_a_time(md, text: str) -> str:
+    r"""A bilingual methodology page (Spanish, then English after a marker) as two blocks the
+    language switch shows one at a time; the title "A / B" is split between them.
+
+    >>> import mistune
+    >>> html = _one_language_at_a_time(mistune.create_markdown(),
+    ...                                "# Uno / One\n\nHola.\n\n---\n\n*English.*\n\nHello.\n")
+    >>> html.replace("\n", "")
+    '<div lang="es"><h1>Uno</h1><p>Hola.</p></div><div lang="en"><h1>One</h1><p>Hello.</p></div>'
+    """
+    m = _ENGLISH.search(text)
+    if m is None:
+        return md(text)
+    es, en = text[:m.start()].rstrip().removesuffix("---").rstrip(), text[m.end():].lstrip()
+    first = es.splitlines()[0] if es else ""
+    if first.startswith("# ") and " / " in first:
+        t_es, t_en = first[2:].split(" / ", 1)
+        es = f"# {t_es}" + es[len(first):]
+        if not en.startswith("# "):
+            en = f"# {t_en}\n\n{en}"
+    return f'<div lang="es">{md(es)}</div><div lang="en">{md(en)}</div>'
 
 
 def _line_series(df: pd.DataFrame, view, group):
