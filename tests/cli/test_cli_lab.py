@@ -131,7 +131,7 @@ def test_jupyter_server_lists_and_runs_a_learner_notebook(lab_ws, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter_server", f"--ServerApp.root_dir={root / 'classroom'}",
          f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", "--no-browser",
-         f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0"],
+         f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0", "--allow-root"],
         stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,8 @@ def jupyter_lab_command(notebook_dir: Path, *, port: int | None = None,
         cmd.append(f"--port={port}")
     if no_browser:
         cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and lab machines run as root
+        cmd.append("--allow-root")
     return cmd
 
 
