@@ -144,9 +144,9 @@ def test_svg_backend_draws_the_same_bars_and_says_the_same(shares):
     xml.dom.minidom.parseString(chart.svg)  # well-formed, title escaped
     assert "<title>Problemas &lt;principales&gt;</title>" in chart.svg
     # largest on top, suppressed row not drawn, whiskers and the dashed reference line
-    names = re.findall(r'class="lab">([^<]+)<', chart.svg)
+    names = re.findall(r'class="lab">(?:<tspan[^>]*>)?([^<]+)<', chart.svg)  # wrapped in tspans
     assert names == ["Agua", "Seguridad", "Movilidad"]
-    assert len(re.findall(r"<rect x=\"\d+\" y=", chart.svg)) == 3
+    assert len(re.findall(r"<rect x=\"[\d.]+\" y=", chart.svg)) == 3
     assert 'stroke-dasharray="4 3"' in chart.svg
     assert "No se muestran 1 valor(es)" in chart.svg  # the note under the chart
     bundle = chart._repr_mimebundle_()
