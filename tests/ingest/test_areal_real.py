@@ -168,3 +168,29 @@ def test_step_00_ranks_on_real_data(real_ws):
     assert ranking["rank"].is_monotonic_increasing
     assert ranking["selected"].sum() == -(-len(inputs) // 10)
     assert res.meta["ranking"]["all_crime"] is True
+
+
+@pytest.mark.slow
+def test_every_step_on_real_geography_index_and_crime_only(real_ws, tmp_path):
+    """Partial data: only the real layer, index and crime; every step for 5 territories ends
+    ok or no-data (never failed) and the site is published."""
+    import shutil
+
+    from territoria.config import Workspace
+    from territoria.pipeline.runner import run
+    from territoria.report.site import publish
+
+    root = tmp_path / "ws"
+    shutil.copytree(real_ws[0].root, root, ignore=shutil.ignore_patterns("site*", ".site*"))
+    ws = Workspace(root)
+    five = ["07-001", "07-050", "07-118", "07-200", "07-291"]
+    summary = run(ws, territories=five, workers=2, progress=False)
+    with Store(ws.store_path, read_only=True) as s:
+        runs = s.query("SELECT step, territory_id, status FROM runs")
+    assert len(runs) == 5 * 5 + 3
+    assert set(runs["status"]) <= {"ok", "no-data"}, runs[runs["status"] == "failed"]
+    assert runs.loc[runs["step"] == "00_selection", "status"].tolist() == ["ok"]
+    assert summary.ok
+    site = publish(ws)
+    for tid in five:
+        assert (site.parent / "territories" / f"{tid}.html").is_file()
