@@ -21,10 +21,10 @@ from territoria.exceptions import PipelineError
 @click.option("--force", is_flag=True, help="Rerun notebooks that are up to date.")
 @click.option("--engine", type=click.Choice(["auto", "fork", "inproc", "plain"]),
               default="auto", show_default=True,
-              help="fork: warm kernels forked from a parent that imported the libraries "
-                   "(Linux); inproc: each notebook in a process forked from a warm worker, "
-                   "cells run in-process without a kernel (Linux); plain: a fresh kernel "
-                   "per notebook.")
+              help="inproc (auto on Linux): each notebook in a fresh process forked from a "
+                   "parent that imported the libraries, its cells run by papermill without a "
+                   "kernel; fork: kernels forked from that parent (Linux); plain: a fresh "
+                   "kernel per notebook.")
 @click.option("--scheduler", default=None, metavar="SPEC",
               help="Run on Dask distributed: local:N starts a LocalCluster of N processes; "
                    "tcp://HOST:8786 uses a running scheduler (workers must see the workspace "

@@ -193,16 +193,15 @@ def _clean_end(nb):
 
 def execute_job(job: Job) -> JobResult:
     """Execute one notebook with papermill and convert it to HTML (runs in a worker)."""
+    if "engine" not in _STATE:
+        init_worker(os.environ.get("TERRITORIA_ENGINE", "plain"), None)
+    if _STATE["engine"] == "inproc":  # a relay: the notebook's process does the work
+        return _execute_on_server(job)
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     from territoria.pipeline.kernels import ENV_ADDRESS, server_alive
-
-    if "engine" not in _STATE:
-        init_worker(os.environ.get("TERRITORIA_ENGINE", "plain"), None)
-    if _STATE["engine"] == "inproc":
-        return _execute_on_server(job)
     out = Path(job.output_path)
     html = Path(job.html_path)
     out.parent.mkdir(parents=True, exist_ok=True)

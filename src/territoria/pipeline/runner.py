@@ -221,15 +221,16 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
     if engine not in ("auto", *ENGINES):
         raise PipelineError(f"unknown engine '{engine}' (allowed: auto, {', '.join(ENGINES)})")
     if engine != "plain" and not fork_supported():
-        if engine == "fork":
+        if engine in ("fork", "inproc"):
             notes.append(tr(MESSAGES, "fallback", lang, why="needs Linux"))
         engine = "plain"
     if engine == "plain":
         return "plain", None, Executor(workers, "plain", None, log_path=log_path)
-    server = ForkServer(log_path=log_path)
+    used = "inproc" if engine == "inproc" else "fork"  # inproc: notebooks run in the forks
+    server = ForkServer(log_path=log_path, mode="notebooks" if used == "inproc" else "kernels")
     try:
         server.launch()
-        executor = Executor(workers, "fork", server.address, log_path=log_path)
+        executor = Executor(workers, used, server.address, log_path=log_path)
     except (OSError, PipelineError) as e:
         server.close()
         notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
@@ -265,8 +266,11 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
         Report language (default: the city's ``default_language``).
     progress : bool
         Show a progress bar with ETA on stderr (only when stderr is a terminal).
-    engine : {"auto", "fork", "plain"}
-        ``fork``: kernels forked from a warm server (Linux); ``plain``: a fresh kernel each.
+    engine : {"auto", "inproc", "fork", "plain"}
+        ``inproc`` (``auto`` on Linux): each notebook in a process forked from a warm server,
+        its cells run in-process by papermill without a kernel
+        (:mod:`territoria.pipeline.inprocess`); ``fork``: kernels forked from a warm server
+        (Linux); ``plain``: a fresh kernel each.
     notebooks_dir : path-like, optional
         Where the ``NN_name.ipynb`` notebooks are (default: the kit's ``notebooks/``).
     timeout : float, optional
@@ -358,7 +362,8 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
                         executor = DaskExecutor(scheduler, engine, log_path=log)
                         used_engine, workers = executor.engine_name, executor.workers
                     else:
-                        used_engine, server, executor = _start_pool(engine, workers, log,
+                        pool = "inproc" if engine == "auto" else engine
+                        used_engine, server, executor = _start_pool(pool, workers, log,
                                                                     notes, lang)
                 if bar is not None:
                     bar.set_description(step.id)
@@ -374,8 +379,8 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
             bar.close()
     missing = missing_inputs(ws, all_results)
     csv = write_missing_csv(ws, missing)
-    return RunSummary(run_id, used_engine or ("fork" if engine != "plain" and fork_supported()
-                                              else "plain"),
+    return RunSummary(run_id, used_engine or ("plain" if engine == "plain" or not fork_supported()
+                                              else "inproc" if engine == "auto" else engine),
                       workers, time.perf_counter() - t_start, all_results, notes, lang,
                       missing, str(csv))
 
