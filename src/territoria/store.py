@@ -153,6 +153,9 @@ class Store:
         (:mod:`territoria.secret`).
     """
 
+    #: For a :meth:`snapshot`: the store file it is a copy of.
+    _snapshot_of: Path | None = None
+
     def __init__(self, path: str | os.PathLike = ":memory:", *, read_only: bool = False,
                  wait: float | None = None, check_key: bool = True):
         self.path = str(path)
