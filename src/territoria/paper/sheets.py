@@ -270,7 +270,8 @@ def assembly_html(data: SheetData) -> str:
                  "kind": None}
     att = [f for f in main if f.name.startswith("att_")]
     page1 = [_header(data, "assembly", sid)]
-    short, wide = [], []
+    short: list[str] = []
+    wide: list[str] = []
     for f in main:
         if f in att:
             continue
@@ -280,7 +281,8 @@ def assembly_html(data: SheetData) -> str:
             continue
         value = prefilled.get(f.name)
         if f.name == "kind":
-            value = inst.choice_label(f.list_name, "block_assembly", lang) + " [block_assembly]"
+            value = (inst.choice_label(f.list_name or "", "block_assembly", lang)
+                     + " [block_assembly]")
         (wide if f.type == "select_multiple" else short).append(_question(inst, f, lang, value))
     page1.append(f"<div class='grid'>{''.join(short)}</div>{''.join(wide)}")
     page1.append(f"<h2>{esc(tr(MESSAGES, 'attendance', lang))}</h2><table><tr>"
@@ -384,7 +386,7 @@ def tally_html(data: SheetData) -> str:
     counts = [f for f in rep if f.name != "proposal_code"]
     chunks = proposal_pages(data)
     for rnd in tally_rounds(inst):
-        rlabel = inst.choice_label(inst.field("round").list_name, rnd, lang)
+        rlabel = inst.choice_label(inst.field("round").list_name or "", rnd, lang)
         questions = []
         for f in inst.fields_of(None):
             if f.type in ("start", "end"):

@@ -245,7 +245,7 @@ class Checker:
             raise _Unavailable(tr(MESSAGES, "no_result", self.language, ex=key, name=name))
         return df.iloc[-1][field]
 
-    def memo(self, name: str, fn: Callable[[], Any]):
+    def memo(self, name: str | tuple, fn: Callable[[], Any]):
         if name not in self._cache:
             self._cache[name] = fn()
         return self._cache[name]
@@ -434,7 +434,8 @@ def _top_axis(ch: Checker) -> set:
 def _agenda(ch: Checker):
     from territoria.steps import s03_agenda as s03
 
-    return ch.memo("03.agenda", lambda: s03.agenda_table(s03.analyse(ch.ctx, ch.territory)))
+    tid = ch._territory("03")
+    return ch.memo("03.agenda", lambda: s03.agenda_table(s03.analyse(ch.ctx, tid)))
 
 
 def _stage_means(ch: Checker) -> dict:
@@ -456,7 +457,7 @@ _STAGE_LABELS = {"design": ("diseño", "diseño del proceso", "design", "process
 
 def _weakest_stage(ch: Checker) -> set:
     means = _stage_means(ch)
-    stage = min(means, key=means.get)
+    stage = min(means, key=lambda k: means[k])
     return {stage, *_STAGE_LABELS[stage]}
 
 
