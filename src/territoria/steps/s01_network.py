@@ -80,9 +80,11 @@ MESSAGES = {
     "view_months": {"es": "Asambleas por mes, según cómo se reunieron",
                     "en": "Assemblies per month, by how people met"},
     "view_months_caption": {
-        "es": "Desde abril de 2020, con la pandemia, muchas reuniones pasaron a ser virtuales "
-              "o híbridas.",
-        "en": "From April 2020, with the pandemic, many meetings became virtual or hybrid."},
+        "es": "Cada mes, cuántas reuniones fueron presenciales, virtuales o híbridas: un periodo "
+              "de reuniones a distancia (como el de la pandemia de 2020) se ve como un cambio "
+              "de modalidad.",
+        "en": "Each month, how many meetings were in person, virtual or hybrid: a period of "
+              "remote meetings (like the 2020 pandemic) shows as a change of mode."},
     "view_attendance": {"es": "Personas por reunión", "en": "People per meeting"},
     "view_attendance_caption": {
         "es": "Promedio de asistentes por tipo de reunión, con su intervalo de confianza.",
