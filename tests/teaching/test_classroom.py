@@ -100,3 +100,14 @@ def test_every_exercises_notebook_executes_and_checks(classroom, tmp_path):
         # every task answered "no answer yet", never a traceback
         assert tasks and all("todavía no hay respuesta" in o for o in tasks), path.name
         assert not any("Traceback" in o or '"error"' in o for o in outputs)
+
+
+def test_opening_a_step_notebook_directly_says_what_to_do(tmp_path):
+    """notebooks/ opened as they are (no parameters given): one clear line, not a failure on
+    workspace='.'."""
+    src = cl.step_notebooks()[0]
+    with pytest.raises(papermill.PapermillExecutionError) as e:
+        papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), cwd=str(tmp_path),
+                                   progress_bar=False, kernel_name="python3")
+    assert e.value.ename == "ConfigError"
+    assert "celda de parámetros" in e.value.evalue and "territoria lab" in e.value.evalue
