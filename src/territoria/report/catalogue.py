@@ -65,6 +65,7 @@ class Indicator:
     quality: dict = field(default_factory=dict)
     effect: bool = False
     extra: dict = field(default_factory=dict)
+    computed_by: str = ""  # territoria.steps.sNN_x.function
 
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names.get("es") or self.id
@@ -206,4 +207,5 @@ def _load_file(p: Path, out: dict) -> None:
             disaggregations=tuple(e.get("disaggregations", ()) or ()),
             headline=bool(e.get("headline", False)), percent=bool(e.get("percent", False)),
             sentence=dict(e.get("sentence") or {}), plain=dict(e.get("plain") or {}),
-            quality=dict(e.get("quality") or {}), effect=bool(e.get("effect", False)))
+            quality=dict(e.get("quality") or {}), effect=bool(e.get("effect", False)),
+            computed_by=str(e.get("computed_by") or ""))

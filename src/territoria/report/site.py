@@ -722,12 +722,14 @@ class SiteBuilder:
             f"<tr id='{_esc(i.id)}'><td><code>{_esc(i.id)}</code></td><td><span lang='es'>{_esc(i.name('es'))}</span>"
             f"<span lang='en'>{_esc(i.name('en'))}</span></td><td><span lang='es'>{_esc(i.describe('es'))}"
             f"</span><span lang='en'>{_esc(i.describe('en'))}</span></td><td>{_esc(i.formula)}</td>"
-            f"<td>{_esc(i.better)}</td><td><code>{_esc(i.notebook)}</code></td></tr>"
+            f"<td>{_esc(i.better)}</td><td><code>{_esc(i.notebook)}</code></td>"
+            f"<td><code>{_esc(i.computed_by)}</code></td></tr>"
             for i in self.catalogue.values())
         cat_html = ("<h1><span lang='es'>Catálogo de indicadores</span><span lang='en'>Indicator "
                     "catalogue</span></h1><table><thead><tr><th>id</th><th>Nombre / Name</th>"
                     "<th>Definición / Definition</th><th>Fórmula / Formula</th><th>Mejor / Better"
-                    "</th><th>Cuaderno / Notebook</th></tr></thead><tbody>" + rows + "</tbody></table>")
+                    "</th><th>Cuaderno / Notebook</th><th>Calculado por / Computed by</th></tr>"
+                    "</thead><tbody>" + rows + "</tbody></table>")
         self.write(out / "methodology" / "indicators.html", "page.html", body=cat_html,
                    **self._ctx("../", "Indicadores — Territoria"))
         from territoria.report import crosswalk
