@@ -27,3 +27,11 @@ def test_computed_by_resolves(step, entry):
         f"{entry['id']}: {target} is not in the step's module"
     fn = getattr(importlib.import_module(module), name, None)
     assert inspect.isfunction(fn), f"{entry['id']}: {target} does not resolve to a function"
+
+
+def test_the_catalogue_carries_computed_by():
+    from territoria.report.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    assert cat["block_coverage"].computed_by == "territoria.steps.s01_network.coverage"
+    assert all(i.computed_by for i in cat.values())
