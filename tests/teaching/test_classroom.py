@@ -111,3 +111,19 @@ def test_opening_a_step_notebook_directly_says_what_to_do(tmp_path):
                                    progress_bar=False, kernel_name="python3")
     assert e.value.ename == "ConfigError"
     assert "celda de parámetros" in e.value.evalue and "territoria lab" in e.value.evalue
+
+
+@pytest.mark.slow
+def test_a_new_folder_gets_the_sample_city(tmp_path):
+    room = cl.build_classroom(tmp_path / "new", learners=2, run_steps=False,
+                              echo=lambda *_: None)
+    assert room.built and (room.workspace.root / "truth" / "params.json").is_file()
+    assert room.workspace.store_path.is_file()
+    ids = [x.territory_id for x in room.learners]
+    assert len(set(ids)) == 2
+    from territoria.store import Store
+
+    with Store(room.workspace.store_path, read_only=True) as s:
+        t = s.query("SELECT territory_id, priority, blocks_total FROM territories")
+    chosen = t[t["territory_id"].isin(ids)]
+    assert chosen["priority"].all() and (chosen["blocks_total"] >= cl.MIN_BLOCKS).all()

@@ -409,6 +409,14 @@ def tally_html(data: SheetData) -> str:
     return _doc("".join(pages), lang, sheet_id("tally", data))
 
 
+def _coded(inst: Instrument, field: str, value, lang: str) -> str:
+    """A choice's label with its stored name, e.g. ``Seguridad [security]``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return "-"
+    label = inst.choice_label(inst.field(field).list_name or "", str(value), lang)
+    return f"{label} [{value}]" if label and label != str(value) else str(value)
+
+
 def followup_html(data: SheetData) -> str:
     inst, lang = data.instrument, data.lang
     fields = [f for f in inst.fields_of(None) if f.type not in ("start", "end")
@@ -429,10 +437,11 @@ def followup_html(data: SheetData) -> str:
             what = (f"<div class='ids'>{esc(tr(MESSAGES, 'agreement', lang))}: "
                     f"<b>{esc(r['agreement_code'])}</b> <span class='field'>[agreement_code]"
                     f"</span><br>{esc(text[:280])}<br>"
-                    f"{esc(inst.label('department', lang))}: <b>{esc(r.get('department'))}"
-                    f"</b> · {esc(tr(MESSAGES, 'due', lang))}: {esc(due)} · "
-                    f"{esc(tr(MESSAGES, 'last_status', lang))}: {esc(r.get('status') or '-')}"
-                    "</div>")
+                    f"{esc(inst.label('department', lang))}: <b>"
+                    f"{esc(_coded(inst, 'department', r.get('department'), lang))}</b> · "
+                    f"{esc(tr(MESSAGES, 'due', lang))}: {esc(due)} · "
+                    f"{esc(tr(MESSAGES, 'last_status', lang))}: "
+                    f"{esc(_coded(inst, 'status', r.get('status'), lang))}</div>")
         body = "".join(_question(inst, f, lang) for f in fields)
         cards.append(f"<div class='card'>{_header(data, 'followup', sid, level=2)}{what}{body}"
                      "</div>")
