@@ -322,7 +322,8 @@ class SiteBuilder:
                 continue
             headers.append({"label": {"es": spec.get("es", col), "en": spec.get("en", col)},
                             "cls": "num" if spec.get("percent") or (col in df and pd.api.types.is_numeric_dtype(df[col])) else ""})
-            cols.append((col, bool(spec.get("percent") or view.percent and col in (view.value, view.low, view.high))))
+            cols.append((col, bool(spec.get("percent") or view.percent and col in (view.value, view.low, view.high))
+                          or _titled_percent(spec, df.get(col))))
         total = len(df)
         rows = []
         for _, r in df.head(MAX_TABLE_ROWS).iterrows():
@@ -802,6 +803,22 @@ class SiteBuilder:
                 where = names.get(html.stem, self.cfg.name)
                 self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
                            **self._ctx("../../", f"{es} · {where} — Territoria"))
+
+
+def _titled_percent(spec: dict, values) -> bool:
+    """A column whose title says it is a percentage and whose values are shares (0 to 1) is
+    shown in percent, so a "% a tiempo" column never reads 0.20.
+
+    >>> ok = _titled_percent({"es": "% a tiempo"}, pd.Series([0.2, 0.4]))
+    >>> ok, _titled_percent({"es": "Personas"}, pd.Series([0.2]))
+    (True, False)
+    """
+    title = f"{spec.get('es', '')} {spec.get('en', '')}".lower()
+    if values is None or "(%)" in title or not (  # "Avance (%)" is already in percent
+            "%" in title or "porcentaje" in title or "share" in title):
+        return False
+    nums = pd.to_numeric(values, errors="coerce").dropna()
+    return bool(len(nums)) and bool(((nums >= 0) & (nums <= 1)).all())
 
 
 #: Where a methodology page's English half starts ("---" then "*English.*" or "## English").
