@@ -282,3 +282,15 @@ def test_kit_mode_stability():
                          columns=["participant", "proposal", "vote"])
     res = P.analyse(noise, mode="kit", n_draws=100)
     assert res.stability["jaccard"].min() < 0.75
+
+
+def test_small_conversations_follow_max_k_fn():
+    # conversation.clj max-k-fn: k up to min(5, 2 + floor(n_base / 12)); with fewer than
+    # 100 distinct points every participant is its own base cluster
+    votes, _ = simulate((4, 4, 3), n_statements=12, p_seen=1.0, seed=6)  # 11 participants
+    res = P.analyse(votes, mode="polis", n_draws=100)
+    assert {k for k in res.silhouettes if isinstance(k, int)} <= {2}
+    votes, _ = simulate((9, 8, 8), n_statements=12, p_seen=1.0, seed=6)  # 25 participants
+    res = P.analyse(votes, mode="polis", n_draws=100)
+    assert {k for k in res.silhouettes if isinstance(k, int)} <= {2, 3, 4}
+    assert max(k for k in res.silhouettes if isinstance(k, int)) == 4
