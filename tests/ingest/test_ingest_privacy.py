@@ -58,3 +58,14 @@ def test_quarantine_keeps_only_pseudonymised_link_codes(ws, tmp_path):
         everything = " ".join(str(v) for v in q.values.ravel())
     assert "ENL-0001" not in everything and "5512345678" not in everything
     assert q.loc[q["column"] == "link_code", "value"].str.startswith("p_").all()
+
+
+def test_link_dates_impossible_or_future_are_quarantined(ws, tmp_path):
+    p = tmp_path / "enlaces.csv"
+    p.write_text("link_code,territory,area,joined_on\n"
+                 "E1,07-001,youth,2024-02-30\nE2,07-001,youth,2099-01-01\n"
+                 "E3,07-001,youth,2024-02-03\n", encoding="utf-8")
+    (r,) = ingest_files(ws, [p], kind="links")
+    assert (r.accepted, r.quarantined) == (1, 2), r.message
+    with Store(ws.store_path, read_only=True) as s:
+        assert sorted(s.table("quarantine")["rule"]) == ["date:YYYY-MM-DD", "future_date"]

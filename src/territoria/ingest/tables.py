@@ -223,6 +223,14 @@ def ingest_programme(ctx: FileContext) -> Outcome:
     return Outcome("programme", "territories", len(df), len(out), nbad)
 
 
+def _future_limit(ctx: FileContext) -> pd.Timestamp:
+    """Latest acceptable date: today plus ``city.yml: future_tolerance_days``."""
+    days = 1
+    if ctx.ws is not None and ctx.ws.exists():
+        days = ctx.ws.config().future_tolerance_days
+    return pd.Timestamp.now().normalize() + pd.Timedelta(days=days)
+
+
 def ingest_links(ctx: FileContext) -> Outcome:
     df = _read(ctx)
     probs = _territory_check(ctx, df, "territory")
@@ -238,6 +246,12 @@ def ingest_links(ctx: FileContext) -> Outcome:
                               "choice:" + "|".join(sorted(allowed))))
     probs.append(_bad(df, df["link_code"].eq("") | df["link_code"].duplicated(), "link_code",
                       "required_unique"))
+    if "joined_on" in df:  # an impossible or future date is quarantined, never stored as NULL
+        when = pd.to_datetime(df["joined_on"].replace("", None), errors="coerce",
+                              format="%Y-%m-%d")
+        probs.append(_bad(df, df["joined_on"].ne("") & when.isna(), "joined_on",
+                          "date:YYYY-MM-DD"))
+        probs.append(_bad(df, when > _future_limit(ctx), "joined_on", "future_date"))
     key = ctx.secret()
     mark_pseudonymised(ctx.store, key)
     for pr in probs:  # quarantine keeps pseudonymised codes only, never the raw ones
