@@ -132,3 +132,17 @@ def test_lock_is_reentrant_in_a_process(tmp_path):
     with write_lock(p, wait=0), write_lock(p, wait=0):
         assert holder(p)["pid"] == os.getpid()
     assert holder(p) is None and lock_path(p).exists()
+
+
+def test_read_only_workspace_snapshot_reads_writer_says_one_line(ws, monkeypatch):
+    import territoria.lock as lock
+    from territoria.exceptions import StoreError
+
+    def no_file(lp, store_path, wait):
+        raise lock._NoLockFile(f"{lp}: cannot create the workspace lock (Read-only file system)")
+
+    monkeypatch.setattr(lock, "_acquire", no_file)
+    with Store.snapshot(ws.store_path) as s:  # publish still reads
+        assert "meta" in s.tables()
+    with pytest.raises(StoreError, match="Read-only file system"):
+        Store(ws.store_path)

@@ -145,8 +145,12 @@ def busy_message(store_path, info: dict | None, wait: float) -> str:
 
 
 @contextlib.contextmanager
-def write_lock(store_path, *, wait: float | None = None) -> Iterator[None]:
+def write_lock(store_path, *, wait: float | None = None,
+               optional: bool = False) -> Iterator[None]:
     """Hold the workspace write lock of ``store_path`` (re-entrant within a process).
+
+    ``optional=True`` (readers taking a snapshot): where the lock file cannot be created
+    (a read-only workspace, where no writer can be at work either) go on without it.
 
     Raises
     ------
@@ -165,7 +169,13 @@ def write_lock(store_path, *, wait: float | None = None) -> Iterator[None]:
         else:
             acquired_here = True
     if acquired_here:
-        fd = _acquire(lp, store_path, default_wait() if wait is None else wait)
+        try:
+            fd = _acquire(lp, store_path, default_wait() if wait is None else wait)
+        except _NoLockFile:
+            if not optional:
+                raise
+            yield
+            return
         with _guard:
             _held[key] = [fd, 1]
     try:
@@ -180,12 +190,16 @@ def write_lock(store_path, *, wait: float | None = None) -> Iterator[None]:
                     _release(ent[0])
 
 
+class _NoLockFile(StoreError):
+    """The lock file cannot be created (read-only workspace, no permission)."""
+
+
 def _acquire(lp: Path, store_path, wait: float) -> int:
-    lp.parent.mkdir(parents=True, exist_ok=True)
     try:
+        lp.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lp, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError as e:
-        raise StoreError(f"{lp}: cannot create the workspace lock ({e.strerror})") from None
+        raise _NoLockFile(f"{lp}: cannot create the workspace lock ({e.strerror})") from None
     deadline = time.monotonic() + wait
     pause = 0.05
     while True:

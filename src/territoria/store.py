@@ -215,7 +215,8 @@ class Store:
         with tempfile.TemporaryDirectory(prefix="territoria-snapshot-") as tmp:
             copy = Path(tmp) / src.name
             try:
-                with write_lock(src, wait=default_wait() if wait is None else wait):
+                with write_lock(src, wait=default_wait() if wait is None else wait,
+                                optional=True):
                     shutil.copy2(src, copy)
                     wal = src.with_name(src.name + ".wal")
                     if wal.exists():
