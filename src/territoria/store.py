@@ -151,13 +151,15 @@ class Store:
     check_key : bool
         Refuse to open a workspace store whose pseudonymisation key is missing or different
         (:mod:`territoria.secret`).
+    lock : bool
+        Take the workspace write lock when writing (False only for private copies).
     """
 
     #: For a :meth:`snapshot`: the store file it is a copy of.
     _snapshot_of: Path | None = None
 
     def __init__(self, path: str | os.PathLike = ":memory:", *, read_only: bool = False,
-                 wait: float | None = None, check_key: bool = True):
+                 wait: float | None = None, check_key: bool = True, lock: bool = True):
         self.path = str(path)
         self.read_only = read_only
         self._lock = threading.RLock()
@@ -169,7 +171,7 @@ class Store:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             if read_only and self.path != ":memory:" and not Path(self.path).exists():
                 raise StoreError(f"{self.path}: no store yet (run 'territoria ingest' or 'territoria demo')")
-            if not read_only and self.path != ":memory:":
+            if lock and not read_only and self.path != ":memory:":
                 self._held.enter_context(write_lock(self.path, wait=wait))
             self.con = _connect(self.path, read_only, wait)
         except OSError as e:
@@ -224,7 +226,8 @@ class Store:
             except OSError as e:
                 raise StoreError(f"{src}: cannot copy the store ({e.strerror or e})") from None
 
-            store = cls(copy, check_key=False)  # private copy: written only to replay its log
+            # a private copy: no lock, written only to replay its log
+            store = cls(copy, check_key=False, lock=False)
             try:
                 store.path = str(copy)
                 store._snapshot_of = src
