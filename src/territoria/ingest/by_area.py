@@ -176,12 +176,7 @@ def ingest_crime_by_area(ctx: FileContext) -> Outcome:
     notes = list(info.notes)
     n_replaced = 0
     if len(good):
-        ctx.con.register("_area_in", good)
-        try:
-            tmp = ctx.temp("area_in")
-            ctx.run(f"CREATE TEMP TABLE {tmp} AS SELECT * FROM _area_in")
-        finally:
-            ctx.con.unregister("_area_in")
+        tmp = ctx.temp_frame("area_in", good)
         same = (f"FROM {AREA_COUNTS_TABLE} x WHERE x.source = ? AND EXISTS (SELECT 1 FROM {tmp} "
                 "s WHERE s.area_id = x.area_id AND s.month = x.month AND s.category = x.category)")
         n_replaced = ctx.run(f"SELECT count(*) {same}", [source])[0][0]

@@ -159,8 +159,10 @@ class FileContext:
     """Everything a reader needs for one file: store, workspace, names, quarantine helpers."""
 
     def __init__(self, ws: Workspace | None, store: Store, path: Path, sha256: str, *,
-                 form: str | None = None, forms=None):
+                 form: str | None = None, forms=None, options: dict | None = None):
         self.ws = ws
+        #: Reader options from the command line (``where``, ``map``, ``areas``, ``areas_key``).
+        self.options = dict(options or {})
         self.store = store
         self.con = store.con
         self.path = path
@@ -176,6 +178,17 @@ class FileContext:
         name = f"_ingest_{stem}_{os.getpid()}_{next(_counter)}"
         self.temps.append((name, "VIEW" if view else "TABLE"))
         return name
+
+    def temp_frame(self, stem: str, df: pd.DataFrame) -> str:
+        """Copy ``df`` into a fresh temporary table (dropped when the file is done)."""
+        t = self.temp(stem)
+        view = f"_ingest_df_{os.getpid()}_{next(_counter)}"
+        self.con.register(view, df)
+        try:
+            self.run(f"CREATE TEMP TABLE {quote_ident(t)} AS SELECT * FROM {view}")
+        finally:
+            self.con.unregister(view)
+        return t
 
     @property
     def forms(self):
@@ -249,14 +262,15 @@ def detect_kind(path: Path) -> str:
     IngestError
         When the kind cannot be told (say ``--kind``).
     """
+    from territoria.ingest.layers import is_layer
     from territoria.ingest.sniff import sniff_text
 
     suffixes = "".join(path.suffixes[-2:]).lower()
     suf = path.suffix.lower()
-    if suf in (".geojson", ".json", ".gpkg"):
+    if suf in (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".kml"):
         return "territories"
     if suf == ".zip":
-        return "odk"
+        return "territories" if is_layer(path) else "odk"
     if suf in (".xlsx", ".xlsm"):
         from territoria.ingest.crime import is_fgj_xlsx
 
@@ -322,7 +336,8 @@ def _already(store: Store, sha: str) -> bool:
 
 
 def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | None = None,
-                form: str | None = None, dry_run: bool = False, forms=None) -> IngestReport:
+                form: str | None = None, dry_run: bool = False, forms=None,
+                options: dict | None = None) -> IngestReport:
     """Ingest one file into ``store`` (see :func:`ingest_files`)."""
     from territoria.ingest.sniff import sha256_of
 
@@ -344,10 +359,10 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
     except OSError as e:
         report.status, report.message = "rejected", f"{path.name}: cannot read ({e})"
         return report
-    if _already(store, report.sha256):
+    if _already(store, report.sha256) and not _reads_options(options):
         report.status, report.message = "skipped", "already ingested"
         return report
-    ctx = FileContext(ws, store, path, report.sha256, form=form, forms=forms)
+    ctx = FileContext(ws, store, path, report.sha256, form=form, forms=forms, options=options)
     try:
         k = kind if kind and kind != "auto" else detect_kind(path)
         report.kind = k
@@ -409,9 +424,14 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
     return report
 
 
+def _reads_options(options: dict | None) -> bool:
+    """A file read with other options (filter, mapping, areas) is a different input."""
+    return bool(options and any(options.get(k) for k in ("where", "map", "areas", "replace")))
+
+
 def ingest_files(ws: Workspace, paths: Iterable, *, kind: str | None = None,
                  form: str | None = None, dry_run: bool = False,
-                 on_report=None) -> list[IngestReport]:
+                 options: dict | None = None, on_report=None) -> list[IngestReport]:
     """Ingest files into the workspace's store.
 
     Parameters
@@ -426,6 +446,12 @@ def ingest_files(ws: Workspace, paths: Iterable, *, kind: str | None = None,
         ``FORM_ID[@VERSION]`` for survey files that do not say which form they belong to.
     dry_run : bool
         Check and report, write nothing.
+    options : dict, optional
+        Reader options: ``where`` (OGR SQL filter of a layer), ``map`` (``field=COLUMN,...``),
+        ``areas`` (polygon layer of the areas a file is published by) and ``areas_key``
+        (``LAYERKEY`` or ``LAYERKEY=FILEKEY``), see :mod:`territoria.ingest.territories` and
+        :mod:`territoria.ingest.areal`. ``replace=True``: each file replaces its whole
+        source (stored rows not in it go to the history table).
     on_report : callable, optional
         Called with each file's report as soon as that file is committed.
 
@@ -463,7 +489,7 @@ def ingest_files(ws: Workspace, paths: Iterable, *, kind: str | None = None,
         reports = []
         for p in paths:
             reports.append(ingest_file(store, p, ws=ws, kind=kind, form=form, dry_run=dry_run,
-                                       forms=forms))
+                                       forms=forms, options=options))
             if on_report is not None:
                 on_report(reports[-1])
         return reports

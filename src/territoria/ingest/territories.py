@@ -243,12 +243,7 @@ def _upsert(ctx: FileContext, good: pd.DataFrame, carried: list[str]) -> tuple[i
     """Insert new territories; update only the carried columns of existing ones."""
     from territoria.store import quote_ident
 
-    t = ctx.temp("terr")
-    ctx.con.register("_terr_in", good)
-    try:
-        ctx.run(f"CREATE TEMP TABLE {t} AS SELECT * FROM _terr_in")
-    finally:
-        ctx.con.unregister("_terr_in")
+    t = ctx.temp_frame("terr", good)
     n_upd = ctx.run(f"SELECT count(*) FROM territories WHERE territory_id IN "
                     f"(SELECT territory_id FROM {t})")[0][0]
     if n_upd:
