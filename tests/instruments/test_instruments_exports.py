@@ -192,8 +192,9 @@ def test_kobo_xlsx_sheets_and_parent_links(assembly):
     mh = main_rows[0]
     assert mh[-len(KOBO_META):] == KOBO_META and mh[mh.index("_index")] == "_index"
     rh = rep_rows[0]
-    assert list(rh[:4]) == ["agreement_code", "agreement_text", "department", "due_date"]
-    assert list(rh[4:]) == ["_index", "_parent_table_name", "_parent_index", "_submission__id",
+    assert list(rh[:5]) == ["agreement_code", "agreement_text", "department", "due_date",
+                            "proposal_code"]
+    assert list(rh[5:]) == ["_index", "_parent_table_name", "_parent_index", "_submission__id",
                             "_submission__uuid", "_submission__submission_time",
                             "_submission__validation_status", "_submission__notes",
                             "_submission__status", "_submission__submitted_by",
@@ -242,7 +243,7 @@ def test_odk_zip_members_and_keys(assembly):
     r = [dict(zip(h, row, strict=True)) for row in root[1:]]
     assert [x["KEY"] for x in r] == ["uuid:u1", "uuid:u2", "uuid:u3"]
     assert r[1]["topics"] == "security mobility" and r[0]["date"] == "2026-01-10"
-    assert r[0]["FormVersion"] == "2026.1" and r[0]["SubmissionDate"].endswith(".000Z")
+    assert r[0]["FormVersion"] == "2026.2" and r[0]["SubmissionDate"].endswith(".000Z")
     rep = list(csv.reader(io.StringIO(z.read("territoria_assembly-agreements.csv").decode(), newline="")))
     assert rep[0][-2:] == ["PARENT_KEY", "KEY"]
     assert [row[-2:] for row in rep[1:]] == [

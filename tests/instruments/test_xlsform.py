@@ -37,7 +37,8 @@ CONTRACT = {
     "territoria_assembly": (
         ["assembly_code", "kind", "mode", "date", "zone", "territory", "block", "place",
          "facilitator_name", "facilitator_phone", *ATT, "topics"],
-        {"agreements": ["agreement_code", "agreement_text", "department", "due_date"]}),
+        {"agreements": ["agreement_code", "agreement_text", "department", "due_date",
+                        "proposal_code"]}),
     "territoria_proposals": (
         ["proposal_code", "territory", "axis", "title", "description", "round", "author_name"], {}),
     "territoria_votes": (
@@ -80,8 +81,10 @@ def forms():
 
 def test_all_contract_instruments_present(forms):
     # the method's instruments (the data contract) plus the evaluation feedback form
-    assert sorted(f for f, _ in forms) == sorted([*CONTRACT, "territoria_feedback"])
-    assert {v for _, v in forms} == {"2026.1"}
+    assert sorted({f for f, _ in forms}) == sorted([*CONTRACT, "territoria_feedback"])
+    # every form has its first release; the assembly form gained proposal_code in 2026.2
+    assert {v for _, v in forms} == {"2026.1", "2026.2"}
+    assert sorted(v for f, v in forms if f == "territoria_assembly") == ["2026.1", "2026.2"]
 
 
 @pytest.mark.parametrize("form_id", sorted(CONTRACT))
