@@ -315,7 +315,8 @@ def _hash(*parts: Any) -> str:
 def sync_from_surveys(store: Store, *, lang: str = "es") -> pd.DataFrame:
     """Build or extend the ledger from the ingested assembly and follow-up forms (idempotent).
 
-    Reads ``assembly__agreements`` (``agreement_code, agreement_text, department, due_date``),
+    Reads ``assembly__agreements`` (``agreement_code, agreement_text, department, due_date``
+    and, from version 2026.2 of the form, ``proposal_code``: the proposal the agreement answers),
     linked to ``assembly`` (``assembly_code, kind, date, territory``) by ``assembly_code`` or by
     the first parent/child key pair found (:data:`PARENT_LINKS`), and ``followup``
     (``agreement_code, territory, update_date, status, progress, reason, evidence_url,
@@ -368,6 +369,7 @@ def sync_from_surveys(store: Store, *, lang: str = "es") -> pd.DataFrame:
         parent = parent.rename(columns={x: f"_asm_{x}" for x in keep})
         rep = rep.reset_index(drop=True)
         rep["_row"] = np.arange(1, len(rep) + 1)
+        has_link = "proposal_code" in rep.columns
         merged = rep.merge(parent, left_on=c, right_on=p, how="left",
                            suffixes=("", "_parent"))
         for rec in merged.to_dict("records"):
@@ -388,6 +390,9 @@ def sync_from_surveys(store: Store, *, lang: str = "es") -> pd.DataFrame:
                 "department": rec.get("department"), "committed_date": rec.get("_asm_date"),
                 "due_date": rec.get("due_date"),
             }
+            if has_link:  # absent from exports of the form before 2026.2: left as it was
+                item["proposal_code"] = None if is_missing(rec.get("proposal_code")) else \
+                    str(rec["proposal_code"]).strip()
             if is_missing(item["committed_date"]):
                 report.append({"table": "assembly__agreements", "row": row, "agreement_id": aid,
                                "action": "error", "message":
@@ -398,9 +403,13 @@ def sync_from_surveys(store: Store, *, lang: str = "es") -> pd.DataFrame:
                 report.append({"table": "assembly__agreements", "row": row, "agreement_id": aid,
                                "action": "error", "message": f"{problems[0][0]}: {problems[0][1]}"})
                 continue
+            # proposal_code enters the fingerprint only when given, so rows synced before the
+            # form had it are not seen as changed
+            link = [] if item.get("proposal_code") is None else [item["proposal_code"]]
             item["source_ref"] = "assembly__agreements:" + _hash(*[item[k] for k in (
                 "agreement_id", "territory_id", "assembly_code", "source_kind", "department",
-                "committed_date", "due_date")], json.dumps(item["description"], sort_keys=True))
+                "committed_date", "due_date")], json.dumps(item["description"], sort_keys=True),
+                *link)
             prev = last_from_form.get(aid)
             if aid not in known and not any(a["agreement_id"] == aid for a in new_ag):
                 new_ag.append(item)

@@ -8,9 +8,11 @@ with the same rules as the sync: an agreement's committed date is its assembly's
 an initial ``agreed`` update on that date, follow-up rows become updates in file order, and
 rows that break a ledger rule (:func:`~territoria.ledger.model.check_agreement`,
 :func:`~territoria.ledger.model.check_update`) are left out and reported. Only these columns
-are read: ``agreement_code, agreement_text, department, due_date`` (agreements),
-``assembly_code, kind, date, territory`` (assembly), ``agreement_code, update_date, status,
-progress, reason, evidence_url, department`` (follow-up). Reporter names are never read.
+are read: ``agreement_code, agreement_text, department, due_date, proposal_code``
+(agreements; ``proposal_code`` exists from version 2026.2 of the assembly form, and older
+exports without it give agreements with no proposal), ``assembly_code, kind, date,
+territory`` (assembly), ``agreement_code, update_date, status, progress, reason,
+evidence_url, department`` (follow-up). Reporter names are never read.
 
 Examples
 --------
@@ -133,6 +135,8 @@ def frames_from_surveys(agreements: pd.DataFrame, assembly: pd.DataFrame,
                 dump_texts({lang: str(rec["agreement_text"])}),
                 "department": rec.get("department"), "committed_date": rec.get("_asm_date"),
                 "due_date": rec.get("due_date"), "source": "assembly",
+                "proposal_code": None if is_missing(rec.get("proposal_code")) else
+                str(rec["proposal_code"]).strip(),
             }
             if is_missing(item["committed_date"]):
                 problems.append({"table": "assembly__agreements", "row": row,

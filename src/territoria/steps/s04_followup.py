@@ -147,10 +147,12 @@ MESSAGES = {
     "tr_linked": {"es": "Acuerdos ligados a una propuesta", "en": "Agreements linked to a "
                   "proposal"},
     "tr_evidence": {"es": "Acuerdos con evidencia", "en": "Agreements with evidence"},
-    "tr_no_links": {"es": "No se puede calcular: los acuerdos no registran la propuesta de la "
-                    "que vienen (el formulario de asamblea no lo pide).",
-                    "en": "Cannot be computed: agreements do not record the proposal they come "
-                    "from (the assembly form does not ask for it)."},
+    "tr_no_links": {"es": "No se puede calcular: ningún acuerdo de la colonia registra la "
+                    "propuesta que atiende (campo proposal_code del formulario de asamblea, "
+                    "desde la versión 2026.2); vea la aproximación por área.",
+                    "en": "Cannot be computed: no agreement of the territory records the "
+                    "proposal it answers (field proposal_code of the assembly form, from "
+                    "version 2026.2); see the proxy by department."},
     "tr_no_agenda": {"es": "No hay agenda registrada para esta colonia.",
                      "en": "No agenda is recorded for this territory."},
     "km_title": {"es": "Acuerdos cumplidos según los días transcurridos",
@@ -285,11 +287,12 @@ def load(ctx, territory_id: str) -> tuple[pd.DataFrame, pd.DataFrame, str, pd.Da
         asm = pd.DataFrame(columns=["assembly_code", "kind", "date", "territory"])
     else:
         rep = rep[["agreement_code", "agreement_text", "department", "due_date",
-                   "assembly_code", "kind", "date", "territory"]]
+                   "assembly_code", "kind", "date", "territory"]
+                  + (["proposal_code"] if "proposal_code" in rep else [])]
         asm = rep[["assembly_code", "kind", "date", "territory"]].drop_duplicates(
             "assembly_code")
         rep = rep[["agreement_code", "agreement_text", "department", "due_date",
-                   "assembly_code"]]
+                   "assembly_code"] + (["proposal_code"] if "proposal_code" in rep else [])]
     fol = pd.DataFrame()
     if store.has_table("followup"):
         have = set(store.query("SELECT * FROM followup LIMIT 0").columns)
@@ -517,11 +520,13 @@ def traceability_table(a: FollowupAnalysis, top: int = 10) -> pd.DataFrame:
     -------
     DataFrame
         ``name, label_es, label_en, estimate, ci_low, ci_high, k, n, computable,
-        note_es, note_en``. ``top_agenda_with_agreement`` needs agreements that name their
-        proposal; the assembly form does not ask for it, so with survey data it is not
-        computable (``estimate`` NaN and a note). ``top_agenda_department_covered`` is a
-        proxy: the share of the top agenda items whose responsible department has a standing
-        agreement (agreed, in progress or done) in the territory.
+        note_es, note_en``. ``top_agenda_with_agreement`` is exact: the share of the top
+        agenda items named by the ``proposal_code`` of a standing agreement (agreed, in
+        progress or done); it is computed when at least one agreement of the territory
+        carries a ``proposal_code`` (assembly form 2026.2 or later, or a Decidim import),
+        else it is not computable (``estimate`` NaN and a note).
+        ``top_agenda_department_covered`` is the proxy, always given: the share of the top
+        agenda items whose responsible department has a standing agreement in the territory.
     """
     st = a.state.copy()
     if "proposal_code" not in st.columns:
