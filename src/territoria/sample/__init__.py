@@ -136,6 +136,7 @@ def generate(seed: int = 20181224, scale: int = 1, geography: Geography | None =
     asm, agr = act.assemblies(t, prog, blocks, census, p)
     fu = act.followup_updates(agr, p)
     props, vsubs, votes, tsubs, trows, groups = act.proposals_votes(t, prog, diag, p)
+    agr = act.link_agreements(agr, props, p)  # proposal_code (assembly form 2026.2)
     proc = act.process_questionnaires(t, prog, p)
     panel = act.wellbeing_panel(t, prog, p)
     return {"params": p, "territories": t, "zones": zones, "blocks": blocks, "census": census,

@@ -594,6 +594,71 @@ def proposals_votes(t, prog, diag: pd.DataFrame, p: TrueParams, scale: int = 1):
             pd.DataFrame(trows), pd.DataFrame(truth))
 
 
+#: Share of the agreements that answer a proposal of their territory (when one of the same
+#: axis had been made by then) and record its code in the assembly form.
+PROPOSAL_LINK_SHARE = 0.8
+#: Relative chance that an agreement answers a proposal of each kind: the administration
+#: mostly answers what the neighbourhood agreed on.
+PROPOSAL_LINK_WEIGHT = {"consensus": 4.0, "weak": 1.0, "divisive": 1.0}
+
+
+def link_agreements(agreements: pd.DataFrame, proposals: pd.DataFrame, p: TrueParams,
+                    share: float = PROPOSAL_LINK_SHARE) -> pd.DataFrame:
+    """Fill ``proposal_code`` (assembly form 2026.2) for agreements that answer a proposal.
+
+    An agreement can answer a proposal of its own territory, of the same axis, submitted on or
+    before the agreement's date. With probability ``share`` it does, and it records the code
+    of one of them (consensus proposals :data:`PROPOSAL_LINK_WEIGHT` times as likely); the
+    other agreements (and those with no such proposal) leave ``proposal_code`` empty. The
+    draws come from their own stream (``agreement_links``), so nothing else changes.
+
+    Parameters
+    ----------
+    agreements : DataFrame
+        From :func:`assemblies` (``territory, _axis, _made_on``).
+    proposals : DataFrame
+        From :func:`proposals_votes` (``proposal_code, territory, axis, _kind,
+        _submission_time``).
+    p : TrueParams
+    share : float
+        Probability that an agreement with candidate proposals answers one.
+
+    Returns
+    -------
+    DataFrame
+        ``agreements`` with a ``proposal_code`` column (None when not linked).
+
+    Examples
+    --------
+    >>> ag = pd.DataFrame({"territory": ["T1", "T1", "T2"], "_axis": ["water"] * 3,
+    ...                    "_made_on": pd.to_datetime(["2024-05-01", "2023-01-01", "2024-05-01"])})
+    >>> pr = pd.DataFrame({"proposal_code": ["P-T1-01"], "territory": ["T1"], "axis": ["water"],
+    ...                    "_kind": ["consensus"], "_submission_time": [pd.Timestamp("2024-02-01")]})
+    >>> link_agreements(ag, pr, TrueParams(), share=1.0)["proposal_code"].tolist()
+    ['P-T1-01', None, None]
+    """
+    rng = rng_for(p.seed, "agreement_links")
+    out = agreements.copy()
+    codes: list[str | None] = [None] * len(out)
+    if len(out) and len(proposals):
+        by_key = {k: g for k, g in proposals.groupby(["territory", "axis"], sort=False)}
+        u = rng.random(len(out))
+        pick = rng.random(len(out))
+        for i, (terr, ax, made) in enumerate(zip(out["territory"], out["_axis"],
+                                                 pd.to_datetime(out["_made_on"]), strict=True)):
+            cand = by_key.get((terr, ax))
+            if cand is None or u[i] >= share:
+                continue
+            cand = cand[pd.to_datetime(cand["_submission_time"]) <= made]
+            if cand.empty:
+                continue
+            w = cand["_kind"].map(PROPOSAL_LINK_WEIGHT).fillna(1.0).to_numpy()
+            j = int(np.searchsorted(np.cumsum(w) / w.sum(), pick[i], side="right"))
+            codes[i] = str(cand["proposal_code"].iloc[min(j, len(cand) - 1)])
+    out["proposal_code"] = pd.Series(codes, index=out.index, dtype=object)
+    return out
+
+
 # --------------------------------------------------------------------------- process eval
 PROCESS_ITEMS = {
     "design": ["purpose", "inclusion", "information", "time"],
@@ -674,5 +739,5 @@ def wellbeing_panel(t, prog, p: TrueParams, scale: int = 1) -> pd.DataFrame:
 
 __all__ = ["territory_attributes", "census_margins", "crime_expected", "crime_counts",
            "select_programme", "simulate_crime", "diagnostic_survey", "links", "assemblies", "followup_updates",
-           "proposals_votes", "process_questionnaires", "wellbeing_panel", "DEPARTMENTS",
+           "proposals_votes", "link_agreements", "process_questionnaires", "wellbeing_panel", "DEPARTMENTS",
            "dominant_water_territory"]
