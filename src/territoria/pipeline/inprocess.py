@@ -1,9 +1,11 @@
 """Kernel-less execution of a notebook inside a freshly forked process (papermill engine).
 
-The ``inproc`` engine of ``territoria run``: each worker imports the heavy libraries once and,
-for each notebook, forks a child process that runs stock ``papermill.execute_notebook`` with
-the engine registered here (``engine_name="territoria-inprocess"``) and writes the HTML page;
-then the child exits. Papermill still parses the parameters cell, injects the parameters
+The ``inproc`` engine of ``territoria run``: the fork server
+(:class:`~territoria.pipeline.kernels.ForkServer`, ``mode="notebooks"``) imports the heavy
+libraries once, builds the shell, papermill's engine and the HTML exporter, and for each
+notebook forks a child process that runs stock ``papermill.execute_notebook`` with the engine
+registered here (``engine_name="territoria-inprocess"``), writes the HTML page, answers with
+the result and exits. Papermill still parses the parameters cell, injects the parameters
 cell, records cell metadata, writes the one output notebook, adds its error banner and raises
 :class:`papermill.exceptions.PapermillExecutionError` naming the failing cell. Only the
 execution differs: the cells run in an IPython shell inside the child, so there is no kernel
@@ -15,8 +17,9 @@ What the shell records is what a Jupyter kernel sends: ``stream`` outputs (conse
 merged), ``display_data`` from ``display()`` and Matplotlib's inline backend,
 ``execute_result`` of a cell's last expression with its execution count, and ``error`` with
 name, value and traceback. As in nbclient, empty cells and cells tagged ``skip-execution``
-are not executed, a cell tagged ``raises-exception`` may fail without stopping the notebook,
-and ``execution_timeout`` limits each cell (``TimeoutError``). Fork is Linux-only
+are not executed, a cell tagged ``raises-exception`` may fail without stopping the notebook
+(papermill still reports its error at the end, as with a kernel), and ``execution_timeout``
+limits each cell (``TimeoutError``). Fork is Linux-only
 (:func:`territoria.pipeline.kernels.fork_supported`).
 
 Examples
