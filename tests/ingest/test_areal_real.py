@@ -48,13 +48,8 @@ def real_ws(tmp_path_factory, real_data_dir):
 
 
 @pytest.fixture(scope="module")
-def real_data_dir():
-    from pathlib import Path
-
-    p = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
-    if not p.is_dir():
-        pytest.skip("../shared/data/real is not here")
-    return p
+def real_data_dir(real_data):
+    return real_data
 
 
 def _shapes(path, key):
