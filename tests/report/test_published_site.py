@@ -42,14 +42,37 @@ def test_no_personal_data_anywhere_in_the_site_or_outputs(published_ws):
     files = [p for p in (ws.site_dir.rglob("*")) if p.is_file()]
     files += [p for p in ws.output_dir.rglob("*") if p.is_file() and p.suffix in
               (".html", ".ipynb", ".json", ".csv")]
-    pattern = re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
     leaks = {}
     for p in files:
-        text = p.read_text(encoding="utf-8", errors="ignore")
-        m = pattern.search(text)
-        if m:
-            leaks[str(p)] = m.group(0)
+        found = first_secret(p.read_text(encoding="utf-8", errors="ignore"), secrets)
+        if found:
+            leaks[str(p)] = found
     assert not leaks, leaks
+
+
+def first_secret(text: str, secrets: set[str], k: int = 8) -> str | None:
+    """The first of ``secrets`` (each at least ``k`` characters) found in ``text``: every
+    window of ``k`` characters is looked up among the secrets' first ``k`` characters, and
+    candidates are compared whole (a regular expression of 70,000 alternatives took 47 s
+    for one 250 kB page)."""
+    by_prefix: dict[str, list[str]] = {}
+    for sec in secrets:
+        by_prefix.setdefault(sec[:k], []).append(sec)
+    get = by_prefix.get
+    for i in range(len(text) - k + 1):
+        cands = get(text[i:i + k])
+        if cands:
+            for sec in cands:
+                if text.startswith(sec, i):
+                    return sec
+    return None
+
+
+def test_the_secret_search_finds_what_it_looks_for():
+    secrets = {"María López Ruiz", "5512345678", "Calle Falsa 123"}
+    assert first_secret("<td>tel. 5512345678</td>", secrets) == "5512345678"
+    assert first_secret("María López R.", secrets) is None
+    assert first_secret("Calle Falsa 12", secrets) is None
 
 
 def test_every_step_recorded_indicators(published_ws):
