@@ -652,10 +652,12 @@ def wellbeing_change(w: pd.DataFrame, *, min_cell: int = 5, by: str | None = Non
         ``mean_post``, ``estimate`` (post - pre; for ``unsafe`` a change of share, e.g.
         -0.08 = 8 points down), ``ci_low``, ``ci_high`` (paired t), ``p_val``, ``dz`` (Cohen's
         d_z) with ``dz_ci_low``/``dz_ci_high``, ``wilcoxon_p``; suppressed below ``min_cell``
-        pairs (``suppressed``).
+        pairs (``suppressed``). No rows (same columns) when the panel is empty.
     """
     if w.empty:
-        return pd.DataFrame()
+        return _empty(["dv", *([by] if by else []), "label_es", "label_en", "n", "mean_pre",
+                       "mean_post", "estimate", "ci_low", "ci_high", "p_val", "dz",
+                       "dz_ci_low", "dz_ci_high", "wilcoxon_p", "suppressed"])
     dvs = [v for v in outcomes if v in w.columns and w[v].notna().any()]
     r = panel.paired_change(w, "respondent_code", "wave", dvs, pre="pre", post="post", by=by)
     r = r.rename(columns={"diff": "estimate", "diff_ci_low": "ci_low",
@@ -663,6 +665,19 @@ def wellbeing_change(w: pd.DataFrame, *, min_cell: int = 5, by: str | None = Non
     r = _wb_labels(r)
     vals = [c for c in r.columns if c not in ("dv", "label_es", "label_en", "n", by)]
     return suppress(r, "n", min_count=min_cell, value_cols=vals, secondary=False)
+
+
+def _empty(columns) -> pd.DataFrame:
+    """A frame with no rows and these columns: text columns object, the others float (a
+    section without data keeps its shape, so a notebook can still select its columns).
+
+    >>> _empty(["dv", "label_es", "n", "suppressed"]).dtypes.astype(str).tolist()
+    ['object', 'object', 'float64', 'bool']
+    """
+    text = {"dv", "label_es", "label_en", "source", "outcome", "territory", "cohort"}
+    return pd.DataFrame({c: pd.Series(dtype=object if c in text else
+                                      bool if c == "suppressed" else "float64")
+                         for c in columns})
 
 
 def wellbeing_anova(w: pd.DataFrame) -> pd.DataFrame:
@@ -674,10 +689,11 @@ def wellbeing_anova(w: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``dv``, ``label_es``, ``label_en`` and the columns of
         :func:`territoria.analysis.panel.mixed_anova` (``source`` = ``cohort``, ``wave``,
-        ``Interaction``). Empty when fewer than two cohorts answered.
+        ``Interaction``). No rows (same columns) when fewer than two cohorts answered.
     """
     if w.empty or w["cohort"].nunique() < 2:
-        return pd.DataFrame()
+        return _empty(["dv", "label_es", "label_en", "source", "F", "p_val", "np2",
+                       "np2_ci_low", "np2_ci_high"])
     out = []
     both = w.groupby("respondent_code")["wave"].transform("nunique") == 2
     d = w[both]
@@ -727,10 +743,12 @@ def power_table(w: pd.DataFrame, territory_id: str | None = None, *,
     -----
     % unsafe: two independent rounds, arcsine effect size (conservative for a panel);
     life satisfaction: the same people re-interviewed, paired t with the observed
-    correlation between waves (:func:`territoria.analysis.power.sample_size`).
+    correlation between waves (:func:`territoria.analysis.power.sample_size`). No rows
+    (same columns) when the panel is empty.
     """
     if w.empty:
-        return pd.DataFrame()
+        return _empty(["outcome", "label_es", "label_en", "baseline", "change", "sd",
+                       "correlation", "effect_size", "n_per_round"])
     pre = w[w["wave"] == "pre"]
     base_rows = pre if territory_id is None else pre[pre["territory"] == territory_id]
     base = float(base_rows["unsafe"].mean()) if len(base_rows) else float(pre["unsafe"].mean())
