@@ -126,3 +126,31 @@ def test_complete_small_workspace_computes_every_step(small_ws):
             assert res.tables
     finally:
         ctx.close()
+
+
+@pytest.mark.slow
+def test_notebooks_with_optional_inputs_missing_compute_what_they_can(small_ws, tmp_path):
+    """The real notebooks (figures and displays included), one territory: blocks, census,
+    links, tallies and follow-up gone, the wellbeing panel without its second wave."""
+    from territoria.pipeline.runner import run
+
+    _, prog, _ = small_ws
+    ws = variant(small_ws, tmp_path / "ws", "blocks", "removed")
+    con = duckdb.connect(str(ws.store_path))
+    try:
+        for sql in ("DELETE FROM census_margins", "DELETE FROM links", "DROP TABLE tallies__tally",
+                    "DROP TABLE tallies", "DELETE FROM wellbeing WHERE wave = 'post'",
+                    "DROP TABLE followup"):
+            con.execute(sql)
+    finally:
+        con.close()
+    summary = run(ws, territories=prog[:1], workers=2, progress=False)
+    assert summary.counts["failed"] == 0, summary.format("en")
+    status = {r.step: r.status for r in summary.results}
+    assert status["02_diagnostic"] == "no-data"  # blocks and census are required there
+    assert all(status[s] == "ok" for s in ("01_network", "03_agenda", "04_followup",
+                                           "05_process", "06_impact"))
+    partial = {m["step"]: m for m in summary.missing if m["status"] == "partial"}
+    assert "coverage" in partial["01_network"]["sections_left_out"]
+    assert "trajectory" in partial["03_agenda"]["sections_left_out"]
+    assert partial["06_impact"]["missing"] == "wellbeing"
