@@ -242,7 +242,7 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
         server.close()
         notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
         return "plain", None, Executor(workers, "plain", None, log_path=log_path)
-    return "fork", server, executor
+    return used, server, executor
 
 
 def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = False,
