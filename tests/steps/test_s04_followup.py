@@ -105,9 +105,10 @@ def test_traceability_says_what_cannot_be_computed(ctx, first):
     st = first.state
     links = ("proposal_code" in st.columns
              and (st["proposal_code"].fillna("").astype(str).str.strip() != "").any())
-    if links:  # the ledger in the store carries the form's proposal_code: exact indicator
+    has_agenda = first.agenda is not None and len(first.agenda) > 0
+    if links and has_agenda:  # the ledger carries the form's proposal_code: exact indicator
         assert top["computable"] and 0 <= top["estimate"] <= 1 and top["n"] > 0
-    else:  # agreements not linked to proposals (yet): withheld with a note, never a proxy
+    else:  # no links or no agenda (yet): withheld with a note, never a proxy
         assert not top["computable"] and np.isnan(top["estimate"]) and top["note_es"]
     ev = tr.loc["agreements_with_evidence"]
     assert ev["estimate"] == pytest.approx((first.state["n_evidence"] > 0).mean())
