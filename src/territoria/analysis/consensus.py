@@ -20,8 +20,8 @@ Dirichlet(A + 1/2, D + 1/2, P + 1/2) and
 * disagreement consensus ``GDC = (prod_g p_d,g (1 - p_a,g))^(1/G)``: every group rejects it;
 * intervals: equal-tailed posterior intervals from independent Dirichlet draws per group.
 
-These fix the known weaknesses of Pol.is's ``prod_g (A+1)/(S+2)`` (see
-``/work/shared/design/platforms.md`` section b): the product falls with the number of groups,
+These fix the known weaknesses of Pol.is's ``prod_g (A+1)/(S+2)`` (compdemocracy/polis,
+``math/src/polismath/math/repness.clj``): the product falls with the number of groups,
 only agreement counts, and it has no interval. The geometric mean follows
 polis-community/red-dwarf PR #118, the Jeffreys prior and effective agreement PR #120, the
 disagreement consensus issue #63.
