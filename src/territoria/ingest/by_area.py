@@ -31,6 +31,7 @@ import pandas as pd
 from territoria.exceptions import IngestError
 from territoria.ingest import areal
 from territoria.ingest.core import FileContext, Outcome
+from territoria.ingest.names import pick_column
 
 AREA_COUNTS_TABLE = "crime_area_counts"
 AREA_COUNTS_SCHEMA = {"area_id": "VARCHAR", "month": "DATE", "category": "VARCHAR",
@@ -110,8 +111,7 @@ def interpolate_index(ctx: FileContext, values: pd.Series, source: str) -> list[
     return notes
 
 
-def _col(cols: dict, names) -> str | None:
-    return next((cols[n] for n in names if n in cols), None)
+_col = pick_column  # first recognised column (ingest.names)
 
 
 def ingest_crime_by_area(ctx: FileContext) -> Outcome:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from territoria.exceptions import IngestError
 from territoria.ingest.core import FileContext, Outcome
-from territoria.ingest.names import normalize_name, normalize_names
+from territoria.ingest.names import normalize_name, normalize_names, pick_column
 from territoria.ingest.sniff import load_text, row_offset, sniff_text
 from territoria.store import quote_ident
 
@@ -101,11 +101,7 @@ def month_from_dates(text: pd.Series) -> pd.Series:
     return d.dt.to_period("M").dt.to_timestamp().astype("datetime64[s]")
 
 
-def _col(cols: dict, names) -> str | None:
-    for n in names:
-        if n in cols:
-            return cols[n]
-    return None
+_col = pick_column  # first recognised column (ingest.names)
 
 
 def _read_records(ctx: FileContext) -> tuple[pd.DataFrame, list[str]]:

@@ -71,3 +71,13 @@ def territory_kind(name) -> str:
         return "colonia"
     key = re.sub(r"\s+", " ", strip_accents(m.group(1)).upper().replace(".", "")).strip()
     return KIND_SUFFIXES.get(key, "colonia")
+
+
+def pick_column(cols: dict, names) -> str | None:
+    """The file's column for the first of ``names`` present in ``cols`` (lower-case name ->
+    column as in the file), else None.
+
+    >>> pick_column({"cveut": "CVEUT", "nomut": "NOMUT"}, ("territory_id", "cveut"))
+    'CVEUT'
+    """
+    return next((cols[n] for n in names if n in cols), None)

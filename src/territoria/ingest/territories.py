@@ -45,7 +45,7 @@ import pandas as pd
 
 from territoria.exceptions import IngestError
 from territoria.ingest.core import FileContext, Outcome
-from territoria.ingest.names import normalize_name, territory_kind
+from territoria.ingest.names import normalize_name, pick_column, territory_kind
 
 _ID = ("cveut", "territory_id", "cve_ut", "id_territorio")
 _NAME = ("nomut", "name", "nombre", "territory_name")
@@ -69,11 +69,7 @@ def gpkg_header_length(blob: bytes) -> int:
     return 8 + env_len
 
 
-def _pick(cols: dict, names) -> str | None:
-    for n in names:
-        if n in cols:
-            return cols[n]
-    return None
+_pick = pick_column  # first recognised column (ingest.names)
 
 
 def read_catalogue(path: Path, name: str, *, where: str | None = None,
