@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 import urllib.request
 import uuid
 
@@ -69,11 +70,22 @@ def test_lab_opens_jupyterlab_on_the_classroom(lab_ws, monkeypatch):
     root, tid, _ = lab_ws
     calls = []
     monkeypatch.setattr(lab_mod.subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    # JupyterLab is the optional [lab] extra: the command is checked without it installed
+    monkeypatch.setitem(sys.modules, "jupyterlab", types.ModuleType("jupyterlab"))
     r = CliRunner().invoke(cli, ["lab", str(root), "-t", tid, "--no-browser", "--port", "8899"])
     assert r.exit_code == 0, r.output
     assert calls and calls[0][1:3] == ["-m", "jupyterlab"]
     assert f"--ServerApp.root_dir={root / 'classroom'}" in calls[0]
     assert "--no-browser" in calls[0] and "--port=8899" in calls[0]
+
+
+@pytest.mark.slow
+def test_lab_without_jupyterlab_says_how_to_install(lab_ws, monkeypatch):
+    root, tid, _ = lab_ws
+    monkeypatch.setitem(sys.modules, "jupyterlab", None)  # import fails as if absent
+    monkeypatch.setattr(lab_mod.subprocess, "call", lambda cmd: pytest.fail("must not launch"))
+    r = CliRunner().invoke(cli, ["lab", str(root), "-t", tid, "--no-browser"])
+    assert r.exit_code == 1 and "make lab" in r.output and "Traceback" not in r.output
 
 
 def _free_port() -> int:
