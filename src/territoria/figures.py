@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 
+from territoria import vocabulary
 from territoria.exceptions import AnalysisError
 from territoria.i18n import check_language, tr
 
@@ -62,8 +63,8 @@ MESSAGES = {
               "proteger la privacidad.",
         "en": "{k} value(s) with too few answers to protect privacy are not shown.",
     },
-    "share_axis": {"es": "Porcentaje", "en": "Percentage"},
-    "value_axis": {"es": "Valor", "en": "Value"},
+    "share_axis": vocabulary.texts("heading", "percentage"),
+    "value_axis": vocabulary.texts("heading", "value"),
     "ci_note": {"es": "Las líneas finas muestran el intervalo de confianza del {level} %.",
                 "en": "Thin lines show the {level}% confidence interval."},
     "lines_alt": {

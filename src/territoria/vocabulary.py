@@ -8,12 +8,19 @@ A *code* is a stored value (``female``, ``18_29``, ``water_utility``, ``in_perso
 2. the instruments' choice lists (``surveys/src/_choices.yml`` and a form's own lists), in
    Spanish and English: sex, age group, axis, department, meeting kind and mode, agreement
    status, proposal round;
-3. :data:`CATALOGUE` below, for codes no form asks for (territory kind, disability groups) and
-   for the forms a sentence needs ("Mujeres de 18 a 29 años").
+3. :data:`CATALOGUE` below, for codes no form asks for (territory kind, disability groups), for
+   the forms a sentence needs ("Mujeres de 18 a 29 años"), for the codes the statistics layer
+   returns (:mod:`territoria.analysis` returns codes and numbers; ``steps/`` label them here)
+   and for :data:`HEADINGS`, the table headings and words the steps, the site and the printed
+   sheets share.
+
+An entry may be :class:`Like` another kind's code: labelled as that code, defined once.
 
 A language the source lacks falls back to the city's first language, then to the kit's Spanish.
 A code the vocabulary does not know is shown as it was recorded (a city may add departments,
-link areas or territory kinds without touching code). Nothing else in the kit defines these
+link areas or territory kinds without touching code), except in the kit's own closed lists
+(:data:`CLOSED_KINDS`: headings, run statuses...), where an unknown code is a slip of the
+code: it raises :class:`territoria.i18n.MissingTranslation` in the test suite. Nothing else in the kit defines these
 labels: modules call :func:`label` or a :class:`Vocabulary` built from the workspace's city.
 
 Examples
@@ -42,17 +49,21 @@ import functools
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
 from territoria.exceptions import ConfigError
+from territoria.i18n import tr
 
 if TYPE_CHECKING:  # pragma: no cover
     from territoria.config import CityConfig
 
 __all__ = [
     "CATALOGUE",
+    "CLOSED_KINDS",
+    "HEADINGS",
+    "Like",
     "FORM_LISTS",
     "CITY_LISTS",
     "KINDS",
@@ -62,6 +73,7 @@ __all__ = [
     "labels",
     "codes",
     "label_columns",
+    "texts",
     "choice_lists",
     "question",
 ]
@@ -76,6 +88,7 @@ FORM_LISTS: dict[str, tuple[str, str]] = {
     "axis": ("_choices", "axis"),
     "department": ("_choices", "department"),
     "proposal_round": ("_choices", "proposal_round"),
+    "yes_no": ("_choices", "yes_no"),
     "meeting_kind": ("assembly", "assembly_kind"),
     "meeting_mode": ("assembly", "assembly_mode"),
     "agreement_status": ("followup", "agreement_status"),
@@ -85,9 +98,21 @@ FORM_LISTS: dict[str, tuple[str, str]] = {
 CITY_LISTS: dict[str, str] = {"axis": "axes", "department": "departments",
                               "link_area": "link_areas"}
 
+
+class Like(NamedTuple):
+    """A catalogue entry labelled as ``code`` of ``kind`` (one definition for both).
+
+    >>> label("mechanism", "security_cabinet", "en")  # Like("meeting_kind", "security_cabinet")
+    'Security cabinet'
+    """
+
+    kind: str
+    code: str
+
+
 #: Codes that no form asks for, and the forms a sentence needs. ``sex_group`` and
 #: ``age_phrase`` compose group names ("Mujeres de 18 a 29 años").
-CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
+CATALOGUE: dict[str, dict[str, dict[str, str] | Like]] = {
     "sex_group": {
         "female": {"es": "Mujeres", "en": "Women"},
         "male": {"es": "Hombres", "en": "Men"},
@@ -112,7 +137,93 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
         "paraje": {"es": "Paraje", "en": "Paraje"},
         "other": {"es": "Otro", "en": "Other"},
     },
+    # -- codes the statistics layer returns (territoria.analysis); steps/ label them -------
+    "ensu_place": {  # the twelve ENSU places (BP1_2_01..12), analysis.diagnostic.ENSU_PLACES
+        "home": {"es": "Su casa", "en": "Home"},
+        "work": {"es": "Su trabajo", "en": "Work"},
+        "streets": {"es": "Las calles que usa habitualmente", "en": "Streets you usually use"},
+        "school": {"es": "La escuela", "en": "School"},
+        "market": {"es": "El mercado", "en": "Market"},
+        "shopping_centre": {"es": "El centro comercial", "en": "Shopping centre"},
+        "bank": {"es": "El banco", "en": "Bank"},
+        "street_atm": {"es": "El cajero automático en la vía pública",
+                       "en": "Street cash machine (ATM)"},
+        "public_transport": {"es": "El transporte público", "en": "Public transport"},
+        "car": {"es": "El automóvil", "en": "Car"},
+        "highway": {"es": "La carretera", "en": "Highway"},
+        "park": {"es": "El parque o centro recreativo", "en": "Park or recreation centre"},
+    },
+    "geo_level": {  # a territory, its zone, the whole city (analysis.diagnostic levels)
+        "territory": {"es": "Colonia", "en": "Neighbourhood"},
+        "zone": {"es": "Dirección territorial", "en": "Territorial directorate"},
+        "city": {"es": "Alcaldía", "en": "Borough"},
+    },
+    "process_stage": {  # OECD stages of a deliberative process (analysis.process_eval.STAGES)
+        "design": {"es": "Diseño del proceso", "en": "Process design"},
+        "delib": {"es": "Experiencia deliberativa", "en": "Deliberative experience"},
+        "impact": {"es": "Camino al impacto", "en": "Pathways to impact"},
+    },
+    "iap2_level": {  # IAP2 spectrum of public participation (analysis.process_eval.IAP2_LEVELS)
+        "inform": {"es": "Informar", "en": "Inform"},
+        "consult": {"es": "Consultar", "en": "Consult"},
+        "involve": {"es": "Involucrar", "en": "Involve"},
+        "collaborate": {"es": "Colaborar", "en": "Collaborate"},
+        "empower": {"es": "Decidir (empoderar)", "en": "Empower"},
+    },
+    "mechanism": {  # participation mechanisms placed on the IAP2 spectrum
+        "block_assembly": Like("meeting_kind", "block_assembly"),
+        "territorial_assembly": Like("meeting_kind", "territorial_assembly"),
+        "working_table": Like("meeting_kind", "working_table"),
+        "security_cabinet": Like("meeting_kind", "security_cabinet"),
+        "planning_collective": Like("proposal_round", "collective"),
+        "agenda_validation": {"es": "Validación de la Agenda", "en": "Agenda validation"},
+    },
+    "consensus_round": {  # rounds of the consensus trajectory (analysis.consensus.ROUND_ORDER)
+        "assembly": {"es": "Asamblea", "en": "Assembly"},
+        "collective": Like("proposal_round", "collective"),
+        "agenda_validation": {"es": "Validación de la agenda", "en": "Agenda validation"},
+    },
+    "wellbeing": {  # wellbeing outcomes of the impact evaluation
+        "life_satisfaction": {"es": "Satisfacción con la vida (0 a 10)",
+                              "en": "Life satisfaction (0 to 10)"},
+    },
+    "run_status": {  # status of a step's notebook for a territory (runner, coverage page)
+        "ok": {"es": "Completo", "en": "Complete"},
+        "partial": {"es": "Parcial", "en": "Partial"},
+        "no-data": {"es": "Aún no hay datos", "en": "No data yet"},
+        "failed": {"es": "Con error", "en": "Failed"},
+        "not-run": {"es": "Sin calcular", "en": "Not computed"},
+    },
 }
+
+#: Table headings and words shared by the steps, the site and the printed sheets: one
+#: definition each (``texts("heading", "from")`` for a view's column header).
+HEADINGS: dict[str, dict[str, str]] = {
+    "agreement": {"es": "Acuerdo", "en": "Agreement"},
+    "agreements": {"es": "Acuerdos", "en": "Agreements"},
+    "axis": {"es": "Eje", "en": "Axis"},
+    "from": {"es": "Desde", "en": "From"},  # lower bound of an interval
+    "to": {"es": "Hasta", "en": "To"},  # upper bound of an interval
+    "group": {"es": "Grupo", "en": "Group"},
+    "people": {"es": "Personas", "en": "People"},
+    "percentage": {"es": "Porcentaje", "en": "Percentage"},
+    "proposal": {"es": "Propuesta", "en": "Proposal"},
+    "rank": {"es": "Lugar", "en": "Rank"},
+    "source": {"es": "Fuente", "en": "Source"},
+    "status": {"es": "Estado", "en": "Status"},
+    "territory": {"es": "Colonia", "en": "Territory"},
+    "territories": {"es": "Colonias", "en": "Neighbourhoods"},
+    "this_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
+    "value": {"es": "Valor", "en": "Value"},
+    "zone": {"es": "Zona", "en": "Zone"},
+}
+CATALOGUE["heading"] = HEADINGS  # type: ignore[assignment]
+
+#: The kit's own closed lists: a code missing from them is a slip of the code, not data
+#: (it raises in the test suite, see :func:`territoria.i18n.set_strict`).
+CLOSED_KINDS: frozenset[str] = frozenset({
+    "heading", "run_status", "geo_level", "process_stage", "iap2_level", "mechanism",
+    "ensu_place", "wellbeing", "yes_no"})
 
 #: Every kind of code the vocabulary serves.
 KINDS: tuple[str, ...] = tuple(dict.fromkeys([*FORM_LISTS, *CITY_LISTS, *CATALOGUE]))
@@ -221,7 +332,8 @@ class Vocabulary:
         if kind in FORM_LISTS:
             source, name = FORM_LISTS[kind]
             return choice_lists()[source][name]
-        return CATALOGUE.get(kind, {})
+        return {code: (self._entries(e.kind).get(e.code) or {KIT_LANGUAGE: e.code})
+                if isinstance(e, Like) else e for code, e in CATALOGUE.get(kind, {}).items()}
 
     def codes(self, kind: str) -> tuple[str, ...]:
         """The known codes of ``kind``, in their declared order (empty: any code is accepted)."""
@@ -234,7 +346,8 @@ class Vocabulary:
             return ""
         texts = self._entries(kind).get(str(code))
         if not texts:
-            return str(code)
+            # a closed list's unknown code raises in the tests (strict i18n), else shows as is
+            return tr({}, str(code)) if kind in CLOSED_KINDS else str(code)
         lang = lang or self.first_language
         return (texts.get(lang) or texts.get(self.first_language) or texts.get(KIT_LANGUAGE)
                 or next(iter(texts.values())))
@@ -242,6 +355,16 @@ class Vocabulary:
     def labels(self, kind: str, codes: Iterable[Any], lang: str | None = None) -> list[str]:
         """:meth:`label` of each code."""
         return [self.label(kind, c, lang) for c in codes]
+
+    def texts(self, kind: str, code: Any) -> dict[str, str]:
+        """``{language: label}`` of ``code`` in the kit's and the city's languages (the shape
+        of a view's title or column header).
+
+        >>> Vocabulary().texts("heading", "from")
+        {'es': 'Desde', 'en': 'From'}
+        """
+        return {lg: self.label(kind, code, lg) for lg in dict.fromkeys(["es", "en",
+                                                                        *self.languages])}
 
     def label_columns(self, kind: str, codes: Iterable[Any],
                       languages: Iterable[str] = ("es", "en"),
@@ -273,6 +396,15 @@ def labels(kind: str, codes: Iterable[Any], lang: str = KIT_LANGUAGE,
            city: CityConfig | None = None) -> list[str]:
     """:func:`label` of each code."""
     return (Vocabulary(city) if city is not None else _kit()).labels(kind, codes, lang)
+
+
+def texts(kind: str, code: Any, city: CityConfig | None = None) -> dict[str, str]:
+    """``{language: label}`` of ``code``; see :meth:`Vocabulary.texts`.
+
+    >>> texts("geo_level", "city")
+    {'es': 'Alcaldía', 'en': 'Borough'}
+    """
+    return (Vocabulary(city) if city is not None else _kit()).texts(kind, code)
 
 
 def codes(kind: str, city: CityConfig | None = None) -> tuple[str, ...]:

@@ -59,7 +59,6 @@ import pandas as pd
 from scipy import stats
 
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import tr
 
 #: Vote codes accepted in long vote tables. Numbers follow the Pol.is export (1 agree,
 #: -1 disagree, 0 pass); Spanish words are accepted for hand-typed sheets.
@@ -77,22 +76,6 @@ ROUND_ORDER = ("assembly", "collective", "agenda_validation")
 
 JEFFREYS = 0.5
 _NORMALISED = "territoria_normalised_votes"
-
-MESSAGES = {
-    "proposal": {"es": "Propuesta", "en": "Proposal"},
-    "group": {"es": "Grupo", "en": "Group"},
-    "n_votes": {"es": "Votos", "en": "Votes"},
-    "p_agree": {"es": "% de acuerdo", "en": "% agree"},
-    "p_disagree": {"es": "% en desacuerdo", "en": "% disagree"},
-    "gic": {"es": "Consenso entre grupos", "en": "Group-informed consensus"},
-    "gdc": {"es": "Rechazo compartido", "en": "Shared rejection"},
-    "divisive": {"es": "Divide opiniones (requiere mediación)",
-                 "en": "Divisive (needs mediation)"},
-    "round": {"es": "Ronda", "en": "Round"},
-    "assembly": {"es": "Asamblea", "en": "Assembly"},
-    "collective": {"es": "Colectivo de planeación", "en": "Planning collective"},
-    "agenda_validation": {"es": "Validación de la agenda", "en": "Agenda validation"},
-}
 
 _PARTICIPANT_ALIASES = ("participant", "participant_code", "pid", "voter-id", "voter_id")
 _PROPOSAL_ALIASES = ("proposal", "proposal_code", "statement", "tid", "comment-id", "comment_id")
@@ -652,20 +635,11 @@ def consensus_trajectory(counts_by_round: pd.DataFrame, *, round_col: str = "rou
     return out[cols].reset_index(drop=True)
 
 
-def consensus_labels(lang: str = "es") -> dict[str, str]:
-    """Column labels of the statements table in ``lang`` (for reports).
-
-    >>> consensus_labels("en")["gic"]
-    'Group-informed consensus'
-    """
-    return {k: tr(MESSAGES, k, lang) for k in MESSAGES}
-
-
 def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None = None,
                         tallies: pd.DataFrame | None = None, *, mode: str = "kit",
                         group_by: str | Sequence[str] | None = None, round_col: str = "round",
                         tally_group: str | None = "assembly_code", seed: int = 0,
-                        level: float = 0.9, lang: str = "es") -> dict[str, pd.DataFrame]:
+                        level: float = 0.9) -> dict[str, pd.DataFrame]:
     """One call for step 03: opinion groups, consensus, trajectory and the agenda.
 
     Parameters
@@ -692,8 +666,8 @@ def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None
         opinion groups and the main consensus use the last round in :data:`ROUND_ORDER`.
     tally_group : str, optional
         Column of ``tallies`` that defines groups (default each assembly).
-    seed, level, lang
-        Random seed, interval level, label language.
+    seed, level
+        Random seed, interval level.
 
     Returns
     -------

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.analysis import impact, panel, process_eval
 from territoria.analysis.process_eval import wilson_ci
 from territoria.evaluation.plan import METHODS, Plan, Question
@@ -95,8 +96,7 @@ MESSAGES = {
                               "en": "Trust in neighbours (1 to 4)"},
     "cohesion_mean": {"es": "Apoyo y organización entre vecinos (1 a 4)",
                       "en": "Neighbours help and organise (1 to 4)"},
-    "life_satisfaction_mean": {"es": "Satisfacción con la vida (0 a 10)",
-                               "en": "Life satisfaction (0 to 10)"},
+    "life_satisfaction_mean": vocabulary.texts("wellbeing", "life_satisfaction"),
     # answers
     "ans_process": {
         "es": "En {n_terr} colonias respondieron {n} participantes. La etapa mejor valorada fue "
@@ -371,9 +371,9 @@ def _process(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Q
         for lang in ("es", "en"):
             res.answer[lang] = tr(
                 MESSAGES, "ans_process", lang, n=int(means["n"].max()),
-                n_terr=pq["territory"].nunique(), best=tr(process_eval.MESSAGES, best, lang),
+                n_terr=pq["territory"].nunique(), best=vocabulary.label("process_stage", best, lang),
                 best_v=_fmt(means.loc[best, "value"], digits=2),
-                worst=tr(process_eval.MESSAGES, worst, lang),
+                worst=vocabulary.label("process_stage", worst, lang),
                 worst_v=_fmt(means.loc[worst, "value"], digits=2),
                 agreements=agr_text[lang]).strip()
     return res

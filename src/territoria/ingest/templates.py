@@ -55,9 +55,8 @@ TYPES = {
     "time": {"es": "hora hh:mm:ss", "en": "time hh:mm:ss"},
 }
 
-REQUIRED = {
-    "yes": {"es": "sí", "en": "yes"},
-    "no": {"es": "no", "en": "no"},
+REQUIRED = {  # "sí" / "no" in running text: the vocabulary's yes_no, lower case
+    **{c: {lg: t.lower() for lg, t in vocabulary.texts("yes_no", c).items()} for c in ("yes", "no")},
     "header": {"es": "la columna sí, el valor puede ir vacío",
                "en": "the column yes, its value may be empty"},
     "conditional": {"es": "condicional", "en": "conditional"},

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.exceptions import ConfigError
 from territoria.i18n import tr
 from territoria.instruments.xlsform import Instrument, load_instrument
@@ -73,8 +74,8 @@ KINDS = {
 }
 
 MESSAGES = {
-    "territory": {"es": "Colonia", "en": "Territory"},
-    "zone": {"es": "Zona", "en": "Zone"},
+    "territory": vocabulary.texts("heading", "territory"),
+    "zone": vocabulary.texts("heading", "zone"),
     "form": {"es": "Formulario", "en": "Form"},
     "page": {"es": "página", "en": "page"},
     "of": {"es": "de", "en": "of"},
@@ -82,10 +83,10 @@ MESSAGES = {
     "blocks": {"es": "Manzanas de la colonia (marque una)", "en": "Blocks of the territory "
                                                                   "(tick one)"},
     "attendance": {"es": "Asistencia por sexo y edad", "en": "Attendance by sex and age"},
-    "agreements": {"es": "Acuerdos", "en": "Agreements"},
+    "agreements": vocabulary.texts("heading", "agreements"),
     "departments": {"es": "Claves de área", "en": "Department codes"},
-    "proposal": {"es": "Propuesta", "en": "Proposal"},
-    "axis": {"es": "Eje", "en": "Axis"},
+    "proposal": vocabulary.texts("heading", "proposal"),
+    "axis": vocabulary.texts("heading", "axis"),
     "ballot_note": {"es": "Marque una casilla por propuesta. Su voto es secreto.",
                     "en": "Tick one box per proposal. Your vote is secret."},
     "tally_note": {"es": "Cuente a mano alzada y anote los números; al capturar, copie cada "
@@ -98,7 +99,7 @@ MESSAGES = {
                            "code."},
     "no_agreements": {"es": "No hay acuerdos abiertos registrados: tarjeta en blanco.",
                       "en": "No open agreements recorded: blank card."},
-    "agreement": {"es": "Acuerdo", "en": "Agreement"},
+    "agreement": vocabulary.texts("heading", "agreement"),
     "due": {"es": "Fecha compromiso", "en": "Due date"},
     "last_status": {"es": "Último estado registrado", "en": "Last recorded status"},
     "round": {"es": "Etapa", "en": "Round"},

@@ -28,16 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.store import Store
 
-#: Statuses shown, in the order of the method's progress.
-STATUS_LABELS = {
-    "ok": {"es": "Completo", "en": "Complete"},
-    "partial": {"es": "Parcial", "en": "Partial"},
-    "no-data": {"es": "Aún no hay datos", "en": "No data yet"},
-    "failed": {"es": "Con error", "en": "Failed"},
-    "not-run": {"es": "Sin calcular", "en": "Not computed"},
-}
+#: Statuses shown, in the order of the method's progress (labels: the vocabulary's run_status).
+STATUS_LABELS = {s: vocabulary.texts("run_status", s) for s in vocabulary.codes("run_status")}
 #: Columns of ``coverage.csv``.
 COLUMNS = ["territory_id", "step", "status", "missing", "sections_left_out", "since",
            "last_run", "reason_es", "reason_en"]
@@ -51,9 +46,9 @@ MESSAGES = {
         "en": "What data each territory has for each step of the method, what is missing and "
               "since when. “No data yet” is not an error: the step will be computed when the "
               "forms or files named arrive. The same table is in coverage.csv."},
-    "territory": {"es": "Colonia", "en": "Territory"},
+    "territory": vocabulary.texts("heading", "territory"),
     "step": {"es": "Paso", "en": "Step"},
-    "status": {"es": "Estado", "en": "Status"},
+    "status": vocabulary.texts("heading", "status"),
     "missing": {"es": "Qué falta", "en": "What is missing"},
     "since": {"es": "Desde", "en": "Since"},
     "city": {"es": "Toda la alcaldía", "en": "Whole city"},

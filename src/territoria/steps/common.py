@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import ConfigError, DataError
 from territoria.i18n import check_language, tr
@@ -175,7 +176,7 @@ def memoized(fn):
 # -- inputs: what a step needs, checked before any computation -----------------------------
 
 INPUT_MESSAGES = {
-    "no_data": {"es": "Aún no hay datos", "en": "No data yet"},
+    "no_data": vocabulary.texts("run_status", "no-data"),
     "missing_table": {
         "es": "falta la tabla «{table}»: la llena {what}; corra «{command}»",
         "en": "the table “{table}” is missing: {what} fills it; run “{command}”"},

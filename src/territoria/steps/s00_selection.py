@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from territoria import figures as plots
+from territoria import vocabulary
 from territoria.analysis import selection as sel
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
@@ -73,9 +74,9 @@ MESSAGES = {
         "es": "Colonias por etapa según la lista de prioridad y según el registro del programa.",
         "en": "Neighbourhoods per wave according to the priority list and to the programme's "
               "records."},
-    "col_rank": {"es": "Lugar", "en": "Rank"},
-    "col_name": {"es": "Colonia", "en": "Neighbourhood"},
-    "col_zone": {"es": "Dirección territorial", "en": "Territorial directorate"},
+    "col_rank": vocabulary.texts("heading", "rank"),
+    "col_name": vocabulary.texts("geo_level", "territory"),
+    "col_zone": vocabulary.texts("geo_level", "zone"),
     "col_score": {"es": "Puntaje de prioridad", "en": "Priority score"},
     "col_social_index": {"es": "Índice de desarrollo social", "en": "Social-development index"},
     "col_crime_rate": {"es": "Delitos por mil habitantes al año",
@@ -89,7 +90,7 @@ MESSAGES = {
     "col_n_changed": {"es": "Colonias que cambian", "en": "Neighbourhoods that change"},
     "col_rank_corr": {"es": "Parecido con la lista original (0 a 1)",
                       "en": "Similarity with the original list (0 to 1)"},
-    "col_territories": {"es": "Colonias", "en": "Neighbourhoods"},
+    "col_territories": vocabulary.texts("heading", "territories"),
     "alt_equal": {"es": "Los tres criterios pesan igual", "en": "The three criteria weigh the same"},
     "alt_social_only": {"es": "Solo el índice de desarrollo social",
                         "en": "Social-development index only"},

@@ -63,7 +63,7 @@ MESSAGES = {
               "there were and of which kind, how many people came, how many community links "
               "there are, and whether the people who take part look like the people who live "
               "in the neighbourhood."},
-    "level_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
+    "level_territory": vocabulary.texts("heading", "this_territory"),
     "level_city": {"es": "Todas las colonias del programa",
                    "en": "All programme neighbourhoods"},
     "kind_all": {"es": "Todas las reuniones", "en": "All meetings"},
@@ -106,17 +106,16 @@ MESSAGES = {
     "view_repeat_caption": {
         "es": "Porcentaje de personas que participaron en más de un momento.",
         "en": "Share of people who took part at more than one moment."},
-    "col_group": {"es": "Grupo", "en": "Group"},
+    "col_group": vocabulary.texts("heading", "group"),
     "col_ratio": {"es": "Participación / población", "en": "Participation / population"},
     "col_ratio_city": {"es": "Igual, en todo el programa", "en": "Same, whole programme"},
-    "col_participants": {"es": "Personas", "en": "People"},
-    "col_source": {"es": "Fuente", "en": "Source"},
+    "col_participants": vocabulary.texts("heading", "people"),
+    "col_source": vocabulary.texts("heading", "source"),
     "col_share": {"es": "Vuelven", "en": "Come back"},
     "fig_months": {"es": "Asambleas por mes y modalidad", "en": "Assemblies per month by mode"},
     "fig_months_y": {"es": "Número de asambleas", "en": "Number of assemblies"},
     "fig_repr": {"es": "Participación comparada con la población (1 = igual)",
                  "en": "Participation compared with the population (1 = equal)"},
-    "fig_repr_x": {"es": "Participación / población", "en": "Participation / population"},
 }
 
 
@@ -493,7 +492,7 @@ def representation_figure(ratios: pd.DataFrame, *, lang: str = "es", backend: st
     """
     return plots.bar_ci(ratios, label=f"label_{lang}", value="ratio", lang=lang,
                         percent=False, title=tr(MESSAGES, "fig_repr", lang),
-                        xlabel=tr(MESSAGES, "fig_repr_x", lang), ref=1.0, backend=backend)
+                        xlabel=tr(MESSAGES, "col_ratio", lang), ref=1.0, backend=backend)
 
 
 def build_result(territory_id: str, *, cov: pd.DataFrame, assemblies: pd.DataFrame,

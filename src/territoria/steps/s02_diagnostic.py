@@ -51,7 +51,7 @@ COLUMNS = ["zone", "territory", "block", "sex", "age_group", "disability", "prob
            *[f"safety_place_{i:02d}" for i in range(1, 13)]]
 
 MESSAGES = {
-    "title": {"es": "Diagnóstico participativo", "en": "Participatory diagnostic"},
+    "title": step_by_id(STEP).title,
     "intro": {
         "es": "Vecinas y vecinos respondieron, casa por casa, cuáles son los problemas de la "
               "colonia y qué tan segura la sienten. Aquí están los problemas más mencionados, "
@@ -99,8 +99,8 @@ MESSAGES = {
         "es": "Los doce lugares de la ENSU; cada porcentaje es sobre quienes usan ese lugar.",
         "en": "ENSU's twelve places; each share is over the people who use the place."},
     "col_indicator": {"es": "Qué se mide", "en": "What is measured"},
-    "col_group": {"es": "Grupo", "en": "Group"},
-    "col_estimate": {"es": "Porcentaje", "en": "Percentage"},
+    "col_group": vocabulary.texts("heading", "group"),
+    "col_estimate": vocabulary.texts("heading", "percentage"),
     "col_n": {"es": "Respuestas", "en": "Answers"},
     "fig_problems": {"es": "Problemas más mencionados", "en": "Most mentioned problems"},
     "fig_problems_x": {"es": "Porcentaje de hogares", "en": "Percentage of households"},
@@ -346,7 +346,7 @@ def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
         if ctx.store.has_table("zones") else {}
     for lg in ("es", "en"):
         levels[f"label_{lg}"] = [
-            tr(dg.MESSAGES, f"level_{lv}", lg)
+            vocabulary.label("geo_level", lv, lg)
             + (f": {zone_names.get(u, u)}" if lv == "zone" else "")
             for lv, u in zip(levels["level"], levels["unit"], strict=True)]
     levels = levels[["level", "unit", "label_es", "label_en", "estimate", "se", "ci_low",
@@ -354,8 +354,7 @@ def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
     levels = suppress(levels, "n", min_count=min_cell, secondary=False).drop(
         columns="suppression")
     places = dg.ensu_places(resp, weight="weight", **DESIGN)
-    places["label_es"] = [dg.place_label(p, "es") for p in places["place"]]
-    places["label_en"] = [dg.place_label(p, "en") for p in places["place"]]
+    places = places.assign(**vocabulary.label_columns("ensu_place", places["place"]))
     places = places[["place", "order", "label_es", "label_en", "estimate", "se", "ci_low",
                      "ci_high", "n"]]
     # each place is its own question (no shared total): primary suppression

@@ -129,12 +129,12 @@ MESSAGES = {
     "c_trajectory": {"es": "Consenso de las primeras propuestas de la agenda en cada ronda.",
                      "en": "Consensus of the top agenda items in each round."},
     # column headers
-    "col_rank": {"es": "Lugar", "en": "Rank"},
-    "col_proposal": {"es": "Propuesta", "en": "Proposal"},
-    "col_axis": {"es": "Eje", "en": "Axis"},
+    "col_rank": vocabulary.texts("heading", "rank"),
+    "col_proposal": vocabulary.texts("heading", "proposal"),
+    "col_axis": vocabulary.texts("heading", "axis"),
     "col_consensus": {"es": "Consenso", "en": "Consensus"},
-    "col_low": {"es": "Desde", "en": "From"},
-    "col_high": {"es": "Hasta", "en": "To"},
+    "col_low": vocabulary.texts("heading", "from"),
+    "col_high": vocabulary.texts("heading", "to"),
     "col_votes": {"es": "Votos", "en": "Votes"},
     "col_department": {"es": "Área responsable", "en": "Responsible department"},
     "short": {"es": "Corto plazo (menos de 1 año)", "en": "Short term (under 1 year)"},
@@ -147,8 +147,8 @@ MESSAGES = {
     "no_votes": {"es": "Sin votos todavía", "en": "No votes yet"},
     "col_horizon": {"es": "Plazo", "en": "Horizon"},
     "col_status": {"es": "Situación", "en": "Status"},
-    "col_group": {"es": "Grupo", "en": "Group"},
-    "col_people": {"es": "Personas", "en": "People"},
+    "col_group": vocabulary.texts("heading", "group"),
+    "col_people": vocabulary.texts("heading", "people"),
     "col_agree": {"es": "% de acuerdo", "en": "% agree"},
     "col_rep": {"es": "Propuestas que lo distinguen", "en": "Proposals that set it apart"},
     "col_gic_opinion": {"es": "Entre grupos de opinión", "en": "Across opinion groups"},
@@ -172,8 +172,8 @@ MESSAGES = {
                     "en": "People who put it in their top 3"},
     "col_round": {"es": "Ronda", "en": "Round"},
     "col_change": {"es": "Cambio desde la ronda anterior", "en": "Change since previous round"},
-    "yes": {"es": "Sí", "en": "Yes"},
-    "no": {"es": "No", "en": "No"},
+    "yes": vocabulary.texts("yes_no", "yes"),
+    "no": vocabulary.texts("yes_no", "no"),
     "group_n": {"es": "Grupo {n}", "en": "Group {n}"},
     "rule_consensus": {"es": "consenso", "en": "consensus"},
     "rule_approval": {"es": "aprobación", "en": "approval"},
@@ -701,9 +701,8 @@ def trajectory_table(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     t["x"] = [dates.get(r, pd.NaT) for r in t["round"]]
     t = t.rename(columns={"gic": "y", "gic_low": "ci_low", "gic_high": "ci_high"})
     t = _add_labels(t, a)
-    from territoria.analysis.consensus import MESSAGES as CM
     for lg in LANGS:
-        t[f"round_{lg}"] = [tr(CM, r, lg) if r in CM else r for r in t["round"]]
+        t[f"round_{lg}"] = vocabulary.labels("consensus_round", t["round"], lg)
         t[f"group_{lg}"] = [s[:40] for s in t[f"label_{lg}"]]
     return t[cols].sort_values(["proposal", "round_order"]).reset_index(drop=True)
 

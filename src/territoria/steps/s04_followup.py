@@ -68,7 +68,7 @@ MAX_OVERDUE = 15
 LAST_UPDATES = 3
 
 MESSAGES = {
-    "title": {"es": "Seguimiento de acuerdos", "en": "Follow-up of agreements"},
+    "title": step_by_id(STEP).title,
     "intro": {
         "es": "Aquí rendimos cuentas: qué se acordó con cada área del gobierno en las asambleas, "
               "mesas de trabajo y gabinetes de seguridad, para cuándo, y cómo va cada acuerdo. "
@@ -109,7 +109,7 @@ MESSAGES = {
                 "en": "Can agreements be traced from the agenda to the evidence?"},
     "v_summary": {"es": "Resumen", "en": "Summary"},
     # columns
-    "col_agreement": {"es": "Acuerdo", "en": "Agreement"},
+    "col_agreement": vocabulary.texts("heading", "agreement"),
     "col_promised": {"es": "Qué se acordó", "en": "What was promised"},
     "col_by_whom": {"es": "Quién se comprometió", "en": "By whom"},
     "col_meeting": {"es": "Dónde se acordó", "en": "Where it was agreed"},
@@ -126,17 +126,16 @@ MESSAGES = {
     "col_done": {"es": "Cumplidos", "en": "Fulfilled"},
     "col_fulfilment": {"es": "% cumplido", "en": "% fulfilled"},
     "col_on_time": {"es": "% a tiempo", "en": "% on time"},
-    "col_low": {"es": "Desde", "en": "From"},
-    "col_high": {"es": "Hasta", "en": "To"},
+    "col_low": vocabulary.texts("heading", "from"),
+    "col_high": vocabulary.texts("heading", "to"),
     "col_n_overdue": {"es": "Vencidos", "en": "Overdue"},
     "col_median": {"es": "Mediana de días", "en": "Median days"},
-    "col_n": {"es": "Acuerdos", "en": "Agreements"},
-    "col_events": {"es": "Cumplidos", "en": "Fulfilled"},
+    "col_n": vocabulary.texts("heading", "agreements"),
     "col_indicator": {"es": "Indicador", "en": "Indicator"},
-    "col_value": {"es": "Valor", "en": "Value"},
+    "col_value": vocabulary.texts("heading", "value"),
     "col_note": {"es": "Nota", "en": "Note"},
-    "yes": {"es": "Sí", "en": "Yes"},
-    "no": {"es": "No", "en": "No"},
+    "yes": vocabulary.texts("yes_no", "yes"),
+    "no": vocabulary.texts("yes_no", "no"),
     "all_departments": {"es": "Todas las áreas", "en": "All departments"},
     "tr_top": {"es": "Prioridades de la agenda (top 10) con un acuerdo firmado",
                "en": "Top-10 agenda items with a signed agreement"},
@@ -158,7 +157,6 @@ MESSAGES = {
     "km_title": {"es": "Acuerdos cumplidos según los días transcurridos",
                  "en": "Agreements fulfilled by days elapsed"},
     "km_x": {"es": "Días desde el acuerdo", "en": "Days since the agreement"},
-    "km_y": {"es": "% cumplido", "en": "% fulfilled"},
     "km_alt": {"es": "Curvas de Kaplan-Meier del porcentaje de acuerdos cumplidos según los días "
                "desde el acuerdo, para {n} áreas. {best} cumple más rápido (mediana {bmed} "
                "días); {worst} más lento ({wmed}).",
@@ -210,7 +208,7 @@ SECTION = Section(
             ("ci_high", "col_high"), ("on_time", "col_on_time"), ("n_overdue", "col_n_overdue")),
              percent=True),
         View("time_to_fulfilment", "table", _both("v_time"), _both("c_time"), columns=_cols(
-            ("label_{lang}", "col_department"), ("n", "col_n"), ("events", "col_events"),
+            ("label_{lang}", "col_department"), ("n", "col_n"), ("events", "col_done"),
             ("median_days", "col_median"), ("median_ci_low", "col_low"),
             ("median_ci_high", "col_high"))),
         View("traceability", "table", _both("v_trace"), _both("c_trace"), columns=_cols(
@@ -490,7 +488,7 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
         ticks = {float(t): f"{t:,.0f}" for t in np.arange(0, xmax + 1, every)}
         svg = charts.lines({k: list(zip(x.tolist(), y.tolist(), strict=True))
                             for k, (x, y) in lines.items()},
-                           title=_t("km_title", lang), alt=alt, ylabel=_t("km_y", lang),
+                           title=_t("km_title", lang), alt=alt, ylabel=_t("col_fulfilment", lang),
                            xlabel=_t("km_x", lang), x_labels=ticks, step=True, ymax=1.0,
                            percent=True, standalone=True)
         return charts.Chart(svg, alt), alt
@@ -504,7 +502,7 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
     for name, (x, y) in lines.items():
         ax.step(x, y * 100, where="post", label=name)
     ax.set_xlabel(_t("km_x", lang))
-    ax.set_ylabel(_t("km_y", lang))
+    ax.set_ylabel(_t("col_fulfilment", lang))
     ax.set_ylim(0, 100)
     ax.set_title(_t("km_title", lang), loc="left")
     ax.spines[["top", "right"]].set_visible(False)

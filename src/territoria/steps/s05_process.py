@@ -91,10 +91,10 @@ MESSAGES = {
                   "en": "Comparison with the whole borough"},
     "col_stage": {"es": "Parte del proceso", "en": "Part of the process"},
     "col_alpha": {"es": "Alfa", "en": "Alpha"},
-    "col_low": {"es": "Desde", "en": "From"},
-    "col_high": {"es": "Hasta", "en": "To"},
+    "col_low": vocabulary.texts("heading", "from"),
+    "col_high": vocabulary.texts("heading", "to"),
     "col_items": {"es": "Preguntas", "en": "Questions"},
-    "col_n": {"es": "Personas", "en": "People"},
+    "col_n": vocabulary.texts("heading", "people"),
     "col_item": {"es": "Pregunta", "en": "Question"},
     "col_pre": {"es": "Al inicio", "en": "At the start"},
     "col_post": {"es": "Al final", "en": "At the end"},
@@ -102,14 +102,55 @@ MESSAGES = {
     "col_mechanism": {"es": "Espacio", "en": "Space"},
     "col_level": {"es": "Nivel IAP2", "en": "IAP2 level"},
     "col_why": {"es": "Por qué", "en": "Why"},
-    "col_city": {"es": "Alcaldía", "en": "Borough"},
-    "col_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
+    "col_city": vocabulary.texts("geo_level", "city"),
+    "col_territory": vocabulary.texts("heading", "this_territory"),
     "agreements_signed": {"es": "Camino al impacto: acuerdos firmados por una dependencia",
                           "en": "Pathways to impact: agreements signed by a department"},
     "assemblies_with_agreement": {
         "es": "Camino al impacto: reuniones con al menos un acuerdo",
         "en": "Pathways to impact: meetings with at least one agreement"},
     "agreements_per_assembly": {"es": "Acuerdos por reunión", "en": "Agreements per meeting"},
+    "mean": {"es": "Puntaje promedio (1 a 5)", "en": "Average score (1 to 5)"},
+    "agree": {"es": "Participantes de acuerdo (4 o 5)", "en": "Participants agreeing (4 or 5)"},
+    # why each mechanism sits where it does on the IAP2 spectrum (analysis.process_eval)
+    "why_block_assembly": {
+        "es": ("Las vecinas y los vecinos de cada manzana exponen problemas y propuestas; la "
+               "alcaldía se compromete a que sus preocupaciones queden en el diagnóstico y a "
+               "decir cómo las tomó en cuenta, pero no deciden ahí."),
+        "en": ("Residents of each block state problems and proposals; the borough commits to "
+               "reflect their concerns in the diagnostic and report back on how they were "
+               "used, but no decision is taken there."),
+    },
+    "why_territorial_assembly": {
+        "es": ("Elige al colectivo de planeación y acuerda prioridades junto con las personas "
+               "servidoras públicas: se construyen alternativas y soluciones en común."),
+        "en": ("Elects the planning collective and agrees priorities together with officials: "
+               "alternatives and solutions are built jointly."),
+    },
+    "why_working_table": {
+        "es": ("Vecinas, vecinos y dependencias negocian acuerdos concretos con responsable y "
+               "fecha; la comunidad es socia en la solución, no solo consultada."),
+        "en": ("Residents and departments negotiate concrete agreements with an owner and a "
+               "due date; the community is a partner in the solution, not only consulted."),
+    },
+    "why_security_cabinet": {
+        "es": ("Las autoridades coordinan la seguridad de la zona; los enlaces comunitarios "
+               "llevan reportes y reciben respuesta, pero la decisión es de la autoridad."),
+        "en": ("Authorities coordinate safety in the zone; community links bring reports and "
+               "get feedback, but the decision stays with the authorities."),
+    },
+    "why_planning_collective": {
+        "es": ("Personas electas por la asamblea redactan la Agenda de Desarrollo Local con el "
+               "equipo territorial: colaboran en cada parte de la propuesta."),
+        "en": ("People elected by the assembly draft the Local Development Agenda with the "
+               "territorial team: they collaborate on every part of the proposal."),
+    },
+    "why_agenda_validation": {
+        "es": ("Las vecinas y los vecinos votan y validan las prioridades; la alcaldía se "
+               "compromete a ejecutar lo que decidan (sujeto a presupuesto, que se informa)."),
+        "en": ("Residents vote on and validate the priorities; the borough commits to carry "
+               "out what they decide (subject to a budget that is made public)."),
+    },
     "pe_rep_scale": {"es": "Promedio de las preguntas repetidas",
                      "en": "Mean of the repeated questions"},
     "plot_title": {"es": "Calificación del proceso", "en": "Process scorecard"},
@@ -187,7 +228,19 @@ def load_questionnaire(ctx, territory_id: str | None) -> pd.DataFrame:
 
 
 def _label(stage: str, lang: str) -> str:
-    return tr(pe.MESSAGES, stage, lang)
+    return vocabulary.label("process_stage", stage, lang)
+
+
+def indicator_label(stage: str, indicator: str, lang: str = "es") -> str:
+    """Label of a scorecard indicator: an activity share, or a stage's mean or share agreeing.
+
+    >>> indicator_label("delib", "delib_agree", "en")
+    'Deliberative experience: Participants agreeing (4 or 5)'
+    """
+    if indicator in ("agreements_signed", "assemblies_with_agreement"):
+        return tr(MESSAGES, indicator, lang)
+    kind = "mean" if indicator.endswith("_mean") else "agree"
+    return f"{_label(stage, lang)}: {tr(MESSAGES, kind, lang)}"
 
 
 def _end(q: pd.DataFrame) -> pd.DataFrame:
@@ -244,9 +297,14 @@ def stage_scores(q: pd.DataFrame, *, lang: str = "es") -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        As :func:`territoria.analysis.process_eval.process_indicators` (one territory).
+        As :func:`territoria.analysis.process_eval.process_indicators` (one territory), with
+        the indicator's ``label`` in ``lang`` after ``indicator``.
     """
-    return pe.process_indicators(q, by=None, moment="end", lang=lang)
+    out = pe.process_indicators(q, by=None, moment="end")
+    out.insert(out.columns.get_loc("indicator") + 1, "label",
+               [indicator_label(a, b, lang) for a, b in zip(out["stage"], out["indicator"],
+                                                             strict=True)])
+    return out
 
 
 def repeated_items(q: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
@@ -324,22 +382,21 @@ def activity(ctx, territory_id: str | None) -> pd.DataFrame:
     return asm[cols]
 
 
-def activity_rows(act: pd.DataFrame, *, lang: str = "es") -> pd.DataFrame:
+def activity_rows(act: pd.DataFrame) -> pd.DataFrame:
     """Activity counts as scorecard shares (stage ``impact``) for
-    :func:`territoria.analysis.process_eval.process_scorecard`."""
+    :func:`territoria.analysis.process_eval.process_scorecard` (labels:
+    :func:`indicator_label`)."""
     rows = []
     for r in act.itertuples(index=False):
         if r.agreements > 0:
             rows.append({"territory": r.territory, "stage": "impact",
                          "indicator": "agreements_signed",
-                         "label": tr(MESSAGES, "agreements_signed", lang),
                          "successes": r.agreements_signed, "trials": r.agreements})
         if r.assemblies > 0:
             rows.append({"territory": r.territory, "stage": "impact",
                          "indicator": "assemblies_with_agreement",
-                         "label": tr(MESSAGES, "assemblies_with_agreement", lang),
                          "successes": r.assemblies_with_agreement, "trials": r.assemblies})
-    return pd.DataFrame(rows, columns=["territory", "stage", "indicator", "label", "successes",
+    return pd.DataFrame(rows, columns=["territory", "stage", "indicator", "successes",
                                        "trials"])
 
 
@@ -368,19 +425,18 @@ def iap2_table() -> pd.DataFrame:
         ``mechanism``, ``level``, ``level_rank``, and ``mechanism_es/en``, ``level_es/en``,
         ``rationale_es/en``.
     """
-    es, en = pe.iap2_classification("es"), pe.iap2_classification("en")
-    return pd.DataFrame({
-        "mechanism": es["mechanism"], "level": es["level"], "level_rank": es["level_rank"],
-        "mechanism_es": es["mechanism_label"], "mechanism_en": en["mechanism_label"],
-        "level_es": es["level_label"], "level_en": en["level_label"],
-        "rationale_es": es["rationale"], "rationale_en": en["rationale"]})
+    t = pe.iap2_classification()
+    for what, kind in (("mechanism", "mechanism"), ("level", "iap2_level")):
+        t = t.assign(**vocabulary.label_columns(kind, t[what], prefix=what))
+    return t.assign(**{f"rationale_{lg}": [tr(MESSAGES, f"why_{m}", lg) for m in t["mechanism"]]
+                       for lg in ("es", "en")})
 
 
-def _label_en(stage: str, indicator: str) -> str:
-    if indicator in ("agreements_signed", "assemblies_with_agreement"):
-        return tr(MESSAGES, indicator, "en")
-    kind = "mean" if indicator.endswith("_mean") else "agree"
-    return f"{tr(pe.MESSAGES, stage, 'en')}: {tr(pe.MESSAGES, kind, 'en')}"
+def _label_columns(frame: pd.DataFrame) -> dict:
+    """``label_es``/``label_en`` of each row's (stage, indicator), to ``DataFrame.assign``."""
+    return {f"label_{lg}": [indicator_label(a, b, lg) for a, b in
+                            zip(frame["stage"], frame["indicator"], strict=True)]
+            for lg in ("es", "en")}
 
 
 def scorecard(q: pd.DataFrame, act: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
@@ -395,11 +451,8 @@ def scorecard(q: pd.DataFrame, act: pd.DataFrame, *, min_cell: int = 5) -> pd.Da
         ``label_en``, ``estimate``, ``ci_low``, ``ci_high``, ``n``, ``norm`` (0-1),
         ``alpha_cronbach``, ``alpha_ci_low``, ``alpha_ci_high``, ``k_items``, ``suppressed``.
     """
-    card = pe.process_scorecard(q, activity_rows(act, lang="es"), by="territory",
-                                min_n=min_cell, lang="es")
-    card = card.rename(columns={"value": "estimate", "label": "label_es"})
-    card["label_en"] = [_label_en(a, b) for a, b in zip(card["stage"], card["indicator"],
-                                                         strict=True)]
+    card = pe.process_scorecard(q, activity_rows(act), by="territory", min_n=min_cell)
+    card = card.rename(columns={"value": "estimate"}).assign(**_label_columns(card))
     cols = ["stage", "indicator", "scale", "label_es", "label_en", "estimate", "ci_low",
             "ci_high", "n", "norm", "alpha_cronbach", "alpha_ci_low", "alpha_ci_high",
             "k_items"]
@@ -463,11 +516,11 @@ def city_comparison_table(ctx, *, lang: str = "es", activity_data: bool = True,
         raise DataError("the participant questionnaire (process) is empty",
                         rule="process answers needed for the city comparison")
     act = activity_rows(activity(ctx, None)) if activity_data else None
-    card = pe.process_scorecard(q, act, by="territory", min_n=ctx.min_cell, lang="es")
+    card = pe.process_scorecard(q, act, by="territory", min_n=ctx.min_cell)
     comp = pe.city_comparison(card)
-    comp = comp.rename(columns={"label": "label_es"})
-    labels_en = [_label_en(a, b) for a, b in zip(comp["stage"], comp["indicator"], strict=True)]
-    comp.insert(comp.columns.get_loc("label_es") + 1, "label_en", labels_en)
+    at = comp.columns.get_loc("indicator") + 1
+    for i, (col, labels) in enumerate(_label_columns(comp).items()):
+        comp.insert(at + i, col, labels)
     return comp
 
 
@@ -565,5 +618,6 @@ def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFra
 
 __all__ = ["STEP", "SCOPE", "SECTION", "load_questionnaire", "reliability", "item_analysis",
            "stage_scores", "repeated_items", "activity", "activity_rows", "reliability_from_scorecard",
-           "agreements_per_assembly", "iap2_table", "scorecard", "scorecard_plot",
+           "agreements_per_assembly", "iap2_table", "indicator_label", "scorecard",
+           "scorecard_plot",
            "city_comparison_table", "compute"]

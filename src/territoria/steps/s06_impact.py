@@ -39,7 +39,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from territoria import figures
+from territoria import figures, vocabulary
 from territoria.analysis import impact, its, panel, power
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import ConfigError, DataError
@@ -138,8 +138,7 @@ MESSAGES = {
                       "en": "Neighbourhood's difference from those outside the programme"},
     "level_change": {"es": "Salto al entrar", "en": "Jump at joining"},
     "slope_change": {"es": "Cambio de tendencia por mes", "en": "Change of trend per month"},
-    "life_satisfaction": {"es": "Satisfacción con la vida (0 a 10)",
-                          "en": "Life satisfaction (0 to 10)"},
+    "life_satisfaction": vocabulary.texts("wellbeing", "life_satisfaction"),
     "unsafe": {"es": "Se siente insegura o inseguro en su colonia",
                "en": "Feels unsafe in their neighbourhood"},
     "peace": {"es": "Índice de paz y convivencia (1 a 5)",
@@ -155,15 +154,15 @@ MESSAGES = {
     "col_joined": {"es": "Fecha de entrada", "en": "Joining date"},
     "col_exposed": {"es": "Primer mes expuesto", "en": "First exposed month"},
     "col_full": {"es": "Primer mes completo", "en": "First full month"},
-    "col_n": {"es": "Colonias", "en": "Neighbourhoods"},
+    "col_n": vocabulary.texts("heading", "territories"),
     "col_estimate": {"es": "Estimación", "en": "Estimate"},
-    "col_low": {"es": "Desde", "en": "From"},
-    "col_high": {"es": "Hasta", "en": "To"},
+    "col_low": vocabulary.texts("heading", "from"),
+    "col_high": vocabulary.texts("heading", "to"),
     "col_pct": {"es": "Cambio aproximado en delitos (%)", "en": "Approximate change in crime (%)"},
     "col_label": {"es": "Medida", "en": "Measure"},
     "col_pre": {"es": "Antes", "en": "Before"},
     "col_post": {"es": "Después", "en": "After"},
-    "col_people": {"es": "Personas", "en": "People"},
+    "col_people": vocabulary.texts("heading", "people"),
     "col_needed": {"es": "Personas necesarias por colonia", "en": "People needed per "
                                                                   "neighbourhood"},
     "its_alt": {
