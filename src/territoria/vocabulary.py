@@ -20,8 +20,9 @@ A language the source lacks falls back to the city's first language, then to the
 A code the vocabulary does not know is shown as it was recorded (a city may add departments,
 link areas or territory kinds without touching code), except in the kit's own closed lists
 (:data:`CLOSED_KINDS`: headings, run statuses...), where an unknown code is a slip of the
-code: it raises :class:`territoria.i18n.MissingTranslation` in the test suite. Nothing else in the kit defines these
-labels: modules call :func:`label` or a :class:`Vocabulary` built from the workspace's city.
+code: it raises :class:`territoria.i18n.MissingTranslation` in the test suite. Nothing else in
+the kit defines these labels: modules call :func:`label` (:func:`texts` for a
+``{"es": ..., "en": ...}`` header) or a :class:`Vocabulary` built from the workspace's city.
 
 Examples
 --------
