@@ -72,9 +72,9 @@ __all__ = [
     "Vocabulary",
     "label",
     "labels",
+    "texts",
     "codes",
     "label_columns",
-    "texts",
     "choice_lists",
     "question",
 ]
@@ -98,6 +98,35 @@ FORM_LISTS: dict[str, tuple[str, str]] = {
 #: Kind of code -> the ``city.yml`` list that declares it (and overrides the forms' labels).
 CITY_LISTS: dict[str, str] = {"axis": "axes", "department": "departments",
                               "link_area": "link_areas"}
+
+
+#: Table headings and words shared by the steps, the site and the printed sheets: one
+#: definition each (``texts("heading", "from")`` for a view's column header).
+HEADINGS: dict[str, dict[str, str]] = {
+    "agreement": {"es": "Acuerdo", "en": "Agreement"},
+    "agreements": {"es": "Acuerdos", "en": "Agreements"},
+    "axis": {"es": "Eje", "en": "Axis"},
+    "from": {"es": "Desde", "en": "From"},  # lower bound of an interval
+    "to": {"es": "Hasta", "en": "To"},  # upper bound of an interval
+    "group": {"es": "Grupo", "en": "Group"},
+    "people": {"es": "Personas", "en": "People"},
+    "percentage": {"es": "Porcentaje", "en": "Percentage"},
+    "proposal": {"es": "Propuesta", "en": "Proposal"},
+    "rank": {"es": "Lugar", "en": "Rank"},
+    "source": {"es": "Fuente", "en": "Source"},
+    "status": {"es": "Estado", "en": "Status"},
+    "territory": {"es": "Colonia", "en": "Territory"},
+    "territories": {"es": "Colonias", "en": "Neighbourhoods"},
+    "this_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
+    "value": {"es": "Valor", "en": "Value"},
+    "zone": {"es": "Zona", "en": "Zone"},
+}
+
+#: The kit's own closed lists: a code missing from them is a slip of the code, not data
+#: (it raises in the test suite, see :func:`territoria.i18n.set_strict`).
+CLOSED_KINDS: frozenset[str] = frozenset({
+    "heading", "run_status", "geo_level", "process_stage", "iap2_level", "mechanism",
+    "ensu_place", "wellbeing", "yes_no"})
 
 
 class Like(NamedTuple):
@@ -195,36 +224,8 @@ CATALOGUE: dict[str, dict[str, dict[str, str] | Like]] = {
         "failed": {"es": "Con error", "en": "Failed"},
         "not-run": {"es": "Sin calcular", "en": "Not computed"},
     },
+    "heading": HEADINGS,  # type: ignore[dict-item]
 }
-
-#: Table headings and words shared by the steps, the site and the printed sheets: one
-#: definition each (``texts("heading", "from")`` for a view's column header).
-HEADINGS: dict[str, dict[str, str]] = {
-    "agreement": {"es": "Acuerdo", "en": "Agreement"},
-    "agreements": {"es": "Acuerdos", "en": "Agreements"},
-    "axis": {"es": "Eje", "en": "Axis"},
-    "from": {"es": "Desde", "en": "From"},  # lower bound of an interval
-    "to": {"es": "Hasta", "en": "To"},  # upper bound of an interval
-    "group": {"es": "Grupo", "en": "Group"},
-    "people": {"es": "Personas", "en": "People"},
-    "percentage": {"es": "Porcentaje", "en": "Percentage"},
-    "proposal": {"es": "Propuesta", "en": "Proposal"},
-    "rank": {"es": "Lugar", "en": "Rank"},
-    "source": {"es": "Fuente", "en": "Source"},
-    "status": {"es": "Estado", "en": "Status"},
-    "territory": {"es": "Colonia", "en": "Territory"},
-    "territories": {"es": "Colonias", "en": "Neighbourhoods"},
-    "this_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
-    "value": {"es": "Valor", "en": "Value"},
-    "zone": {"es": "Zona", "en": "Zone"},
-}
-CATALOGUE["heading"] = HEADINGS  # type: ignore[assignment]
-
-#: The kit's own closed lists: a code missing from them is a slip of the code, not data
-#: (it raises in the test suite, see :func:`territoria.i18n.set_strict`).
-CLOSED_KINDS: frozenset[str] = frozenset({
-    "heading", "run_status", "geo_level", "process_stage", "iap2_level", "mechanism",
-    "ensu_place", "wellbeing", "yes_no"})
 
 #: Every kind of code the vocabulary serves.
 KINDS: tuple[str, ...] = tuple(dict.fromkeys([*FORM_LISTS, *CITY_LISTS, *CATALOGUE]))
