@@ -123,7 +123,6 @@ MESSAGES = {
     "col_history": {"es": "Últimas actualizaciones", "en": "Latest updates"},
     "col_department": {"es": "Área", "en": "Department"},
     "col_committed_n": {"es": "Acuerdos comprometidos", "en": "Commitments"},
-    "col_done": {"es": "Cumplidos", "en": "Fulfilled"},
     "col_fulfilment": {"es": "% cumplido", "en": "% fulfilled"},
     "col_on_time": {"es": "% a tiempo", "en": "% on time"},
     "col_low": vocabulary.texts("heading", "from"),
@@ -131,6 +130,7 @@ MESSAGES = {
     "col_n_overdue": {"es": "Vencidos", "en": "Overdue"},
     "col_median": {"es": "Mediana de días", "en": "Median days"},
     "col_n": vocabulary.texts("heading", "agreements"),
+    "col_events": {"es": "Cumplidos", "en": "Fulfilled"},
     "col_indicator": {"es": "Indicador", "en": "Indicator"},
     "col_value": vocabulary.texts("heading", "value"),
     "col_note": {"es": "Nota", "en": "Note"},
@@ -169,6 +169,7 @@ MESSAGES = {
     "no_territory": {"es": "Falta el parámetro 'territory'",
                      "en": "Parameter 'territory' is missing"},
 }
+MESSAGES["col_done"] = MESSAGES["col_events"]  # one text: "Cumplidos"
 
 
 def _t(key, lang, **kw):
@@ -208,7 +209,7 @@ SECTION = Section(
             ("ci_high", "col_high"), ("on_time", "col_on_time"), ("n_overdue", "col_n_overdue")),
              percent=True),
         View("time_to_fulfilment", "table", _both("v_time"), _both("c_time"), columns=_cols(
-            ("label_{lang}", "col_department"), ("n", "col_n"), ("events", "col_done"),
+            ("label_{lang}", "col_department"), ("n", "col_n"), ("events", "col_events"),
             ("median_days", "col_median"), ("median_ci_low", "col_low"),
             ("median_ci_high", "col_high"))),
         View("traceability", "table", _both("v_trace"), _both("c_trace"), columns=_cols(
