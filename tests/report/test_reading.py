@@ -106,12 +106,13 @@ class Facts(Page):
         super().__init__(lang)
         self.tables: list[dict] = []
         self.blocks: list[str] = []
-        self.suppressed_labels: set[str] = set()
+        self.suppressed_labels: dict[str, bool] = {}  # label -> its chart shows percentages
         self._open: list[tuple[str, list[str]]] = []  # blocks being read (nested: innermost)
         self._row: list[str] | None = None
         self._thead = False
         self._svg_text: tuple[str, list[str]] | None = None
         self._last_label = ""
+        self._chart: tuple[set[str], list[bool]] | None = None  # suppressed labels, percent?
 
     def handle_starttag(self, tag, attrs):
         super().handle_starttag(tag, attrs)
@@ -121,6 +122,8 @@ class Facts(Page):
             self._thead = True
         elif tag == "tr":
             self._row = []
+        elif tag == "svg":
+            self._chart = (set(), [False])
         elif tag == "text":
             self._svg_text = (dict(attrs).get("class") or "", [])
         if tag in self.BLOCKS:
@@ -148,9 +151,15 @@ class Facts(Page):
             text = " ".join(" ".join(parts).split())
             if cls == "lab":
                 self._last_label = text
-            elif cls == "sup" and self._last_label:
-                self.suppressed_labels.add(self._last_label)
+            elif cls == "sup" and self._last_label and self._chart:
+                self._chart[0].add(self._last_label)
+            elif cls == "val" and self._chart and text.endswith("%"):
+                self._chart[1][0] = True
             self._svg_text = None
+        elif tag == "svg" and self._chart is not None:
+            for label in self._chart[0]:
+                self.suppressed_labels[label] = self._chart[1][0]
+            self._chart = None
 
     def handle_data(self, data):
         super().handle_data(data)
@@ -354,9 +363,11 @@ def test_suppressed_cells_never_appear_in_text(site, lang):
     n = 0
     for path in pages:
         page = read_facts(path, lang)
-        for label in page.suppressed_labels:
-            n += 1
-            quoted = re.compile(re.escape(label) + r"\s*(?:\(|:)\s*[-−]?\d")
+        for label, percent in page.suppressed_labels.items():
+            n += 1  # the label, then its value: "Zona 05 (33 %)", "Zona 05: 0.33", not a
+            # number with another unit ("Salud: 1,831 días" is a department's delay)
+            value = r"[-−]?\d[\d.,]*\s*%" if percent else r"[-−]?\d[\d.,]*(?![\d.,]|\s*[^\W\d_])"
+            quoted = re.compile(re.escape(label) + r"\s*(?:\(|:)\s*" + value)
             leaks = [b for b in page.blocks if quoted.search(b)]
             assert not leaks, (path.name, label, leaks[:2])
     assert n  # the sample's zone charts suppress zones with few territories
