@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from territoria.exceptions import AnalysisError, DataError
 
@@ -63,7 +64,8 @@ AGENDA_COLUMNS = ["rank", "proposal", "title", "axis", "rank_in_axis", "gic", "g
                   "gic_high", "n_votes", "divisive", "department", "horizon", "status"]
 
 
-def is_agreed(gic, net_min=None, divisive=False, min_gic: float = AGREED_MIN_GIC):
+def is_agreed(gic: ArrayLike, net_min: ArrayLike | None = None, divisive: ArrayLike = False,
+              min_gic: float = AGREED_MIN_GIC) -> np.ndarray:
     """Whether an agenda item passes the consensus rule (see :data:`AGREED_MIN_GIC`).
 
     Parameters
@@ -93,7 +95,7 @@ def is_agreed(gic, net_min=None, divisive=False, min_gic: float = AGREED_MIN_GIC
     if net_min is not None:
         nm = pd.to_numeric(pd.Series(np.atleast_1d(net_min)), errors="coerce").to_numpy(float)
         ok &= np.nan_to_num(nm, nan=1.0) > 0  # no group information: the threshold decides
-    return ok & ~np.broadcast_to(np.asarray(divisive, dtype=bool), ok.shape)
+    return np.asarray(ok & ~np.broadcast_to(np.asarray(divisive, dtype=bool), ok.shape))
 
 
 def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: str = "gic",
