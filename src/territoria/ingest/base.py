@@ -28,7 +28,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import pandas as pd
 
@@ -153,10 +152,8 @@ class FileContext:
         self.temps.clear()
 
 
-class Reader(Protocol):
-    """A reader: writes one file's rows inside its transaction and says what it did."""
-
-    def __call__(self, ctx: FileContext) -> Outcome: ...
+#: A reader: writes one file's rows inside its transaction and says what it did.
+Reader = Callable[[FileContext], Outcome]
 
 
 class ReaderRegistry:
@@ -166,7 +163,7 @@ class ReaderRegistry:
     def __init__(self) -> None:
         self._readers: dict[str, Reader] = {}
 
-    def register(self, kind: str, reader: Reader | Callable[[FileContext], Outcome]) -> None:
+    def register(self, kind: str, reader: Reader) -> None:
         """Register ``reader`` for files of ``kind`` (a kind registered twice is an error)."""
         if kind in self._readers:
             raise IngestError(f"kind '{kind}' already has a reader", rule="duplicate_kind")
