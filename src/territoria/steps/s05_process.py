@@ -182,6 +182,14 @@ def _end(q: pd.DataFrame) -> pd.DataFrame:
     return q[q["moment"].astype(str) == "end"] if "moment" in q.columns else q
 
 
+def _scales(q: pd.DataFrame):
+    """The end questionnaire and, per OECD stage with at least two Likert items, the stage and
+    its items (a scale of one item has no reliability)."""
+    e = _end(q)
+    scales = [(stage, pe.likert_items(e, stage)) for stage in pe.STAGES]
+    return e, [(stage, items) for stage, items in scales if len(items) >= 2]
+
+
 def reliability(q: pd.DataFrame) -> pd.DataFrame:
     """Cronbach's alpha (Feldt 95 % interval) of each OECD stage scale, end questionnaire.
 
@@ -191,12 +199,9 @@ def reliability(q: pd.DataFrame) -> pd.DataFrame:
         ``stage``, ``label_es``, ``label_en``, ``k`` (items), ``n`` (complete answers),
         ``alpha``, ``ci_low``, ``ci_high``, ``reliable`` (alpha >= 0.7).
     """
-    e = _end(q)
+    e, scales = _scales(q)
     rows = []
-    for stage in pe.STAGES:
-        items = pe.likert_items(e, stage)
-        if len(items) < 2:
-            continue
+    for stage, items in scales:
         r = pe.cronbach(e, items).iloc[0]
         rows.append({"stage": stage, "label_es": _label(stage, "es"),
                      "label_en": _label(stage, "en"), "k": int(r["k"]), "n": int(r["n"]),
@@ -214,12 +219,9 @@ def item_analysis(q: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``stage`` and the columns of :func:`territoria.analysis.process_eval.item_total`.
     """
-    e = _end(q)
+    e, scales = _scales(q)
     out = []
-    for stage in pe.STAGES:
-        items = pe.likert_items(e, stage)
-        if len(items) < 2:
-            continue
+    for stage, items in scales:
         it = pe.item_total(e, items)
         it.insert(0, "stage", stage)
         out.append(it)
