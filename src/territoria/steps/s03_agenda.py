@@ -245,6 +245,18 @@ def _ts(v):
     return None if v is None or (isinstance(v, str) and not v.strip()) else pd.Timestamp(v)
 
 
+def _in_period(df: pd.DataFrame, column: str, lo, hi, *, whole_day: bool) -> pd.DataFrame:
+    """Rows of ``df`` whose ``column`` is from ``lo`` to ``hi`` (either may be None: open),
+    without the form's own ``_`` columns; ``whole_day``: every time of ``hi``'s day counts."""
+    when = pd.to_datetime(df[column])
+    keep = pd.Series(True, index=df.index)
+    if lo is not None:
+        keep &= when >= lo
+    if hi is not None:
+        keep &= when < hi + pd.Timedelta(days=1) if whole_day else when <= hi
+    return df.loc[keep, [c for c in df.columns if not c.startswith("_")]]
+
+
 def load(ctx, territory_id: str, *, period_start=None, period_end=None) -> dict:
     """Load the territory's proposals, votes, tallies and diagnostic top-3 rankings.
 
@@ -276,22 +288,10 @@ def load(ctx, territory_id: str, *, period_start=None, period_end=None) -> dict:
         props = props[[c for c in ("proposal_code", "territory", "axis", "title", "round")
                        if c in props.columns]]
     lo, hi = _ts(period_start), _ts(period_end)
-    if not votes.empty:
-        when = pd.to_datetime(votes["_submission_time"])
-        keep = pd.Series(True, index=votes.index)
-        if lo is not None:
-            keep &= when >= lo
-        if hi is not None:
-            keep &= when < hi + pd.Timedelta(days=1)
-        votes = votes.loc[keep, [c for c in votes.columns if not c.startswith("_")]]
+    if not votes.empty:  # submission times: the last day counts whole
+        votes = _in_period(votes, "_submission_time", lo, hi, whole_day=True)
     if not tallies.empty:
-        when = pd.to_datetime(tallies["date"])
-        keep = pd.Series(True, index=tallies.index)
-        if lo is not None:
-            keep &= when >= lo
-        if hi is not None:
-            keep &= when <= hi
-        tallies = tallies.loc[keep, [c for c in tallies.columns if not c.startswith("_")]]
+        tallies = _in_period(tallies, "date", lo, hi, whole_day=False)
     diag = ctx.store.query(
         'SELECT _uuid AS respondent, problem_1, problem_2, problem_3 FROM diagnostic '
         'WHERE territory = ?', [territory_id]) if ctx.store.has_table("diagnostic") else \
