@@ -26,7 +26,7 @@ import pandas as pd
 
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import ConfigError, DataError
-from territoria.i18n import LANGUAGES, check_language, tr
+from territoria.i18n import LANGUAGES, MissingTranslation, check_language, tr
 from territoria.steps import Section, View
 from territoria.store import Store
 
@@ -200,7 +200,16 @@ class Texts:
         self.messages = messages
 
     def __call__(self, key: str, **fmt) -> dict:
-        """The entry ``key`` in every language of the kit, formatted with ``fmt``."""
+        """The entry ``key`` in every language of the kit, formatted with ``fmt``.
+
+        Raises
+        ------
+        MissingTranslation
+            ``key`` is not in the catalogue (strict or not: a section is declared once, at
+            import, and a page must not show a key instead of a text).
+        """
+        if key not in self.messages:
+            raise MissingTranslation(f"translation key {key} is not in the catalogue")
         return {lang: tr(self.messages, key, lang, **fmt) for lang in LANGUAGES}
 
     def columns(self, pairs) -> dict:
