@@ -91,15 +91,31 @@ class Table:
 
     Attributes
     ----------
-    frame : pandas.DataFrame
-        The cells as the reader sees them (strings), with human column names.
+    headers : list of str
+        Human column names.
+    rows : list of list of str
+        The cells as the reader sees them.
     html : str
-    text : str
+    more : int
+        Rows left out (``max_rows``).
+    lang : str
     """
 
-    frame: pd.DataFrame
+    headers: list
+    rows: list
     html: str
-    text: str
+    more: int = 0
+    lang: str = "es"
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The cells (strings) under their human column names."""
+        return pd.DataFrame(self.rows, columns=self.headers)
+
+    @property
+    def text(self) -> str:
+        """The table as aligned plain text."""
+        return _text(self.headers, self.rows, self.more, self.lang)
 
     def _repr_html_(self) -> str:
         return self.html
@@ -355,7 +371,8 @@ def table(frame: pd.DataFrame | pd.Series, lang: str = "es", *, percent: Iterabl
     cols, lang_cols = _order_columns(df, lang)
     cols = [c for c in cols if c not in set(drop)]
     if len(df) and not any(suppressed):  # a column with nothing in it says nothing
-        cols = [c for c in cols if not df[c].map(_missing).all()]
+        empty = df[cols].isna().all()
+        cols = [c for c in cols if not empty[c]]
     intervals = _intervals(cols)
     highs = {h for _, h in intervals.values()}
     percent = set(percent)
@@ -376,7 +393,8 @@ def table(frame: pd.DataFrame | pd.Series, lang: str = "es", *, percent: Iterabl
     shown = df.iloc[:max_rows]
     rows = []
     first = out_cols[0] if out_cols else None
-    for i, (_, r) in enumerate(shown.iterrows()):
+    kinds = {c: (bool(_COUNT.match(c)), bool(_PVALUE.match(c))) for c in out_cols}
+    for i, r in enumerate(shown.to_dict("records")):
         digits = {}
         for low, (primary, high) in intervals.items():
             pct = primary in percent or pct_rows[i]
@@ -385,7 +403,7 @@ def table(frame: pd.DataFrame | pd.Series, lang: str = "es", *, percent: Iterabl
             digits[low] = digits[primary] = d
         cells = []
         for c in out_cols:
-            pct = c in percent or (pct_rows[i] and not _COUNT.match(c))
+            pct = c in percent or (pct_rows[i] and not kinds[c][0])
             if c in intervals:
                 primary, high = intervals[c]
                 lo, hi = r[c], r[high]
@@ -409,13 +427,12 @@ def table(frame: pd.DataFrame | pd.Series, lang: str = "es", *, percent: Iterabl
                 cells.append(str(int(float(v))))
                 continue
             cells.append(_cell(v, lang, percent=pct, digits=digits.get(c, 1 if pct else 2),
-                               count=bool(_COUNT.match(c)), pvalue=bool(_PVALUE.match(c))))
+                               count=kinds[c][0], pvalue=kinds[c][1]))
         rows.append(cells)
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
-               or c in intervals for c in out_cols]
+    kind = df.dtypes.to_dict()
+    numeric = [c in intervals or (kind[c].kind in "iuf") for c in out_cols]
     more = len(df) - len(shown)
-    return Table(pd.DataFrame(rows, columns=headers),
-                 _html(headers, rows, numeric, more, lang), _text(headers, rows, more, lang))
+    return Table(headers, rows, _html(headers, rows, numeric, more, lang), more, lang)
 
 
 def _html(headers, rows, numeric, more, lang) -> str:
