@@ -283,7 +283,7 @@ def _language_columns(cols: list[str], lang: str) -> tuple[dict[str, str], set[s
     """Chosen language column -> its base name; columns dropped (other languages, codes)."""
     drop: set[str] = set()
     keep: dict[str, str] = {}
-    bases = {}
+    bases: dict[str, list[str]] = {}
     for c in cols:
         m = re.match(r"^(.+)_([a-z]{2,3})$", c)
         if m and (m.group(2) in _LANGS or m.group(2) == lang):
