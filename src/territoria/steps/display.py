@@ -47,10 +47,10 @@ import pandas as pd
 
 from territoria.charts import digits_for
 from territoria.i18n import check_language, tr
-from territoria.vocabulary import KIT_LANGUAGE, choice_lists, column_label
+from territoria.vocabulary import column_label
 
 __all__ = ["MESSAGES", "INTERNAL", "STEP_COLUMNS", "Table", "table", "show", "show_indicators",
-           "column_name"]
+           "column_name", "indicator_names", "warm_cache"]
 
 MESSAGES = {
     "suppressed": {"es": "suprimido", "en": "suppressed"},
@@ -179,6 +179,8 @@ STEP_COLUMNS: dict[str, tuple[str, str]] = {
     "alternative": ("s00_selection", "col_alternative"),
     "date": ("territoria.analysis.followup", "col_date"),
     "month": ("territoria.figures", "month_axis"),
+    "yes": ("s03_agenda", "yes"),  # the words of booleans
+    "no": ("s03_agenda", "no"),
     "pair": ("s03_agenda", "col_pair"),
     "agreement": ("s04_followup", "col_agreement"),
 }
@@ -240,8 +242,7 @@ def _cell(v, lang: str, *, percent=False, digits=2, count=False, pvalue=False) -
     if _missing(v):
         return "—"
     if _is_bool(v):
-        texts = choice_lists()["_choices"]["yes_no"]["yes" if v else "no"]  # the forms' words
-        return texts.get(lang) or texts[KIT_LANGUAGE]
+        return column_name("yes" if v else "no", lang)
     if isinstance(v, pd.Timestamp):
         return v.strftime("%Y-%m-%d") if v == v.normalize() else v.strftime("%Y-%m-%d %H:%M")
     if isinstance(v, (int, float)) or type(v).__module__ == "numpy":
@@ -486,6 +487,12 @@ def indicator_names(lang: str = "es") -> tuple[dict[str, str], set[str]]:
     cat = load_catalogue()
     return ({k: i.name(lang) for k, i in cat.items()},
             {k for k, i in cat.items() if i.percent or i.unit == "share"})
+
+
+def warm_cache() -> None:
+    """Read the indicator catalogue now: the pipeline's fork server calls this once, so each
+    notebook it forks finds the catalogue read (:func:`show_indicators`)."""
+    indicator_names()
 
 
 def show_indicators(frame: pd.DataFrame, lang: str = "es", **kwargs) -> None:
