@@ -4,11 +4,13 @@ annex) with human column names in the notebook's language, numbers formatted for
 A step computes frames whose columns are codes (``label_es``, ``mean_gic``, ``suppressed``);
 :func:`show` displays such a frame as a plain HTML table (and as text outside Jupyter):
 
-- column names come from the vocabulary (kind ``column``, :mod:`territoria.vocabulary`), in
-  the notebook's language; a column it does not know keeps its name with spaces;
+- column names, in the notebook's language, are the step's own names for its site views
+  (:data:`STEP_COLUMNS`) or :data:`territoria.vocabulary.COLUMNS`; a column neither knows
+  keeps its code with spaces;
 - of the columns in several languages (``label_es``, ``label_en``) only the notebook's
   language stays, and the code column they label (``department`` beside ``department_es``,
-  ``axis`` first in a table with ``label_es``) is dropped;
+  ``axis`` before ``label_es``) is dropped, the label taking its header and place; codes
+  people quote (proposal, agreement) go inside the label: ``Alarmas vecinales (P-07-291-07)``;
 - ``ci_low``/``ci_high`` (and ``X_ci_low``/``X_ci_high``, ``X_low``/``X_high``) become one
   interval column beside their estimate, with the decimals the interval needs;
 - shares named in ``percent`` (and their intervals) are percentages; counts have no decimals;
@@ -16,8 +18,8 @@ A step computes frames whose columns are codes (``label_es``, ``mean_gic``, ``su
 - booleans are "Sí"/"No", missing values "—", and the missing cells of a row marked
   ``suppressed`` (too few people) say "suprimido"; internal columns are dropped.
 
-It is plain string building (no Styler, no template): about a millisecond a table, so the
-annex pages cost no more to convert.
+It is plain string building (no Styler, no template): a 16-row, 22-column table takes about
+25 ms, less than pandas' own HTML and text of the same frame (measured on the agenda tables).
 
 Examples
 --------
