@@ -50,7 +50,7 @@ import functools
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import yaml
 
@@ -127,8 +127,8 @@ HEADINGS: dict[str, dict[str, str]] = {
 #: The kit's own closed lists: a code missing from them is a slip of the code, not data
 #: (it raises in the test suite, see :func:`territoria.i18n.set_strict`).
 CLOSED_KINDS: frozenset[str] = frozenset({
-    "heading", "run_status", "geo_level", "process_stage", "iap2_level", "mechanism",
-    "ensu_place", "wellbeing", "yes_no"})
+    "heading", "column", "run_status", "geo_level", "process_stage", "iap2_level",
+    "mechanism", "ensu_place", "wellbeing", "yes_no"})
 
 
 class Like(NamedTuple):
@@ -238,7 +238,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     # general
     "label": {"es": "Concepto", "en": "Item"},
     "ci": {"es": "IC 95 %", "en": "95% CI"},
-    "value": {"es": "Valor", "en": "Value"},
+    "value": HEADINGS["value"],
     "n": {"es": "Casos (n)", "en": "Cases (n)"},
     "k": {"es": "Cuántos cumplen", "en": "How many meet it"},
     "mean": {"es": "Promedio", "en": "Mean"},
@@ -252,16 +252,16 @@ COLUMNS: dict[str, dict[str, str]] = {
     "75%": {"es": "Percentil 75", "en": "75th percentile"},
     "indicator": {"es": "Indicador", "en": "Indicator"},
     "grp": {"es": "Grupo o fecha de corte", "en": "Group or cut-off date"},
-    "group": {"es": "Grupo", "en": "Group"},
-    "rank": {"es": "Lugar", "en": "Rank"},
+    "group": HEADINGS["group"],
+    "rank": HEADINGS["rank"],
     "level": {"es": "Nivel", "en": "Level"},
-    "source": {"es": "Fuente", "en": "Source"},
+    "source": HEADINGS["source"],
     "share": {"es": "Proporción", "en": "Share"},
     "year": {"es": "Año", "en": "Year"},
     "territory_id": {"es": "Clave de la colonia", "en": "Neighbourhood code"},
-    "zone_id": {"es": "Dirección territorial", "en": "Territorial directorate"},
+    "zone_id": cast("dict[str, str]", CATALOGUE["geo_level"]["zone"]),
     "zone_name": {"es": "Dirección territorial (nombre)", "en": "Territorial directorate (name)"},
-    "territories": {"es": "Colonias", "en": "Neighbourhoods"},
+    "territories": HEADINGS["territories"],
     "n_territories": {"es": "Número de colonias", "en": "Number of neighbourhoods"},
     "p": {"es": "Valor p", "en": "p-value"},
     "p_holm": {"es": "Valor p (Holm)", "en": "p-value (Holm)"},
@@ -293,8 +293,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "axis_b": {"es": "Eje B", "en": "Axis B"},
     "different": {"es": "Diferencia clara", "en": "Clear difference"},
     # 03 agenda
-    "axis": {"es": "Eje", "en": "Axis"},
-    "proposal": {"es": "Propuesta", "en": "Proposal"},
+    "axis": HEADINGS["axis"],
+    "proposal": HEADINGS["proposal"],
     "n_top": {"es": "Entre las primeras", "en": "Among the first"},
     "borda_score": {"es": "Puntaje Borda", "en": "Borda score"},
     "n_ballots": {"es": "Boletas", "en": "Ballots"},
@@ -337,7 +337,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "mean_post": {"es": "Promedio al final", "en": "Mean at the end"},
     "dz": {"es": "Tamaño del efecto (dz)", "en": "Effect size (dz)"},
     "assemblies_with_agreement": {"es": "Reuniones con acuerdos", "en": "Meetings with agreements"},
-    "agreements": {"es": "Acuerdos", "en": "Agreements"},
+    "agreements": HEADINGS["agreements"],
     "agreements_followed": {"es": "Acuerdos con seguimiento", "en": "Agreements followed up"},
     "agreements_signed": {"es": "Acuerdos firmados", "en": "Agreements signed"},
     "moment": {"es": "Momento", "en": "Moment"},
@@ -368,6 +368,8 @@ COLUMNS["alpha_cronbach"] = COLUMNS["alpha"]
 COLUMNS["p_value"] = COLUMNS["p_val"] = COLUMNS["p"]
 COLUMNS["territory"] = COLUMNS["territory_id"]
 COLUMNS["rate"] = COLUMNS["crime_rate"]
+#: ``texts("column", code)``: a step's header that is also a result column's name is this one.
+CATALOGUE["column"] = cast("dict[str, dict[str, str] | Like]", COLUMNS)
 
 
 def column_label(code: str, lang: str = KIT_LANGUAGE) -> str | None:

@@ -107,7 +107,7 @@ MESSAGES = {
         "es": "Porcentaje de personas que participaron en más de un momento.",
         "en": "Share of people who took part at more than one moment."},
     "col_group": vocabulary.texts("heading", "group"),
-    "col_ratio": {"es": "Participación / población", "en": "Participation / population"},
+    "col_ratio": vocabulary.texts("column", "ratio"),
     "col_ratio_city": {"es": "Igual, en todo el programa", "en": "Same, whole programme"},
     "col_participants": vocabulary.texts("heading", "people"),
     "col_source": vocabulary.texts("heading", "source"),
