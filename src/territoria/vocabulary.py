@@ -258,6 +258,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "source": HEADINGS["source"],
     "share": {"es": "Proporción", "en": "Share"},
     "year": {"es": "Año", "en": "Year"},
+    "date": {"es": "Fecha", "en": "Date"},
     "territory_id": {"es": "Clave de la colonia", "en": "Neighbourhood code"},
     "zone_id": cast("dict[str, str]", CATALOGUE["geo_level"]["zone"]),
     "zone_name": {"es": "Dirección territorial (nombre)", "en": "Territorial directorate (name)"},
