@@ -11,8 +11,12 @@ from territoria.config import Workspace
 
 
 @click.command("publish")
+@click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Processes rendering the territory and annex pages (the site is the same "
+                   "with any number).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @workspace_option
-def publish_cmd(ws: Workspace):
+def publish_cmd(ws: Workspace, workers: int, quiet: bool):
     """Publish the site (site/ in the workspace): an index with search, filters and a map,
     one report per territory (es/en), the city page and the methodology. Atomic: a failed
     publish leaves the previous site as it was.
@@ -20,13 +24,14 @@ def publish_cmd(ws: Workspace):
     \b
     Example:
       territoria publish -w ./iztapalapa
+      territoria publish -w ./cdmx --workers 4
       xdg-open ./iztapalapa/site/index.html
     """
     from territoria.report.site import publish
 
     t = time.perf_counter()
     errors: list = []
-    index = publish(ws, errors=errors)
+    index = publish(ws, errors=errors, workers=workers, progress=not quiet)
     for page, error in errors:  # the other pages were written
         click.echo(f"warning: page not written: {page}: {error}", err=True)
     click.echo(f"site published in {time.perf_counter() - t:.1f} s: {index}")

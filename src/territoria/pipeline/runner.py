@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -436,12 +435,9 @@ def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
 
 
 def _progress_bar(total: int, progress: bool, lang: str):
-    if not progress or not sys.stderr.isatty() or total == 0:
-        return None
-    from tqdm import tqdm
+    from territoria.progress import progress_bar
 
-    return tqdm(total=total, file=sys.stderr, unit="nb", desc=tr(MESSAGES, "progress", lang),
-                dynamic_ncols=True)
+    return progress_bar(total, enabled=progress, desc=tr(MESSAGES, "progress", lang), unit="nb")
 
 
 def _tick(bar, result: JobResult) -> None:

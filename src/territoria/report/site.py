@@ -43,6 +43,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from territoria import __version__, charts, vocabulary
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
+from territoria.progress import progress_bar
 from territoria.report import coverage, words
 from territoria.report.catalogue import kit_dir, load_catalogue
 from territoria.steps.registry import titles as step_titles
@@ -91,9 +92,12 @@ def fmt_number(v, *, percent=False, lang="es", digits=1) -> str:
 class SiteBuilder:
     """Builds the site of one workspace into a folder."""
 
-    def __init__(self, ws: Workspace, store: Store):
+    def __init__(self, ws: Workspace, store: Store, *, workers: int = 1,
+                 progress: bool = False):
         self.ws = ws
         self.store = store
+        self.workers = workers  # processes rendering territory and annex pages
+        self.progress = progress  # a bar with ETA on stderr (when it is a terminal)
         self.cfg = ws.config()
         self.min_cell = self.cfg.min_cell_size
         self.catalogue = load_catalogue()
@@ -148,7 +152,10 @@ class SiteBuilder:
                                "en": (self.cfg.levels.zone.en or self.cfg.levels.zone.es).capitalize()}}
 
     def _has_evaluations(self) -> bool:
-        return self.store.has_table("evaluation_results") and self.store.count("evaluation_results") > 0
+        if not hasattr(self, "_has_eval"):  # asked by every page: once, before any fork
+            self._has_eval = (self.store.has_table("evaluation_results")
+                              and self.store.count("evaluation_results") > 0)
+        return self._has_eval
 
     def _index(self) -> None:
         """Look-ups by (territory, step, key) and territory, built once."""
@@ -496,11 +503,53 @@ class SiteBuilder:
         steps = [s for s in self.sections if self.sections[s] and s not in ("00_selection", "07_synthesis")]
         headline_ids = list(HEADLINE)
         annex_map = self._annex_map()
-        for r in self.territories.itertuples():
-            try:  # one page that cannot be built is reported; the others are written
-                self._territory_page(out, r, steps, headline_ids, annex_map)
-            except Exception as e:  # noqa: BLE001 - reported by publish (page, error)
-                self.page_errors.append((r.file, f"{type(e).__name__}: {e}"))
+        rows = list(self.territories.itertuples())
+        self.render_pages([r.file for r in rows],
+                          lambda i: self._territory_page(out, rows[i], steps, headline_ids,
+                                                         annex_map))
+
+    def render_pages(self, pages: list[str], write_page) -> None:
+        """Call ``write_page(i)`` for each ``i`` of ``pages`` (the page names, for errors),
+        in ``self.workers`` processes forked from this one (Linux; serially otherwise).
+
+        A page that cannot be built is reported in ``page_errors`` (in page order, as a serial
+        build would) and the others are written. Forked workers inherit the loaded builder,
+        write their pages themselves and only send back errors; they never use the store.
+        """
+        bar = progress_bar(len(pages), enabled=self.progress, unit="page",
+                           desc="Páginas" if self.lang == "es" else "Pages")
+        try:
+            workers = min(self.workers, len(pages) // _MIN_PAGES_PER_WORKER)
+            if workers > 1 and _can_fork():
+                self._render_forked(pages, write_page, workers, bar)
+                return
+            for i, page in enumerate(pages):
+                err = _write_one(write_page, i)
+                if err:
+                    self.page_errors.append((page, err))
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _render_forked(self, pages: list[str], write_page, workers: int, bar) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        size = max(1, min(_MAX_CHUNK, len(pages) // (workers * 8)))
+        chunks = [range(i, min(i + size, len(pages))) for i in range(0, len(pages), size)]
+        self.env.get_template("territory.html")  # compiled once, before the fork
+        self.env.get_template("page.html")
+        _FORKED["write_page"] = write_page
+        try:
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                for chunk, errors in zip(chunks, pool.map(_write_chunk, chunks), strict=True):
+                    self.page_errors.extend((pages[i], err) for i, err in errors)
+                    if bar is not None:
+                        bar.update(len(chunk))
+        finally:
+            _FORKED.clear()
 
     def _territory_page(self, out: Path, r, steps, headline_ids, annex_map) -> None:
         tctx = self._territory_ctx(r)
@@ -793,16 +842,54 @@ class SiteBuilder:
                                 "AND output_path IS NOT NULL")
         names = dict(zip(self.territories["territory_id"].astype(str),
                          self.territories["name"].astype(str), strict=False))
+        todo = []  # (step, executed notebook's page, site page)
         for r in runs.itertuples():
             html = self._output_file(r.output_path)
             if html.exists():
-                # the executed notebook's body (nbconvert, inputs hidden) inside the site's
-                # page: language, title, styles, navigation and provenance like every page
-                dst = out / "annex" / safe_name(r.step) / f"{safe_name(html.stem)}.html"
-                es, _ = STEP_TITLES.get(r.step, (r.step, r.step))
-                where = names.get(html.stem, self.cfg.name)
-                self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
-                           **self._ctx("../../", f"{es} · {where} — Territoria"))
+                todo.append((r.step, html, out / "annex" / safe_name(r.step)
+                             / f"{safe_name(html.stem)}.html"))
+
+        def annex_page(i: int) -> None:
+            # the executed notebook's body (nbconvert, inputs hidden) inside the site's
+            # page: language, title, styles, navigation and provenance like every page
+            step, html, dst = todo[i]
+            es, _ = STEP_TITLES.get(step, (step, step))
+            where = names.get(html.stem, self.cfg.name)
+            self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
+                       **self._ctx("../../", f"{es} · {where} — Territoria"))
+
+        self.render_pages([str(d.relative_to(out)) for _, _, d in todo], annex_page)
+
+
+#: Pages per worker below which forking costs more than it saves; chunk size cap (pages
+#: sent to a worker at once: small enough to share the work evenly and move the bar).
+_MIN_PAGES_PER_WORKER = 8
+_MAX_CHUNK = 32
+#: What forked page workers call (set by the parent just before forking, cleared after).
+_FORKED: dict = {}
+
+
+def _can_fork() -> bool:
+    """Fork without exec is safe for these libraries on Linux only (not macOS, not Windows)."""
+    import multiprocessing
+    import sys
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _write_one(write_page, i: int) -> str | None:
+    """Write page ``i``; the error text if it could not be built."""
+    try:
+        write_page(i)
+    except Exception as e:  # noqa: BLE001 - one page that cannot be built is reported
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def _write_chunk(indices: range) -> list[tuple[int, str]]:
+    """In a forked worker: write pages ``indices``; ``(index, error)`` of those not written."""
+    write_page = _FORKED["write_page"]
+    return [(i, err) for i in indices if (err := _write_one(write_page, i))]
 
 
 def _titled_percent(spec: dict, values) -> bool:
@@ -901,16 +988,35 @@ def _esc(v) -> str:
     return escape(str(v), quote=True)
 
 
-def publish(ws: Workspace, errors: list | None = None) -> Path:
+def publish(ws: Workspace, errors: list | None = None, *, workers: int = 2,
+            progress: bool = False) -> Path:
     """Build the site of ``ws`` into ``<workspace>/site`` atomically; returns its path.
 
     A territory page that cannot be built does not stop the others: ``errors`` (a list, if
     given) receives one ``(page, error)`` per page left out.
+
+    Parameters
+    ----------
+    ws : Workspace
+    errors : list, optional
+        Receives ``(page, error)`` of the pages left out.
+    workers : int
+        Processes rendering the territory and annex pages (forked from this one on Linux;
+        serial elsewhere or with 1). The site is the same byte for byte whatever the number.
+    progress : bool
+        A bar with ETA on stderr while pages are rendered (only if stderr is a terminal).
+
+    Raises
+    ------
+    PipelineError
+        No store yet, or a page worker died (e.g. out of memory); the previous site is kept.
     """
     ws.require()
     if not ws.store_path.exists():
         raise PipelineError(f"{ws.store_path}: no store yet; run 'territoria ingest' and "
                             "'territoria run' first")
+    from concurrent.futures.process import BrokenProcessPool
+
     from territoria.report.swap import clean_leftovers, swap_in, temp_dir
 
     final = ws.site_dir
@@ -918,8 +1024,12 @@ def publish(ws: Workspace, errors: list | None = None) -> Path:
     tmp = temp_dir(ws.root)
     try:
         with Store.snapshot(ws.store_path) as store:  # a private copy: never blocks a writer
-            builder = SiteBuilder(ws, store)
-            builder.build(tmp)
+            builder = SiteBuilder(ws, store, workers=workers, progress=progress)
+            try:
+                builder.build(tmp)
+            except BrokenProcessPool as e:
+                raise PipelineError(f"a process rendering pages died ({e}); the previous "
+                                    "site is kept (try fewer workers)") from None
         if errors is not None:
             errors.extend(builder.page_errors)
     except BaseException:
