@@ -89,7 +89,7 @@ def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
         return _WORKER["engine"]
     used, address = "plain", None
     if engine != "plain" and fork_supported():
-        wanted = "inproc" if engine == "inproc" else "fork"
+        wanted = "fork" if engine == "fork" else "inproc"  # auto: inproc, as the local pool
         server = ForkServer(log_path=log_path,
                             mode="notebooks" if wanted == "inproc" else "kernels")
         try:
@@ -132,8 +132,9 @@ class DaskExecutor:
     scheduler : str
         ``local:N`` or a scheduler address (:func:`parse_scheduler`).
     engine : {"auto", "fork", "inproc", "plain"}
-        How each worker runs notebooks: kernels forked from a warm server per worker, notebook
-        processes forked from it (inproc), or plain kernels.
+        How each worker runs notebooks: notebook processes forked from a warm server per
+        worker (inproc; what auto means on Linux, as with the local pool), kernels forked from
+        it (fork), or plain kernels.
     log_path : path-like, optional
         File receiving the kernels' stderr (on a shared filesystem for remote workers).
 
@@ -168,7 +169,7 @@ class DaskExecutor:
 
     @property
     def engine_name(self) -> str:
-        """``dask-fork``, ``dask-plain`` (or both, if workers differ)."""
+        """``dask-inproc``, ``dask-fork``, ``dask-plain`` (or several, if workers differ)."""
         return "dask-" + "+".join(self.worker_engines or ["plain"])
 
     def run(self, jobs, on_result=None) -> list[JobResult]:
