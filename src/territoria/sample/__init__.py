@@ -316,6 +316,11 @@ def write_surveys(raw: Path, g: dict, instruments: dict) -> list[Path]:
         ex.write_kobo_csv(i, df, p)
         out.append(p)
     asm = date_cols(g["assemblies"], ["date"])
+    # sent the evening of the meeting: without it the export would number submissions 7 min
+    # apart from a fixed day, which runs into the future past ~69,000 rows (scale 10)
+    asm["_submission_time"] = (pd.to_datetime(asm["date"]) + pd.Timedelta(hours=20)
+                               + pd.to_timedelta(asm.groupby("date").cumcount() % 180,
+                                                 unit="min"))
     agr = date_cols(g["agreements"].drop(columns=["_made_on", "_axis", "territory"]), ["due_date"])
     p = d / f"Registro_asambleas_-_all_versions_-_False_-_{stamp}.xlsx"
     ex.write_kobo_xlsx(inst("territoria_assembly"), asm, {"agreements": agr}, p)
