@@ -100,3 +100,33 @@ def test_cli_bad_scheduler_is_one_line(tmp_path, make_ws):
     assert r.output.strip().splitlines() == [
         "error: invalid --scheduler 'local:zero' (allowed: local:N with N >= 1, or a scheduler "
         "address such as tcp://HOST:8786)"]
+
+
+@pytest.mark.parametrize(("asked", "used", "mode"), [("auto", "inproc", "notebooks"),
+                                                     ("inproc", "inproc", "notebooks"),
+                                                     ("fork", "fork", "kernels")])
+def test_a_dask_worker_uses_the_engine_of_the_local_pool(monkeypatch, asked, used, mode):
+    """auto means inproc on Linux, as with --workers (not forked kernels)."""
+    from territoria.pipeline import dask_engine, executor, kernels
+
+    started = []
+
+    class FakeServer:
+        address = "/tmp/fake.sock"
+
+        def __init__(self, log_path=None, mode="kernels"):
+            started.append(mode)
+
+        def start(self):
+            return self
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(kernels, "ForkServer", FakeServer)
+    monkeypatch.setattr(kernels, "fork_supported", lambda: True)
+    monkeypatch.setattr(executor, "init_worker", lambda *a: None)
+    monkeypatch.setattr(dask_engine, "_WORKER", {})
+    monkeypatch.setattr(dask_engine.atexit, "register", lambda *a: None)
+    assert dask_engine.prepare_worker(asked) == used
+    assert started == [mode]
