@@ -116,3 +116,23 @@ def test_a_dead_worker_fails_publish_and_keeps_the_previous_site(city, monkeypat
         publish(city, workers=2)
     assert site_files(index) == before
     assert not list(city.root.glob(".site.tmp-*"))  # the half-built site was removed
+
+
+def test_publish_shows_pages_left_on_a_terminal_only(city, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    quiet = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    publish(city, workers=2, progress=True)
+    assert quiet.getvalue() == ""  # not a terminal: nothing
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    publish(city, workers=2, progress=True)
+    shown = term.getvalue()
+    assert "Páginas de colonias: 100%" in shown and f"{N}/{N}" in shown
+    assert "Anexo técnico" in shown

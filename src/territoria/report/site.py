@@ -506,18 +506,21 @@ class SiteBuilder:
         rows = list(self.territories.itertuples())
         self.render_pages([r.file for r in rows],
                           lambda i: self._territory_page(out, rows[i], steps, headline_ids,
-                                                         annex_map))
+                                                         annex_map),
+                          label={"es": "Páginas de colonias", "en": "Territory pages"})
 
-    def render_pages(self, pages: list[str], write_page) -> None:
+    def render_pages(self, pages: list[str], write_page, label: dict | None = None) -> None:
         """Call ``write_page(i)`` for each ``i`` of ``pages`` (the page names, for errors),
         in ``self.workers`` processes forked from this one (Linux; serially otherwise).
+        ``label`` ({"es": ..., "en": ...}) names the progress bar.
 
         A page that cannot be built is reported in ``page_errors`` (in page order, as a serial
         build would) and the others are written. Forked workers inherit the loaded builder,
         write their pages themselves and only send back errors; they never use the store.
         """
+        label = label or {"es": "Páginas", "en": "Pages"}
         bar = progress_bar(len(pages), enabled=self.progress, unit="page",
-                           desc="Páginas" if self.lang == "es" else "Pages")
+                           desc=label.get(self.lang, label["es"]))
         try:
             workers = min(self.workers, len(pages) // _MIN_PAGES_PER_WORKER)
             if workers > 1 and _can_fork():
@@ -858,7 +861,8 @@ class SiteBuilder:
             self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
                        **self._ctx("../../", f"{es} · {where} — Territoria"))
 
-        self.render_pages([str(d.relative_to(out)) for _, _, d in todo], annex_page)
+        self.render_pages([str(d.relative_to(out)) for _, _, d in todo], annex_page,
+                          label={"es": "Anexo técnico", "en": "Technical annex"})
 
 
 #: Pages per worker below which forking costs more than it saves; chunk size cap (pages
