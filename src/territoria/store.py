@@ -72,7 +72,9 @@ CORE_DDL: dict[str, str] = {
 
 #: Columns added to core tables after version 1 (added in place to older stores).
 ADDED_COLUMNS = (("ingest_log", "rows_new", "INTEGER"), ("ingest_log", "rows_updated", "INTEGER"),
-                 ("ingest_log", "rows_unchanged", "INTEGER"))
+                 ("ingest_log", "rows_unchanged", "INTEGER"),
+                 # names in other languages, JSON {"en": "Zone 05"} (``name_en`` columns)
+                 ("zones", "names", "VARCHAR"), ("territories", "names", "VARCHAR"))
 
 #: DuckDB's words when another process holds the file (a reader while we write, a writer
 #: while we read): worth waiting for, never worth failing at once.
