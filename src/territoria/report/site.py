@@ -43,7 +43,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from territoria import __version__, charts, vocabulary
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
-from territoria.report import coverage, names, words
+from territoria.report import annex_lang, coverage, names, words
 from territoria.report.catalogue import kit_dir, load_catalogue
 from territoria.steps.registry import titles as step_titles
 from territoria.store import Store
@@ -820,7 +820,8 @@ class SiteBuilder:
                 step = dict(zip(("es", "en"), STEP_TITLES.get(r.step, (r.step, r.step)),
                                 strict=True))
                 where = where_names.get(html.stem) or names.city(self.cfg)
-                self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
+                body = annex_lang.one_language(html.read_text(encoding="utf-8"), step["en"])
+                self.write(dst, "page.html", body=body,
                            **self._ctx("../../", {k: f"{step[k]} · {where[k]} — Territoria"
                                                   for k in step}))
 
@@ -846,7 +847,7 @@ _POINTERS = re.compile(r"^\*(?:English|Español): \[[^\]]*\]\([^)]*\)\.?\*[ \t]*
 
 
 def _for_site(text: str) -> str:
-    """A methodology page without the pointers to its other language (the site has a switch).
+    r"""A methodology page without the pointers to its other language (the site has a switch).
 
     >>> _for_site("# A\n\n*English: [a.en.md](a.en.md).*\n\nTexto.\n")
     '# A\n\n\nTexto.\n'
