@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from territoria.config import init_workspace, load_city
+from territoria.report.annex_lang import one_language
 from territoria.report.record import Recorder, collect
 from territoria.report.site import publish
 from territoria.store import Store
@@ -193,3 +194,42 @@ def test_hidden_text_is_not_read():
                  '<select><option data-es="Zona" data-en="Zone">Zona</option></select>'
                  '<button data-setlang="en">English</button></html>', encoding="utf-8")
     assert visible(p) == {"es": "Mapa Hola Zona", "en": "Map Hello Zone"}
+
+
+# -- annex notebooks: the Spanish text of each cell and its English quote, one at a time --
+CELL = """<div id="cell-id=1" class="cell border-box-sizing text_cell rendered"><div class="inner_cell">
+<div class="text_cell_render border-box-sizing rendered_html">
+<h1 id="t">03 &#183; Agenda de desarrollo local<a class="anchor-link" href="#t">&#182;</a></h1><p>¿En qué está de acuerdo la colonia?</p>
+<blockquote>
+<p><em>English:</em> What does the territory agree on?</p>
+</blockquote>
+<blockquote>
+<p><strong>Gráficas.</strong> Son las mismas del reporte.</p>
+<p><em>English:</em> Charts are the same as the report's.</p>
+</blockquote>
+
+</div>
+</div>
+</div>
+<div id="cell-id=2" class="cell border-box-sizing text_cell rendered"><div class="inner_cell">
+<div class="text_cell_render border-box-sizing rendered_html">
+<p>Solo en español.</p>
+</div>
+</div>
+</div>"""
+
+
+def test_annex_cells_show_one_language_cell_shows_one_language(tmp_path):
+    page = tmp_path / "annex.html"
+    page.write_text(one_language(CELL, "03 · Local Development Agenda"), encoding="utf-8")
+    text = visible(page)
+    assert text["en"] == ("03 · Local Development Agenda ¶ What does the territory agree on? "
+                          "Charts are the same as the report's. Solo en español.")
+    assert text["es"] == ("03 · Agenda de desarrollo local ¶ ¿En qué está de acuerdo la colonia? "
+                          "Gráficas. Son las mismas del reporte. Solo en español.")
+    assert "English:" not in text["es"] + text["en"]
+
+
+def test_annex_without_english_is_left_alone():
+    html = '<div class="text_cell_render x">\n<p>Hola.</p>\n</div>'
+    assert one_language(html) == html

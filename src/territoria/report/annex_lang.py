@@ -56,6 +56,8 @@ def _spanish(html: str) -> str:
 def _quote(inner: str) -> str:
     """A quote holding an English version: Spanish before it, English from it on."""
     m = _ENGLISH.search(inner)
+    if m is None:
+        return _spanish(f"<blockquote>{inner}</blockquote>")
     english = f'<div lang="en">\n<p>{inner[m.end():].strip()}\n</div>'
     before = inner[:m.start()]
     return f"<blockquote>{_spanish(before)}{english}</blockquote>" if before.strip() else english

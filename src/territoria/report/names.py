@@ -104,6 +104,16 @@ def zone(cfg: CityConfig, zone_id, name=None, names_json=None) -> dict[str, str]
             for lang in SITE_LANGUAGES}
 
 
+def zone_translations(store, cfg: CityConfig) -> dict[str, dict[str, str]]:
+    """Each zone's stored name -> its name in each site language (for tables that carry
+    zone names, such as step 07's)."""
+    if not store.has_table("zones"):
+        return {}
+    other = "names" if "names" in store.columns("zones") else "NULL AS names"
+    rows = store.query(f"SELECT zone_id, name, {other} FROM zones").itertuples()
+    return {str(r.name): zone(cfg, r.zone_id, r.name, r.names) for r in rows}
+
+
 def territory(name, names_json=None) -> dict[str, str]:
     """A territory's name in each site language: the name ingested, unless a ``name_<lang>``
     gave another (names of colonias are proper names)."""

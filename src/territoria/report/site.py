@@ -342,6 +342,11 @@ class SiteBuilder:
                 if col == "zone_id" and isinstance(v, str):  # a zone by its name, not its code
                     cells.append({"text": self._zone_names().get(v, v), "cls": ""})
                     continue
+                if col == "zone_name" and isinstance(v, str):  # its name in each language
+                    if not hasattr(self, "_zone_by_name"):
+                        self._zone_by_name = names.zone_translations(self.store, self.cfg)
+                    cells.append({"text": self._zone_by_name.get(v, v), "cls": ""})
+                    continue
                 if col.startswith("cohort") and not _isnum(v):  # codes c1, none: their names
                     cells.append({"text": self._cohort_label(None if v in ("none", "")
                                                              else v), "cls": ""})

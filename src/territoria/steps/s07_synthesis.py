@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from territoria.i18n import tr
+from territoria.report import names as site_names
 from territoria.report.catalogue import load_catalogue
 from territoria.steps import Section, StepResult, View
 from territoria.steps.registry import step_by_id
@@ -144,8 +145,10 @@ def attention(wide: pd.DataFrame, better: dict, *, share: float = 0.2,
         ["n_behind", "territory_id"], ascending=[False, True]).reset_index(drop=True)
 
 
-def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Median and inter-quartile range of one indicator over each zone's territories."""
+def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str,
+                 zone_names: dict | None = None) -> pd.DataFrame:
+    """Median and inter-quartile range of one indicator over each zone's territories;
+    ``zone_names``: stored zone name -> its name per language (``label_es``, ``label_en``)."""
     if name not in wide.columns:
         return pd.DataFrame()
     d = territories.set_index("territory_id")[["zone_name"]].join(wide[name], how="inner")
@@ -156,8 +159,9 @@ def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str) -> pd
     out = pd.DataFrame({"estimate": g.median(), "ci_low": g.quantile(0.25),
                         "ci_high": g.quantile(0.75), "n": g.size()}).reset_index()
     out = out.sort_values("estimate", ascending=False).reset_index(drop=True)
-    out["label_es"] = out["zone_name"]
-    out["label_en"] = out["zone_name"]
+    for lg in ("es", "en"):
+        out[f"label_{lg}"] = out["zone_name"].map(
+            lambda z, lg=lg: (zone_names or {}).get(z, {}).get(lg) or z)
     return out
 
 
@@ -168,7 +172,7 @@ def _fmt(v, percent) -> str:
 
 
 def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFrame | None,
-             n_attention: int) -> pd.DataFrame:
+             n_attention: int, zone_names: dict | None = None) -> pd.DataFrame:
     """Plain-language findings (es/en) from the comparison."""
     cat = load_catalogue()
     rows = []
@@ -189,12 +193,12 @@ def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFram
         rows.append({lg: tr(MESSAGES, "spread", lg, name=ind.name(lg) if ind else name,
                             lo=_fmt(x.quantile(0.25), pct), hi=_fmt(x.quantile(0.75), pct),
                             mid=_fmt(x.median(), pct)) for lg in ("es", "en")})
-        z = zone_summary(wide, territories, name)
+        z = zone_summary(wide, territories, name, zone_names)
         if len(z) >= 2:
             lo, hi = z.iloc[-1], z.iloc[0]
             rows.append({lg: tr(MESSAGES, "zone_gap", lg, name=ind.name(lg) if ind else name,
-                                low=lo["zone_name"], lv=_fmt(lo["estimate"], pct),
-                                high=hi["zone_name"], hv=_fmt(hi["estimate"], pct))
+                                low=lo[f"label_{lg}"], lv=_fmt(lo["estimate"], pct),
+                                high=hi[f"label_{lg}"], hv=_fmt(hi["estimate"], pct))
                          for lg in ("es", "en")})
     return pd.DataFrame({"finding_es": [r["es"] for r in rows],
                          "finding_en": [r["en"] for r in rows]})
@@ -214,6 +218,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
     res = StepResult(STEP, None)
     ind = load_indicators(ctx)
     terr = ctx.territories()
+    zone_names = site_names.zone_translations(ctx.store, ctx.config)  # names per language
     wide = wide_indicators(ind, KEY_INDICATORS)
     cat = load_catalogue()
     better = {n: (cat[n].better if n in cat else "higher") for n in wide.columns}
@@ -225,7 +230,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
             res.indicator(f"synthesis_median_{name}", float(x.median()),
                           ci_low=float(x.quantile(0.25)), ci_high=float(x.quantile(0.75)),
                           n=len(x))
-        z = zone_summary(wide, terr, name)
+        z = zone_summary(wide, terr, name, zone_names)
         if not z.empty:
             res.table(f"zones_{name}", z)
     att = attention(wide, better)
@@ -242,6 +247,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
     proc = process_comparison(ctx, lang=lang)
     if not proc.empty:
         res.table("process_comparison", proc)
-    res.table("findings", findings(wide, terr, proc if not proc.empty else None, len(att)))
+    res.table("findings", findings(wide, terr, proc if not proc.empty else None, len(att),
+                                   zone_names))
     res.table("comparison", wide.reset_index())
     return res
