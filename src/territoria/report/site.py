@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import re
@@ -45,6 +44,7 @@ from territoria.config import Workspace
 from territoria.exceptions import PipelineError
 from territoria.report import annex_lang, coverage, names, words
 from territoria.report.catalogue import kit_dir, load_catalogue
+from territoria.report.pages import joined_builders, safe_name
 from territoria.steps.registry import titles as step_titles
 from territoria.store import Store
 
@@ -55,14 +55,6 @@ MAX_TABLE_ROWS = 60
 #: The "at a glance" cards of a territory page, in order (those recorded are shown).
 HEADLINE = ("block_coverage", "top_problem_share", "pct_unsafe_colonia", "agenda_share_divisive",
             "followup_fulfilment_rate", "followup_overdue", "impact_agree")
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe version of an id (a short hash is added when characters changed)."""
-    s = re.sub(r"[^A-Za-z0-9_-]", "_", str(text))[:80] or "_"
-    if s != str(text):
-        s += "-" + hashlib.sha256(str(text).encode()).hexdigest()[:8]
-    return s
 
 
 def json_for_script(obj) -> str:
@@ -467,12 +459,10 @@ class SiteBuilder:
         self.build_evaluations(out)
 
     def build_evaluations(self, out: Path) -> None:
-        """Evaluation reports (``territoria.evaluation.site.build(builder, out)``), if any."""
-        try:
-            from territoria.evaluation import site as eval_site
-        except ImportError:  # the evaluation package is optional
-            return
-        eval_site.build(self, out)
+        """The pages other packages join (:data:`territoria.report.pages.JOINED`): the
+        evaluation reports, if any."""
+        for build in joined_builders():
+            build(self, out)
 
     def _kind_label(self, kind):
         es, en = KIND_LABELS.get(kind or "other", KIND_LABELS["other"])
