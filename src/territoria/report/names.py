@@ -93,25 +93,34 @@ def level(cfg: CityConfig, which: str) -> dict[str, str]:
     return out
 
 
-def zone(cfg: CityConfig, zone_id, name=None, names_json=None) -> dict[str, str]:
-    """A zone's name in each site language: ``city.yml: zones``, then the names ingested,
-    then its id; "—" for a territory without zone."""
+def zone(cfg: CityConfig | None, zone_id, name=None, names_json=None) -> dict[str, str]:
+    """A zone's name in each site language: ``city.yml: zones`` (unless ``cfg`` is None),
+    then the names ingested, then its id; "—" for a territory without zone."""
     if zone_id is None or (isinstance(zone_id, float) and math.isnan(zone_id)) or zone_id == "":
         return {lang: "—" for lang in SITE_LANGUAGES}
     plain = None if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
     other = _texts(names_json)
+    if cfg is None:
+        return {lang: other.get(lang) or plain or str(zone_id) for lang in SITE_LANGUAGES}
     return {lang: cfg.zone_name(str(zone_id), lang, plain, ingested=other)
             for lang in SITE_LANGUAGES}
 
 
-def zone_translations(store, cfg: CityConfig) -> dict[str, dict[str, str]]:
-    """Each zone's stored name -> its name in each site language (for tables that carry
-    zone names, such as step 07's)."""
+def zones_by_id(store, cfg: CityConfig | None) -> dict[str, dict[str, str]]:
+    """Each zone id of the store -> its name in each site language."""
     if not store.has_table("zones"):
         return {}
     other = "names" if "names" in store.columns("zones") else "NULL AS names"
     rows = store.query(f"SELECT zone_id, name, {other} FROM zones").itertuples()
-    return {str(r.name): zone(cfg, r.zone_id, r.name, r.names) for r in rows}
+    return {str(r.zone_id): zone(cfg, r.zone_id, r.name, r.names) for r in rows}
+
+
+def zone_translations(store, cfg: CityConfig | None) -> dict[str, dict[str, str]]:
+    """Each zone's stored name -> its name in each site language (for tables that carry
+    zone names, such as step 07's)."""
+    stored = dict(store.query("SELECT zone_id, name FROM zones").to_numpy()) \
+        if store.has_table("zones") else {}
+    return {str(stored[z]): n for z, n in zones_by_id(store, cfg).items()}
 
 
 def territory(name, names_json=None) -> dict[str, str]:
