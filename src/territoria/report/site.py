@@ -638,6 +638,8 @@ class SiteBuilder:
             return None
         parts = []
         top = []
+        if not agenda.empty and "status" in agenda:  # only items that pass the consensus rule
+            agenda = agenda[agenda["status"] == "priority"]
         if not agenda.empty and "estimate" in agenda:
             for r in agenda.dropna(subset=["estimate"]).nlargest(3, "estimate").itertuples():
                 c = f"{r.estimate:.2f}"
@@ -646,8 +648,9 @@ class SiteBuilder:
                             for lang in ("es", "en")})
         parts.append({"title": {"es": "Lo que une a la colonia (mayor consenso)",
                                 "en": "What unites the neighbourhood (highest consensus)"},
-                      "items": top, "empty": {"es": "Todavía no hay votaciones.",
-                                              "en": "No votes yet."}})
+                      "items": top, "empty": {
+                          "es": "Todavía ninguna propuesta tiene consenso suficiente.",
+                          "en": "No proposal has enough consensus yet."}})
         div = []
         if not divisive.empty and "proposal" in divisive:
             for _, sub in divisive.groupby("proposal", sort=False):
@@ -674,7 +677,11 @@ class SiteBuilder:
                           f"(vencía el {_cell(r.due_date)})",
                     "en": f"{r.label_en} — {r.department_en}: {d:,} days late "
                           f"(due {_cell(r.due_date)})"})
-        n_late = 0 if overdue.empty else len(overdue)
+        n_late = 0 if overdue.empty else len(overdue)  # the table is capped: use the indicator
+        rec = self.indicator_rows(territory_id, "04_followup")
+        rec = rec[rec["name"] == "followup_overdue"] if len(rec) else rec
+        if len(rec) and pd.notna(rec["value"].iloc[0]):
+            n_late = int(rec["value"].iloc[0])
         parts.append({"title": {"es": f"Acuerdos vencidos ({n_late})",
                                 "en": f"Overdue agreements ({n_late})"},
                       "items": late, "empty": {"es": "Ningún acuerdo vencido.",

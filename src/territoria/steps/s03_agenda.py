@@ -92,9 +92,13 @@ MESSAGES = {
     "v_agenda": {"es": "Agenda de Desarrollo Local", "en": "Local Development Agenda"},
     "c_agenda": {
         "es": "Propuestas ordenadas por consenso entre grupos de opinión (0 a 1; más alto, más "
-              "acuerdo de todos), con su intervalo al 90 %, área responsable y plazo.",
+              "acuerdo de todos), con su intervalo al 90 %, área responsable y plazo. Una "
+              "propuesta es prioridad acordada cuando su consenso es de al menos {min_gic} y en "
+              "cada grupo de opinión hay más votos a favor que en contra.",
         "en": "Proposals ranked by group-informed consensus (0 to 1; higher means more "
-              "agreement across groups), with its 90% interval, department and horizon."},
+              "agreement across groups), with its 90% interval, department and horizon. A "
+              "proposal is an agreed priority when its consensus is at least {min_gic} and "
+              "every opinion group has more votes for it than against it."},
     "v_agenda_bar": {"es": "Consenso de las propuestas de la agenda",
                      "en": "Consensus of the agenda's proposals"},
     "c_agenda_bar": {"es": "Las líneas finas muestran el intervalo al 90 %.",
@@ -142,6 +146,8 @@ MESSAGES = {
     "long": {"es": "Largo plazo (más de 3 años)", "en": "Long term (over 3 years)"},
     "undefined": {"es": "Por definir", "en": "To be defined"},
     "priority": {"es": "Prioridad acordada", "en": "Agreed priority"},
+    "no_consensus": {"es": "Prioridad propuesta, sin consenso suficiente",
+                     "en": "Proposed priority, without enough consensus"},
     "mediation": {"es": "Divide opiniones: pasa a mesa de mediación",
                   "en": "Divisive: goes to a mediation round"},
     "no_votes": {"es": "Sin votos todavía", "en": "No votes yet"},
@@ -203,7 +209,8 @@ SECTION = Section(
     title=_both("title"),
     intro=_both("intro"),
     views=(
-        View("agenda", "table", _both("v_agenda"), _both("c_agenda"), columns=_cols(
+        View("agenda", "table", _both("v_agenda"),
+             _both("c_agenda", min_gic=f"{_agenda.AGREED_MIN_GIC:.1f}"), columns=_cols(
             ("rank", "col_rank"), ("label_{lang}", "col_proposal"), ("axis_{lang}", "col_axis"),
             ("estimate", "col_consensus"), ("ci_low", "col_low"), ("ci_high", "col_high"),
             ("n_votes", "col_votes"), ("department_{lang}", "col_department"),

@@ -101,9 +101,14 @@ MESSAGES = {
                   "interval."},
     "v_time": {"es": "Tiempo para cumplir", "en": "Time to fulfil"},
     "c_time": {"es": "Días que tardan las áreas en cumplir la mitad de sus acuerdos "
-               "(Kaplan-Meier; los acuerdos abiertos cuentan hasta la fecha de corte).",
+               "(Kaplan-Meier; los acuerdos abiertos cuentan hasta la fecha de corte). Cuenta "
+               "los acuerdos que el área aceptó, también los que después se cancelaron "
+               "(hasta su cancelación); no cuenta los rechazados ni los que siguen en "
+               "propuesta.",
                "en": "Days departments take to fulfil half of their agreements (Kaplan-Meier; "
-               "open agreements count up to the cut-off date)."},
+               "open agreements count up to the cut-off date). It counts the agreements the "
+               "department accepted, including those cancelled later (up to their "
+               "cancellation); not rejected ones nor those still proposed."},
     "v_trace": {"es": "Trazabilidad", "en": "Traceability"},
     "c_trace": {"es": "¿Los acuerdos se pueden seguir desde la agenda hasta la evidencia?",
                 "en": "Can agreements be traced from the agenda to the evidence?"},
@@ -130,7 +135,9 @@ MESSAGES = {
     "col_high": {"es": "Hasta", "en": "To"},
     "col_n_overdue": {"es": "Vencidos", "en": "Overdue"},
     "col_median": {"es": "Mediana de días", "en": "Median days"},
-    "col_n": {"es": "Acuerdos", "en": "Agreements"},
+    "col_n": {"es": "Acuerdos aceptados (incluye cancelados)",
+              "en": "Agreements accepted (incl. later cancelled)"},
+    "col_base": {"es": "De un total de", "en": "Out of"},
     "col_events": {"es": "Cumplidos", "en": "Fulfilled"},
     "col_indicator": {"es": "Indicador", "en": "Indicator"},
     "col_value": {"es": "Valor", "en": "Value"},
@@ -144,9 +151,10 @@ MESSAGES = {
                     "vigente en la colonia (aproximación)",
                     "en": "Top-10 agenda items whose department has a standing agreement in "
                     "the territory (proxy)"},
-    "tr_linked": {"es": "Acuerdos ligados a una propuesta", "en": "Agreements linked to a "
-                  "proposal"},
-    "tr_evidence": {"es": "Acuerdos con evidencia", "en": "Agreements with evidence"},
+    "tr_linked": {"es": "Acuerdos registrados ligados a una propuesta",
+                  "en": "Agreements recorded linked to a proposal"},
+    "tr_evidence": {"es": "Acuerdos registrados con evidencia",
+                    "en": "Agreements recorded with evidence"},
     "tr_no_links": {"es": "No se puede calcular: ningún acuerdo de la colonia registra la "
                     "propuesta que atiende (campo proposal_code del formulario de asamblea, "
                     "desde la versión 2026.2); vea la aproximación por área.",
@@ -215,7 +223,7 @@ SECTION = Section(
             ("median_ci_high", "col_high"))),
         View("traceability", "table", _both("v_trace"), _both("c_trace"), columns=_cols(
             ("label_{lang}", "col_indicator"), ("estimate", "col_value"), ("ci_low", "col_low"),
-            ("ci_high", "col_high"), ("n", "col_n"), ("note_{lang}", "col_note")),
+            ("ci_high", "col_high"), ("n", "col_base"), ("note_{lang}", "col_note")),
              percent=True),
     ),
     indicators=("followup_fulfilment_rate", "followup_on_time_rate", "followup_overdue",

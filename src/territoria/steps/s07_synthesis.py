@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territoria.analysis.suppression import suppress
 from territoria.i18n import tr
 from territoria.report import names as site_names
 from territoria.report.catalogue import load_catalogue
@@ -146,9 +147,15 @@ def attention(wide: pd.DataFrame, better: dict, *, share: float = 0.2,
 
 
 def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str,
-                 zone_names: dict | None = None) -> pd.DataFrame:
+                 min_cell: int | None = None, zone_names: dict | None = None) -> pd.DataFrame:
     """Median and inter-quartile range of one indicator over each zone's territories;
-    ``zone_names``: stored zone name -> its name per language (``label_es``, ``label_en``)."""
+    ``zone_names``: stored zone name -> its name per language (``label_es``, ``label_en``).
+
+    With ``min_cell`` (``city.yml: min_cell_size``), a zone with fewer territories with a value
+    is suppressed (``estimate``, ``ci_low``, ``ci_high`` and ``n`` blank, ``suppressed``
+    True, listed last by name so its place in the order tells nothing), the published site's
+    rule for a table whose ``n`` is small; no text may then quote it (:func:`findings`).
+    """
     if name not in wide.columns:
         return pd.DataFrame()
     d = territories.set_index("territory_id")[["zone_name"]].join(wide[name], how="inner")
@@ -158,7 +165,12 @@ def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str,
     g = d.groupby("zone_name")[name]
     out = pd.DataFrame({"estimate": g.median(), "ci_low": g.quantile(0.25),
                         "ci_high": g.quantile(0.75), "n": g.size()}).reset_index()
-    out = out.sort_values("estimate", ascending=False).reset_index(drop=True)
+    if min_cell is not None:
+        out = suppress(out, "n", min_count=min_cell, value_cols=["estimate", "ci_low",
+                                                                 "ci_high"], secondary=False)
+        out = out.drop(columns="suppression")
+    out = out.sort_values(["estimate", "zone_name"], ascending=[False, True],
+                          na_position="last").reset_index(drop=True)
     for lg in ("es", "en"):
         out[f"label_{lg}"] = out["zone_name"].map(
             lambda z, lg=lg: (zone_names or {}).get(z, {}).get(lg) or z)
@@ -172,8 +184,10 @@ def _fmt(v, percent) -> str:
 
 
 def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFrame | None,
-             n_attention: int, zone_names: dict | None = None) -> pd.DataFrame:
-    """Plain-language findings (es/en) from the comparison."""
+             n_attention: int, min_cell: int | None = None,
+             zone_names: dict | None = None) -> pd.DataFrame:
+    """Plain-language findings (es/en) from the comparison; zones suppressed under
+    ``min_cell`` territories (:func:`zone_summary`) are never named with a value."""
     cat = load_catalogue()
     rows = []
     if process is not None and not process.empty and {"stage", "stage_mean_norm"} <= set(process):
@@ -193,7 +207,10 @@ def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFram
         rows.append({lg: tr(MESSAGES, "spread", lg, name=ind.name(lg) if ind else name,
                             lo=_fmt(x.quantile(0.25), pct), hi=_fmt(x.quantile(0.75), pct),
                             mid=_fmt(x.median(), pct)) for lg in ("es", "en")})
-        z = zone_summary(wide, territories, name, zone_names)
+        z = zone_summary(wide, territories, name, min_cell, zone_names)
+        if len(z) and "suppressed" in z:
+            z = z[~z["suppressed"].astype(bool)]
+        z = z.dropna(subset=["estimate"]) if len(z) else z
         if len(z) >= 2:
             lo, hi = z.iloc[-1], z.iloc[0]
             rows.append({lg: tr(MESSAGES, "zone_gap", lg, name=ind.name(lg) if ind else name,
@@ -230,7 +247,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
             res.indicator(f"synthesis_median_{name}", float(x.median()),
                           ci_low=float(x.quantile(0.25)), ci_high=float(x.quantile(0.75)),
                           n=len(x))
-        z = zone_summary(wide, terr, name, zone_names)
+        z = zone_summary(wide, terr, name, ctx.min_cell, zone_names)
         if not z.empty:
             res.table(f"zones_{name}", z)
     att = attention(wide, better)
@@ -248,6 +265,6 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
     if not proc.empty:
         res.table("process_comparison", proc)
     res.table("findings", findings(wide, terr, proc if not proc.empty else None, len(att),
-                                   zone_names))
+                                   ctx.min_cell, zone_names))
     res.table("comparison", wide.reset_index())
     return res
