@@ -168,9 +168,9 @@ def _chart(detail_json: str | None, title: dict) -> tuple[str, str]:
                else "Bars with 95% intervals of: ") + "; ".join(
             f"{lab} {'—' if v is None else f'{v:.2f}'}" for lab, v in zip(labels, vals,
                                                                           strict=True))
-        out.append(charts.bar_ci(labels, vals, lows, highs, title=title[lang] + unit, alt=alt,
-                                 percent=percent,
-                                 suffix=("" if not unit else " %" if lang == "es" else "%")))
+        out.append(charts.responsive(charts.bar_ci, labels, vals, lows, highs,
+                                     title=title[lang] + unit, alt=alt, percent=percent,
+                                     suffix=("" if not unit else " %" if lang == "es" else "%")))
     return out[0], out[1]
 
 

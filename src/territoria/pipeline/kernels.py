@@ -88,6 +88,7 @@ DEFAULT_PRELOAD = (
     "pandas.core.methods.to_dict",
     "pandas.core.reshape.reshape",
     "territoria.steps.common",
+    "territoria.steps.display",  # the notebooks' tables (its warm_cache reads the catalogue)
     *(s.module for s in STEPS),  # every step module, from the one step registry
     "sklearn.cluster",
     "IPython",
@@ -339,6 +340,11 @@ def warm_up(preload) -> tuple[list[str], dict, dict]:
             loaded.append(name)
         except Exception:
             pass
+    for name in loaded:  # a module may fill its caches once here, for every forked notebook
+        warm = getattr(sys.modules.get(name), "warm_cache", None)
+        if callable(warm):
+            with contextlib.suppress(Exception):
+                warm()
     snap: dict = {}
     if "matplotlib" in sys.modules:
         import matplotlib

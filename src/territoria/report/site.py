@@ -288,9 +288,9 @@ class SiteBuilder:
                 lows = [None if view.low not in df or pd.isna(v) else float(v) for v in df.get(view.low, [None] * len(df))]
                 highs = [None if view.high not in df or pd.isna(v) else float(v) for v in df.get(view.high, [None] * len(df))]
                 alt = self._alt_bar(list(labels), vals, view, lang)
-                svgs[lang] = charts.bar_ci(list(labels.astype(str)), vals, lows, highs,
-                                           title=title.get(lang, title.get("es")), alt=alt,
-                                           percent=view.percent)
+                svgs[lang] = charts.responsive(charts.bar_ci, list(labels.astype(str)), vals,
+                                               lows, highs, alt=alt, percent=view.percent,
+                                               title=title.get(lang, title.get("es")))
             return {"kind": "bar", "title": title, "caption": caption, "svg_es": svgs["es"],
                     "svg_en": svgs["en"], "suppressed": sup}
         if view.kind == "lines":
@@ -304,9 +304,10 @@ class SiteBuilder:
                 if note:
                     alt += {"es": f" Se muestran {len(series)} de {note}.",
                             "en": f" Showing {len(series)} of {note}."}[lang]
-                svgs[lang] = charts.lines(series, title=title.get(lang, title.get("es")),
-                                          alt=alt, x_labels=ticks, bands=bands,
-                                          vline=-0.5 if view.x in ("e", "event_time") else None)
+                svgs[lang] = charts.responsive(
+                    charts.lines, series, title=title.get(lang, title.get("es")), alt=alt,
+                    x_labels=ticks, bands=bands,
+                    vline=-0.5 if view.x in ("e", "event_time") else None)
             return {"kind": "lines", "title": title, "caption": caption, "svg_es": svgs["es"],
                     "svg_en": svgs["en"]}
         # table
@@ -643,7 +644,8 @@ class SiteBuilder:
         if not agenda.empty and "estimate" in agenda:
             for r in agenda.dropna(subset=["estimate"]).nlargest(3, "estimate").itertuples():
                 c = f"{r.estimate:.2f}"
-                top.append({lang: f"{getattr(r, f'label_{lang}')}: "
+                top.append({lang: _item_name(getattr(r, f"label_{lang}"),
+                                             getattr(r, "proposal", None), lang) + ": "
                             + (f"consenso {c} de 1" if lang == "es" else f"consensus {c} of 1")
                             for lang in ("es", "en")})
         parts.append({"title": {"es": "Lo que une a la colonia (mayor consenso)",
@@ -659,10 +661,12 @@ class SiteBuilder:
                     for g, e in zip(sub[f"group_{lang}"], sub["estimate"], strict=True)
                     if pd.notna(e)) for lang in ("es", "en")}
                 first = sub.iloc[0]
-                div.append({"es": f"{first['label_es']} (de acuerdo: {shares['es']})"
-                            if shares["es"] else str(first["label_es"]),
-                            "en": f"{first['label_en']} (agree: {shares['en']})"
-                            if shares["en"] else str(first["label_en"])})
+                name = {lang: _item_name(first[f"label_{lang}"], first["proposal"], lang)
+                        for lang in ("es", "en")}
+                div.append({"es": f"{name['es']} (de acuerdo: {shares['es']})"
+                            if shares["es"] else name["es"],
+                            "en": f"{name['en']} (agree: {shares['en']})"
+                            if shares["en"] else name["en"]})
         parts.append({"title": {"es": "Lo que divide y pasa a mesa de mediación",
                                 "en": "What divides and goes to mediation"},
                       "items": div[:5], "empty": {"es": "Ninguna propuesta divide a los grupos.",
@@ -870,6 +874,28 @@ def _md_title(page: Path, twin: Path) -> dict:
     if twin.exists() and twin.stat().st_size:
         t_en = twin.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
     return {"es": t_es, "en": t_en or t_es}
+
+
+#: What an agenda item without a proposal code shows in its place.
+NO_PROPOSAL_CODE = {"es": "sin clave de propuesta", "en": "no proposal code"}
+
+
+def _item_name(label, code, lang: str) -> str:
+    """An agenda item as "name (proposal code)", always: the code is added when the label
+    lacks it, and an item recorded without one says so in words.
+
+    >>> _item_name("Reparación de fugas (P-1)", "P-1", "es"), _item_name("Alarmas", "P-2", "en")
+    ('Reparación de fugas (P-1)', 'Alarmas (P-2)')
+    >>> _item_name("Alarmas", None, "es")
+    'Alarmas (sin clave de propuesta)'
+    """
+    label = "" if label is None or (isinstance(label, float) and math.isnan(label)) \
+        else str(label)
+    code = "" if code is None or (isinstance(code, float) and math.isnan(code)) \
+        else str(code).strip()
+    if not code:
+        return f"{label} ({NO_PROPOSAL_CODE.get(lang, NO_PROPOSAL_CODE['es'])})"
+    return label if f"({code})" in label else f"{label} ({code})"
 
 
 def _titled_percent(spec: dict, values) -> bool:
