@@ -5,9 +5,12 @@ Each notebook is one Dask task (``Client.submit``); results come back as they fi
 pool (:class:`~territoria.pipeline.executor.Executor`). A task runs the very same
 :func:`~territoria.pipeline.executor.execute_job` as a local worker: stock papermill with the
 injected parameters, one output notebook, papermill's error banner, and its HTML page. Inside
-each Dask worker process a warm :class:`~territoria.pipeline.kernels.ForkServer` is started on
-first use, so every notebook still gets a fresh kernel process forked from a parent that
-imported the libraries once (``engine="plain"`` gives fresh kernels instead).
+each Dask worker process a warm :class:`~territoria.pipeline.kernels.ForkServer` is started
+when the executor connects, and by default (``engine="auto"`` or ``"inproc"``) each notebook
+runs as the local pool runs it: in a fresh process forked from that server, its cells executed
+by papermill's in-process engine, no kernel (:mod:`territoria.pipeline.inprocess`).
+``engine="fork"`` forks a kernel per notebook instead, ``engine="plain"`` starts fresh
+kernels.
 
 Where the work happens:
 
@@ -79,8 +82,11 @@ _WORKER: dict = {}
 def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
     """Make this Dask worker process ready to execute notebooks; returns the engine used.
 
-    With the fork and inproc engines a warm fork server is started once per worker process
-    (and stopped when the process exits); if it cannot start, plain kernels are used.
+    ``auto`` is ``inproc``, as for the local pool (:func:`territoria.pipeline.runner.run`):
+    each notebook runs in a process forked from a warm server that imported the libraries,
+    its cells executed by papermill without a kernel (:mod:`territoria.pipeline.inprocess`).
+    With ``fork`` the server forks kernels instead. The server is started once per worker
+    process (and stopped when the process exits); if it cannot start, plain kernels are used.
     """
     from territoria.pipeline.executor import init_worker
     from territoria.pipeline.kernels import ForkServer, fork_supported
@@ -89,7 +95,7 @@ def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
         return _WORKER["engine"]
     used, address = "plain", None
     if engine != "plain" and fork_supported():
-        wanted = "inproc" if engine == "inproc" else "fork"
+        wanted = "fork" if engine == "fork" else "inproc"  # auto: inproc, as the local pool
         server = ForkServer(log_path=log_path,
                             mode="notebooks" if wanted == "inproc" else "kernels")
         try:
@@ -132,8 +138,9 @@ class DaskExecutor:
     scheduler : str
         ``local:N`` or a scheduler address (:func:`parse_scheduler`).
     engine : {"auto", "fork", "inproc", "plain"}
-        How each worker runs notebooks: kernels forked from a warm server per worker, notebook
-        processes forked from it (inproc), or plain kernels.
+        How each worker runs notebooks: notebook processes forked from a warm server per
+        worker (``inproc``, also ``auto``), kernels forked from it (``fork``), or plain
+        kernels.
     log_path : path-like, optional
         File receiving the kernels' stderr (on a shared filesystem for remote workers).
 
@@ -168,7 +175,7 @@ class DaskExecutor:
 
     @property
     def engine_name(self) -> str:
-        """``dask-fork``, ``dask-plain`` (or both, if workers differ)."""
+        """``dask-inproc``, ``dask-fork``, ``dask-plain`` (or several, if workers differ)."""
         return "dask-" + "+".join(self.worker_engines or ["plain"])
 
     def run(self, jobs, on_result=None) -> list[JobResult]:

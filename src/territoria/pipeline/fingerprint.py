@@ -10,9 +10,10 @@ The fingerprint of one run of one step notebook is the SHA-256 of
   tables. City steps depend on every table whole. A territory step depends on its own
   territory's rows (found through a ``territory``/``territory_id`` column, or through the
   parent submission of a repeat or free-text table), on rows of no territory, on tables with no
-  territory at all, and on what it reads city-wide (:data:`CITY_WIDE_READS`); so changing one
-  territory's data reruns only that territory's notebooks (and the city steps, and the steps
-  whose city-wide comparisons read that table),
+  territory at all, and on what it reads city-wide (:data:`CITY_WIDE_READS`, derived from the
+  inputs the step registry declares ``city_wide``); so changing one territory's data reruns
+  only that territory's notebooks (and the city steps, and the steps whose city-wide
+  comparisons read that table),
 - the results it depends on: indicators and result tables of the earlier steps (for a
   territory step, those of the same territory and of city steps; for a city step, all),
 - the kit version.
@@ -43,7 +44,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 
+from territoria.steps.registry import STEPS, Step
 from territoria.store import Store, quote_ident
 
 #: Tables whose content is the input data state of every notebook.
@@ -62,21 +65,43 @@ LOG_TABLES = ("ingest_log", "quarantine")
 #: Columns naming a row's territory, in order of preference.
 TERRITORY_COLUMNS = ("territory_id", "territory")
 
-#: What each territory step reads beyond its own territory's rows: ``{table: columns}``
-#: (``None``: every column). Declared from the step modules (``territoria.steps``): 01
-#: compares block coverage and attendance with the programme's, 02 weights and compares the
-#: diagnostic with its zone and the city, 05 counts follow-up rows by agreement code. A step
-#: missing here depends on every table whole (safe: more reruns, never a stale result); a
-#: step that starts reading another table city-wide must be declared here.
-CITY_WIDE_READS: dict[str, dict[str, list[str] | None]] = {
-    "01_network": {"assembly": None, "blocks": ["block_id", "territory_id"],
-                   "territories": ["territory_id", "priority"], "census_margins": None},
-    "02_diagnostic": {"diagnostic": None, "blocks": None, "territories": None,
-                      "census_margins": None},
-    "03_agenda": {},
-    "04_followup": {},
-    "05_process": {"followup": ["agreement_code", "status"]},
-}
+
+
+def city_wide_reads(steps: Iterable[Step] = STEPS) -> dict[str, dict[str, list[str] | None]]:
+    """What each territory step reads beyond its own territory's rows: ``{step: {table:
+    columns}}`` (``None``: every column), from the inputs the step registry declares
+    ``city_wide`` (:class:`territoria.steps.registry.Input`).
+
+    A table declared twice counts once, with the union of its columns (every column if one
+    declaration says so). City steps are left out: they depend on every table whole, as does
+    a step that is not registered (safe: more reruns, never a stale result).
+
+    >>> city_wide_reads()["05_process"]
+    {'followup': ['agreement_code', 'status']}
+    >>> city_wide_reads()["03_agenda"]
+    {}
+    >>> "06_impact" in city_wide_reads()
+    False
+    """
+    out: dict[str, dict[str, list[str] | None]] = {}
+    for step in steps:
+        if step.is_city:
+            continue
+        reads: dict[str, list[str] | None] = {}
+        for inp in step.inputs:
+            if inp.city_wide is False:
+                continue
+            had = reads.get(inp.table, [])
+            if inp.city_wide is True or had is None:
+                reads[inp.table] = None
+            else:
+                reads[inp.table] = list(dict.fromkeys([*had, *inp.city_wide]))
+        out[step.id] = reads
+    return out
+
+
+#: :func:`city_wide_reads` of the registered steps.
+CITY_WIDE_READS: dict[str, dict[str, list[str] | None]] = city_wide_reads()
 
 _RESULT_COLS = {
     "indicators": ["territory_id", "step", "name", "grp", "value", "ci_low", "ci_high", "n",
@@ -294,14 +319,15 @@ class DataState:
             for t, d in self.whole.items():
                 if t in LOG_TABLES:
                     continue
-                if t not in self.keyed or (t in reads and reads[t] is None):
+                city_cols = reads.get(t, [])
+                if t not in self.keyed or city_cols is None:
                     h.update(f"\n{t}:{d}".encode())
                     continue
                 g = self.keyed[t]
                 h.update(f"\n{t}:{_fmt(g.get(territory_id, _EMPTY))}"
                          f"|{_fmt(g.get(None, _EMPTY))}".encode())
                 if t in reads:
-                    h.update(f"|{self.columns[(t, tuple(reads[t]))]}".encode())  # type: ignore[arg-type]
+                    h.update(f"|{self.columns[(t, tuple(city_cols))]}".encode())
         self._cache[key] = out = h.hexdigest()
         return out
 
