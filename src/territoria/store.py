@@ -30,7 +30,14 @@ import duckdb
 import pandas as pd
 
 from territoria.exceptions import StoreError
-from territoria.lock import WorkspaceBusy, busy_message, default_wait, holder, write_lock
+from territoria.lock import (
+    WorkspaceBusy,
+    busy_message,
+    default_wait,
+    holder,
+    notify_waiting,
+    write_lock,
+)
 
 SCHEMA_VERSION = 1
 
@@ -83,12 +90,16 @@ def _connect(path: str, read_only: bool, wait: float):
     """``duckdb.connect``, retried while another process holds the file (up to ``wait`` s)."""
     deadline = time.monotonic() + max(wait, 0.0)
     pause = 0.05
+    told = False
     while True:
         try:
             return duckdb.connect(path, read_only=read_only)
         except duckdb.Error as e:
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             busy = any(b in str(e) for b in _BUSY)
+            if busy and not told:
+                notify_waiting(path, holder(path) or _duckdb_holder(str(e)), wait)
+                told = True
             if busy and time.monotonic() < deadline:
                 time.sleep(pause)
                 pause = min(pause * 1.5, 0.5)

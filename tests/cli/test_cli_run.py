@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -65,3 +66,36 @@ def test_run_reports_failure_and_exits_nonzero(tmp_path):
                  "--language", "en")
     assert ok.exit_code == 0, ok.output
     assert "0 ok, 2 skipped (up to date), 0 failed" in ok.output
+
+
+
+def test_run_waits_for_the_workspace_then_stops_with_one_line(tmp_path, hold_workspace):
+    ws = _ws(tmp_path)
+    p = hold_workspace(ws.store_path, 30)
+    try:
+        t0 = time.monotonic()
+        r = CliRunner().invoke(cli, ["run", "-w", str(ws.root), "--steps", "01", "--notebooks",
+                                     str(NOTEBOOKS), "-q", "--wait", "0.5"])
+        assert time.monotonic() - t0 >= 0.5
+    finally:
+        p.kill()
+        p.wait()
+    assert r.exit_code == 1
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 2 and "Traceback" not in r.output, r.output
+    waiting, busy = lines
+    assert f"pid {p.pid}" in waiting and "0.5 s" in waiting
+    assert busy.startswith("error: ") and f"pid {p.pid}" in busy and "--wait" in busy
+
+
+@pytest.mark.slow
+def test_run_waits_for_the_workspace_then_goes_on(tmp_path, hold_workspace):
+    ws = _ws(tmp_path)
+    p = hold_workspace(ws.store_path, 1.5)
+    r = CliRunner().invoke(cli, ["run", "-w", str(ws.root), "--steps", "01", "--territory",
+                                 "T01", "--notebooks", str(NOTEBOOKS), "-q", "--wait", "60"])
+    p.wait()
+    assert r.exit_code == 0, r.output
+    assert [x for x in r.stderr.splitlines() if f"pid {p.pid}" in x] == [
+        r.stderr.strip().splitlines()[0]]
+    assert "1 correctos" in r.stdout and (ws.output_dir / "01_network" / "T01.html").exists()

@@ -34,9 +34,10 @@ from pathlib import Path
 import pandas as pd
 
 from territoria import __version__
-from territoria.config import Workspace
+from territoria.config import CityConfig, Workspace
 from territoria.exceptions import PipelineError
 from territoria.i18n import check_language, tr
+from territoria.lock import write_lock
 from territoria.pipeline.executor import ENGINES, Executor, Failure, Job, JobResult
 from territoria.pipeline.fingerprint import DataState, ResultsIndex, fingerprint
 from territoria.pipeline.kernels import ForkServer, fork_supported
@@ -248,7 +249,7 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
 def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = False,
         language: str | None = None, progress: bool = True, engine: str = "auto",
         notebooks_dir=None, timeout: float | None = None,
-        scheduler: str | None = None) -> RunSummary:
+        scheduler: str | None = None, wait: float | None = None) -> RunSummary:
     """Execute the step notebooks and collect their results into the store.
 
     Parameters
@@ -280,6 +281,10 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
         of N processes) or a scheduler address (``tcp://HOST:8786``); ``workers`` is then
         ignored. Workers must see the workspace at the same path
         (:mod:`territoria.pipeline.dask_engine`).
+    wait : float, optional
+        Seconds to wait for the workspace write lock while another command writes (default:
+        :func:`territoria.lock.default_wait`). The run holds the lock from start to end, so
+        no other writer changes the data between its steps; notebooks only read.
 
     Returns
     -------
@@ -291,6 +296,8 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
     ------
     PipelineError
         Unknown step or territory, missing notebook, no territories to run.
+    territoria.lock.WorkspaceBusy
+        Another command still wrote to the workspace after ``wait`` seconds.
 
     Examples
     --------
@@ -308,6 +315,18 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
     if missing:
         raise PipelineError(f"step notebook not found: {', '.join(missing)}")
     nb_bytes = {k: p.read_bytes() for k, p in nb_paths.items()}
+    with write_lock(ws.store_path, wait=wait):
+        return _run_held(ws, cfg, lang, chosen, nb_paths, nb_bytes, t_start,
+                         territories=territories, workers=workers, force=force,
+                         progress=progress, engine=engine, timeout=timeout,
+                         scheduler=scheduler)
+
+
+def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
+              nb_paths: dict[str, Path], nb_bytes: dict[str, bytes], t_start: float, *,
+              territories: str | list[str] | None, workers: int, force: bool, progress: bool,
+              engine: str, timeout: float | None, scheduler: str | None) -> RunSummary:
+    """:func:`run` once it holds the workspace write lock."""
     city_yml = ws.city_file.read_bytes()
     with Store(ws.store_path) as store:
         tids = select_territories(store, territories)

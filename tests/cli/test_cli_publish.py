@@ -1,0 +1,52 @@
+"""``territoria publish`` from the command line: ``--wait`` while another command writes."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+from click.testing import CliRunner
+
+from territoria.cli import cli
+from territoria.config import init_workspace
+from territoria.store import Store
+
+
+def _ws(tmp_path):
+    ws = init_workspace(tmp_path / "ws", "Prueba")
+    with Store(ws.store_path) as s, s.transaction():
+        s.append("territories", pd.DataFrame({"territory_id": ["T01"], "name": ["Uno"],
+                                              "population": [1000.0], "priority": [True]}))
+    return ws
+
+
+def _publish(ws, wait):
+    return CliRunner().invoke(cli, ["publish", "-w", str(ws.root), "--wait", str(wait)])
+
+
+def test_publish_waits_for_the_workspace_then_stops_with_one_line(tmp_path, hold_workspace):
+    ws = _ws(tmp_path)
+    p = hold_workspace(ws.store_path, 30)
+    try:
+        t0 = time.monotonic()
+        r = _publish(ws, 0.5)
+        assert time.monotonic() - t0 >= 0.5
+    finally:
+        p.kill()
+        p.wait()
+    assert r.exit_code == 1
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 2 and "Traceback" not in r.output, r.output
+    assert f"pid {p.pid}" in lines[0] and lines[1].startswith("error: ")
+    assert f"pid {p.pid}" in lines[1]
+    assert not (ws.root / "site" / "index.html").exists()
+
+
+def test_publish_waits_for_the_workspace_then_goes_on(tmp_path, hold_workspace):
+    ws = _ws(tmp_path)
+    p = hold_workspace(ws.store_path, 1.5)
+    r = _publish(ws, 60)
+    p.wait()
+    assert r.exit_code == 0, r.output
+    assert f"pid {p.pid}" in r.stderr.splitlines()[0]
+    assert (ws.root / "site" / "index.html").exists()
