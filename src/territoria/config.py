@@ -162,7 +162,7 @@ class Programme(_Strict):
     """
 
     start: dt.date | None = None
-    size: int | None = Field(None, ge=1)
+    size: int | None = Field(default=None, ge=1)
     remote_meetings: Period | None = None
 
 
@@ -188,9 +188,9 @@ class DataSource(_Strict):
 class SelectionWeights(_Strict):
     """Weights of the composite priority index (step 00)."""
 
-    social_index: float = Field(0.5, ge=0)
-    crime_rate: float = Field(0.4, ge=0)
-    population: float = Field(0.1, ge=0)
+    social_index: float = Field(default=0.5, ge=0)
+    crime_rate: float = Field(default=0.4, ge=0)
+    population: float = Field(default=0.1, ge=0)
     normalisation: Literal["minmax", "zscore", "rank"] = "minmax"
 
 

@@ -72,11 +72,11 @@ class WorkspaceBusy(StoreError):
 
 
 _state = threading.local()
-_held: dict[str, list] = {}  # lock path -> [fd, count]
+_held: dict[str, list[int]] = {}  # lock path -> [fd, count]
 _guard = threading.RLock()
 
 
-def lock_path(store_path) -> Path:
+def lock_path(store_path: str | os.PathLike[str]) -> Path:
     """The lock file of a store file."""
     p = Path(store_path)
     return p.with_name(p.name + ".lock")
@@ -84,7 +84,7 @@ def lock_path(store_path) -> Path:
 
 def default_wait() -> float:
     """The wait set by :func:`set_default_wait`, else ``TERRITORIA_WAIT``, else 60 s."""
-    w = getattr(_state, "wait", None)
+    w: float | None = getattr(_state, "wait", None)
     if w is not None:
         return w
     try:
@@ -141,7 +141,7 @@ def _language() -> str:
     return lang if lang in ("es", "en") else "es"
 
 
-def holder(store_path) -> dict | None:
+def holder(store_path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """Who holds the lock of ``store_path`` now (``pid, command, since``), or None."""
     lp = lock_path(store_path)
     if fcntl is None or not lp.exists():
@@ -164,7 +164,7 @@ def holder(store_path) -> dict | None:
         os.close(fd)
 
 
-def _read_info(lp: Path) -> dict | None:
+def _read_info(lp: Path) -> dict[str, Any] | None:
     try:
         info = json.loads(lp.read_text(encoding="utf-8") or "null")
     except (OSError, ValueError):
@@ -196,7 +196,7 @@ def busy_message(store_path: str | os.PathLike[str], info: dict[str, Any] | None
 
 
 @contextlib.contextmanager
-def write_lock(store_path, *, wait: float | None = None,
+def write_lock(store_path: str | os.PathLike[str], *, wait: float | None = None,
                optional: bool = False) -> Iterator[None]:
     """Hold the workspace write lock of ``store_path`` (re-entrant within a process).
 
@@ -245,7 +245,7 @@ class _NoLockFile(StoreError):
     """The lock file cannot be created (read-only workspace, no permission)."""
 
 
-def _acquire(lp: Path, store_path, wait: float) -> int:
+def _acquire(lp: Path, store_path: str | os.PathLike[str], wait: float) -> int:
     try:
         lp.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lp, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)

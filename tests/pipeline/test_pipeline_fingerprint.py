@@ -13,8 +13,9 @@ from pandas.testing import assert_frame_equal
 from territoria.pipeline.fingerprint import (
     BOOKKEEPING_TABLES,
     CITY_WIDE_READS,
-    LOG_TABLES,
+    OUTPUT_PREFIXES,
     TERRITORY_COLUMNS,
+    TERRITORY_STEP_INPUTS,
     DataState,
     ResultsIndex,
     data_state_digest,
@@ -145,14 +146,14 @@ def test_data_state_scopes_a_change_to_its_territory():
         s.append("votes__votes", pd.DataFrame({"_uuid": ["c3"], "_parent_uuid": ["u2"],
                                                "vote": ["agree"]}))
     voted = DataState(s)
-    assert _changed(base, voted, NOTEBOOKS_) == {(st, "T2") for st in
-                                                 ("01_network", "02_diagnostic", "03_agenda")}
+    # 01 and 03 read votes (02 does not)
+    assert _changed(base, voted, NOTEBOOKS_) == {("01_network", "T2"), ("03_agenda", "T2")}
     assert base.digest("07_synthesis", None) != voted.digest("07_synthesis", None)
     with s.transaction():  # 02 compares each territory's diagnostic with the city's
         s.append("diagnostic", pd.DataFrame({"_uuid": ["d3"], "territory": ["T1"],
                                              "problem_1": ["water"]}))
     diag = DataState(s)
-    assert _changed(voted, diag, NOTEBOOKS_) == {("01_network", "T1"), ("02_diagnostic", "T1"),
+    assert _changed(voted, diag, NOTEBOOKS_) == {("02_diagnostic", "T1"),
                                                  ("02_diagnostic", "T2"), ("03_agenda", "T1")}
     # a step the registry does not know depends on everything
     assert _changed(voted, diag, [("99_new", "T2")]) == {("99_new", "T2")}
@@ -200,10 +201,12 @@ TERRITORY_STEPS = [s for s in STEPS if not s.is_city]
 
 @pytest.mark.parametrize("step", TERRITORY_STEPS, ids=lambda s: s.id)
 def test_the_fingerprint_follows_the_registry_inputs(step):
-    """Another territory's rows of a table rerun a territory step exactly when the registry
-    declares that table ``city_wide``; its own rows always do."""
+    """A territory step's own rows of a table rerun it exactly when the table is one of its
+    registry inputs; another territory's rows exactly when the input is ``city_wide``."""
     declared = {i.table: i.city_wide for i in step.inputs if i.city_wide is not False}
     assert CITY_WIDE_READS[step.id].keys() == declared.keys()
+    inputs = {i.table for i in step.inputs}
+    assert TERRITORY_STEP_INPUTS[step.id] == inputs
     tables = sorted({i.table for i in step.inputs} | {"crime_counts", "wellbeing"})
     s = Store(":memory:")
     for t in tables:
@@ -218,7 +221,8 @@ def test_the_fingerprint_follows_the_registry_inputs(step):
             declared.get(t) is True), (step.id, t)
         with s.transaction():
             s.con.execute(f'UPDATE "{t}" SET x = x + 10 WHERE territory_id = \'T1\'')
-        assert other.digest(step.id, "T1") != DataState(s).digest(step.id, "T1"), (step.id, t)
+        assert (other.digest(step.id, "T1") != DataState(s).digest(step.id, "T1")) == (
+            t in inputs), (step.id, t)
     # a column declared city-wide: another territory's change of it reruns the step
     for t, cols in declared.items():
         if cols is True:
@@ -239,11 +243,13 @@ def test_the_fingerprint_follows_the_registry_inputs(step):
 
 def _keep_what_a_step_reads(src: Path, dest: Path, step: str, territory: str) -> None:
     """Copy the store ``src`` to ``dest`` keeping, for a territory step, only what its
-    fingerprint says it reads: the territory's own rows and rows of no territory (a repeat
-    row through its parent), every row of a table declared city-wide, and of a table declared
-    city-wide by some columns, other territories' rows with only those columns (the others
-    NULL). Tables without territories stay whole."""
+    fingerprint says it reads: of the tables it declares (and their repeat tables), the
+    territory's own rows and rows of no territory (a repeat row through its parent), every
+    row of a table declared city-wide, and of a table declared city-wide by some columns,
+    other territories' rows with only those columns (the others NULL). Declared tables
+    without territories and the kit's bookkeeping stay whole; other tables are left out."""
     reads = CITY_WIDE_READS[step]
+    inputs = TERRITORY_STEP_INPUTS[step]
     con = duckdb.connect(str(dest))
     try:
         con.execute(f"ATTACH '{src}' AS src (READ_ONLY)")
@@ -257,6 +263,8 @@ def _keep_what_a_step_reads(src: Path, dest: Path, step: str, territory: str) ->
             return next((c for c in TERRITORY_COLUMNS if c in schema.get(t, [])), None)
 
         for t, cols in schema.items():
+            if t not in BOOKKEEPING_TABLES and t not in inputs and t.split("__")[0] not in inputs:
+                continue
             col, parent = tcol(t), t.split("__", 1)[0] if "__" in t else None
             key = "_parent_uuid" if "_parent_uuid" in cols else "_uuid"
             if col is not None:
@@ -268,7 +276,7 @@ def _keep_what_a_step_reads(src: Path, dest: Path, step: str, territory: str) ->
             else:
                 own = None
             cw = reads.get(t, [])
-            if own is None or t in LOG_TABLES or t in BOOKKEEPING_TABLES or cw is None:
+            if own is None or t in BOOKKEEPING_TABLES or cw is None:
                 sql = f'SELECT * FROM src."{t}"'
             elif cw:
                 sel = ", ".join(f'"{c}"' if c in cw else
@@ -294,9 +302,9 @@ def _result(ws_root: Path, step: str, territory: str):
 @pytest.mark.parametrize("step", TERRITORY_STEPS, ids=lambda s: s.id)
 def test_a_step_reads_no_other_territory_beyond_its_declared_inputs(step, sample_ws, tmp_path):
     """A territory step computes the same results on a store holding only what its
-    fingerprint covers: if a step starts reading other territories' rows of a table that its
-    registry inputs do not declare ``city_wide``, this fails (and its notebooks would go stale
-    when those territories' data change)."""
+    fingerprint covers: if a step starts reading a table its registry inputs do not name, or
+    other territories' rows of an input not declared ``city_wide``, this fails (its notebooks
+    would go stale when that data changes)."""
     with Store(sample_ws.store_path, read_only=True) as s:
         tid = s.query("SELECT territory FROM diagnostic INTERSECT SELECT territory FROM "
                       "assembly INTERSECT SELECT territory FROM process INTERSECT SELECT "
@@ -316,3 +324,17 @@ def test_a_step_reads_no_other_territory_beyond_its_declared_inputs(step, sample
     assert full.tables.keys() == kept.tables.keys()
     for key, df in full.tables.items():
         assert_frame_equal(df, kept.tables[key], rtol=1e-9, obj=f"{step.id} {key}")
+
+
+def test_evaluation_tables_are_outputs_not_inputs():
+    """``territoria evaluate`` writes its tables after a run: no notebook is out of date."""
+    from territoria.evaluation.runner import TABLES
+
+    assert TABLES and all(t.startswith(OUTPUT_PREFIXES) for t in TABLES)
+    s = _data_store()
+    base = DataState(s)
+    for t in TABLES:
+        s.con.execute(f'CREATE TABLE "{t}" AS SELECT \'T1\' AS territory_id, 1.0 AS value')
+    evaluated = DataState(s)
+    assert not _changed(base, evaluated, NOTEBOOKS_ + [("00_selection", None),
+                                                       ("07_synthesis", None)])

@@ -48,6 +48,8 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from territoria.exceptions import PipelineError
 from territoria.pipeline.executor import Failure, Job, JobResult
@@ -76,7 +78,7 @@ def parse_scheduler(spec: str) -> tuple[str, int | str]:
 # ------------------------------------------------------------------------------------------
 # Worker side (runs inside Dask worker processes)
 # ------------------------------------------------------------------------------------------
-_WORKER: dict = {}
+_WORKER: dict[str, Any] = {}  # engine, server
 
 
 def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
@@ -92,7 +94,7 @@ def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
     from territoria.pipeline.kernels import ForkServer, fork_supported
 
     if _WORKER.get("engine"):
-        return _WORKER["engine"]
+        return str(_WORKER["engine"])
     used, address = "plain", None
     if engine != "plain" and fork_supported():
         wanted = "fork" if engine == "fork" else "inproc"  # auto: inproc, as the local pool
@@ -150,14 +152,15 @@ class DaskExecutor:
     ...     results = ex.run(jobs)
     """
 
-    def __init__(self, scheduler: str, engine: str = "auto", log_path=None):
+    def __init__(self, scheduler: str, engine: str = "auto",
+                 log_path: str | os.PathLike[str] | None = None) -> None:
         from distributed import Client, LocalCluster
 
         kind, value = parse_scheduler(scheduler)
         self.scheduler = scheduler
         self.engine = engine
         self.log_path = str(log_path) if log_path else None
-        self.cluster = None
+        self.cluster: LocalCluster | None = None
         if kind == "local":
             self.cluster = LocalCluster(n_workers=int(value), threads_per_worker=1,
                                         processes=True, dashboard_address=None,
@@ -178,7 +181,8 @@ class DaskExecutor:
         """``dask-inproc``, ``dask-fork``, ``dask-plain`` (or several, if workers differ)."""
         return "dask-" + "+".join(self.worker_engines or ["plain"])
 
-    def run(self, jobs, on_result=None) -> list[JobResult]:
+    def run(self, jobs: Iterable[Job],
+            on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]:
         """Execute ``jobs`` as tasks; call ``on_result(result)`` as each finishes; results in
         job order."""
         from distributed import as_completed
@@ -203,7 +207,7 @@ class DaskExecutor:
             if on_result:
                 on_result(r)
             fut.release()
-        return results  # type: ignore[return-value]
+        return [r for r in results if r is not None]  # every job has its result
 
     def close(self, cancel: bool = False) -> None:
         """Disconnect; a ``local:N`` cluster is shut down (its fork servers exit with it)."""
@@ -217,5 +221,5 @@ class DaskExecutor:
     def __enter__(self) -> DaskExecutor:
         return self
 
-    def __exit__(self, exc_type, *exc) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.close(cancel=exc_type is not None)

@@ -7,10 +7,12 @@ The fingerprint of one run of one step notebook is the SHA-256 of
   workspace lies on disk does not change a result, so a workspace copied or moved to another
   folder reruns nothing,
 - the input data state (:class:`DataState`): ``city.yml`` and a digest of the store's data
-  tables. City steps depend on every table whole. A territory step depends on its own
-  territory's rows (found through a ``territory``/``territory_id`` column, or through the
-  parent submission of a repeat or free-text table), on rows of no territory, on tables with no
-  territory at all, and on what it reads city-wide (:data:`CITY_WIDE_READS`, derived from the
+  tables. City steps depend on every table whole. A territory step depends only on the
+  tables its registry inputs name (:data:`TERRITORY_STEP_INPUTS`, with their repeat and
+  free-text tables): on its own territory's rows (found through a
+  ``territory``/``territory_id`` column, or through the parent submission of a repeat or
+  free-text table), on rows of no territory, on tables with no territory at all, and on what
+  it reads city-wide (:data:`CITY_WIDE_READS`, derived from the
   inputs the step registry declares ``city_wide``); so changing one territory's data reruns
   only that territory's notebooks (and the city steps, and the steps whose city-wide
   comparisons read that table),
@@ -23,7 +25,9 @@ rows give the same digest whatever order they were loaded in, and the digest of 
 disjoint row sets is computed from the digests of the parts: one grouped query per table gives
 every territory's digest at once (:class:`DataState`, :class:`ResultsIndex`), which keeps a
 rerun with nothing changed fast for hundreds of territories. ``computed_at`` and ``run_id`` of
-indicators are left out: they change every run without changing the content.
+indicators are left out: they change every run without changing the content. Tables other
+commands derive from the results (:data:`OUTPUT_PREFIXES`: ``territoria evaluate``) are not
+input data: evaluating a run does not make its notebooks out of date.
 
 Examples
 --------
@@ -45,6 +49,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from territoria.steps.registry import STEPS, Step
 from territoria.store import Store, quote_ident
@@ -58,6 +63,10 @@ LOCATION_PARAMETERS = ("workspace",)
 
 #: The kit's bookkeeping tables: not input data (results enter through :class:`ResultsIndex`).
 BOOKKEEPING_TABLES = ("runs", "indicators", "results", "meta")
+
+#: Tables other commands derive from the notebooks' results (``territoria evaluate`` writes
+#: ``evaluation_*``): outputs, read by no step notebook, so writing them reruns nothing.
+OUTPUT_PREFIXES = ("evaluation_",)
 
 #: Tables that only record how data arrived; no territory step reads them.
 LOG_TABLES = ("ingest_log", "quarantine")
@@ -103,6 +112,22 @@ def city_wide_reads(steps: Iterable[Step] = STEPS) -> dict[str, dict[str, list[s
 #: :func:`city_wide_reads` of the registered steps.
 CITY_WIDE_READS: dict[str, dict[str, list[str] | None]] = city_wide_reads()
 
+
+def territory_step_inputs(steps: Iterable[Step] = STEPS) -> dict[str, frozenset[str]]:
+    """The store tables each territory step reads, as the step registry declares them.
+
+    A table's repeat and free-text tables (``table__group``) count with it.
+
+    >>> sorted(territory_step_inputs()["05_process"])
+    ['assembly', 'assembly__agreements', 'followup', 'process', 'social_index', 'territories',
+     'zones']
+    """
+    return {s.id: frozenset(i.table for i in s.inputs) for s in steps if not s.is_city}
+
+
+#: :func:`territory_step_inputs` of the registered steps.
+TERRITORY_STEP_INPUTS: dict[str, frozenset[str]] = territory_step_inputs()
+
 _RESULT_COLS = {
     "indicators": ["territory_id", "step", "name", "grp", "value", "ci_low", "ci_high", "n",
                    "suppressed", "unit"],
@@ -111,7 +136,7 @@ _RESULT_COLS = {
 
 
 def table_digest(store: Store, table: str, columns: list[str] | None = None,
-                 where: str | None = None, params: list | None = None) -> str:
+                 where: str | None = None, params: list[Any] | None = None) -> str:
     """Order-independent digest ``count|sum|xor`` of a table's row hashes.
 
     A missing table digests like an empty one (``"0|0|0"``): tables such as ``results`` appear
@@ -125,7 +150,7 @@ def table_digest(store: Store, table: str, columns: list[str] | None = None,
     sql = (f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0) "
            f"FROM (SELECT {sel} FROM {quote_ident(table)}"
            + (f" WHERE {where}" if where else "") + ") t")
-    n, s, x = store.con.execute(sql, params or []).fetchone()
+    n, s, x = store.row(sql, params)
     return f"{n}|{s}|{x}"
 
 
@@ -160,7 +185,7 @@ def results_digest(store: Store, steps: list[str], territory_id: str | None = No
     return h.hexdigest()
 
 
-def fingerprint(notebook: bytes, parameters: dict, data_digest: str, results: str,
+def fingerprint(notebook: bytes, parameters: dict[str, Any], data_digest: str, results: str,
                 kit_version: str) -> str:
     """SHA-256 of everything a notebook's output depends on (see the module notes).
 
@@ -181,9 +206,11 @@ def fingerprint(notebook: bytes, parameters: dict, data_digest: str, results: st
 # ------------------------------------------------------------------------------------------
 _Parts = tuple[int, int, int]  # count, sum, xor of row hashes
 _EMPTY: _Parts = (0, 0, 0)
+#: Parts by key: a territory id (None: rows of no territory), or ``(step, territory)``.
+_Groups = dict[Any, _Parts]
 
 
-def _combine(parts) -> _Parts:
+def _combine(parts: Iterable[_Parts]) -> _Parts:
     n = s = x = 0
     for pn, ps, px in parts:
         n, s, x = n + pn, s + ps, x ^ px
@@ -194,9 +221,9 @@ def _fmt(p: _Parts) -> str:
     return f"{p[0]}|{p[1]}|{p[2]}"
 
 
-def _grouped(store: Store, sql: str, params: list | None = None) -> dict:
+def _grouped(store: Store, sql: str, params: list[Any] | None = None) -> _Groups:
     """``{key: (count, sum, xor)}`` from a query returning ``key, count, sum, xor`` rows."""
-    out = {}
+    out: _Groups = {}
     for *key, n, s, x in store.con.execute(sql, params or []).fetchall():
         out[key[0] if len(key) == 1 else tuple(key)] = (int(n), int(s), int(x))
     return out
@@ -218,8 +245,7 @@ def _schema(store: Store) -> dict[str, list[str]]:
 def _whole(store: Store, table: str, cols: list[str]) -> str:
     """:func:`table_digest` of ``cols`` of ``table`` (same value), the columns being known."""
     sel = ", ".join(quote_ident(c) for c in cols) or "1"
-    n, s, x = store.con.execute(
-        f"SELECT {_AGG} FROM (SELECT {sel} FROM {quote_ident(table)}) t").fetchone()
+    n, s, x = store.row(f"SELECT {_AGG} FROM (SELECT {sel} FROM {quote_ident(table)}) t")
     return f"{n}|{s}|{x}"
 
 
@@ -240,27 +266,30 @@ class DataState:
     >>> import pandas as pd
     >>> s = Store(":memory:")
     >>> with s.transaction():
-    ...     _ = s.append("crime_counts", pd.DataFrame({"territory_id": ["T1", "T2"],
-    ...                                                 "category": ["a", "a"], "count": [1, 2]}))
+    ...     _ = s.append("proposals", pd.DataFrame({"territory": ["T1", "T2"],
+    ...                                              "proposal_code": ["P1", "P2"]}))
     >>> before = DataState(s)
     >>> with s.transaction():
-    ...     _ = s.append("crime_counts", pd.DataFrame({"territory_id": ["T2"],
-    ...                                                 "category": ["b"], "count": [5]}))
+    ...     _ = s.append("proposals", pd.DataFrame({"territory": ["T2"],
+    ...                                              "proposal_code": ["P3"]}))
     >>> after = DataState(s)
     >>> before.digest("03_agenda", "T1") == after.digest("03_agenda", "T1")
     True
     >>> before.digest("03_agenda", "T2") == after.digest("03_agenda", "T2")
     False
+    >>> before.digest("05_process", "T2") == after.digest("05_process", "T2")  # not its input
+    True
     >>> before.digest("07_synthesis", None) == after.digest("07_synthesis", None)
     False
     """
 
-    def __init__(self, store: Store, city_yml: bytes = b""):
+    def __init__(self, store: Store, city_yml: bytes = b"") -> None:
         self.city = hashlib.sha256(city_yml).hexdigest()
         self.schema = schema = _schema(store)
-        names = sorted(t for t in schema if t not in BOOKKEEPING_TABLES)
+        names = sorted(t for t in schema if t not in BOOKKEEPING_TABLES
+                       and not t.startswith(OUTPUT_PREFIXES))
         self.whole: dict[str, str] = {t: _whole(store, t, schema[t]) for t in names}
-        self.keyed: dict[str, dict] = {}  # table -> {territory or None: parts}
+        self.keyed: dict[str, _Groups] = {}  # table -> {territory or None: parts}
         for t in names:
             if t in LOG_TABLES:
                 continue
@@ -273,13 +302,13 @@ class DataState:
                 if cols is not None and t in self.whole:
                     self.columns[(t, tuple(cols))] = _whole(
                         store, t, [c for c in cols if c in schema[t]])
-        self._cache: dict = {}
+        self._cache: dict[tuple[str, str | None], str] = {}
 
     def _territory_column(self, table: str) -> str | None:
         have = self.schema.get(table, [])
         return next((c for c in TERRITORY_COLUMNS if c in have), None)
 
-    def _by_territory(self, store: Store, table: str, names: list[str]) -> dict | None:
+    def _by_territory(self, store: Store, table: str, names: list[str]) -> _Groups | None:
         """Row digests grouped by territory, or None if rows have no territory."""
         q = quote_ident(table)
         col = self._territory_column(table)
@@ -303,21 +332,22 @@ class DataState:
     def digest(self, step: str, territory_id: str | None) -> str:
         """The data digest of one notebook: step ``step`` for ``territory_id``.
 
-        City steps (``territory_id`` None) and steps not in :data:`CITY_WIDE_READS` depend on
-        every table whole.
+        City steps (``territory_id`` None) and steps the registry does not know depend on
+        every table whole; a territory step on the tables it declares (see the module notes).
         """
         key = (step, territory_id)
         if key in self._cache:
             return self._cache[key]
         h = hashlib.sha256(self.city.encode())
         reads = CITY_WIDE_READS.get(step)
-        if territory_id is None or reads is None:
+        inputs = TERRITORY_STEP_INPUTS.get(step)
+        if territory_id is None or reads is None or inputs is None:
             for t, d in self.whole.items():
                 h.update(f"\n{t}:{d}".encode())
         else:
             h.update(f"\nterritory:{territory_id}".encode())
             for t, d in self.whole.items():
-                if t in LOG_TABLES:
+                if t in LOG_TABLES or not (t in inputs or t.split("__", 1)[0] in inputs):
                     continue
                 city_cols = reads.get(t, [])
                 if t not in self.keyed or city_cols is None:
@@ -350,9 +380,10 @@ class ResultsIndex:
     True
     """
 
-    def __init__(self, store: Store, steps: list[str], schema: dict | None = None):
+    def __init__(self, store: Store, steps: list[str],
+                 schema: dict[str, list[str]] | None = None):
         schema = _schema(store) if schema is None else schema
-        self.parts: dict[str, dict] = {}
+        self.parts: dict[str, _Groups] = {}
         for table, cols in _RESULT_COLS.items():
             if table not in schema or not steps:
                 self.parts[table] = {}

@@ -200,6 +200,11 @@ class Step:
 _T = "territory_id"
 #: Every territory step needs its territory in the catalogue.
 _TERRITORY = Input("territories", ("territory_id", "name", "population"), territory_column=_T)
+#: ... and shows it with its zone's name and its social index
+#: (:meth:`territoria.steps.common.StepContext.territories`).
+_CATALOGUE = (Input("zones", ("zone_id", "name"), 1, None, required=False),
+              Input("social_index", ("territory_id", "value"), territory_column=_T,
+                    required=False))
 STEPS: tuple[Step, ...] = (
     Step("00_selection", "city",
          {"es": "Selección de territorios", "en": "Territorial selection"},
@@ -213,7 +218,7 @@ STEPS: tuple[Step, ...] = (
          {"es": "Red y asambleas", "en": "Network and assemblies"},
          "territoria.steps.s01_network", (
              # block coverage of the programme; attendance and census of every territory met
-             replace(_TERRITORY, city_wide=("territory_id", "priority")),
+             replace(_TERRITORY, city_wide=("territory_id", "priority")), *_CATALOGUE,
              Input("assembly", ("territory", "kind", "mode", "date", "block"), city_wide=True),
              Input("blocks", ("block_id", "territory_id"), territory_column=_T, required=False,
                    sections=("coverage",), city_wide=("block_id", "territory_id")),
@@ -231,18 +236,17 @@ STEPS: tuple[Step, ...] = (
          {"es": "Diagnóstico participativo", "en": "Participatory diagnostic"},
          "territoria.steps.s02_diagnostic", (
              # the city's weighted diagnostic beside the territory's: every territory surveyed
-             replace(_TERRITORY, city_wide=True),
+             replace(_TERRITORY, city_wide=True), *_CATALOGUE,
              Input("diagnostic", ("territory", "block", "sex", "age_group", "problems"),
                    city_wide=True),
              Input("blocks", ("block_id", "territory_id"), territory_column=_T, city_wide=True),
              Input("census_margins", ("territory_id", "sex", "age_group", "population"),
                    territory_column=_T, city_wide=True),
-             Input("zones", ("zone_id", "name"), 1, None, required=False),
          )),
     Step("03_agenda", "territory",
          {"es": "Agenda y consensos", "en": "Agenda and consensus"},
          "territoria.steps.s03_agenda", (
-             _TERRITORY,
+             _TERRITORY, *_CATALOGUE,
              Input("proposals", ("proposal_code", "territory", "axis", "title")),
              Input("votes", ("participant_code", "territory", "round")),
              Input("votes__votes", ("proposal_code", "vote"), territory_column=None),
@@ -256,7 +260,7 @@ STEPS: tuple[Step, ...] = (
     Step("04_followup", "territory",
          {"es": "Seguimiento de acuerdos", "en": "Follow-up of agreements"},
          "territoria.steps.s04_followup", (
-             _TERRITORY,
+             _TERRITORY, *_CATALOGUE,
              Input("assembly", ("territory", "assembly_code", "date")),
              Input("assembly__agreements", ("agreement_code", "department", "due_date"),
                    territory_column=None),
@@ -270,7 +274,7 @@ STEPS: tuple[Step, ...] = (
     Step("05_process", "territory",
          {"es": "Evaluación del proceso", "en": "Process evaluation"},
          "territoria.steps.s05_process", (
-             _TERRITORY,
+             _TERRITORY, *_CATALOGUE,
              Input("process", ("participant_code", "territory", "moment")),
              Input("assembly", ("territory", "date"), required=False, sections=()),
              Input("assembly__agreements", ("agreement_code",), territory_column=None,
