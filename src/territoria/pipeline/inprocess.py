@@ -94,12 +94,12 @@ class _Stream:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def write(self, text: object) -> int:
+    def write(self, text: str) -> int:
         if text:
             _Sink.pending[self.name] += str(text)
         return len(text or "")
 
-    def writelines(self, lines: Iterable[object]) -> None:
+    def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
 
@@ -253,7 +253,8 @@ def execute_managed_notebook(nb_man: NotebookExecutionManager, kernel_name: str 
                 break
         finally:
             nb_man.cell_complete(cell, cell_index=index)
-    return nb_man.nb
+    done: NotebookNode = nb_man.nb
+    return done
 
 
 def register_engine() -> str:
