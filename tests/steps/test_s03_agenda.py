@@ -114,8 +114,29 @@ def test_published_tables_are_labelled_suppressed_and_anonymous(ctx, analyses):
     agenda = step.agenda_table(a)
     assert {"axis_es", "department_es", "horizon_es", "status_es"} <= set(agenda.columns)
     assert agenda["rank"].tolist() == list(range(1, len(agenda) + 1))
-    assert set(agenda["status"]) <= {"priority", "mediation", "no_votes"}
+    assert set(agenda["status"]) <= {"priority", "no_consensus", "mediation", "no_votes"}
     assert (agenda.loc[agenda["divisive"], "status"] == "mediation").all()
+
+
+def test_an_agreed_priority_passes_the_consensus_rule(analyses):
+    """"Prioridad acordada" only for items with consensus >= AGREED_MIN_GIC that every opinion
+    group leans to support; a proposal every group rejects is "sin consenso suficiente"."""
+    from territoria.analysis.agenda import AGREED_MIN_GIC
+
+    seen = set()
+    for a in analyses.values():
+        ag = step.agenda_table(a).merge(
+            a.results["statements"][["proposal", "gic", "net_min"]], on="proposal")
+        seen |= set(ag["status"])
+        agreed = ag[ag["status"] == "priority"]
+        assert (agreed["gic"] >= AGREED_MIN_GIC).all() and (agreed["net_min"] > 0).all()
+        assert set(agreed["status_es"]) <= {"Prioridad acordada"}
+        weak = ag[ag["gic"].notna() & ~ag["divisive"] & ((ag["gic"] < AGREED_MIN_GIC)
+                                                          | (ag["net_min"] <= 0))]
+        assert (weak["status"] == "no_consensus").all()
+        assert (weak["status_es"] == "Prioridad propuesta, sin consenso suficiente").all()
+        assert (weak["status_en"] == "Proposed priority, without enough consensus").all()
+    assert {"priority", "no_consensus", "mediation"} <= seen  # the sample city has all three
 
 
 def test_agenda_csv_is_written_next_to_the_sidecar(ctx, analyses):
@@ -154,3 +175,14 @@ def step_notebook():
     from territoria.report.catalogue import kit_dir
 
     return kit_dir("notebooks") / "03_agenda.ipynb"
+
+
+def test_in_period_keeps_the_whole_last_day_of_votes_and_drops_form_columns():
+    df = pd.DataFrame({"when": ["2024-01-31 09:00", "2024-02-01 23:59", "2024-02-02 00:00"],
+                       "_uuid": ["a", "b", "c"], "v": [1, 2, 3]})
+    lo, hi = pd.Timestamp("2024-02-01"), pd.Timestamp("2024-02-01")
+    votes = step._in_period(df, "when", lo, hi, whole_day=True)
+    assert votes["v"].tolist() == [2] and list(votes.columns) == ["when", "v"]
+    tallies = step._in_period(df, "when", None, hi, whole_day=False)  # dates: up to hi itself
+    assert tallies["v"].tolist() == [1]
+    assert step._in_period(df, "when", None, None, whole_day=True)["v"].tolist() == [1, 2, 3]

@@ -122,6 +122,41 @@ def test_traceability_says_what_cannot_be_computed(ctx, first):
     assert 0 < k < n and (linked["k"], linked["n"]) == (k, n)
 
 
+def test_every_count_of_agreements_is_one_recorded_fact_with_its_own_label(ctx, programme):
+    """07-291's page gave 44, 45 and 47 "agreements": committed (promise table), accepted
+    including later cancelled (time to fulfil) and all recorded (traceability). Each table's
+    count must equal one recorded number, and different facts carry different labels."""
+    views = {v.key: v for v in step.SECTION.views}
+    promise = views["promise_table"].columns
+    time_n = views["time_to_fulfilment"].columns["n"]
+    trace_n = views["traceability"].columns["n"]
+    labels = [promise["n_committed"]["es"], time_n["es"], trace_n["es"]]
+    assert len(set(labels)) == 3 and "Acuerdos" not in labels, labels
+    assert len({promise["n_committed"]["en"], time_n["en"], trace_n["en"]}) == 3
+    assert time_n["es"] == "Acuerdos aceptados (incluye cancelados)"
+    assert trace_n == {"es": "De un total de", "en": "Out of"}  # 10 agenda items or agreements
+    differ = 0
+    for tid in programme[:3]:
+        a = step.analyse(ctx, tid)
+        ind = step.compute(ctx, tid, analysis=a).indicators_frame().set_index("name")
+        pt = step.promise_table(a)
+        assert pt["n_committed"].sum() == ind.loc["followup_committed", "value"]
+        assert pt["n_overdue"].sum() == ind.loc["followup_overdue", "value"]
+        summ, _ = step.time_table(a)
+        everyone = summ.set_index("department").loc["all"]
+        accepted = a.state["status"].isin(("agreed", "in_progress", "done", "cancelled")) \
+            & a.state["committed_date"].notna()
+        assert everyone["n"] == accepted.sum() == ind.loc["followup_median_days", "n"]
+        trace = step.traceability_table(a).set_index("name")
+        assert (trace.loc[["agreements_linked_to_proposal", "agreements_with_evidence"], "n"]
+                == ind.loc["followup_agreements", "value"]).all()
+        assert trace.loc["agreements_with_evidence", "label_es"].startswith(
+            "Acuerdos registrados")
+        differ += len({int(pt["n_committed"].sum()), int(everyone["n"]),
+                       int(ind.loc["followup_agreements", "value"])}) > 1
+    assert differ  # the sample city has territories where the three counts differ
+
+
 def test_kaplan_meier_censors_open_agreements(first):
     summ, curve = step.time_table(first)
     all_ = summ.set_index("department").loc["all"]

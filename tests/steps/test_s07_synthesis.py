@@ -35,7 +35,7 @@ def ctx():
     store = Store(":memory:")
     with store.transaction():
         store.append("indicators", _indicators())
-    return SimpleNamespace(store=store, territories=lambda: TERR.copy())
+    return SimpleNamespace(store=store, territories=lambda: TERR.copy(), min_cell=3)
 
 
 def test_wide_indicators_drop_suppressed_values_and_subgroups(ctx):
@@ -64,6 +64,31 @@ def test_zone_summary_median_and_quartiles():
     assert z.loc["Sur", "estimate"] == pytest.approx(0.2)
     assert z.loc["Sur", "ci_low"] == pytest.approx(np.quantile([0.2, 0.1, 0.5], 0.25))
     assert s07.zone_summary(wide, TERR, "nope").empty
+
+
+def test_zone_summary_suppresses_zones_with_few_territories_and_lists_them_last():
+    terr = pd.concat([TERR, pd.DataFrame({"territory_id": ["T7"], "name": ["Colonia 7"],
+                                          "zone_name": ["Chica"]})], ignore_index=True)
+    wide = pd.DataFrame({"block_coverage": COVERAGE + [0.99]}, index=terr["territory_id"])
+    z = s07.zone_summary(wide, terr, "block_coverage", min_cell=3)
+    assert z["zone_name"].tolist() == ["Norte", "Sur", "Chica"]  # not first by its value
+    chica = z.set_index("zone_name").loc["Chica"]
+    assert bool(chica["suppressed"]) and chica[["estimate", "ci_low", "ci_high", "n"]].isna().all()
+    assert not z.set_index("zone_name").loc[["Norte", "Sur"], "suppressed"].any()
+    assert "suppressed" not in s07.zone_summary(wide, terr, "block_coverage")
+
+
+def test_findings_never_quote_a_suppressed_zone():
+    """The city text must not publish what the zone chart suppresses (Zona 05 on the sample
+    city's site)."""
+    terr = pd.concat([TERR, pd.DataFrame({"territory_id": ["T7"], "name": ["Colonia 7"],
+                                          "zone_name": ["Chica"]})], ignore_index=True)
+    wide = pd.DataFrame({"block_coverage": COVERAGE + [0.01]}, index=terr["territory_id"])
+    text = " ".join(s07.findings(wide, terr, None, 0, min_cell=3).to_numpy().ravel())
+    assert "Chica" not in text and "Sur" in text and "Norte" in text
+    assert "Chica" in " ".join(s07.findings(wide, terr, None, 0).to_numpy().ravel())
+    only_small = s07.findings(wide, terr, None, 0, min_cell=4)  # every zone under 4
+    assert not any(z in " ".join(only_small.to_numpy().ravel()) for z in ("Chica", "Sur"))
 
 
 def test_compute_records_the_city_indicators(ctx):

@@ -5,21 +5,25 @@
 :func:`territoria.analysis.consensus.territory_consensus`) with the proposals (axis, title)
 and ranks them by group-informed consensus. Each item carries its consensus interval, the
 responsible department and a horizon (short / medium / long). Divisive proposals stay in the
-agenda but are marked for a mediation round. :func:`agenda_to_csv` writes the agenda for
+agenda but are marked for a mediation round. An item is an *agreed priority* only when it passes
+the kit's consensus rule (:func:`is_agreed`: consensus of at least :data:`AGREED_MIN_GIC` and
+every opinion group leaning to agree); the others are proposed priorities without enough
+consensus. :func:`agenda_to_csv` writes the agenda for
 departments; the version a report shows, with labels, is step 03's (``steps.s03_agenda``).
 
 Examples
 --------
 >>> import pandas as pd
->>> st = pd.DataFrame({"proposal": ["P1", "P2"], "gic": [0.41, 0.72],
-...                    "gic_low": [0.30, 0.60], "gic_high": [0.52, 0.80],
-...                    "n_votes": [40, 38], "divisive": [True, False]})
->>> pr = pd.DataFrame({"proposal_code": ["P1", "P2"], "axis": ["security", "water"],
-...                    "title": ["Luminarias en la calle 5", "Reparar fugas"]})
+>>> st = pd.DataFrame({"proposal": ["P1", "P2", "P3"], "gic": [0.41, 0.72, 0.13],
+...                    "gic_low": [0.30, 0.60, 0.07], "gic_high": [0.52, 0.80, 0.19],
+...                    "n_votes": [40, 38, 74], "divisive": [True, False, False]})
+>>> pr = pd.DataFrame({"proposal_code": ["P1", "P2", "P3"],
+...                    "axis": ["security", "water", "water"],
+...                    "title": ["Luminarias en la calle 5", "Reparar fugas", "Pipas"]})
 >>> owners = {"water": "water_utility", "security": "security"}  # city.yml axes[].department
 >>> ag = build_agenda(st, pr, departments=owners)
 >>> ag[["rank", "proposal", "department", "horizon", "status"]].values.tolist()
-[[1, 'P2', 'water_utility', 'long', 'priority'], [2, 'P1', 'security', 'short', 'mediation']]
+[[1, 'P2', 'water_utility', 'long', 'priority'], [2, 'P1', 'security', 'short', 'mediation'], [3, 'P3', 'water_utility', 'long', 'no_consensus']]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from territoria.exceptions import AnalysisError, DataError
 
@@ -45,8 +50,52 @@ DEFAULT_HORIZON_BY_AXIS = {
     "mobility": "long",
 }
 
+#: The kit's consensus rule (methodology/03_agenda.md): an agenda item is an *agreed priority*
+#: when its group-informed consensus (0 to 1) is at least this value -- in the typical opinion
+#: group at least half effectively agree -- and every opinion group leans to agree (more
+#: agree than disagree votes, posterior means with the Jeffreys prior), and it is not divisive.
+AGREED_MIN_GIC = 0.5
+
+#: Agenda statuses: agreed priority, proposed priority without enough consensus, divisive (to
+#: a mediation round), no votes yet.
+STATUSES = ("priority", "no_consensus", "mediation", "no_votes")
+
 AGENDA_COLUMNS = ["rank", "proposal", "title", "axis", "rank_in_axis", "gic", "gic_low",
                   "gic_high", "n_votes", "divisive", "department", "horizon", "status"]
+
+
+def is_agreed(gic: ArrayLike, net_min: ArrayLike | None = None, divisive: ArrayLike = False,
+              min_gic: float = AGREED_MIN_GIC) -> np.ndarray:
+    """Whether an agenda item passes the consensus rule (see :data:`AGREED_MIN_GIC`).
+
+    Parameters
+    ----------
+    gic : float or array-like
+        Group-informed consensus (NaN: nobody voted).
+    net_min : float or array-like, optional
+        Lowest net support ``p_a - p_d`` across opinion groups (``net_min`` of
+        :func:`territoria.analysis.consensus.group_consensus`); when not given only the
+        consensus threshold applies.
+    divisive : bool or array-like
+        Divisive items never pass (they go to a mediation round).
+    min_gic : float
+        Consensus threshold.
+
+    Returns
+    -------
+    ndarray of bool
+
+    Examples
+    --------
+    >>> is_agreed([0.67, 0.13, 0.56, 0.60, float("nan")], [0.6, -0.1, 0.4, -0.2, 0.0]).tolist()
+    [True, False, True, False, False]
+    """
+    g = pd.to_numeric(pd.Series(np.atleast_1d(gic)), errors="coerce").to_numpy(float)
+    ok = np.nan_to_num(g, nan=-1.0) >= min_gic
+    if net_min is not None:
+        nm = pd.to_numeric(pd.Series(np.atleast_1d(net_min)), errors="coerce").to_numpy(float)
+        ok &= np.nan_to_num(nm, nan=1.0) > 0  # no group information: the threshold decides
+    return np.asarray(ok & ~np.broadcast_to(np.asarray(divisive, dtype=bool), ok.shape))
 
 
 def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: str = "gic",
@@ -78,8 +127,10 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
     -------
     DataFrame
         ``rank, proposal, title, axis, rank_in_axis, gic, gic_low, gic_high, n_votes,
-        divisive, department, horizon, status`` (``status``: ``priority``, ``mediation``
-        when divisive, ``no_votes`` when nobody voted). Proposals nobody voted on go last.
+        divisive, department, horizon, status`` (``status``: ``priority`` when the item
+        passes the consensus rule of :func:`is_agreed`, ``mediation`` when divisive,
+        ``no_consensus`` otherwise, ``no_votes`` when nobody voted). Proposals nobody voted on
+        go last.
 
     Raises
     ------
@@ -102,7 +153,7 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
     st = statements.copy()
     st["proposal"] = st["proposal"].astype(str)
     cols = ["proposal", score] + [c for c in (f"{score}_low", f"{score}_high", "n_votes",
-                                              "divisive") if c in st.columns]
+                                              "divisive", "net_min") if c in st.columns]
     ag = pr[keep].merge(st[cols], on="proposal", how="left")
     ag = ag.rename(columns={score: "gic", f"{score}_low": "gic_low",
                             f"{score}_high": "gic_high"})
@@ -127,8 +178,10 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
         raise DataError(f"horizon '{ag.loc[bad, 'horizon'].iloc[0]}' is not valid",
                         column="horizon", rule="short, medium or long")
     novote = ag["gic"].isna()
-    ag["status"] = np.where(novote, "no_votes", np.where(ag["divisive"], "mediation",
-                                                         "priority"))
+    agreed = is_agreed(ag["gic"], ag["net_min"] if "net_min" in ag.columns else None,
+                       ag["divisive"].to_numpy())
+    ag["status"] = np.where(novote, "no_votes", np.where(
+        ag["divisive"], "mediation", np.where(agreed, "priority", "no_consensus")))
     ag = ag.sort_values(["gic", "gic_low", "proposal"], ascending=[False, False, True],
                         na_position="last").reset_index(drop=True)
     ag["rank"] = np.arange(1, len(ag) + 1)

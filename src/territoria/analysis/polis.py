@@ -102,9 +102,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from territoria.analysis.consensus import (
+from territoria.analysis.votes import (
     group_consensus,
     group_table,
+    jeffreys_interval,
     normalise_votes,
     polis_gic,
     vote_counts,
@@ -130,7 +131,7 @@ class PolisResult:
         One row per statement: counts, shares, ``gic`` (the mode's GIC) with interval,
         ``gic_kit*``, ``gic_polis*``, ``gdc*``, ``divisive``, ``x, y, extremity``.
     group_votes : DataFrame
-        Per statement and group (see :func:`territoria.analysis.consensus.group_table`).
+        Per statement and group (see :func:`territoria.analysis.votes.group_table`).
     repness : DataFrame
         Representative statements per group (Pol.is selection).
     repness_all : DataFrame
@@ -864,7 +865,7 @@ def analyse(votes: pd.DataFrame, *, mode: str = "polis", in_conv=None, seed: int
     ----------
     votes : DataFrame
         Long votes (``participant, proposal, vote``; see
-        :func:`territoria.analysis.consensus.normalise_votes`).
+        :func:`territoria.analysis.votes.normalise_votes`).
     mode : {"polis", "kit"}
         Opinion-group method (module notes). In ``polis`` mode ``gic`` is Pol.is's product
         ``prod_g (A+1)/(S+2)``; in ``kit`` mode the geometric mean with Jeffreys prior and
@@ -904,8 +905,6 @@ def analyse(votes: pd.DataFrame, *, mode: str = "polis", in_conv=None, seed: int
     tot = vote_counts(votes, proposals=cols).set_index("proposal")
     st = st.drop(columns=["n_votes", "n_agree", "n_disagree", "n_pass", "p_agree",
                           "p_disagree", "p_agree_low", "p_agree_high"])
-    from territoria.analysis.consensus import jeffreys_interval
-
     s = tot["n_seen"].to_numpy(float)
     lo, hi = jeffreys_interval(tot["n_agree"].to_numpy(), s, level)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -48,6 +48,7 @@ from territoria.analysis.process_eval import wilson_ci
 from territoria.evaluation.plan import METHODS, Plan, Question
 from territoria.exceptions import DataError, PlanError
 from territoria.i18n import check_language, tr
+from territoria.steps import impact_data
 
 __all__ = ["QuestionResult", "answer", "scope_territories", "RESULT_COLUMNS", "sidecar_path"]
 
@@ -380,22 +381,20 @@ def _process(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Q
 
 
 def _crime_panel(ctx, plan: Plan, scope: list[str]) -> pd.DataFrame:
-    """Monthly crime panel (:func:`territoria.steps.s06_impact.crime_panel`) with the plan's
+    """Monthly crime panel (:func:`territoria.steps.impact_data.crime_panel`) with the plan's
     cohort column and coding; treated units are the scope's, controls never joined."""
-    from territoria.steps import s06_impact as s06
-
     start, end = plan.period_bounds(ctx.config)
     coding = plan.coding(ctx.config)
-    p = s06.crime_panel(ctx, coding, period_start=start, period_end=end)
+    p = impact_data.crime_panel(ctx, coding, period_start=start, period_end=end)
     col = plan.cohort.column
     if col != "joined_on":
         t = ctx.store.query(f'SELECT territory_id, "{col}" AS j FROM territories')
         p = p.drop(columns=["joined_on"]).merge(t.rename(columns={"j": "joined_on"}),
                                                on="territory_id", how="left")
         origin = p.attrs.get("origin") or pd.Timestamp(p["month"].min())
-        cm = pd.to_datetime(p["joined_on"].map(lambda d: s06.cohort_period(d, coding)))
+        cm = pd.to_datetime(p["joined_on"].map(lambda d: impact_data.cohort_period(d, coding)))
         never = cm.isna().to_numpy()
-        ct = s06._month_index(cm.fillna(origin), origin)
+        ct = impact_data.month_index(cm.fillna(origin), origin)
         n_months = p["t"].max()
         ct = np.where(never | (ct > n_months), 0, ct)
         p["cohort_t"] = np.where(~never & (ct <= 1), -1, ct).astype(int)
@@ -491,7 +490,7 @@ def _its(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Quest
         detail.append({"indicator": ind, "territory_id": None, "label_es": label(ind, "es"),
                        "label_en": label(ind, "en"), "estimate": r["estimate"],
                        "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n": n_months})
-    never = s06._never_mean(p)
+    never = impact_data.never_mean(p)
     for tid, rows in p[p["programme"] & (p["cohort_t"] > 0)].groupby("territory_id"):
         try:
             t_tab, _ = s06.its_territory(p, tid, never=never, rows=rows)
@@ -517,9 +516,7 @@ def _its(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Quest
 
 
 def _wellbeing(ctx, scope: list[str]) -> pd.DataFrame:
-    from territoria.steps import s06_impact as s06
-
-    w = s06.wellbeing_data(ctx)
+    w = impact_data.wellbeing_data(ctx)
     return w[w["territory"].astype(str).isin(scope)].reset_index(drop=True)
 
 

@@ -1,7 +1,8 @@
 """Evaluation pages of the published site (``site/evaluations/``).
 
-Called by :meth:`territoria.report.site.SiteBuilder.build` (``territoria publish``) and by
-``territoria evaluate run``. Reads only the aggregated evaluation tables of the store
+Joins the site's page builders (:data:`territoria.report.pages.JOINED`), so
+:meth:`territoria.report.site.SiteBuilder.build` (``territoria publish``) calls :func:`build`,
+and so does ``territoria evaluate run``. Reads only the aggregated evaluation tables of the store
 (``evaluation_plans``, ``evaluation_questions``, ``evaluation_results``,
 ``evaluation_feedback``), never raw survey tables; values counting fewer people than the
 plan's minimum cell are suppressed again here. Pages:
@@ -29,6 +30,7 @@ import pandas as pd
 from territoria import charts
 from territoria.evaluation import toc as toc_mod
 from territoria.evaluation.summary import findings
+from territoria.report.pages import safe_name
 
 __all__ = ["build"]
 
@@ -239,8 +241,6 @@ def build(builder, out: Path) -> None:
             q_ctx.append({**f, "failed": False, "svg_es": svg_es, "svg_en": svg_en,
                           "notebook": href})
         terr_ids = sorted({t for t in res["territory_id"].dropna()}) if len(res) else []
-        from territoria.report.site import safe_name
-
         terr_ctx = []
         for tid in terr_ids:
             items = findings(res, qs, fbk, plan=name, territory_id=tid, min_cell=min_cell)

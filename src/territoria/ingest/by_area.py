@@ -30,7 +30,7 @@ import pandas as pd
 
 from territoria.exceptions import IngestError
 from territoria.ingest import areal
-from territoria.ingest.core import FileContext, Outcome
+from territoria.ingest.base import FileContext, Outcome
 from territoria.ingest.names import pick_column
 
 AREA_COUNTS_TABLE = "crime_area_counts"

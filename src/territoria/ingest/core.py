@@ -22,10 +22,10 @@ Examples
 
 from __future__ import annotations
 
-import itertools
+import functools
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -34,10 +34,35 @@ import pandas as pd
 from territoria.config import Workspace
 from territoria.exceptions import DataError, IngestError, TerritoriaError
 from territoria.i18n import tr
-from territoria.store import Store, quote_ident
+from territoria.ingest import crime, social_index, survey, tables, territories
+from territoria.ingest.base import FileContext, Outcome, ReaderRegistry
+from territoria.ingest.forms import load_forms
+from territoria.ingest.layers import is_layer
+from territoria.ingest.sniff import check_input_path, sha256_of, sniff_text
+from territoria.store import Store
 
-KINDS = ("kobo", "odk", "crime", "crime_cuadrante", "social_index", "territories", "blocks",
-         "census", "programme", "links")
+__all__ = ["KINDS", "READERS", "FileContext", "IngestReport", "Outcome", "detect_kind",
+           "ingest_file", "ingest_files", "total_line"]
+
+
+def _table_reader(kind: str, ctx: FileContext) -> Outcome:
+    """The reader of a table kind (blocks, census, programme, links), taken from
+    :data:`territoria.ingest.tables.READERS` when the file is read."""
+    return tables.READERS[kind](ctx)
+
+
+#: The kit's readers by kind, listed in this one place (see :mod:`territoria.ingest.base`).
+READERS = ReaderRegistry()
+READERS.register("kobo", functools.partial(survey.ingest_survey, kind="kobo"))
+READERS.register("odk", functools.partial(survey.ingest_survey, kind="odk"))
+READERS.register("crime", crime.ingest_crime)
+READERS.register("crime_cuadrante", crime.ingest_crime_cuadrante)
+READERS.register("social_index", social_index.ingest_social_index)
+READERS.register("territories", territories.ingest_territories)
+for _kind in tables.READERS:  # blocks, census, programme, links
+    READERS.register(_kind, functools.partial(_table_reader, _kind))
+
+KINDS = READERS.kinds()
 
 MESSAGES = {
     "line": {
@@ -132,123 +157,6 @@ def total_line(reports: list[IngestReport], lang: str = "es") -> str:
               quarantined=sum(r.quarantined for r in ok))
 
 
-@dataclass
-class Outcome:
-    """What a reader returns after writing a file's rows (inside the transaction)."""
-
-    kind: str
-    table: str
-    rows_read: int
-    accepted: int
-    quarantined: int = 0
-    duplicates: int = 0
-    instrument: str | None = None
-    version: str | None = None
-    notes: list[str] = field(default_factory=list)
-    #: Of the accepted rows: new, replacing a stored version, identical to the stored one
-    #: (None when the reader does not compare with the store).
-    new: int | None = None
-    updated: int | None = None
-    unchanged: int | None = None
-
-
-_counter = itertools.count()
-
-
-class FileContext:
-    """Everything a reader needs for one file: store, workspace, names, quarantine helpers."""
-
-    def __init__(self, ws: Workspace | None, store: Store, path: Path, sha256: str, *,
-                 form: str | None = None, forms=None, options: dict | None = None):
-        self.ws = ws
-        #: Reader options from the command line (``where``, ``map``, ``areas``, ``areas_key``).
-        self.options = dict(options or {})
-        self.store = store
-        self.con = store.con
-        self.path = path
-        self.name = path.name
-        self.sha256 = sha256
-        self.form = form
-        self._forms = forms
-        self.now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
-        self.temps: list[tuple[str, str]] = []
-
-    def temp(self, stem: str, *, view: bool = False) -> str:
-        """A fresh temporary table (or view) name, dropped when the file is done."""
-        name = f"_ingest_{stem}_{os.getpid()}_{next(_counter)}"
-        self.temps.append((name, "VIEW" if view else "TABLE"))
-        return name
-
-    def temp_frame(self, stem: str, df: pd.DataFrame) -> str:
-        """Copy ``df`` into a fresh temporary table (dropped when the file is done)."""
-        t = self.temp(stem)
-        view = f"_ingest_df_{os.getpid()}_{next(_counter)}"
-        self.con.register(view, df)
-        try:
-            self.run(f"CREATE TEMP TABLE {quote_ident(t)} AS SELECT * FROM {view}")
-        finally:
-            self.con.unregister(view)
-        return t
-
-    @property
-    def forms(self):
-        if self._forms is None:
-            from territoria.ingest.forms import load_forms
-
-            self._forms = load_forms(self.ws.root if self.ws is not None else None)
-        return self._forms
-
-    def secret(self) -> bytes:
-        if self.ws is None:
-            raise IngestError("pseudonymising needs a workspace key (.secret)", file=self.name,
-                              rule="no_workspace")
-        return self.ws.secret()
-
-    def city_name(self) -> str | None:
-        if self.ws is None or not self.ws.exists():
-            return None
-        try:
-            return self.ws.config().name
-        except TerritoriaError:
-            return None
-
-    def run(self, sql: str, params: list | None = None) -> list:
-        """Execute a statement inside the file's transaction and fetch its result (DuckDB
-        refuses further work on a connection while a result is pending)."""
-        self.store._require_tx()
-        return self.con.execute(sql, params or []).fetchall()
-
-    def quarantine_sql(self, select_sql: str, params: list | None = None,
-                       file_label: str | None = None) -> None:
-        """Insert ``(row, column, value, rule)`` rows produced by ``select_sql``."""
-        self.run(
-            "INSERT INTO quarantine SELECT ?, ?, CAST(q.row AS INTEGER), CAST(q.col AS VARCHAR), "
-            f"CAST(q.value AS VARCHAR), CAST(q.rule AS VARCHAR), ? FROM ({select_sql}) AS q",
-            [self.sha256, file_label or self.name, self.now, *(params or [])],
-        )
-
-    def quarantine_frame(self, df: pd.DataFrame, file_label: str | None = None) -> int:
-        """Quarantine rows given as a DataFrame with ``row, column, value, rule``."""
-        if df is None or df.empty:
-            return 0
-        out = pd.DataFrame({
-            "file_sha256": self.sha256, "file": file_label or self.name,
-            "row": df["row"].astype("int64"), "column": df["column"].astype(object),
-            "value": df["value"].astype(object).where(df["value"].notna(), None),
-            "rule": df["rule"].astype(object), "ingested_at": self.now,
-        })
-        out["value"] = out["value"].map(lambda v: None if v is None else str(v))
-        self.store.append("quarantine", out)
-        return len(out)
-
-    def cleanup(self) -> None:
-        # (an error inside a DuckDB transaction aborts it: drop exactly what was created,
-        # views first since they sit on the tables)
-        for t, what in reversed(self.temps):
-            self.con.execute(f"DROP {what} IF EXISTS {quote_ident(t)}").fetchall()
-        self.temps.clear()
-
-
 class _DryRun(Exception):
     def __init__(self, outcome):
         self.outcome = outcome
@@ -262,9 +170,6 @@ def detect_kind(path: Path) -> str:
     IngestError
         When the kind cannot be told (say ``--kind``).
     """
-    from territoria.ingest.layers import is_layer
-    from territoria.ingest.sniff import sniff_text
-
     suffixes = "".join(path.suffixes[-2:]).lower()
     suf = path.suffix.lower()
     if suf in (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".kml"):
@@ -272,9 +177,7 @@ def detect_kind(path: Path) -> str:
     if suf == ".zip":
         return "territories" if is_layer(path) else "odk"
     if suf in (".xlsx", ".xlsm"):
-        from territoria.ingest.crime import is_fgj_xlsx
-
-        return "crime" if is_fgj_xlsx(path) else "kobo"
+        return "crime" if crime.is_fgj_xlsx(path) else "kobo"
     if suf in (".csv", ".txt", ".tsv") or suffixes.endswith(".csv.gz") or suf == ".gz":
         info = sniff_text(path)
         cols = {c.strip().lower() for c in info.header}
@@ -288,9 +191,7 @@ def detect_kind(path: Path) -> str:
             return "odk"
         if cols & {"_uuid", "_submission_time", "__version__", "_index"}:
             return "kobo"
-        from territoria.ingest.tables import table_kind
-
-        tk = table_kind(cols)
+        tk = tables.table_kind(cols)
         if tk:
             return tk
         if cols & {"cveut", "territory_id"} or {"zone_id", "name"} <= cols:
@@ -298,35 +199,6 @@ def detect_kind(path: Path) -> str:
         return "kobo"
     raise IngestError(f"cannot tell what kind of file this is (extension {suf or 'none'}); "
                       "use --kind", file=path.name, rule="unknown_kind")
-
-
-def _reader(kind: str):
-    if kind in ("kobo", "odk"):
-        from territoria.ingest.survey import ingest_survey
-
-        return lambda ctx: ingest_survey(ctx, kind)
-    if kind == "crime":
-        from territoria.ingest.crime import ingest_crime
-
-        return ingest_crime
-    if kind == "crime_cuadrante":
-        from territoria.ingest.crime import ingest_crime_cuadrante
-
-        return ingest_crime_cuadrante
-    if kind == "social_index":
-        from territoria.ingest.social_index import ingest_social_index
-
-        return ingest_social_index
-    if kind == "territories":
-        from territoria.ingest.territories import ingest_territories
-
-        return ingest_territories
-    if kind in ("blocks", "census", "programme", "links"):
-        from territoria.ingest.tables import READERS
-
-        return READERS[kind]
-    raise IngestError(f"unknown kind '{kind}' (allowed: auto, {', '.join(KINDS)})",
-                      rule="unknown_kind")
 
 
 def _already(store: Store, sha: str) -> bool:
@@ -339,13 +211,9 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
                 form: str | None = None, dry_run: bool = False, forms=None,
                 options: dict | None = None) -> IngestReport:
     """Ingest one file into ``store`` (see :func:`ingest_files`)."""
-    from territoria.ingest.sniff import sha256_of
-
     path = Path(path)
     report = IngestReport(file=str(path), sha256="")
     try:  # symbolic links and paths leading outside their folder are refused
-        from territoria.ingest.sniff import check_input_path
-
         check_input_path(path)
     except DataError as e:
         report.status, report.message = "rejected", str(e)
@@ -366,7 +234,7 @@ def ingest_file(store: Store, path, *, ws: Workspace | None = None, kind: str | 
     try:
         k = kind if kind and kind != "auto" else detect_kind(path)
         report.kind = k
-        read = _reader(k)
+        read = READERS.get(k)
         with store.transaction():
             try:
                 out = read(ctx)
@@ -480,8 +348,6 @@ def ingest_files(ws: Workspace, paths: Iterable, *, kind: str | None = None,
     else:
         store = Store(ws.store_path)
     try:
-        from territoria.ingest.forms import load_forms
-
         forms = None
         if (kind in ("kobo", "odk")) or any(
                 p.suffix.lower() in (".csv", ".xlsx", ".zip", ".gz", ".txt") for p in paths):

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from territoria.exceptions import IngestError
-from territoria.ingest.core import FileContext, Outcome
+from territoria.ingest.base import FileContext, Outcome
 from territoria.ingest.names import normalize_name, normalize_names, pick_column
 from territoria.ingest.sniff import load_text, row_offset, sniff_text
 from territoria.store import quote_ident

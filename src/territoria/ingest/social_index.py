@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 
 from territoria.exceptions import IngestError
-from territoria.ingest.core import FileContext, Outcome
+from territoria.ingest.base import FileContext, Outcome
 from territoria.ingest.sniff import load_text, row_offset, sniff_text
 from territoria.store import quote_ident
 

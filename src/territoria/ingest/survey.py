@@ -40,7 +40,7 @@ import pandas as pd
 
 from territoria.exceptions import IngestError, InstrumentError
 from territoria.ingest import forms as F
-from territoria.ingest.core import FileContext, Outcome
+from territoria.ingest.base import FileContext, Outcome
 from territoria.ingest.privacy import policy_for, pseudonymise, redact
 from territoria.ingest.sniff import (
     check_zip,

@@ -34,7 +34,7 @@ import pandas as pd
 
 from territoria import vocabulary
 from territoria.exceptions import IngestError
-from territoria.ingest.core import FileContext, Outcome
+from territoria.ingest.base import FileContext, Outcome
 from territoria.ingest.privacy import pseudonymise
 from territoria.ingest.sniff import sniff_text
 from territoria.secret import mark_pseudonymised

@@ -460,6 +460,13 @@ _add(Spec(
 
 _FGJ_NOTE = _m("Columna del archivo de la FGJ; se lee pero no se usa.",
                "Column of the FGJ file; read but not used.")
+
+
+def _fgj_unused(*columns) -> tuple:
+    """Columns of the FGJ file that are read but not used, from ``(name, type, example)``."""
+    return tuple(Column(name, "no", kind, example, _FGJ_NOTE) for name, kind, example in columns)
+
+
 _add(Spec(
     "crime",
     _m("Carpetas de investigación (FGJ CDMX), un registro por carpeta",
@@ -474,10 +481,8 @@ _add(Spec(
        "coordinates; if there are only counts by area, use crime_by_area."),
     "territoria ingest -w WS crime.csv",
     (
-        Column("anio_inicio", "no", "integer", "2024", _FGJ_NOTE),
-        Column("mes_inicio", "no", "text", "Marzo", _FGJ_NOTE),
-        Column("fecha_inicio", "no", "date", "2024-03-02", _FGJ_NOTE),
-        Column("hora_inicio", "no", "time", "10:15:00", _FGJ_NOTE),
+        *_fgj_unused(("anio_inicio", "integer", "2024"), ("mes_inicio", "text", "Marzo"),
+                     ("fecha_inicio", "date", "2024-03-02"), ("hora_inicio", "time", "10:15:00")),
         Column("anio_hecho", "conditional", "integer", "2024",
                _m("Año de los hechos; se usa con mes_hecho si fecha_hecho falta.",
                   "Year of the facts; used with mes_hecho when fecha_hecho is missing.")),
@@ -489,7 +494,7 @@ _add(Spec(
                   "Obligatoria si faltan anio_hecho y mes_hecho.",
                   "Date of the facts (YYYY-MM-DD or dd/mm/yyyy): gives the month counted. "
                   "Required when anio_hecho and mes_hecho are missing.")),
-        Column("hora_hecho", "no", "time", "21:30:00", _FGJ_NOTE),
+        *_fgj_unused(("hora_hecho", "time", "21:30:00")),
         Column("delito", "conditional", "text",
                "ROBO A TRANSEUNTE EN VIA PUBLICA CON VIOLENCIA",
                _m("Delito; es la categoría si categoria_delito está vacía.",
@@ -498,10 +503,9 @@ _add(Spec(
                "ROBO A TRANSEUNTE EN VIA PUBLICA CON Y SIN VIOLENCIA",
                _m("Categoría que se cuenta. Sin ella ni delito, el registro va a cuarentena.",
                   "Category counted. Without it or delito, the record is quarantined.")),
-        Column("competencia", "no", "text", "FUERO COMUN", _FGJ_NOTE),
-        Column("fiscalia", "no", "text", "INVESTIGACION EN IZTAPALAPA", _FGJ_NOTE),
-        Column("agencia", "no", "text", "IZP-6", _FGJ_NOTE),
-        Column("unidad_investigacion", "no", "text", "UI-1CD", _FGJ_NOTE),
+        *_fgj_unused(("competencia", "text", "FUERO COMUN"),
+                     ("fiscalia", "text", "INVESTIGACION EN IZTAPALAPA"),
+                     ("agencia", "text", "IZP-6"), ("unidad_investigacion", "text", "UI-1CD")),
         Column("colonia_hecho", "conditional", "text", "ACULCO",
                _m("Colonia de los hechos; sólo se usa si no hay coordenadas válidas.",
                   "Colonia of the facts; used only when there are no valid coordinates.")),
@@ -513,8 +517,7 @@ _add(Spec(
                   "quedarse con las filas de la alcaldía propia.",
                   "Borough of the facts; needed in the city-wide file, to keep the rows of the "
                   "city's own borough.")),
-        Column("alcaldia_catalogo", "no", "text", "IZTAPALAPA", _FGJ_NOTE),
-        Column("municipio_hecho", "no", "text", "", _FGJ_NOTE),
+        *_fgj_unused(("alcaldia_catalogo", "text", "IZTAPALAPA"), ("municipio_hecho", "text", "")),
         Column("latitud", "conditional", "number", "19.365",
                _m("Latitud (grados, WGS84). El territorio es el polígono que contiene el punto.",
                   "Latitude (degrees, WGS84). The territory is the polygon holding the point.")),

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from territoria.exceptions import IngestError
-from territoria.ingest.core import FileContext, Outcome
+from territoria.ingest.base import FileContext, Outcome
 from territoria.ingest.names import normalize_name, pick_column, territory_kind
 
 _ID = ("cveut", "territory_id", "cve_ut", "id_territorio")

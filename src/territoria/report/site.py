@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import re
@@ -45,6 +44,7 @@ from territoria.config import Workspace
 from territoria.exceptions import PipelineError
 from territoria.report import coverage, words
 from territoria.report.catalogue import kit_dir, load_catalogue
+from territoria.report.pages import joined_builders, safe_name
 from territoria.steps.registry import titles as step_titles
 from territoria.store import Store
 
@@ -55,14 +55,6 @@ MAX_TABLE_ROWS = 60
 #: The "at a glance" cards of a territory page, in order (those recorded are shown).
 HEADLINE = ("block_coverage", "top_problem_share", "pct_unsafe_colonia", "agenda_share_divisive",
             "followup_fulfilment_rate", "followup_overdue", "impact_agree")
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe version of an id (a short hash is added when characters changed)."""
-    s = re.sub(r"[^A-Za-z0-9_-]", "_", str(text))[:80] or "_"
-    if s != str(text):
-        s += "-" + hashlib.sha256(str(text).encode()).hexdigest()[:8]
-    return s
 
 
 def json_for_script(obj) -> str:
@@ -456,12 +448,10 @@ class SiteBuilder:
         self.build_evaluations(out)
 
     def build_evaluations(self, out: Path) -> None:
-        """Evaluation reports (``territoria.evaluation.site.build(builder, out)``), if any."""
-        try:
-            from territoria.evaluation import site as eval_site
-        except ImportError:  # the evaluation package is optional
-            return
-        eval_site.build(self, out)
+        """The pages other packages join (:data:`territoria.report.pages.JOINED`): the
+        evaluation reports, if any."""
+        for build in joined_builders():
+            build(self, out)
 
     def _kind_label(self, kind):
         es, en = KIND_LABELS.get(kind or "other", KIND_LABELS["other"])
@@ -633,6 +623,8 @@ class SiteBuilder:
             return None
         parts = []
         top = []
+        if not agenda.empty and "status" in agenda:  # only items that pass the consensus rule
+            agenda = agenda[agenda["status"] == "priority"]
         if not agenda.empty and "estimate" in agenda:
             for r in agenda.dropna(subset=["estimate"]).nlargest(3, "estimate").itertuples():
                 c = f"{r.estimate:.2f}"
@@ -641,8 +633,9 @@ class SiteBuilder:
                             for lang in ("es", "en")})
         parts.append({"title": {"es": "Lo que une a la colonia (mayor consenso)",
                                 "en": "What unites the neighbourhood (highest consensus)"},
-                      "items": top, "empty": {"es": "Todavía no hay votaciones.",
-                                              "en": "No votes yet."}})
+                      "items": top, "empty": {
+                          "es": "Todavía ninguna propuesta tiene consenso suficiente.",
+                          "en": "No proposal has enough consensus yet."}})
         div = []
         if not divisive.empty and "proposal" in divisive:
             for _, sub in divisive.groupby("proposal", sort=False):
@@ -669,7 +662,11 @@ class SiteBuilder:
                           f"(vencía el {_cell(r.due_date)})",
                     "en": f"{r.label_en} — {r.department_en}: {d:,} days late "
                           f"(due {_cell(r.due_date)})"})
-        n_late = 0 if overdue.empty else len(overdue)
+        n_late = 0 if overdue.empty else len(overdue)  # the table is capped: use the indicator
+        rec = self.indicator_rows(territory_id, "04_followup")
+        rec = rec[rec["name"] == "followup_overdue"] if len(rec) else rec
+        if len(rec) and pd.notna(rec["value"].iloc[0]):
+            n_late = int(rec["value"].iloc[0])
         parts.append({"title": {"es": f"Acuerdos vencidos ({n_late})",
                                 "en": f"Overdue agreements ({n_late})"},
                       "items": late, "empty": {"es": "Ningún acuerdo vencido.",

@@ -36,7 +36,7 @@ from territoria.analysis.suppression import suppress
 from territoria.analysis.survey import design_weights, poststratify
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View, common
+from territoria.steps import StepResult, common
 from territoria.steps.common import require_territory
 from territoria.steps.registry import step_by_id
 
@@ -109,25 +109,15 @@ MESSAGES = {
                      "en": "Percentage who feel unsafe"},
 }
 
-SECTION = Section(
-    step=STEP,
-    title=MESSAGES["title"],
-    intro=MESSAGES["intro"],
-    views=(
-        View(key="problems", kind="bar", title=MESSAGES["view_problems"],
-             caption=MESSAGES["view_problems_caption"], percent=True),
-        View(key="groups", kind="table", title=MESSAGES["view_groups"],
-             caption=MESSAGES["view_groups_caption"], percent=True,
-             columns={"indicator_{lang}": MESSAGES["col_indicator"],
-                      "label_{lang}": MESSAGES["col_group"],
-                      "estimate": MESSAGES["col_estimate"], "n": MESSAGES["col_n"]}),
-        View(key="safety", kind="bar", title=MESSAGES["view_safety"],
-             caption=MESSAGES["view_safety_caption"], percent=True),
-        View(key="places", kind="bar", title=MESSAGES["view_places"],
-             caption=MESSAGES["view_places_caption"], percent=True),
-    ),
-    indicators=("top_problem_share", "pct_unsafe_colonia", "diagnostic_respondents"),
-)
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("problems", "bar", "view_problems", "view_problems_caption", percent=True),
+    _T.view("groups", "table", "view_groups", "view_groups_caption", percent=True, columns=(
+        ("indicator_{lang}", "col_indicator"), ("label_{lang}", "col_group"),
+        ("estimate", "col_estimate"), ("n", "col_n"))),
+    _T.view("safety", "bar", "view_safety", "view_safety_caption", percent=True),
+    _T.view("places", "bar", "view_places", "view_places_caption", percent=True),
+), indicators=("top_problem_share", "pct_unsafe_colonia", "diagnostic_respondents"))
 
 
 #: Disaggregation dimension -> the kind of code (:mod:`territoria.vocabulary`) naming its groups.

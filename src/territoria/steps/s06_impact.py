@@ -19,6 +19,9 @@ The notebook ``notebooks/06_impact.ipynb`` calls these functions one per section
 7. :func:`compute` (the city, or one territory's slice) and :func:`compute_all` (the city and
    every programme territory's slice, sharing the work), which the notebook saves.
 
+The data preparation (cohort coding, crime panel, wellbeing panel) is in
+:mod:`territoria.steps.impact_data`, which the evaluation methods import too.
+
 Examples
 --------
 >>> from territoria.steps import s06_impact as s06
@@ -42,15 +45,22 @@ import pandas as pd
 from territoria import figures
 from territoria.analysis import impact, its, panel, power
 from territoria.analysis.suppression import suppress
-from territoria.exceptions import ConfigError, DataError
+from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View
+from territoria.steps import StepResult, common
+from territoria.steps.impact_data import (
+    CODINGS,
+    WB_OUTCOMES,
+    cohort_period,
+    crime_panel,
+    wellbeing_data,
+)
+from territoria.steps.impact_data import never_mean as _never_mean
 from territoria.steps.registry import step_by_id
 
 STEP = "06_impact"
 SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
-CODINGS = ("first_exposed_period", "first_full_period")
 #: Months each cohort is moved back in the placebo test.
 PLACEBO_SHIFT = 12
 #: Event times published on the site (the notebook plots them all).
@@ -177,71 +187,29 @@ MESSAGES = {
     "its_obs": {"es": "Observado", "en": "Observed"},
 }
 
-SECTION = Section(
-    step=STEP,
-    title=MESSAGES["title"],
-    intro=MESSAGES["intro"],
-    views=(
-        View(key="estimates", kind="bar", title=MESSAGES["view_estimates"],
-             caption=MESSAGES["view_estimates_caption"]),
-        View(key="by_cohort", kind="bar", title=MESSAGES["view_cohort"],
-             caption=MESSAGES["view_cohort_caption"]),
-        View(key="event_study", kind="lines", title=MESSAGES["view_event"],
-             caption=MESSAGES["view_event_caption"], x="e", y="estimate"),
-        View(key="its", kind="bar", title=MESSAGES["view_its"],
-             caption=MESSAGES["view_its_caption"]),
-        View(key="wellbeing", kind="table", title=MESSAGES["view_wellbeing"],
-             caption=MESSAGES["view_wellbeing_caption"],
-             columns={"label_{lang}": MESSAGES["col_label"], "mean_pre": MESSAGES["col_pre"],
-                      "mean_post": MESSAGES["col_post"], "estimate": MESSAGES["col_estimate"],
-                      "ci_low": MESSAGES["col_low"], "ci_high": MESSAGES["col_high"],
-                      "n": MESSAGES["col_people"]}),
-        View(key="power", kind="table", title=MESSAGES["view_power"],
-             caption=MESSAGES["view_power_caption"],
-             columns={"label_{lang}": MESSAGES["col_label"],
-                      "n_per_round": MESSAGES["col_needed"]}),
-        View(key="cohorts", kind="table", title=MESSAGES["view_cohorts"],
-             columns={"label_{lang}": MESSAGES["col_cohort"], "joined_on": MESSAGES["col_joined"],
-                      "first_exposed_period": MESSAGES["col_exposed"],
-                      "first_full_period": MESSAGES["col_full"], "n": MESSAGES["col_n"]}),
-    ),
-    indicators=("crime_att_cs_never", "crime_its_level_change", "wb_life_satisfaction_change",
-                "wb_unsafe_change"),
-)
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("estimates", "bar", "view_estimates", "view_estimates_caption"),
+    _T.view("by_cohort", "bar", "view_cohort", "view_cohort_caption"),
+    _T.view("event_study", "lines", "view_event", "view_event_caption", x="e", y="estimate"),
+    _T.view("its", "bar", "view_its", "view_its_caption"),
+    _T.view("wellbeing", "table", "view_wellbeing", "view_wellbeing_caption", columns=(
+        ("label_{lang}", "col_label"), ("mean_pre", "col_pre"), ("mean_post", "col_post"),
+        ("estimate", "col_estimate"), ("ci_low", "col_low"), ("ci_high", "col_high"),
+        ("n", "col_people"))),
+    _T.view("power", "table", "view_power", "view_power_caption", columns=(
+        ("label_{lang}", "col_label"), ("n_per_round", "col_needed"))),
+    _T.view("cohorts", "table", "view_cohorts", columns=(
+        ("label_{lang}", "col_cohort"), ("joined_on", "col_joined"),
+        ("first_exposed_period", "col_exposed"), ("first_full_period", "col_full"),
+        ("n", "col_n"))),
+), indicators=("crime_att_cs_never", "crime_its_level_change", "wb_life_satisfaction_change",
+               "wb_unsafe_change"))
 
 
 # ----------------------------------------------------------------------------------------
 # cohorts and the crime panel
 # ----------------------------------------------------------------------------------------
-def cohort_period(joined_on, coding: str = "first_exposed_period") -> pd.Timestamp:
-    """First month counted as exposed for a territory that joined on ``joined_on``.
-
-    Parameters
-    ----------
-    joined_on : date-like or None
-        The join date (``territories.joined_on``); missing means never joined.
-    coding : {"first_exposed_period", "first_full_period"}
-        ``first_exposed_period``: the month containing the join date. ``first_full_period``:
-        the first month wholly inside the programme (the next month if the territory joined
-        after day 1).
-
-    Returns
-    -------
-    Timestamp
-        First day of that month, or ``NaT`` when ``joined_on`` is missing.
-    """
-    if coding not in CODINGS:
-        raise ConfigError(f"cohort_coding '{coding}' is not allowed (allowed: "
-                          f"{', '.join(CODINGS)})")
-    if joined_on is None or pd.isna(joined_on):
-        return pd.NaT
-    d = pd.Timestamp(joined_on)
-    m = pd.Timestamp(d.year, d.month, 1)
-    if coding == "first_full_period" and d.day != 1:
-        m = m + pd.offsets.MonthBegin(1)
-    return m
-
-
 def _other(coding: str) -> str:
     return CODINGS[1] if coding == CODINGS[0] else CODINGS[0]
 
@@ -280,85 +248,6 @@ def cohort_table(ctx) -> pd.DataFrame:
                  "first_exposed_period": None, "first_full_period": None, "shift_months": None,
                  "n": int(t["joined_on"].isna().sum())})
     return pd.DataFrame(rows)
-
-
-def _month_index(months: pd.Series, origin: pd.Timestamp) -> np.ndarray:
-    m = pd.to_datetime(months)
-    return ((m.dt.year - origin.year) * 12 + (m.dt.month - origin.month) + 1).to_numpy()
-
-
-def crime_panel(ctx, coding: str | None = None, period_start=None, period_end=None
-                ) -> pd.DataFrame:
-    """Balanced monthly crime panel territory x month (all categories added up).
-
-    Parameters
-    ----------
-    ctx : StepContext
-    coding : str, optional
-        Cohort coding (default ``city.yml: cohort_coding``).
-    period_start, period_end : date-like, optional
-        Months kept (default: ``city.yml`` period, else every month in ``crime_counts``).
-
-    Returns
-    -------
-    DataFrame
-        ``territory_id``, ``month`` (first day), ``t`` (month number, 1 = first month),
-        ``count`` (0 when no crime was recorded), ``population``, ``y`` (log(1 + count)),
-        ``rate`` (count per 1,000 inhabitants), ``joined_on``, ``cohort_month`` (first
-        exposed month under ``coding``; NaT = never), ``cohort_t`` (its month number, 0 =
-        never or exposed before the window), ``programme`` (bool). ``attrs``: ``coding``,
-        ``origin`` (first month).
-    """
-    coding = coding or ctx.config.cohort_coding
-    if coding not in CODINGS:
-        raise ConfigError(f"cohort_coding '{coding}' is not allowed (allowed: "
-                          f"{', '.join(CODINGS)})")
-    if not ctx.store.has_table("crime_counts"):
-        raise DataError("the store has no crime_counts table (ingest the crime records first)",
-                        rule="crime_counts needed for the impact evaluation")
-    start = period_start or ctx.config.period_start
-    end = period_end or ctx.config.period_end
-    sql = ("SELECT territory_id, date_trunc('month', month) AS month, sum(count) AS count "
-           "FROM crime_counts WHERE territory_id IS NOT NULL")
-    params = []
-    if start is not None:
-        sql += " AND month >= ?"
-        params.append(pd.Timestamp(start).to_pydatetime())
-    if end is not None:
-        sql += " AND month <= ?"
-        params.append(pd.Timestamp(end).to_pydatetime())
-    cc = ctx.store.query(sql + " GROUP BY 1, 2", params)
-    if cc.empty:
-        raise DataError("no crime counts in the period", column="month",
-                        rule="crime_counts rows between period_start and period_end")
-    t = ctx.territories()[["territory_id", "population", "joined_on"]]
-    first = pd.Timestamp(start) if start is not None else pd.Timestamp(cc["month"].min())
-    last = pd.Timestamp(end) if end is not None else pd.Timestamp(cc["month"].max())
-    months = pd.date_range(pd.Timestamp(first.year, first.month, 1), last, freq="MS")
-    idx = pd.MultiIndex.from_product([t["territory_id"], months], names=["territory_id", "month"])
-    cc["month"] = pd.to_datetime(cc["month"])
-    cnt = cc.set_index(["territory_id", "month"])["count"].astype(float)
-    cnt = cnt[cnt.index.isin(idx)]
-    p = cnt.reindex(idx, fill_value=0.0).reset_index()
-    p = p.merge(t, on="territory_id", how="left")
-    origin = months[0]
-    p["t"] = _month_index(p["month"], origin)
-    p["y"] = np.log1p(p["count"])
-    pop = pd.to_numeric(p["population"], errors="coerce")
-    p["rate"] = np.where(pop > 0, p["count"] / pop * 1000, np.nan)
-    p["cohort_month"] = pd.to_datetime(p["joined_on"].map(lambda d: cohort_period(d, coding)))
-    never = p["cohort_month"].isna().to_numpy()
-    ct = _month_index(p["cohort_month"].fillna(origin), origin)
-    # joined after the window: untreated throughout it (0); exposed from the window's first
-    # month: no pre-period, left out of the comparison (-1)
-    ct = np.where(never | (ct > len(months)), 0, ct)
-    ct = np.where(~never & (ct <= 1), -1, ct)
-    p["cohort_t"] = ct.astype(int)
-    p["programme"] = p["joined_on"].notna()
-    p = p[p["cohort_t"] >= 0].reset_index(drop=True)
-    p.attrs["coding"] = coding
-    p.attrs["origin"] = origin
-    return p
 
 
 def _month_label(panel_df: pd.DataFrame, t) -> str:
@@ -497,10 +386,6 @@ def _its_rows(fit: pd.DataFrame, key: str, label_key: str) -> list[dict]:
     return out
 
 
-def _never_mean(crime: pd.DataFrame) -> pd.Series:
-    return crime[~crime["programme"]].groupby("t")["y"].mean()
-
-
 def its_city(crime: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Interrupted time series for the whole programme, from the first cohort's first
     exposed month.
@@ -600,39 +485,8 @@ def its_plot(series: dict, crime: pd.DataFrame, *, lang: str = "es", what: str |
 # ----------------------------------------------------------------------------------------
 # wellbeing panel
 # ----------------------------------------------------------------------------------------
-WB_OUTCOMES = ("life_satisfaction", "unsafe", "peace", "trust_neighbours")
 #: Outcomes shown in each territory's slice.
 SLICE_OUTCOMES = ("life_satisfaction", "unsafe", "peace")
-
-
-def wellbeing_data(ctx, territory_id: str | None = None) -> pd.DataFrame:
-    """The pre/post wellbeing panel with numeric outcomes (one row per respondent and wave).
-
-    Returns
-    -------
-    DataFrame
-        ``respondent_code`` (pseudonymised), ``territory``, ``wave``, ``cohort``,
-        ``life_satisfaction`` (0-10), ``unsafe`` (1 if ``safety_colonia`` is ``2``
-        Inseguro; 0 for Seguro or NS/NR, as INEGI counts % unsafe over all valid answers),
-        ``peace`` (mean of ``peace_1..5``), ``trust_neighbours`` (1-4). Empty (same
-        columns) if the panel was not collected, or only one of its waves so far.
-    """
-    w = ctx.table("wellbeing", territory_id)
-    if w.empty or "wave" not in w or w["wave"].astype(str).nunique() < 2:
-        return pd.DataFrame(columns=["respondent_code", "territory", "wave", "cohort",
-                                     *WB_OUTCOMES])
-    out = w[["respondent_code", "territory", "wave"]].copy()
-    out["wave"] = out["wave"].astype(str)
-    out["life_satisfaction"] = pd.to_numeric(w["life_satisfaction"], errors="coerce")
-    sc = w["safety_colonia"].astype("string").str.strip()
-    out["unsafe"] = np.where(sc.isna(), np.nan, (sc == "2").astype(float))
-    peace = [c for c in (f"peace_{k}" for k in range(1, 6)) if c in w.columns]
-    out["peace"] = (w[peace].apply(pd.to_numeric, errors="coerce").mean(axis=1)
-                    if peace else np.nan)
-    out["trust_neighbours"] = pd.to_numeric(w.get("trust_neighbours"), errors="coerce")
-    coh = ctx.territories().set_index("territory_id")["cohort"]
-    out["cohort"] = out["territory"].map(coh).astype("string").fillna("never")
-    return out
 
 
 def _wb_labels(df: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territoria.analysis.suppression import suppress
 from territoria.i18n import tr
 from territoria.report.catalogue import load_catalogue
 from territoria.steps import Section, StepResult, View
@@ -144,8 +145,15 @@ def attention(wide: pd.DataFrame, better: dict, *, share: float = 0.2,
         ["n_behind", "territory_id"], ascending=[False, True]).reset_index(drop=True)
 
 
-def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Median and inter-quartile range of one indicator over each zone's territories."""
+def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str,
+                 min_cell: int | None = None) -> pd.DataFrame:
+    """Median and inter-quartile range of one indicator over each zone's territories.
+
+    With ``min_cell`` (``city.yml: min_cell_size``), a zone with fewer territories with a value
+    is suppressed (``estimate``, ``ci_low``, ``ci_high`` and ``n`` blank, ``suppressed``
+    True, listed last by name so its place in the order tells nothing), the published site's
+    rule for a table whose ``n`` is small; no text may then quote it (:func:`findings`).
+    """
     if name not in wide.columns:
         return pd.DataFrame()
     d = territories.set_index("territory_id")[["zone_name"]].join(wide[name], how="inner")
@@ -155,7 +163,12 @@ def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str) -> pd
     g = d.groupby("zone_name")[name]
     out = pd.DataFrame({"estimate": g.median(), "ci_low": g.quantile(0.25),
                         "ci_high": g.quantile(0.75), "n": g.size()}).reset_index()
-    out = out.sort_values("estimate", ascending=False).reset_index(drop=True)
+    if min_cell is not None:
+        out = suppress(out, "n", min_count=min_cell, value_cols=["estimate", "ci_low",
+                                                                 "ci_high"], secondary=False)
+        out = out.drop(columns="suppression")
+    out = out.sort_values(["estimate", "zone_name"], ascending=[False, True],
+                          na_position="last").reset_index(drop=True)
     out["label_es"] = out["zone_name"]
     out["label_en"] = out["zone_name"]
     return out
@@ -168,8 +181,9 @@ def _fmt(v, percent) -> str:
 
 
 def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFrame | None,
-             n_attention: int) -> pd.DataFrame:
-    """Plain-language findings (es/en) from the comparison."""
+             n_attention: int, min_cell: int | None = None) -> pd.DataFrame:
+    """Plain-language findings (es/en) from the comparison; zones suppressed under
+    ``min_cell`` territories (:func:`zone_summary`) are never named with a value."""
     cat = load_catalogue()
     rows = []
     if process is not None and not process.empty and {"stage", "stage_mean_norm"} <= set(process):
@@ -189,7 +203,10 @@ def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFram
         rows.append({lg: tr(MESSAGES, "spread", lg, name=ind.name(lg) if ind else name,
                             lo=_fmt(x.quantile(0.25), pct), hi=_fmt(x.quantile(0.75), pct),
                             mid=_fmt(x.median(), pct)) for lg in ("es", "en")})
-        z = zone_summary(wide, territories, name)
+        z = zone_summary(wide, territories, name, min_cell)
+        if len(z) and "suppressed" in z:
+            z = z[~z["suppressed"].astype(bool)]
+        z = z.dropna(subset=["estimate"]) if len(z) else z
         if len(z) >= 2:
             lo, hi = z.iloc[-1], z.iloc[0]
             rows.append({lg: tr(MESSAGES, "zone_gap", lg, name=ind.name(lg) if ind else name,
@@ -225,7 +242,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
             res.indicator(f"synthesis_median_{name}", float(x.median()),
                           ci_low=float(x.quantile(0.25)), ci_high=float(x.quantile(0.75)),
                           n=len(x))
-        z = zone_summary(wide, terr, name)
+        z = zone_summary(wide, terr, name, ctx.min_cell)
         if not z.empty:
             res.table(f"zones_{name}", z)
     att = attention(wide, better)
@@ -242,6 +259,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
     proc = process_comparison(ctx, lang=lang)
     if not proc.empty:
         res.table("process_comparison", proc)
-    res.table("findings", findings(wide, terr, proc if not proc.empty else None, len(att)))
+    res.table("findings", findings(wide, terr, proc if not proc.empty else None, len(att),
+                                   ctx.min_cell))
     res.table("comparison", wide.reset_index())
     return res
