@@ -74,7 +74,7 @@ class Label(BaseModel):
     en: str | None = None
 
     @model_validator(mode="after")
-    def _one_text(self):
+    def _one_text(self) -> Label:
         texts = self.texts()
         if not texts:
             raise ValueError("a label needs a text in at least one language")
@@ -139,7 +139,7 @@ class Period(_Strict):
     end: dt.date | None = None
 
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> Period:
         if self.end is not None and self.end < self.start:
             raise ValueError("end must not be before start")
         return self
@@ -221,7 +221,7 @@ class CityConfig(_Strict):
 
     @field_validator("languages")
     @classmethod
-    def _languages_not_empty(cls, v):
+    def _languages_not_empty(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("at least one language is needed")
         bad = [x for x in v if not LANGUAGE_CODE.match(str(x))]
@@ -232,7 +232,7 @@ class CityConfig(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> CityConfig:
         if not self.default_language:
             self.default_language = self.languages[0]
         if self.default_language not in self.languages:
@@ -314,7 +314,7 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return f"{source}: key '{key}' has value {shown}: {msg}{more}"
 
 
-def _allowed_keys_at(loc) -> list[str]:
+def _allowed_keys_at(loc: tuple[int | str, ...]) -> list[str]:
     model: type[BaseModel] = CityConfig
     for part in loc[:-1]:
         if isinstance(part, int):
@@ -332,7 +332,7 @@ def _allowed_keys_at(loc) -> list[str]:
     return sorted(model.model_fields)
 
 
-def load_city(path: str | os.PathLike) -> CityConfig:
+def load_city(path: str | os.PathLike[str]) -> CityConfig:
     """Read and validate a ``city.yml``.
 
     Raises
@@ -377,7 +377,7 @@ class Workspace:
     'territoria.duckdb'
     """
 
-    def __init__(self, root: str | os.PathLike = "."):
+    def __init__(self, root: str | os.PathLike[str] = ".") -> None:
         self.root = Path(root).resolve()
 
     @property
@@ -510,7 +510,7 @@ sources: []
 """
 
 
-def init_workspace(root: str | os.PathLike, name: str | None = None, *, force: bool = False) -> Workspace:
+def init_workspace(root: str | os.PathLike[str], name: str | None = None, *, force: bool = False) -> Workspace:
     """Create an empty workspace with a commented ``city.yml``.
 
     Raises
