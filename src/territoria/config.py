@@ -29,7 +29,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -76,7 +76,7 @@ class Label(BaseModel):
     en: str | None = None
 
     @model_validator(mode="after")
-    def _one_text(self):
+    def _one_text(self) -> Label:
         texts = self.texts()
         if not texts:
             raise ValueError("a label needs a text in at least one language")
@@ -119,7 +119,7 @@ class Name(str):
     texts: dict[str, str]
 
     @classmethod
-    def of(cls, value: str | Label | dict, first: str | None = None) -> Name:
+    def of(cls, value: str | Label | dict[str, str], first: str | None = None) -> Name:
         """A name from a text or a :class:`Label`/mapping; ``first``: the city's first language."""
         plain = str(value) if isinstance(value, str) else ""
         if isinstance(value, Name):
@@ -139,8 +139,9 @@ class Name(str):
         return self.texts.get(lang) or str(self)
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source, handler: GetCoreSchemaHandler):
-        def make(v):
+    def __get_pydantic_core_schema__(cls, source: Any,
+                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def make(v: Any) -> Name:
             if isinstance(v, str) and not v.strip():
                 raise ValueError("a name must not be empty")
             return cls.of(v)
@@ -194,7 +195,7 @@ class Period(_Strict):
     end: dt.date | None = None
 
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> Period:
         if self.end is not None and self.end < self.start:
             raise ValueError("end must not be before start")
         return self
@@ -217,7 +218,7 @@ class Programme(_Strict):
     """
 
     start: dt.date | None = None
-    size: int | None = Field(None, ge=1)
+    size: int | None = Field(default=None, ge=1)
     remote_meetings: Period | None = None
 
 
@@ -243,9 +244,9 @@ class DataSource(_Strict):
 class SelectionWeights(_Strict):
     """Weights of the composite priority index (step 00)."""
 
-    social_index: float = Field(0.5, ge=0)
-    crime_rate: float = Field(0.4, ge=0)
-    population: float = Field(0.1, ge=0)
+    social_index: float = Field(default=0.5, ge=0)
+    crime_rate: float = Field(default=0.4, ge=0)
+    population: float = Field(default=0.1, ge=0)
     normalisation: Literal["minmax", "zscore", "rank"] = "minmax"
 
 
@@ -283,7 +284,7 @@ class CityConfig(_Strict):
 
     @field_validator("languages")
     @classmethod
-    def _languages_not_empty(cls, v):
+    def _languages_not_empty(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("at least one language is needed")
         bad = [x for x in v if not LANGUAGE_CODE.match(str(x))]
@@ -294,7 +295,7 @@ class CityConfig(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> CityConfig:
         if not self.default_language:
             self.default_language = self.languages[0]
         first = self.languages[0]
@@ -406,7 +407,7 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return f"{source}: key '{key}' has value {shown}: {msg}{more}"
 
 
-def _allowed_keys_at(loc) -> list[str]:
+def _allowed_keys_at(loc: tuple[int | str, ...]) -> list[str]:
     model: type[BaseModel] = CityConfig
     for part in loc[:-1]:
         if isinstance(part, int):
@@ -424,7 +425,7 @@ def _allowed_keys_at(loc) -> list[str]:
     return sorted(model.model_fields)
 
 
-def load_city(path: str | os.PathLike) -> CityConfig:
+def load_city(path: str | os.PathLike[str]) -> CityConfig:
     """Read and validate a ``city.yml``.
 
     Raises
@@ -469,7 +470,7 @@ class Workspace:
     'territoria.duckdb'
     """
 
-    def __init__(self, root: str | os.PathLike = "."):
+    def __init__(self, root: str | os.PathLike[str] = ".") -> None:
         self.root = Path(root).resolve()
 
     @property
@@ -608,7 +609,7 @@ sources: []
 """
 
 
-def init_workspace(root: str | os.PathLike, name: str | None = None, *, force: bool = False) -> Workspace:
+def init_workspace(root: str | os.PathLike[str], name: str | None = None, *, force: bool = False) -> Workspace:
     """Create an empty workspace with a commented ``city.yml``.
 
     Raises

@@ -8,11 +8,16 @@ import click
 
 from territoria.cli._common import workspace_option
 from territoria.config import Workspace
+from territoria.lock import DEFAULT_WAIT, waiting_for
 
 
 @click.command("publish")
+@click.option("--wait", "wait", type=click.FloatRange(0), default=DEFAULT_WAIT,
+              show_default=True, metavar="SECONDS",
+              help="Seconds to wait while another command writes to the workspace (a line "
+                   "says who; then publish goes on, or stops with an error).")
 @workspace_option
-def publish_cmd(ws: Workspace):
+def publish_cmd(ws: Workspace, wait: float):
     """Publish the site (site/ in the workspace): an index with search, filters and a map,
     one report per territory (es/en), the city page and the methodology. Atomic: a failed
     publish leaves the previous site as it was.
@@ -26,7 +31,8 @@ def publish_cmd(ws: Workspace):
 
     t = time.perf_counter()
     errors: list = []
-    index = publish(ws, errors=errors)
+    with waiting_for(wait, lambda line: click.echo(line, err=True)):
+        index = publish(ws, errors=errors)
     for page, error in errors:  # the other pages were written
         click.echo(f"warning: page not written: {page}: {error}", err=True)
     click.echo(f"site published in {time.perf_counter() - t:.1f} s: {index}")
