@@ -193,3 +193,22 @@ def test_chart_escapes_its_alt_text_and_saves_a_file(tmp_path):
     assert "<script>" not in html and "&quot;hola&quot;" in html
     c.save(tmp_path / "c.svg")
     assert (tmp_path / "c.svg").read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_responsive_draws_the_chart_for_a_page_and_for_a_phone():
+    """Two whole drawings (title, description, labels inside each viewBox): the phone one at
+    :data:`charts.NARROW` px wide, its long labels wrapped for that width."""
+    labels = ["Todas las colonias del programa", "Esta colonia", "Sección territorial: Zona 13"]
+    two = charts.responsive(charts.bar_ci, labels, [0.72, 0.70, 0.5], [0.57, 0.69, 0.4],
+                            [0.83, 0.71, 0.6], title="Manzanas", alt="Barras", percent=True)
+    wide, narrow = (s + "</svg>" for s in two.split("</svg>")[:2])
+    assert 'class="chart chart-wide"' in wide and 'class="chart chart-narrow"' in narrow
+    assert parse(wide)[1] == 640 and parse(narrow)[1] == charts.NARROW
+    for svg in (wide, narrow):
+        assert_inside(svg)
+        assert "<title>Manzanas</title>" in svg and "<desc>Barras</desc>" in svg
+    assert len(parse(narrow)[0].findall(f".//{NS}tspan")) > len(parse(wide)[0].findall(
+        f".//{NS}tspan"))  # the phone drawing wraps the labels it cannot fit on one line
+    series = {"A": [(0, 1.0), (1, 2.0)], "B": [(0, 2.0), (1, 1.0)]}
+    lines2 = charts.responsive(charts.lines, series, title="t", alt="a")
+    assert lines2.count("<svg") == 2 and f'viewBox="0 0 {charts.NARROW} ' in lines2

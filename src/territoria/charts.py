@@ -210,6 +210,27 @@ class Chart:
         return f"Chart({self.alt!r})"
 
 
+#: Width of a chart's phone drawing: a 390 px screen less the page's margins, so its text is
+#: drawn at about its own size (a 640-wide drawing shrunk to 370 px has 7 px text).
+NARROW = 360
+
+
+def responsive(draw, *args, narrow: int = NARROW, **kwargs) -> str:
+    """A chart drawn twice, for a wide page and for a phone: ``draw(*args, **kwargs)`` and the
+    same at ``width=narrow`` (labels re-wrapped and ticks re-spaced for that width, text at
+    its size). The stylesheet shows ``chart-wide`` or ``chart-narrow`` by screen width
+    (``site.css``); each is a whole chart with its title and description.
+
+    >>> two = responsive(bar_ci, ["Agua"], [0.5], [0.4], [0.6], title="T", alt="a")
+    >>> two.count("<svg"), 'class="chart chart-wide"' in two, 'viewBox="0 0 360 ' in two
+    (2, True, True)
+    """
+    wide = draw(*args, **kwargs)
+    small = draw(*args, **{**kwargs, "width": narrow})
+    return (wide.replace('class="chart"', 'class="chart chart-wide"', 1)
+            + small.replace('class="chart"', 'class="chart chart-narrow"', 1))
+
+
 def _domain(vals, percent: bool, n_ticks: int, fixed_top=None) -> tuple[float, float, list]:
     """A numeric domain holding ``vals`` and zero, widened to round ticks."""
     vals = [float(v) for v in vals if not _isnan(v)]

@@ -62,6 +62,8 @@ __all__ = [
     "labels",
     "codes",
     "label_columns",
+    "COLUMNS",
+    "column_label",
     "choice_lists",
     "question",
 ]
@@ -113,6 +115,161 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
         "other": {"es": "Otro", "en": "Other"},
     },
 }
+
+# -- column names of result tables --------------------------------------------------------
+# The headers a reader sees above a result table in a notebook and its annex page
+# (territoria.steps.display): one per column code of the steps' frames. Language columns
+# (label_es, department_es...) are named by their base code (label, department). Columns a
+# step already names for its site views keep that one definition (steps.display.STEP_COLUMNS).
+COLUMNS: dict[str, dict[str, str]] = {
+    # general
+    "label": {"es": "Concepto", "en": "Item"},
+    "ci": {"es": "IC 95 %", "en": "95% CI"},
+    "value": {"es": "Valor", "en": "Value"},
+    "n": {"es": "Casos (n)", "en": "Cases (n)"},
+    "k": {"es": "Cuántos cumplen", "en": "How many meet it"},
+    "mean": {"es": "Promedio", "en": "Mean"},
+    "std": {"es": "Desviación estándar", "en": "Standard deviation"},
+    "se": {"es": "Error estándar", "en": "Standard error"},
+    "count": {"es": "Con dato", "en": "With a value"},
+    "min": {"es": "Mínimo", "en": "Minimum"},
+    "max": {"es": "Máximo", "en": "Maximum"},
+    "25%": {"es": "Percentil 25", "en": "25th percentile"},
+    "50%": {"es": "Mediana", "en": "Median"},
+    "75%": {"es": "Percentil 75", "en": "75th percentile"},
+    "indicator": {"es": "Indicador", "en": "Indicator"},
+    "grp": {"es": "Grupo o fecha de corte", "en": "Group or cut-off date"},
+    "group": {"es": "Grupo", "en": "Group"},
+    "rank": {"es": "Lugar", "en": "Rank"},
+    "level": {"es": "Nivel", "en": "Level"},
+    "source": {"es": "Fuente", "en": "Source"},
+    "share": {"es": "Proporción", "en": "Share"},
+    "year": {"es": "Año", "en": "Year"},
+    "territory_id": {"es": "Clave de la colonia", "en": "Neighbourhood code"},
+    "zone_id": {"es": "Dirección territorial", "en": "Territorial directorate"},
+    "zone_name": {"es": "Dirección territorial (nombre)", "en": "Territorial directorate (name)"},
+    "territories": {"es": "Colonias", "en": "Neighbourhoods"},
+    "n_territories": {"es": "Número de colonias", "en": "Number of neighbourhoods"},
+    "p": {"es": "Valor p", "en": "p-value"},
+    "p_holm": {"es": "Valor p (Holm)", "en": "p-value (Holm)"},
+    "t": {"es": "Estadístico t", "en": "t statistic"},
+    "diff": {"es": "Diferencia", "en": "Difference"},
+    # 00 selection
+    "crime_rate": {"es": "Delitos por 1,000 habitantes", "en": "Crimes per 1,000 residents"},
+    "w_social_index": {"es": "Peso del desarrollo social", "en": "Weight of social development"},
+    "w_crime_rate": {"es": "Peso de los delitos", "en": "Weight of crime"},
+    "w_population": {"es": "Peso de la población", "en": "Weight of population"},
+    "rank_corr": {"es": "Correlación de lugares", "en": "Rank correlation"},
+    # 01 network
+    "blocks_covered": {"es": "Manzanas con asamblea", "en": "Blocks with an assembly"},
+    "blocks_total": {"es": "Manzanas en total", "en": "Blocks in all"},
+    "assemblies": {"es": "Reuniones", "en": "Meetings"},
+    "attendance": {"es": "Asistencia total", "en": "Total attendance"},
+    "women": {"es": "Mujeres (proporción)", "en": "Women (share)"},
+    "links": {"es": "Vínculos", "en": "Links"},
+    "per_1000": {"es": "Por cada 1,000 habitantes", "en": "Per 1,000 residents"},
+    "participants": {"es": "Participantes", "en": "Participants"},
+    "ratio": {"es": "Participación / población", "en": "Participation / population"},
+    "D": {"es": "Índice de disimilitud", "en": "Dissimilarity index"},
+    "units": {"es": "Unidades", "en": "Units"},
+    "occasions": {"es": "Ocasiones", "en": "Occasions"},
+    "repeat": {"es": "Vuelven a participar", "en": "Take part again"},
+    # 02 diagnostic
+    "tier": {"es": "Nivel de prioridad", "en": "Priority tier"},
+    "axis_a": {"es": "Eje A", "en": "Axis A"},
+    "axis_b": {"es": "Eje B", "en": "Axis B"},
+    "different": {"es": "Diferencia clara", "en": "Clear difference"},
+    # 03 agenda
+    "axis": {"es": "Eje", "en": "Axis"},
+    "proposal": {"es": "Propuesta", "en": "Proposal"},
+    "n_top": {"es": "Entre las primeras", "en": "Among the first"},
+    "borda_score": {"es": "Puntaje Borda", "en": "Borda score"},
+    "n_ballots": {"es": "Boletas", "en": "Ballots"},
+    "n_votes": {"es": "Votos", "en": "Votes"},
+    "gdc": {"es": "Diferencia entre grupos", "en": "Difference between groups"},
+    "divisive_sex": {"es": "¿Divide a mujeres y hombres?", "en": "Divides women and men?"},
+    "divisive_age_group": {"es": "¿Divide por edad?", "en": "Divides by age?"},
+    "p_divisive": {"es": "Probabilidad de que divida", "en": "Probability it divides"},
+    "rule_a": {"es": "Regla A", "en": "Rule A"},
+    "rule_b": {"es": "Regla B", "en": "Rule B"},
+    "jaccard": {"es": "Índice de Jaccard", "en": "Jaccard index"},
+    "kendall_tau": {"es": "Tau de Kendall", "en": "Kendall's tau"},
+    "round": {"es": "Ronda", "en": "Round"},
+    "p_increase": {"es": "Probabilidad de que haya subido", "en": "Probability it rose"},
+    # 04 follow-up
+    "table": {"es": "Tabla", "en": "Table"},
+    "row": {"es": "Fila", "en": "Row"},
+    "message": {"es": "Problema encontrado", "en": "Problem found"},
+    "agreement_id": {"es": "Clave del acuerdo", "en": "Agreement code"},
+    "due_date": {"es": "Para cuándo", "en": "By when"},
+    "progress": {"es": "Avance (%)", "en": "Progress (%)"},
+    "n_done": {"es": "Cumplidos", "en": "Fulfilled"},
+    "n_known": {"es": "Con plazo conocido", "en": "With a known deadline"},
+    "on_time": {"es": "A tiempo (proporción)", "en": "On time (share)"},
+    "n_in_progress": {"es": "Acuerdos en proceso", "en": "Agreements in progress"},
+    "n_cancelled": {"es": "Cancelados", "en": "Cancelled"},
+    "n_rejected": {"es": "Rechazados", "en": "Rejected"},
+    "events": {"es": "Cumplidos en el periodo", "en": "Fulfilled in the period"},
+    "censored": {"es": "Aún abiertos", "en": "Still open"},
+    "computable": {"es": "¿Se puede calcular?", "en": "Computable?"},
+    "meeting": {"es": "Dónde se acordó", "en": "Where it was agreed"},
+    "assembly_code": {"es": "Clave de la reunión", "en": "Meeting code"},
+    "committed_date": {"es": "Fecha del acuerdo", "en": "Agreed on"},
+    # 05 process
+    "alpha": {"es": "Alfa de Cronbach", "en": "Cronbach's alpha"},
+    "reliable": {"es": "¿Confiable (alfa ≥ 0.7)?", "en": "Reliable (alpha ≥ 0.7)?"},
+    "r_item_rest": {"es": "Correlación con las demás", "en": "Correlation with the rest"},
+    "alpha_if_deleted": {"es": "Alfa sin esta pregunta", "en": "Alpha without this item"},
+    "mean_pre": {"es": "Promedio al inicio", "en": "Mean at the start"},
+    "mean_post": {"es": "Promedio al final", "en": "Mean at the end"},
+    "dz": {"es": "Tamaño del efecto (dz)", "en": "Effect size (dz)"},
+    "assemblies_with_agreement": {"es": "Reuniones con acuerdos", "en": "Meetings with agreements"},
+    "agreements": {"es": "Acuerdos", "en": "Agreements"},
+    "agreements_followed": {"es": "Acuerdos con seguimiento", "en": "Agreements followed up"},
+    "agreements_signed": {"es": "Acuerdos firmados", "en": "Agreements signed"},
+    "moment": {"es": "Momento", "en": "Moment"},
+    # 06 impact
+    "shift_months": {"es": "Meses de desfase", "en": "Months shifted"},
+    "crimes": {"es": "Delitos", "en": "Crimes"},
+    "month_index": {"es": "Mes número", "en": "Month number"},
+    "log_crimes": {"es": "Logaritmo de (delitos + 1)", "en": "Log of (crimes + 1)"},
+    "cohort_month": {"es": "Mes de entrada de su etapa", "en": "Joining month of its wave"},
+    "cohort_t": {"es": "Número del mes de entrada", "en": "Number of the joining month"},
+    "programme": {"es": "En el programa ese mes", "en": "In the programme that month"},
+    "coding": {"es": "Cómo se fecha la entrada", "en": "How joining is dated"},
+    "F": {"es": "Estadístico F", "en": "F statistic"},
+    "np2": {"es": "Eta cuadrada parcial", "en": "Partial eta squared"},
+    "baseline": {"es": "Nivel de partida", "en": "Baseline"},
+    # 07 synthesis
+    "n_behind": {"es": "Indicadores rezagados", "en": "Indicators lagging"},
+    "behind": {"es": "Cuáles", "en": "Which ones"},
+    "mean_norm": {"es": "Promedio en escala 0 a 1", "en": "Mean on a 0 to 1 scale"},
+    "min_norm": {"es": "Mínimo en escala 0 a 1", "en": "Minimum on a 0 to 1 scale"},
+    "weakest_territory": {"es": "Colonia más baja", "en": "Lowest neighbourhood"},
+    "n_weak": {"es": "Colonias bajas", "en": "Neighbourhoods low"},
+    "stage_mean_norm": {"es": "Promedio de esa parte", "en": "Mean of that part"},
+    "weakest_stage": {"es": "¿Parte más débil?", "en": "Weakest part?"},
+}
+COLUMNS["sd"] = COLUMNS["std"]
+COLUMNS["alpha_cronbach"] = COLUMNS["alpha"]
+COLUMNS["p_value"] = COLUMNS["p_val"] = COLUMNS["p"]
+COLUMNS["territory"] = COLUMNS["territory_id"]
+COLUMNS["rate"] = COLUMNS["crime_rate"]
+
+
+def column_label(code: str, lang: str = KIT_LANGUAGE) -> str | None:
+    """The header of a result table's column ``code`` in ``lang`` (None when unknown).
+
+    >>> column_label("blocks_covered", "en"), column_label("nope")
+    ('Blocks with an assembly', None)
+    """
+    texts = COLUMNS.get(code)
+    if not texts:
+        return None
+    return texts.get(lang) or texts[KIT_LANGUAGE]
+
+
+# -- end of column names ------------------------------------------------------------------
 
 #: Every kind of code the vocabulary serves.
 KINDS: tuple[str, ...] = tuple(dict.fromkeys([*FORM_LISTS, *CITY_LISTS, *CATALOGUE]))

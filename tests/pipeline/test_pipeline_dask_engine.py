@@ -15,7 +15,8 @@ from territoria.store import Store
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 TERRITORIES = [("T01", 1000.0, True), ("T03", 3000.0, True), ("T04", 4000.0, False)]
-ENGINE = "fork" if fork_supported() else "plain"
+#: What a run uses by default (``auto``), on the local pool and on Dask workers alike.
+ENGINE = "inproc" if fork_supported() else "plain"
 
 
 def _nonzero(counts):
@@ -43,7 +44,7 @@ def test_a_local_cluster_stores_the_same_results_as_a_local_run(tmp_path, make_w
     # 2 territories x 2 steps; 02 fails on purpose for T03 (the fixture notebook raises)
     a = run(local, steps="01,02", workers=2, engine=ENGINE, notebooks_dir=NOTEBOOKS,
             progress=False)
-    b = run(dask_ws, steps="01,02", engine=ENGINE, notebooks_dir=NOTEBOOKS, progress=False,
+    b = run(dask_ws, steps="01,02", engine="auto", notebooks_dir=NOTEBOOKS, progress=False,
             scheduler="local:2")
     assert b.engine == f"dask-{ENGINE}" and b.workers == 2
     assert a.counts == b.counts

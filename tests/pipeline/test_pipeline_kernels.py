@@ -139,3 +139,21 @@ def test_forked_kernel_uses_the_ready_client_and_runs_code(tmp_path, monkeypatch
     assert status == "ok"
     streams = [m["content"]["text"] for m in out if m["msg_type"] == "stream"]
     assert os.path.realpath(streams[0].strip()) == os.path.realpath(tmp_path)
+
+
+def test_warm_up_lets_a_preloaded_module_fill_its_caches():
+    """The fork server reads the indicator catalogue once (``display.warm_cache``), so a
+    notebook's first table of indicators does not read it again in every forked process."""
+    import gc
+
+    from territoria.pipeline.kernels import DEFAULT_PRELOAD, warm_up
+    from territoria.report.catalogue import load_catalogue
+
+    assert "territoria.steps.display" in DEFAULT_PRELOAD
+    load_catalogue.cache_clear()
+    try:
+        loaded, _, _ = warm_up(["territoria.steps.display"])
+    finally:
+        gc.enable()  # warm_up leaves the collector off for the fork server's children
+    assert loaded == ["territoria.steps.display"]
+    assert load_catalogue.cache_info().currsize == 1

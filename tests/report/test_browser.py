@@ -178,3 +178,38 @@ def test_a_territory_without_field_data_says_no_data_yet(browser, published_ws, 
     assert page.locator("main").get_by_text("No data yet").first.is_visible()
     assert not console, console
     page.close()
+
+
+def test_charts_are_drawn_for_the_phone_and_the_header_keeps_its_map_beside(browser, server,
+                                                                            published_ws):
+    """At 390 px a territory's charts fill the column with text about its own size (the
+    phone drawing, ``charts.responsive``); at 1280 px the wide drawing shows and the locator
+    map sits beside the name, facts and contents instead of leaving a band under them."""
+    from territoria.report.site import safe_name
+
+    ws, ids = published_ws
+    url = f"{server}/territories/{safe_name(ids[0])}.html"
+    measure = """() => Array.from(document.querySelectorAll('svg.chart:not(.locmap)'))
+        .filter(s => s.getBoundingClientRect().width > 0).map(s => {
+          const w = s.getBoundingClientRect().width, vb = s.viewBox.baseVal.width;
+          const t = s.querySelector('text.lab, text.axis, text');
+          return {cls: s.getAttribute('class'), width: w, main: document.querySelector('main')
+                  .clientWidth, text: parseFloat(getComputedStyle(t).fontSize) * w / vb}; })"""
+    box = "(s) => { const r = document.querySelector(s).getBoundingClientRect(); " \
+          "return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"
+    for width, drawing in ((390, "chart-narrow"), (1280, "chart-wide")):
+        ctx = browser.new_context(viewport={"width": width, "height": 900})
+        page = ctx.new_page()
+        page.goto(url)
+        page.wait_for_load_state("load")
+        shown = page.evaluate(measure)
+        assert shown, width
+        for c in shown:
+            assert drawing in c["cls"], (width, c)  # one drawing of each chart is shown
+            assert c["width"] >= 0.85 * (c["main"] - 32), (width, c)  # fills the column
+            assert c["text"] >= 10, (width, c)  # readable: not a desktop drawing shrunk
+        if width == 1280 and page.locator("figure.locator").count():
+            loc, toc, h1 = (page.evaluate(box, s) for s in ("figure.locator", "nav.toc", "h1"))
+            assert loc["left"] >= toc["right"] and loc["top"] < toc["top"], (loc, toc)
+            assert loc["top"] <= h1["bottom"] + 40, (loc, h1)  # beside the name, not under
+        ctx.close()

@@ -256,6 +256,25 @@ def test_territory_page_serves_the_next_assembly(site):
     assert re.search(r'href="annex/0[067]_[a-z]+/city\.html"', city)
 
 
+def test_next_assembly_names_every_agenda_item_with_its_proposal_code(site):
+    """Consensus and divisive items read "name (proposal code)" every time; an item
+    recorded without a code says so in words, never a bare name beside coded ones."""
+    _, ids, pages = site
+    html = pages[1].read_text(encoding="utf-8")
+    section = re.search(r'<section aria-labelledby="h-next".*?</section>', html, re.S).group(0)
+    lists = re.findall(r"<ul>(.*?)</ul>", section, re.S)[:2]  # consensus, then divisive
+    code = {"es": r"\((?:P-[\w-]+|sin clave de propuesta)\)",
+            "en": r"\((?:P-[\w-]+|no proposal code)\)"}
+    items = 0
+    for ul in lists:
+        for li in re.findall(r"<li>(.*?)</li>", ul, re.S):
+            for lang in ("es", "en"):
+                text = re.search(rf'<span lang="{lang}">(.*?)</span>', li, re.S).group(1)
+                items += 1
+                assert re.search(code[lang], text), (lang, text)
+    assert items, section[:500]
+
+
 #: Column headers that name agreements without saying which: 07-291's page used "Acuerdos" for
 #: 45 (accepted, also later cancelled) in one table and 47 (all recorded) in another.
 BARE = {"es": {"Acuerdos", "Número de acuerdos"}, "en": {"Agreements", "Number of agreements"}}

@@ -175,3 +175,14 @@ def step_notebook():
     from territoria.report.catalogue import kit_dir
 
     return kit_dir("notebooks") / "03_agenda.ipynb"
+
+
+def test_in_period_keeps_the_whole_last_day_of_votes_and_drops_form_columns():
+    df = pd.DataFrame({"when": ["2024-01-31 09:00", "2024-02-01 23:59", "2024-02-02 00:00"],
+                       "_uuid": ["a", "b", "c"], "v": [1, 2, 3]})
+    lo, hi = pd.Timestamp("2024-02-01"), pd.Timestamp("2024-02-01")
+    votes = step._in_period(df, "when", lo, hi, whole_day=True)
+    assert votes["v"].tolist() == [2] and list(votes.columns) == ["when", "v"]
+    tallies = step._in_period(df, "when", None, hi, whole_day=False)  # dates: up to hi itself
+    assert tallies["v"].tolist() == [1]
+    assert step._in_period(df, "when", None, None, whole_day=True)["v"].tolist() == [1, 2, 3]

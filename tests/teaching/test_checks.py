@@ -115,3 +115,21 @@ def test_english_and_bad_keys(classroom):
     with pytest.raises(ConfigError, match="one territory"):
         city_only("01.coverage", 0.5)
     assert city_only("00.n_selected", 1).correct is False
+
+
+def test_required_indicators_says_which_result_an_exercise_still_needs(tmp_path):
+    from territoria.config import init_workspace
+    from territoria.store import Store
+    from territoria.teaching.checks import _Unavailable
+
+    ws = init_workspace(tmp_path / "ws", name="Demo")
+    Store(ws.store_path).close()
+    ch = Checker(ws.root, language="en")  # a fresh store: no step has run
+    try:
+        assert ch.indicators("top_problem_share", city=True) is None
+        with pytest.raises(_Unavailable, match="02.top_problem.*top_problem_share"):
+            ch.required_indicators("02.top_problem", "top_problem_share", city=True)
+        with pytest.raises(_Unavailable, match="06.att.*crime_att_cs_never"):
+            ch.indicator("06.att", "crime_att_cs_never", city=True)
+    finally:
+        ch.ctx.close()

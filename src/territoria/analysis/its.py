@@ -93,13 +93,7 @@ def its(data: pd.DataFrame, time: str, outcome: str, intervention, maxlags: int 
     Newey, W. K. and West, K. D. (1987). Econometrica 55(3), 703-708.
     """
     cols = [time, outcome] + ([unit] if unit else []) + ([weights] if weights else [])
-    for c in cols:
-        if c not in data.columns:
-            raise AnalysisError(f"column '{c}' not in the data (columns: "
-                                f"{', '.join(map(str, data.columns))})")
-    y = pd.to_numeric(data[outcome], errors="coerce")
-    if (y.isna() & data[outcome].notna()).any():
-        raise DataError("outcome values must be numeric", column=outcome, rule="numeric")
+    y = _numeric_outcome(data, cols, outcome)
     keys_all, kind, tz = _keys(data[time], time)
     d = pd.DataFrame({"key": keys_all, "y": y})
     if unit and data.duplicated([unit, time]).any():
@@ -150,6 +144,26 @@ def its(data: pd.DataFrame, time: str, outcome: str, intervention, maxlags: int 
                      "ci_high": est + q * se, "p_val": float(2 * stats.t.sf(abs(est / se), n - k)),
                      "n": n, "n_pre": n_pre, "maxlags": L})
     return pd.DataFrame(rows)
+
+
+def _numeric_outcome(data: pd.DataFrame, columns, outcome: str) -> pd.Series:
+    """The outcome as numbers, after checking that every column is in ``data``.
+
+    Raises
+    ------
+    AnalysisError
+        A column is missing.
+    DataError
+        A value of the outcome is not a number.
+    """
+    for c in columns:
+        if c not in data.columns:
+            raise AnalysisError(f"column '{c}' not in the data (columns: "
+                                f"{', '.join(map(str, data.columns))})")
+    y = pd.to_numeric(data[outcome], errors="coerce")
+    if (y.isna() & data[outcome].notna()).any():
+        raise DataError("outcome values must be numeric", column=outcome, rule="numeric")
+    return y
 
 
 def _keys(values: pd.Series, name: str, tz=None) -> tuple[pd.Series, str, object]:
@@ -320,13 +334,7 @@ def comparative_its(panel: pd.DataFrame, unit: str, time: str, cohort: str, outc
         raise AnalysisError(f"control must be 'notyet' or 'never', got '{control}'")
     if inference not in ("cluster", "wild"):
         raise AnalysisError(f"inference must be 'cluster' or 'wild', got '{inference}'")
-    for c in (unit, time, cohort, outcome):
-        if c not in panel.columns:
-            raise AnalysisError(f"column '{c}' not in the data (columns: "
-                                f"{', '.join(map(str, panel.columns))})")
-    y = pd.to_numeric(panel[outcome], errors="coerce")
-    if (y.isna() & panel[outcome].notna()).any():
-        raise DataError("outcome values must be numeric", column=outcome, rule="numeric")
+    y = _numeric_outcome(panel, (unit, time, cohort, outcome), outcome)
     if panel.duplicated([unit, time]).any():
         raise DataError("duplicate rows for a unit and period", column=time,
                         rule="one row per unit and period")

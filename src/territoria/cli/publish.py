@@ -8,6 +8,7 @@ import click
 
 from territoria.cli._common import workspace_option
 from territoria.config import Workspace
+from territoria.lock import DEFAULT_WAIT, waiting_for
 
 
 @click.command("publish")
@@ -15,8 +16,12 @@ from territoria.config import Workspace
               help="Processes rendering the territory and annex pages (the site is the same "
                    "with any number).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--wait", "wait", type=click.FloatRange(0), default=DEFAULT_WAIT,
+              show_default=True, metavar="SECONDS",
+              help="Seconds to wait while another command writes to the workspace (a line "
+                   "says who; then publish goes on, or stops with an error).")
 @workspace_option
-def publish_cmd(ws: Workspace, workers: int, quiet: bool):
+def publish_cmd(ws: Workspace, workers: int, quiet: bool, wait: float):
     """Publish the site (site/ in the workspace): an index with search, filters and a map,
     one report per territory (es/en), the city page and the methodology. Atomic: a failed
     publish leaves the previous site as it was.
@@ -31,7 +36,8 @@ def publish_cmd(ws: Workspace, workers: int, quiet: bool):
 
     t = time.perf_counter()
     errors: list = []
-    index = publish(ws, errors=errors, workers=workers, progress=not quiet)
+    with waiting_for(wait, lambda line: click.echo(line, err=True)):
+        index = publish(ws, errors=errors, workers=workers, progress=not quiet)
     for page, error in errors:  # the other pages were written
         click.echo(f"warning: page not written: {page}: {error}", err=True)
     click.echo(f"site published in {time.perf_counter() - t:.1f} s: {index}")

@@ -210,6 +210,15 @@ _add(Spec(
         Column("name", "yes", "text", "ACULCO (PBLO)",
                _m("Nombre como lo conocen las vecinas y los vecinos (IECM: NOMUT).",
                   "Name as residents know it (IECM: NOMUT).")),
+        Column("name_en", "no", "text", "Aculco",
+               _m("Nombre en inglés, solo si lo tiene (los nombres de colonias son nombres "
+                  "propios: sin la columna se muestran igual en todos los idiomas). Otro idioma "
+                  "de city.yml: name_<código>. Las columnas zone_name y zone_name_en nombran la "
+                  "zona si no hay archivo de zonas.",
+                  "Name in English, only when it has one (names of colonias are proper names: "
+                  "without the column they are shown the same in every language). Another "
+                  "language of city.yml: name_<code>. Columns zone_name and zone_name_en name the "
+                  "zone when there is no zones file.")),
         Column("kind", "no", "text", "pueblo",
                _m("Tipo de territorio; si la columna no viene, se deduce del sufijo del nombre "
                   "((PBLO), (BARR), (U HAB)...), y sin sufijo es colonia.",
@@ -270,6 +279,15 @@ _add(Spec(
                   "Unique key of the zone; used by territories.zone_id and the forms.")),
         Column("name", "yes", "text", "Aculco",
                _m("Nombre de la zona.", "Name of the zone.")),
+        Column("name_en", "no", "text", "Aculco",
+               _m("Nombre de la zona en inglés, el que muestra el sitio en inglés; vacío o sin "
+                  "la columna, el mismo nombre en todos los idiomas. Otro idioma de city.yml: "
+                  "name_<código> (name_pt). city.yml: zones también puede nombrar cada zona "
+                  "por idioma (`{es: Zona 05, en: Zone 05}`) y manda sobre este archivo.",
+                  "Name of the zone in English, shown on the English site; empty or without "
+                  "the column, the same name in every language. Another language of city.yml: "
+                  "name_<code> (name_pt). city.yml: zones may also name each zone per language "
+                  "(`{es: Zona 05, en: Zone 05}`) and wins over this file.")),
     ),
     notes=_m("Puede ingerirse antes o después de los territorios; una zona que los territorios "
              "nombran y no está aquí se agrega con su clave como nombre (corríjalo ingiriendo "
@@ -460,6 +478,13 @@ _add(Spec(
 
 _FGJ_NOTE = _m("Columna del archivo de la FGJ; se lee pero no se usa.",
                "Column of the FGJ file; read but not used.")
+
+
+def _fgj_unused(*columns) -> tuple:
+    """Columns of the FGJ file that are read but not used, from ``(name, type, example)``."""
+    return tuple(Column(name, "no", kind, example, _FGJ_NOTE) for name, kind, example in columns)
+
+
 _add(Spec(
     "crime",
     _m("Carpetas de investigación (FGJ CDMX), un registro por carpeta",
@@ -474,10 +499,8 @@ _add(Spec(
        "coordinates; if there are only counts by area, use crime_by_area."),
     "territoria ingest -w WS crime.csv",
     (
-        Column("anio_inicio", "no", "integer", "2024", _FGJ_NOTE),
-        Column("mes_inicio", "no", "text", "Marzo", _FGJ_NOTE),
-        Column("fecha_inicio", "no", "date", "2024-03-02", _FGJ_NOTE),
-        Column("hora_inicio", "no", "time", "10:15:00", _FGJ_NOTE),
+        *_fgj_unused(("anio_inicio", "integer", "2024"), ("mes_inicio", "text", "Marzo"),
+                     ("fecha_inicio", "date", "2024-03-02"), ("hora_inicio", "time", "10:15:00")),
         Column("anio_hecho", "conditional", "integer", "2024",
                _m("Año de los hechos; se usa con mes_hecho si fecha_hecho falta.",
                   "Year of the facts; used with mes_hecho when fecha_hecho is missing.")),
@@ -489,7 +512,7 @@ _add(Spec(
                   "Obligatoria si faltan anio_hecho y mes_hecho.",
                   "Date of the facts (YYYY-MM-DD or dd/mm/yyyy): gives the month counted. "
                   "Required when anio_hecho and mes_hecho are missing.")),
-        Column("hora_hecho", "no", "time", "21:30:00", _FGJ_NOTE),
+        *_fgj_unused(("hora_hecho", "time", "21:30:00")),
         Column("delito", "conditional", "text",
                "ROBO A TRANSEUNTE EN VIA PUBLICA CON VIOLENCIA",
                _m("Delito; es la categoría si categoria_delito está vacía.",
@@ -498,10 +521,9 @@ _add(Spec(
                "ROBO A TRANSEUNTE EN VIA PUBLICA CON Y SIN VIOLENCIA",
                _m("Categoría que se cuenta. Sin ella ni delito, el registro va a cuarentena.",
                   "Category counted. Without it or delito, the record is quarantined.")),
-        Column("competencia", "no", "text", "FUERO COMUN", _FGJ_NOTE),
-        Column("fiscalia", "no", "text", "INVESTIGACION EN IZTAPALAPA", _FGJ_NOTE),
-        Column("agencia", "no", "text", "IZP-6", _FGJ_NOTE),
-        Column("unidad_investigacion", "no", "text", "UI-1CD", _FGJ_NOTE),
+        *_fgj_unused(("competencia", "text", "FUERO COMUN"),
+                     ("fiscalia", "text", "INVESTIGACION EN IZTAPALAPA"),
+                     ("agencia", "text", "IZP-6"), ("unidad_investigacion", "text", "UI-1CD")),
         Column("colonia_hecho", "conditional", "text", "ACULCO",
                _m("Colonia de los hechos; sólo se usa si no hay coordenadas válidas.",
                   "Colonia of the facts; used only when there are no valid coordinates.")),
@@ -513,8 +535,7 @@ _add(Spec(
                   "quedarse con las filas de la alcaldía propia.",
                   "Borough of the facts; needed in the city-wide file, to keep the rows of the "
                   "city's own borough.")),
-        Column("alcaldia_catalogo", "no", "text", "IZTAPALAPA", _FGJ_NOTE),
-        Column("municipio_hecho", "no", "text", "", _FGJ_NOTE),
+        *_fgj_unused(("alcaldia_catalogo", "text", "IZTAPALAPA"), ("municipio_hecho", "text", "")),
         Column("latitud", "conditional", "number", "19.365",
                _m("Latitud (grados, WGS84). El territorio es el polígono que contiene el punto.",
                   "Latitude (degrees, WGS84). The territory is the polygon holding the point.")),
@@ -629,8 +650,8 @@ def template_csv(kind: str) -> str:
     """The template CSV of ``kind``: exact header and one example row.
 
     >>> print(template_csv("zones"), end="")
-    zone_id,name
-    DT01,Aculco
+    zone_id,name,name_en
+    DT01,Aculco,Aculco
     """
     s = spec(kind)
     return _csv_text([s.header(), s.example()])

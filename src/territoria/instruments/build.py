@@ -359,13 +359,18 @@ def _sources(src_dir: Path) -> list[Path]:
     return sorted(p for p in src_dir.glob("*.yml") if not p.name.startswith("_"))
 
 
-def build_all(src_dir=None, out_dir=None) -> list[Path]:
-    """Build every ``<form>.yml`` of ``src_dir`` into ``out_dir/<form>.xlsx``; returns the paths."""
+def _targets(src_dir, out_dir) -> list[tuple[Path, Path]]:
+    """Each form's YAML source and the ``.xlsx`` built from it (defaults: ``surveys/src`` and
+    the folder above it)."""
     src_dir = Path(src_dir) if src_dir else default_sources_dir()
     out_dir = Path(out_dir) if out_dir else src_dir.parent
+    return [(p, out_dir / f"{p.stem}.xlsx") for p in _sources(src_dir)]
+
+
+def build_all(src_dir=None, out_dir=None) -> list[Path]:
+    """Build every ``<form>.yml`` of ``src_dir`` into ``out_dir/<form>.xlsx``; returns the paths."""
     written = []
-    for p in _sources(src_dir):
-        target = out_dir / f"{p.stem}.xlsx"
+    for p, target in _targets(src_dir, out_dir):
         data = build_bytes(p)
         if not target.exists() or target.read_bytes() != data:
             target.write_bytes(data)
@@ -375,11 +380,8 @@ def build_all(src_dir=None, out_dir=None) -> list[Path]:
 
 def check_all(src_dir=None, out_dir=None) -> list[str]:
     """Names of the forms whose committed ``.xlsx`` is missing or differs from its YAML source."""
-    src_dir = Path(src_dir) if src_dir else default_sources_dir()
-    out_dir = Path(out_dir) if out_dir else src_dir.parent
     stale = []
-    for p in _sources(src_dir):
-        target = out_dir / f"{p.stem}.xlsx"
+    for p, target in _targets(src_dir, out_dir):
         if not target.exists() or workbook_content(target) != workbook_content(io.BytesIO(build_bytes(p))):
             stale.append(target.name)
     return stale

@@ -977,20 +977,21 @@ class _Parser:
         return node
 
     def or_(self):
-        left = self.and_()
-        while self.peek("or"):
-            self.take()
-            right = self.and_()
-            left = (lambda a, b: lambda v: _truth(a(v)) or _truth(b(v)))(left, right)
-        return left
+        return self._chain("or", self.and_, any)
 
     def and_(self):
-        left = self.cmp()
-        while self.peek("and"):
+        return self._chain("and", self.cmp, all)
+
+    def _chain(self, word, operand, join):
+        """``operand (word operand)*``: the operands' truth values joined by ``any`` (or) or
+        ``all`` (and), left to right and stopping as soon as the result is known."""
+        parts = [operand()]
+        while self.peek(word):
             self.take()
-            right = self.cmp()
-            left = (lambda a, b: lambda v: _truth(a(v)) and _truth(b(v)))(left, right)
-        return left
+            parts.append(operand())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda v: join(_truth(p(v)) for p in parts)
 
     def cmp(self):
         left = self.add()

@@ -30,15 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-#: NOMUT suffix -> kind of territory.
-KIND_SUFFIXES = {
-    "PBLO": "pueblo",
-    "BARR": "barrio",
-    "U HAB": "unidad_habitacional",
-    "AMPL": "ampliacion",
-    "FRACC": "fraccionamiento",
-    "PJE": "paraje",
-}
+from territoria.ingest.names import KIND_SUFFIXES  # NOMUT suffix -> kind of territory
 
 #: SSP crime names -> the sample's categories (FGJ-like ``categoria_delito``).
 CRIME_CATEGORIES = {

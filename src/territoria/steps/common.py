@@ -26,7 +26,8 @@ import pandas as pd
 
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import ConfigError, DataError
-from territoria.i18n import check_language, tr
+from territoria.i18n import LANGUAGES, MissingTranslation, check_language, tr
+from territoria.steps import Section, View
 from territoria.store import Store
 
 
@@ -170,6 +171,66 @@ def memoized(fn):
         return value.copy() if isinstance(value, pd.DataFrame) else copy.deepcopy(value)
 
     return wrapper
+
+
+# -- a step's section of the site, declared from its catalogue ---------------------------
+
+class Texts:
+    """A step's catalogue, for declaring its :class:`~territoria.steps.Section`: every title,
+    caption and column header is a key of the catalogue, given in the kit's languages.
+
+    Parameters
+    ----------
+    messages : dict
+        ``{key: {"es": ..., "en": ...}}``, the module's ``MESSAGES``.
+
+    Examples
+    --------
+    >>> t = Texts({"title": {"es": "Paso", "en": "Step"}, "intro": {"es": "I", "en": "I"},
+    ...            "v": {"es": "Vista de {n}", "en": "View of {n}"},
+    ...            "col": {"es": "Columna", "en": "Column"}})
+    >>> t("v", n=3)
+    {'es': 'Vista de 3', 'en': 'View of 3'}
+    >>> s = t.section("00_x", [t.view("k", "table", "title", columns=[("c", "col")])])
+    >>> s.title["en"], s.views[0].columns, s.views[0].caption
+    ('Step', {'c': {'es': 'Columna', 'en': 'Column'}}, {})
+    """
+
+    def __init__(self, messages: dict):
+        self.messages = messages
+
+    def __call__(self, key: str, **fmt) -> dict:
+        """The entry ``key`` in every language of the kit, formatted with ``fmt``.
+
+        Raises
+        ------
+        MissingTranslation
+            ``key`` is not in the catalogue (strict or not: a section is declared once, at
+            import, and a page must not show a key instead of a text).
+        """
+        if key not in self.messages:
+            raise MissingTranslation(f"translation key {key} is not in the catalogue")
+        return {lang: tr(self.messages, key, lang, **fmt) for lang in LANGUAGES}
+
+    def columns(self, pairs) -> dict:
+        """``{column: header}`` from ``(column, key)`` pairs, in display order."""
+        return {col: self(key) for col, key in pairs}
+
+    def view(self, key: str, kind: str, title, caption=None, *, columns=(), **options) -> View:
+        """A :class:`~territoria.steps.View` of the result table ``key``; ``title`` and
+        ``caption`` are catalogue keys (or texts already built with ``self(key, ...)``),
+        ``columns`` ``(column, key)`` pairs; ``options`` are the other fields of the view."""
+        def text(t):
+            return {} if t is None else t if isinstance(t, dict) else self(t)
+
+        return View(key=key, kind=kind, title=text(title), caption=text(caption),
+                    columns=self.columns(columns), **options)
+
+    def section(self, step: str, views, indicators=()) -> Section:
+        """The step's :class:`~territoria.steps.Section`: title and introduction from the
+        catalogue's ``title`` and ``intro``, then ``views`` and the headline ``indicators``."""
+        return Section(step=step, title=self("title"), intro=self("intro"), views=tuple(views),
+                       indicators=tuple(indicators))
 
 
 # -- inputs: what a step needs, checked before any computation -----------------------------

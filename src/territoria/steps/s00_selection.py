@@ -32,7 +32,7 @@ from territoria import figures as plots
 from territoria.analysis import selection as sel
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View
+from territoria.steps import StepResult, common
 from territoria.steps.registry import step_by_id
 
 STEP = "00_selection"
@@ -104,34 +104,21 @@ MESSAGES = {
     "map_legend": {"es": "puntaje de prioridad", "en": "priority score"},
 }
 
-SECTION = Section(
-    step=STEP,
-    title=MESSAGES["title"],
-    intro=MESSAGES["intro"],
-    views=(
-        View(key="ranking", kind="table", title=MESSAGES["view_ranking"],
-             caption=MESSAGES["view_ranking_caption"],
-             columns={"rank": MESSAGES["col_rank"], "label_{lang}": MESSAGES["col_name"],
-                      "zone_id": MESSAGES["col_zone"], "score": MESSAGES["col_score"],
-                      "social_index": MESSAGES["col_social_index"],
-                      "crime_rate": MESSAGES["col_crime_rate"],
-                      "population": MESSAGES["col_population"],
-                      "cohort_computed": MESSAGES["col_cohort_computed"],
-                      "cohort_actual": MESSAGES["col_cohort_actual"]}),
-        View(key="sensitivity", kind="table", title=MESSAGES["view_sensitivity"],
-             caption=MESSAGES["view_sensitivity_caption"],
-             columns={"label_{lang}": MESSAGES["col_alternative"],
-                      "n_changed": MESSAGES["col_n_changed"],
-                      "rank_corr": MESSAGES["col_rank_corr"]}),
-        View(key="cohorts", kind="table", title=MESSAGES["view_cohorts"],
-             caption=MESSAGES["view_cohorts_caption"],
-             columns={"cohort_computed": MESSAGES["col_cohort_computed"],
-                      "cohort_actual": MESSAGES["col_cohort_actual"],
-                      "territories": MESSAGES["col_territories"]}),
-    ),
-    indicators=("selection_top_agreement", "selection_cohort_agreement",
-                "selection_sensitivity_changes"),
-)
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("ranking", "table", "view_ranking", "view_ranking_caption", columns=(
+        ("rank", "col_rank"), ("label_{lang}", "col_name"), ("zone_id", "col_zone"),
+        ("score", "col_score"), ("social_index", "col_social_index"),
+        ("crime_rate", "col_crime_rate"), ("population", "col_population"),
+        ("cohort_computed", "col_cohort_computed"), ("cohort_actual", "col_cohort_actual"))),
+    _T.view("sensitivity", "table", "view_sensitivity", "view_sensitivity_caption", columns=(
+        ("label_{lang}", "col_alternative"), ("n_changed", "col_n_changed"),
+        ("rank_corr", "col_rank_corr"))),
+    _T.view("cohorts", "table", "view_cohorts", "view_cohorts_caption", columns=(
+        ("cohort_computed", "col_cohort_computed"), ("cohort_actual", "col_cohort_actual"),
+        ("territories", "col_territories"))),
+), indicators=("selection_top_agreement", "selection_cohort_agreement",
+               "selection_sensitivity_changes"))
 
 
 def _month_start(d) -> str:

@@ -37,7 +37,7 @@ from territoria import vocabulary
 from territoria.analysis import participation as part
 from territoria.analysis.suppression import suppress
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View, common
+from territoria.steps import StepResult, common
 from territoria.steps.common import require_territory
 from territoria.steps.registry import step_by_id
 
@@ -120,29 +120,20 @@ MESSAGES = {
 }
 
 
-def _views() -> tuple:
-    m = MESSAGES
-    return (
-        View(key="coverage", kind="bar", title=m["view_coverage"],
-             caption=m["view_coverage_caption"], percent=True),
-        View(key="assemblies_by_month", kind="lines", title=m["view_months"],
-             caption=m["view_months_caption"], x="month", y="assemblies"),
-        View(key="attendance", kind="bar", title=m["view_attendance"],
-             caption=m["view_attendance_caption"], value="mean"),
-        View(key="links", kind="bar", title=m["view_links"],
-             caption=m["view_links_caption"],
-             value="per_1000"),
-        View(key="representation", kind="bar", title=m["view_representation"],
-             caption=m["view_representation_caption"], value="ratio"),
-        View(key="repeat", kind="table", title=m["view_repeat"], caption=m["view_repeat_caption"],
-             columns={"label_{lang}": m["col_source"], "participants": m["col_participants"],
-                      "share": m["col_share"]}),
-    )
-
-
-SECTION = Section(step=STEP, title=MESSAGES["title"], intro=MESSAGES["intro"], views=_views(),
-                  indicators=("block_coverage", "representation_ratio", "dissimilarity_index",
-                              "links_per_1000"))
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("coverage", "bar", "view_coverage", "view_coverage_caption", percent=True),
+    _T.view("assemblies_by_month", "lines", "view_months", "view_months_caption", x="month",
+             y="assemblies"),
+    _T.view("attendance", "bar", "view_attendance", "view_attendance_caption", value="mean"),
+    _T.view("links", "bar", "view_links", "view_links_caption", value="per_1000"),
+    _T.view("representation", "bar", "view_representation", "view_representation_caption",
+            value="ratio"),
+    _T.view("repeat", "table", "view_repeat", "view_repeat_caption", columns=(
+        ("label_{lang}", "col_source"), ("participants", "col_participants"),
+        ("share", "col_share"))),
+), indicators=("block_coverage", "representation_ratio", "dissimilarity_index",
+               "links_per_1000"))
 
 
 def group_label(sex: str, age_group: str, lang: str = "es") -> str:

@@ -36,7 +36,8 @@ from territoria.analysis.suppression import suppress
 from territoria.analysis.survey import design_weights, poststratify
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View, common
+from territoria.report import names as site_names
+from territoria.steps import StepResult, common
 from territoria.steps.common import require_territory
 from territoria.steps.registry import step_by_id
 
@@ -109,25 +110,15 @@ MESSAGES = {
                      "en": "Percentage who feel unsafe"},
 }
 
-SECTION = Section(
-    step=STEP,
-    title=MESSAGES["title"],
-    intro=MESSAGES["intro"],
-    views=(
-        View(key="problems", kind="bar", title=MESSAGES["view_problems"],
-             caption=MESSAGES["view_problems_caption"], percent=True),
-        View(key="groups", kind="table", title=MESSAGES["view_groups"],
-             caption=MESSAGES["view_groups_caption"], percent=True,
-             columns={"indicator_{lang}": MESSAGES["col_indicator"],
-                      "label_{lang}": MESSAGES["col_group"],
-                      "estimate": MESSAGES["col_estimate"], "n": MESSAGES["col_n"]}),
-        View(key="safety", kind="bar", title=MESSAGES["view_safety"],
-             caption=MESSAGES["view_safety_caption"], percent=True),
-        View(key="places", kind="bar", title=MESSAGES["view_places"],
-             caption=MESSAGES["view_places_caption"], percent=True),
-    ),
-    indicators=("top_problem_share", "pct_unsafe_colonia", "diagnostic_respondents"),
-)
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("problems", "bar", "view_problems", "view_problems_caption", percent=True),
+    _T.view("groups", "table", "view_groups", "view_groups_caption", percent=True, columns=(
+        ("indicator_{lang}", "col_indicator"), ("label_{lang}", "col_group"),
+        ("estimate", "col_estimate"), ("n", "col_n"))),
+    _T.view("safety", "bar", "view_safety", "view_safety_caption", percent=True),
+    _T.view("places", "bar", "view_places", "view_places_caption", percent=True),
+), indicators=("top_problem_share", "pct_unsafe_colonia", "diagnostic_respondents"))
 
 
 #: Disaggregation dimension -> the kind of code (:mod:`territoria.vocabulary`) naming its groups.
@@ -342,12 +333,11 @@ def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
     """
     levels = dg.safety_comparison(city, territory_id, weight="weight", strata="territory",
                                   **DESIGN)
-    zone_names = dict(ctx.store.query("SELECT zone_id, name FROM zones").to_numpy()) \
-        if ctx.store.has_table("zones") else {}
+    zone_names = site_names.zones_by_id(ctx.store, getattr(ctx, "config", None))
     for lg in ("es", "en"):
         levels[f"label_{lg}"] = [
             tr(dg.MESSAGES, f"level_{lv}", lg)
-            + (f": {zone_names.get(u, u)}" if lv == "zone" else "")
+            + (f": {zone_names.get(u, {}).get(lg, u)}" if lv == "zone" else "")
             for lv, u in zip(levels["level"], levels["unit"], strict=True)]
     levels = levels[["level", "unit", "label_es", "label_en", "estimate", "se", "ci_low",
                      "ci_high", "n", "deff"]]

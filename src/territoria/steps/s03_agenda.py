@@ -63,7 +63,7 @@ from territoria.analysis.prioritisation import (
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View
+from territoria.steps import StepResult, common
 from territoria.steps.common import memoized
 from territoria.steps.registry import step_by_id
 
@@ -196,53 +196,41 @@ def _t(key: str, lang: str, **kw) -> str:
     return tr(MESSAGES, key, lang, **kw)
 
 
-def _both(key: str, **kw) -> dict:
-    return {lang: _t(key, lang, **kw) for lang in LANGS}
-
-
-def _cols(*pairs) -> dict:
-    return {col: _both(key) for col, key in pairs}
-
-
-SECTION = Section(
-    step=STEP,
-    title=_both("title"),
-    intro=_both("intro"),
-    views=(
-        View("agenda", "table", _both("v_agenda"),
-             _both("c_agenda", min_gic=f"{_agenda.AGREED_MIN_GIC:.1f}"), columns=_cols(
-            ("rank", "col_rank"), ("label_{lang}", "col_proposal"), ("axis_{lang}", "col_axis"),
-            ("estimate", "col_consensus"), ("ci_low", "col_low"), ("ci_high", "col_high"),
-            ("n_votes", "col_votes"), ("department_{lang}", "col_department"),
-            ("horizon_{lang}", "col_horizon"), ("status_{lang}", "col_status"))),
-        View("agenda_consensus", "bar", _both("v_agenda_bar"), _both("c_agenda_bar")),
-        View("divisive", "table", _both("v_divisive"), _both("c_divisive"), columns=_cols(
-            ("label_{lang}", "col_proposal"), ("group_{lang}", "col_group"),
-            ("estimate", "col_agree"), ("ci_low", "col_low"), ("ci_high", "col_high"),
-            ("n", "col_votes")), percent=True),
-        View("opinion_groups", "table", _both("v_groups"), _both("c_groups"), columns=_cols(
-            ("group_{lang}", "col_group"), ("n", "col_people"), ("repr_{lang}", "col_rep"))),
-        View("by_grouping", "table", _both("v_by_grouping"), _both("c_by_grouping"),
-             columns=_cols(("label_{lang}", "col_proposal"), ("gic_opinion", "col_gic_opinion"),
-                           ("gic_sex", "col_gic_sex"), ("gic_age_group", "col_gic_age"),
-                           ("gic_tally", "col_gic_tally"), ("divisive_{lang}", "col_divisive"))),
-        View("ranking_rules", "table", _both("v_rules"), _both("c_rules"), columns=_cols(
-            ("label_{lang}", "col_proposal"), ("rank_consensus", "col_rank_consensus"),
-            ("rank_approval", "col_rank_approval"), ("rank_tally", "col_rank_tally"),
-            ("in_all_{lang}", "col_in_all"))),
-        View("rule_pairs", "table", _both("v_pairs"), columns=_cols(
-            ("label_{lang}", "col_pair"), ("top_overlap", "col_overlap"),
-            ("kendall_tau", "col_tau"))),
-        View("axes", "table", _both("v_axes"), _both("c_axes"), columns=_cols(
-            ("label_{lang}", "col_axis"), ("n_proposals", "col_n_proposals"),
-            ("n_top", "col_in_top"), ("mean_gic", "col_mean_gic"),
-            ("borda_rank", "col_borda_rank"), ("n_ballots", "col_ballots"))),
-        View("trajectory", "lines", _both("v_trajectory"), _both("c_trajectory"),
-             x="x", y="y", group="group_{lang}"),
-    ),
-    indicators=("agenda_top_consensus", "agenda_share_divisive", "agenda_top10_stable",
-                "agenda_consensus_change", "agenda_opinion_groups", "agenda_voters"),
-)
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("agenda", "table", "v_agenda",
+            _T("c_agenda", min_gic=f"{_agenda.AGREED_MIN_GIC:.1f}"), columns=(
+                ("rank", "col_rank"), ("label_{lang}", "col_proposal"),
+                ("axis_{lang}", "col_axis"), ("estimate", "col_consensus"),
+                ("ci_low", "col_low"), ("ci_high", "col_high"), ("n_votes", "col_votes"),
+                ("department_{lang}", "col_department"), ("horizon_{lang}", "col_horizon"),
+                ("status_{lang}", "col_status"))),
+    _T.view("agenda_consensus", "bar", "v_agenda_bar", "c_agenda_bar"),
+    _T.view("divisive", "table", "v_divisive", "c_divisive", columns=(
+        ("label_{lang}", "col_proposal"), ("group_{lang}", "col_group"),
+        ("estimate", "col_agree"), ("ci_low", "col_low"), ("ci_high", "col_high"),
+        ("n", "col_votes")), percent=True),
+    _T.view("opinion_groups", "table", "v_groups", "c_groups", columns=(
+        ("group_{lang}", "col_group"), ("n", "col_people"), ("repr_{lang}", "col_rep"))),
+    _T.view("by_grouping", "table", "v_by_grouping", "c_by_grouping", columns=(
+        ("label_{lang}", "col_proposal"), ("gic_opinion", "col_gic_opinion"),
+        ("gic_sex", "col_gic_sex"), ("gic_age_group", "col_gic_age"),
+        ("gic_tally", "col_gic_tally"), ("divisive_{lang}", "col_divisive"))),
+    _T.view("ranking_rules", "table", "v_rules", "c_rules", columns=(
+        ("label_{lang}", "col_proposal"), ("rank_consensus", "col_rank_consensus"),
+        ("rank_approval", "col_rank_approval"), ("rank_tally", "col_rank_tally"),
+        ("in_all_{lang}", "col_in_all"))),
+    _T.view("rule_pairs", "table", "v_pairs", columns=(
+        ("label_{lang}", "col_pair"), ("top_overlap", "col_overlap"),
+        ("kendall_tau", "col_tau"))),
+    _T.view("axes", "table", "v_axes", "c_axes", columns=(
+        ("label_{lang}", "col_axis"), ("n_proposals", "col_n_proposals"),
+        ("n_top", "col_in_top"), ("mean_gic", "col_mean_gic"),
+        ("borda_rank", "col_borda_rank"), ("n_ballots", "col_ballots"))),
+    _T.view("trajectory", "lines", "v_trajectory", "c_trajectory", x="x", y="y",
+            group="group_{lang}"),
+), indicators=("agenda_top_consensus", "agenda_share_divisive", "agenda_top10_stable",
+               "agenda_consensus_change", "agenda_opinion_groups", "agenda_voters"))
 
 
 # ------------------------------------------------------------------------------ loading
@@ -263,6 +251,18 @@ class AgendaAnalysis:
 
 def _ts(v):
     return None if v is None or (isinstance(v, str) and not v.strip()) else pd.Timestamp(v)
+
+
+def _in_period(df: pd.DataFrame, column: str, lo, hi, *, whole_day: bool) -> pd.DataFrame:
+    """Rows of ``df`` whose ``column`` is from ``lo`` to ``hi`` (either may be None: open),
+    without the form's own ``_`` columns; ``whole_day``: every time of ``hi``'s day counts."""
+    when = pd.to_datetime(df[column])
+    keep = pd.Series(True, index=df.index)
+    if lo is not None:
+        keep &= when >= lo
+    if hi is not None:
+        keep &= when < hi + pd.Timedelta(days=1) if whole_day else when <= hi
+    return df.loc[keep, [c for c in df.columns if not c.startswith("_")]]
 
 
 def load(ctx, territory_id: str, *, period_start=None, period_end=None) -> dict:
@@ -296,22 +296,10 @@ def load(ctx, territory_id: str, *, period_start=None, period_end=None) -> dict:
         props = props[[c for c in ("proposal_code", "territory", "axis", "title", "round")
                        if c in props.columns]]
     lo, hi = _ts(period_start), _ts(period_end)
-    if not votes.empty:
-        when = pd.to_datetime(votes["_submission_time"])
-        keep = pd.Series(True, index=votes.index)
-        if lo is not None:
-            keep &= when >= lo
-        if hi is not None:
-            keep &= when < hi + pd.Timedelta(days=1)
-        votes = votes.loc[keep, [c for c in votes.columns if not c.startswith("_")]]
+    if not votes.empty:  # submission times: the last day counts whole
+        votes = _in_period(votes, "_submission_time", lo, hi, whole_day=True)
     if not tallies.empty:
-        when = pd.to_datetime(tallies["date"])
-        keep = pd.Series(True, index=tallies.index)
-        if lo is not None:
-            keep &= when >= lo
-        if hi is not None:
-            keep &= when <= hi
-        tallies = tallies.loc[keep, [c for c in tallies.columns if not c.startswith("_")]]
+        tallies = _in_period(tallies, "date", lo, hi, whole_day=False)
     diag = ctx.store.query(
         'SELECT _uuid AS respondent, problem_1, problem_2, problem_3 FROM diagnostic '
         'WHERE territory = ?', [territory_id]) if ctx.store.has_table("diagnostic") else \

@@ -55,7 +55,7 @@ from territoria.ledger.model import (
     text_in,
 )
 from territoria.ledger.surveys import frames_from_surveys
-from territoria.steps import Section, StepResult, View
+from territoria.steps import StepResult, common
 from territoria.steps.common import memoized
 from territoria.steps.registry import step_by_id
 
@@ -185,50 +185,36 @@ def _t(key, lang, **kw):
     return tr(MESSAGES, key, lang, **kw)
 
 
-def _both(key, **kw):
-    return {lg: _t(key, lg, **kw) for lg in LANGS}
-
-
-def _cols(*pairs):
-    return {c: _both(k) for c, k in pairs}
-
-
-SECTION = Section(
-    step=STEP,
-    title=_both("title"),
-    intro=_both("intro"),
-    views=(
-        View("accountability", "table", _both("v_accountability"),
-             _both("c_accountability", n=MAX_PROMISES, k=LAST_UPDATES), columns=_cols(
-                 ("agreement_id", "col_agreement"), ("label_{lang}", "col_promised"),
-                 ("department_{lang}", "col_by_whom"), ("meeting_{lang}", "col_meeting"),
-                 ("committed_date", "col_committed"), ("due_date", "col_by_when"),
-                 ("status_{lang}", "col_status"), ("progress", "col_progress"),
-                 ("overdue_{lang}", "col_overdue"), ("n_evidence", "col_evidence"),
-                 ("history_{lang}", "col_history"))),
-        View("overdue", "table", _both("v_overdue"), _both("c_overdue", n=MAX_OVERDUE),
-             columns=_cols(("agreement_id", "col_agreement"), ("label_{lang}", "col_promised"),
-                           ("department_{lang}", "col_by_whom"), ("due_date", "col_by_when"),
-                           ("days_overdue", "col_days_overdue"), ("status_{lang}", "col_status"),
-                           ("progress", "col_progress"))),
-        View("promise_keeping", "bar", _both("v_promise"), _both("c_promise"), percent=True),
-        View("promise_table", "table", _both("v_promise"), _both("c_promise"), columns=_cols(
-            ("label_{lang}", "col_department"), ("n_committed", "col_committed_n"),
-            ("n_done", "col_done"), ("estimate", "col_fulfilment"), ("ci_low", "col_low"),
-            ("ci_high", "col_high"), ("on_time", "col_on_time"), ("n_overdue", "col_n_overdue")),
-             percent=True),
-        View("time_to_fulfilment", "table", _both("v_time"), _both("c_time"), columns=_cols(
-            ("label_{lang}", "col_department"), ("n", "col_n"), ("events", "col_events"),
-            ("median_days", "col_median"), ("median_ci_low", "col_low"),
-            ("median_ci_high", "col_high"))),
-        View("traceability", "table", _both("v_trace"), _both("c_trace"), columns=_cols(
-            ("label_{lang}", "col_indicator"), ("estimate", "col_value"), ("ci_low", "col_low"),
-            ("ci_high", "col_high"), ("n", "col_base"), ("note_{lang}", "col_note")),
-             percent=True),
-    ),
-    indicators=("followup_fulfilment_rate", "followup_on_time_rate", "followup_overdue",
-                "followup_median_days", "followup_evidence_share"),
-)
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("accountability", "table", "v_accountability",
+            _T("c_accountability", n=MAX_PROMISES, k=LAST_UPDATES), columns=(
+                ("agreement_id", "col_agreement"), ("label_{lang}", "col_promised"),
+                ("department_{lang}", "col_by_whom"), ("meeting_{lang}", "col_meeting"),
+                ("committed_date", "col_committed"), ("due_date", "col_by_when"),
+                ("status_{lang}", "col_status"), ("progress", "col_progress"),
+                ("overdue_{lang}", "col_overdue"), ("n_evidence", "col_evidence"),
+                ("history_{lang}", "col_history"))),
+    _T.view("overdue", "table", "v_overdue", _T("c_overdue", n=MAX_OVERDUE), columns=(
+        ("agreement_id", "col_agreement"), ("label_{lang}", "col_promised"),
+        ("department_{lang}", "col_by_whom"), ("due_date", "col_by_when"),
+        ("days_overdue", "col_days_overdue"), ("status_{lang}", "col_status"),
+        ("progress", "col_progress"))),
+    _T.view("promise_keeping", "bar", "v_promise", "c_promise", percent=True),
+    _T.view("promise_table", "table", "v_promise", "c_promise", columns=(
+        ("label_{lang}", "col_department"), ("n_committed", "col_committed_n"),
+        ("n_done", "col_done"), ("estimate", "col_fulfilment"), ("ci_low", "col_low"),
+        ("ci_high", "col_high"), ("on_time", "col_on_time"), ("n_overdue", "col_n_overdue")),
+            percent=True),
+    _T.view("time_to_fulfilment", "table", "v_time", "c_time", columns=(
+        ("label_{lang}", "col_department"), ("n", "col_n"), ("events", "col_events"),
+        ("median_days", "col_median"), ("median_ci_low", "col_low"),
+        ("median_ci_high", "col_high"))),
+    _T.view("traceability", "table", "v_trace", "c_trace", columns=(
+        ("label_{lang}", "col_indicator"), ("estimate", "col_value"), ("ci_low", "col_low"),
+        ("ci_high", "col_high"), ("n", "col_base"), ("note_{lang}", "col_note")), percent=True),
+), indicators=("followup_fulfilment_rate", "followup_on_time_rate", "followup_overdue",
+               "followup_median_days", "followup_evidence_share"))
 
 
 # ------------------------------------------------------------------------------ loading

@@ -39,7 +39,7 @@ from territoria.analysis import process_eval as pe
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View
+from territoria.steps import StepResult, common
 from territoria.steps.registry import step_by_id
 
 STEP = "05_process"
@@ -118,35 +118,23 @@ MESSAGES = {
                      "en": "This step runs per neighbourhood: set `territory`."},
 }
 
-SECTION = Section(
-    step=STEP,
-    title=MESSAGES["title"],
-    intro=MESSAGES["intro"],
-    views=(
-        View(key="scorecard", kind="bar", title=MESSAGES["view_scorecard"],
-             caption=MESSAGES["view_scorecard_caption"], percent=True),
-        View(key="reliability", kind="table", title=MESSAGES["view_reliability"],
-             caption=MESSAGES["view_reliability_caption"],
-             columns={"label_{lang}": MESSAGES["col_stage"], "alpha": MESSAGES["col_alpha"],
-                      "ci_low": MESSAGES["col_low"], "ci_high": MESSAGES["col_high"],
-                      "k": MESSAGES["col_items"], "n": MESSAGES["col_n"]}),
-        View(key="repeated", kind="table", title=MESSAGES["view_change"],
-             caption=MESSAGES["view_change_caption"],
-             columns={"label_{lang}": MESSAGES["col_item"], "mean_pre": MESSAGES["col_pre"],
-                      "mean_post": MESSAGES["col_post"], "estimate": MESSAGES["col_change"],
-                      "ci_low": MESSAGES["col_low"], "ci_high": MESSAGES["col_high"],
-                      "n": MESSAGES["col_n"]}),
-        View(key="iap2", kind="table", title=MESSAGES["view_iap2"],
-             columns={"mechanism_{lang}": MESSAGES["col_mechanism"],
-                      "level_{lang}": MESSAGES["col_level"], "rationale_{lang}":
-                          MESSAGES["col_why"]}),
-        View(key="city_comparison", kind="table", title=MESSAGES["view_city"],
-             columns={"label_{lang}": MESSAGES["col_stage"],
-                      "territory_value": MESSAGES["col_territory"],
-                      "city_value": MESSAGES["col_city"]}),
-    ),
-    indicators=("impact_agree", "delib_agree", "design_agree", "agreements_signed"),
-)
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("scorecard", "bar", "view_scorecard", "view_scorecard_caption", percent=True),
+    _T.view("reliability", "table", "view_reliability", "view_reliability_caption", columns=(
+        ("label_{lang}", "col_stage"), ("alpha", "col_alpha"), ("ci_low", "col_low"),
+        ("ci_high", "col_high"), ("k", "col_items"), ("n", "col_n"))),
+    _T.view("repeated", "table", "view_change", "view_change_caption", columns=(
+        ("label_{lang}", "col_item"), ("mean_pre", "col_pre"), ("mean_post", "col_post"),
+        ("estimate", "col_change"), ("ci_low", "col_low"), ("ci_high", "col_high"),
+        ("n", "col_n"))),
+    _T.view("iap2", "table", "view_iap2", columns=(
+        ("mechanism_{lang}", "col_mechanism"), ("level_{lang}", "col_level"),
+        ("rationale_{lang}", "col_why"))),
+    _T.view("city_comparison", "table", "view_city", columns=(
+        ("label_{lang}", "col_stage"), ("territory_value", "col_territory"),
+        ("city_value", "col_city"))),
+), indicators=("impact_agree", "delib_agree", "design_agree", "agreements_signed"))
 
 
 # ----------------------------------------------------------------------------------------
@@ -194,6 +182,14 @@ def _end(q: pd.DataFrame) -> pd.DataFrame:
     return q[q["moment"].astype(str) == "end"] if "moment" in q.columns else q
 
 
+def _scales(q: pd.DataFrame):
+    """The end questionnaire and, per OECD stage with at least two Likert items, the stage and
+    its items (a scale of one item has no reliability)."""
+    e = _end(q)
+    scales = [(stage, pe.likert_items(e, stage)) for stage in pe.STAGES]
+    return e, [(stage, items) for stage, items in scales if len(items) >= 2]
+
+
 def reliability(q: pd.DataFrame) -> pd.DataFrame:
     """Cronbach's alpha (Feldt 95 % interval) of each OECD stage scale, end questionnaire.
 
@@ -203,12 +199,9 @@ def reliability(q: pd.DataFrame) -> pd.DataFrame:
         ``stage``, ``label_es``, ``label_en``, ``k`` (items), ``n`` (complete answers),
         ``alpha``, ``ci_low``, ``ci_high``, ``reliable`` (alpha >= 0.7).
     """
-    e = _end(q)
+    e, scales = _scales(q)
     rows = []
-    for stage in pe.STAGES:
-        items = pe.likert_items(e, stage)
-        if len(items) < 2:
-            continue
+    for stage, items in scales:
         r = pe.cronbach(e, items).iloc[0]
         rows.append({"stage": stage, "label_es": _label(stage, "es"),
                      "label_en": _label(stage, "en"), "k": int(r["k"]), "n": int(r["n"]),
@@ -226,12 +219,9 @@ def item_analysis(q: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``stage`` and the columns of :func:`territoria.analysis.process_eval.item_total`.
     """
-    e = _end(q)
+    e, scales = _scales(q)
     out = []
-    for stage in pe.STAGES:
-        items = pe.likert_items(e, stage)
-        if len(items) < 2:
-            continue
+    for stage, items in scales:
         it = pe.item_total(e, items)
         it.insert(0, "stage", stage)
         out.append(it)

@@ -47,7 +47,7 @@ from territoria.analysis import impact, its, panel, power
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import check_language, tr
-from territoria.steps import Section, StepResult, View
+from territoria.steps import StepResult, common
 from territoria.steps.impact_data import (
     CODINGS,
     WB_OUTCOMES,
@@ -187,37 +187,24 @@ MESSAGES = {
     "its_obs": {"es": "Observado", "en": "Observed"},
 }
 
-SECTION = Section(
-    step=STEP,
-    title=MESSAGES["title"],
-    intro=MESSAGES["intro"],
-    views=(
-        View(key="estimates", kind="bar", title=MESSAGES["view_estimates"],
-             caption=MESSAGES["view_estimates_caption"]),
-        View(key="by_cohort", kind="bar", title=MESSAGES["view_cohort"],
-             caption=MESSAGES["view_cohort_caption"]),
-        View(key="event_study", kind="lines", title=MESSAGES["view_event"],
-             caption=MESSAGES["view_event_caption"], x="e", y="estimate"),
-        View(key="its", kind="bar", title=MESSAGES["view_its"],
-             caption=MESSAGES["view_its_caption"]),
-        View(key="wellbeing", kind="table", title=MESSAGES["view_wellbeing"],
-             caption=MESSAGES["view_wellbeing_caption"],
-             columns={"label_{lang}": MESSAGES["col_label"], "mean_pre": MESSAGES["col_pre"],
-                      "mean_post": MESSAGES["col_post"], "estimate": MESSAGES["col_estimate"],
-                      "ci_low": MESSAGES["col_low"], "ci_high": MESSAGES["col_high"],
-                      "n": MESSAGES["col_people"]}),
-        View(key="power", kind="table", title=MESSAGES["view_power"],
-             caption=MESSAGES["view_power_caption"],
-             columns={"label_{lang}": MESSAGES["col_label"],
-                      "n_per_round": MESSAGES["col_needed"]}),
-        View(key="cohorts", kind="table", title=MESSAGES["view_cohorts"],
-             columns={"label_{lang}": MESSAGES["col_cohort"], "joined_on": MESSAGES["col_joined"],
-                      "first_exposed_period": MESSAGES["col_exposed"],
-                      "first_full_period": MESSAGES["col_full"], "n": MESSAGES["col_n"]}),
-    ),
-    indicators=("crime_att_cs_never", "crime_its_level_change", "wb_life_satisfaction_change",
-                "wb_unsafe_change"),
-)
+_T = common.Texts(MESSAGES)
+SECTION = _T.section(STEP, (
+    _T.view("estimates", "bar", "view_estimates", "view_estimates_caption"),
+    _T.view("by_cohort", "bar", "view_cohort", "view_cohort_caption"),
+    _T.view("event_study", "lines", "view_event", "view_event_caption", x="e", y="estimate"),
+    _T.view("its", "bar", "view_its", "view_its_caption"),
+    _T.view("wellbeing", "table", "view_wellbeing", "view_wellbeing_caption", columns=(
+        ("label_{lang}", "col_label"), ("mean_pre", "col_pre"), ("mean_post", "col_post"),
+        ("estimate", "col_estimate"), ("ci_low", "col_low"), ("ci_high", "col_high"),
+        ("n", "col_people"))),
+    _T.view("power", "table", "view_power", "view_power_caption", columns=(
+        ("label_{lang}", "col_label"), ("n_per_round", "col_needed"))),
+    _T.view("cohorts", "table", "view_cohorts", columns=(
+        ("label_{lang}", "col_cohort"), ("joined_on", "col_joined"),
+        ("first_exposed_period", "col_exposed"), ("first_full_period", "col_full"),
+        ("n", "col_n"))),
+), indicators=("crime_att_cs_never", "crime_its_level_change", "wb_life_satisfaction_change",
+               "wb_unsafe_change"))
 
 
 # ----------------------------------------------------------------------------------------

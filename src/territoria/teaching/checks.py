@@ -239,11 +239,16 @@ class Checker:
             f"SELECT * FROM indicators WHERE name = ? AND {where} ORDER BY computed_at", params)
         return None if df.empty else df.drop_duplicates(["grp"], keep="last")
 
-    def indicator(self, key: str, name: str, *, city: bool = False, field: str = "value"):
+    def required_indicators(self, key: str, name: str, *, city: bool = False):
+        """:meth:`indicators`, or the learner is told that exercise ``key`` needs the result
+        ``name``, not computed yet."""
         df = self.indicators(name, city=city)
         if df is None:
             raise _Unavailable(tr(MESSAGES, "no_result", self.language, ex=key, name=name))
-        return df.iloc[-1][field]
+        return df
+
+    def indicator(self, key: str, name: str, *, city: bool = False, field: str = "value"):
+        return self.required_indicators(key, name, city=city).iloc[-1][field]
 
     def memo(self, name: str | tuple, fn: Callable[[], Any]):
         if name not in self._cache:
@@ -408,10 +413,7 @@ def _group_names(ch: Checker, grp: str) -> set:
 
 
 def _lowest_group(ch: Checker) -> set:
-    df = ch.indicators("representation_ratio")
-    if df is None:
-        raise _Unavailable(tr(MESSAGES, "no_result", ch.language, ex="01.underrepresented",
-                              name="representation_ratio"))
+    df = ch.required_indicators("01.underrepresented", "representation_ratio")
     df = df[~df["suppressed"].astype(bool) & df["value"].notna()]
     return _group_names(ch, str(df.sort_values("value").iloc[0]["grp"]))
 
@@ -423,10 +425,7 @@ def _covers(ch: Checker, key: str, name: str, truth_value: float, city: bool = T
 
 
 def _top_axis(ch: Checker) -> set:
-    df = ch.indicators("top_problem_share")
-    if df is None:
-        raise _Unavailable(tr(MESSAGES, "no_result", ch.language, ex="02.top_problem",
-                              name="top_problem_share"))
+    df = ch.required_indicators("02.top_problem", "top_problem_share")
     axis = str(df.iloc[-1]["grp"])
     return {axis, ch.ctx.config.axis_label(axis, "es"), ch.ctx.config.axis_label(axis, "en")}
 
