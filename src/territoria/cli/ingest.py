@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from territoria.cli._common import workspace_option
+from territoria.cli._common import quiet_option, workspace_option
 from territoria.ingest.core import KINDS, ingest_files, total_line
 from territoria.lock import DEFAULT_WAIT, set_default_wait
 
@@ -44,7 +44,7 @@ def _language(ws) -> str:
 @click.option("--areas-key", default=None, metavar="KEY[=FILEKEY]",
               help="Column of --areas that identifies each area (and, after =, the column "
                    "of the data file that holds it when the names differ).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option
 @workspace_option
 def ingest_cmd(files, kind, form, dry_run, replace, wait, where, mapping, repair, areas,
                areas_key, quiet, ws):

@@ -6,20 +6,17 @@ import time
 
 import click
 
-from territoria.cli._common import workspace_option
+from territoria.cli._common import quiet_option, wait_option, workspace_option
 from territoria.config import Workspace
-from territoria.lock import DEFAULT_WAIT, waiting_for
+from territoria.lock import waiting_for
 
 
 @click.command("publish")
 @click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Processes rendering the territory and annex pages (the site is the same "
                    "with any number).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--wait", "wait", type=click.FloatRange(0), default=DEFAULT_WAIT,
-              show_default=True, metavar="SECONDS",
-              help="Seconds to wait while another command writes to the workspace (a line "
-                   "says who; then publish goes on, or stops with an error).")
+@quiet_option
+@wait_option("publish")
 @workspace_option
 def publish_cmd(ws: Workspace, workers: int, quiet: bool, wait: float):
     """Publish the site (site/ in the workspace): an index with search, filters and a map,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from territoria.cli._common import workspace_option
+from territoria.cli._common import quiet_option, wait_option, workspace_option
 from territoria.exceptions import PipelineError
-from territoria.lock import DEFAULT_WAIT, waiting_for
+from territoria.lock import waiting_for
 
 
 @click.command("run")
@@ -36,11 +36,8 @@ from territoria.lock import DEFAULT_WAIT, waiting_for
                                                               path_type=Path),
               default=None, help="Folder with the NN_name.ipynb step notebooks "
                                  "(default: the kit's notebooks).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--wait", "wait", type=click.FloatRange(0), default=DEFAULT_WAIT,
-              show_default=True, metavar="SECONDS",
-              help="Seconds to wait while another command writes to the workspace (a line "
-                   "says who; then the run goes on, or stops with an error).")
+@quiet_option
+@wait_option("the run")
 @workspace_option
 def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, scheduler,
             language, notebooks_dir, quiet, wait):
