@@ -24,6 +24,9 @@ KNOWN_DUPLICATES = {
     "Falta el parámetro 'territory'",
     # report/site.py's own two copies (its annex links are being reworked at the same time)
     "Evaluaciones del programa (informes)",
+    # site.py's catalogue columns and instruments.codebook (which sits below the vocabulary,
+    # so cannot import it): arrived with the site's catalogue page on the same day
+    "Nombre",
 }
 
 
