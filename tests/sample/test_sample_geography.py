@@ -66,7 +66,7 @@ def test_a_second_city_end_to_end(real_data, tmp_path):
     assert not out["failed"]
     root = tmp_path / "milpa"
     city = yaml.safe_load((root / "city.yml").read_text(encoding="utf-8"))
-    assert city["name"] == "Milpa Alta (ciudad de ejemplo)"
+    assert city["name"] == {"es": "Milpa Alta (ciudad de ejemplo)", "en": "Milpa Alta (sample city)"}
     keys = city | {"sources": [x["path"] for x in city["sources"]]}
     assert "iztapalapa" not in yaml.safe_dump(keys, allow_unicode=True).lower()
     with Store(root / "territoria.duckdb", read_only=True) as s:
