@@ -5,6 +5,14 @@ Each module keeps its own catalogue, a dict ``{key: {"es": ..., "en": ...}}``, a
 vecinos), not translated word by word. The labels of shared codes (sex, axis, department...)
 are not kept here but in :mod:`territoria.vocabulary`.
 
+The texts are data, not code: a module's catalogues live in ``territoria/messages/<module>.yml``
+(``messages/steps.s01_network.yml`` for :mod:`territoria.steps.s01_network`), one mapping per
+catalogue name, and the module reads them with :func:`catalogue`
+(``MESSAGES = catalogue(__name__)``). A translator mends a text, or adds a language (``pt:``
+under each key), in that file without touching Python. An entry the module takes from elsewhere
+(a step's title from the registry, a heading from the vocabulary) stands in the file as
+``null`` with a comment naming its source, and is passed to :func:`catalogue` by keyword.
+
 A city may publish in any language code (``city.yml: languages``): a text missing in that
 language falls back to ``fallback`` (the city's first language) and then to Spanish.
 
@@ -24,7 +32,12 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from territoria.exceptions import ConfigError
 
@@ -34,6 +47,10 @@ LANGUAGES = ("es", "en")
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 
 _STRICT = False
+
+#: Where the modules' catalogues are kept (package data).
+MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
 
 
 class MissingTranslation(KeyError):
@@ -86,3 +103,95 @@ def check_language(lang: str) -> str:
     if not isinstance(lang, str) or not LANGUAGE_CODE.match(lang):
         raise ConfigError(f"{lang!r} is not a language code (e.g. es, en, pt, nah)")
     return lang
+
+
+def catalogue_path(module: str) -> Path:
+    """The file of ``module``'s catalogues: ``territoria.steps.s01_network`` ->
+    ``messages/steps.s01_network.yml``.
+
+    >>> catalogue_path("territoria.report.words").name
+    'report.words.yml'
+    """
+    parts = module.split(".")
+    if "territoria" in parts:  # also under a test runner's longer name (src.territoria...)
+        parts = parts[parts.index("territoria") + 1:]
+    if not parts or not all(parts):
+        raise ConfigError(f"{module!r} is not a module of territoria")
+    return MESSAGES_DIR / (".".join(parts) + ".yml")
+
+
+def _is_text(value: object) -> bool:
+    """A text, or a list of texts (a table's headers)."""
+    return isinstance(value, str) or (isinstance(value, list)
+                                      and all(isinstance(t, str) for t in value))
+
+
+@functools.lru_cache(maxsize=None)
+def _read(path: Path) -> dict[str, dict[str, dict[str, str] | None]]:
+    """The catalogues of one file, parsed once per process."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no catalogue file for this module") from None
+    data = yaml.load(text, Loader=_Loader)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of catalogue names")
+    for name, entries in data.items():
+        if not isinstance(entries, dict):
+            raise ConfigError(f"{path}: {name}: expected a mapping of keys to texts")
+        for key, texts in entries.items():
+            if texts is None:
+                continue
+            if not isinstance(key, str) or not isinstance(texts, dict) or not all(
+                    isinstance(lg, str) and _is_text(t) for lg, t in texts.items()):
+                raise ConfigError(f"{path}: {name}: {key!r}: expected language: text lines "
+                                  "(quote a key YAML reads otherwise, e.g. 'no')")
+    return data
+
+
+def catalogue(module: str, name: str = "MESSAGES", /,
+              **computed: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The catalogue ``name`` of ``module`` (its ``__name__``), read from its YAML file.
+
+    Keys keep the file's order. An entry written ``null`` in the file is taken from
+    ``computed`` (the module passes the texts it takes from elsewhere); each must be given, and
+    only those. Each call returns a fresh dict (a module may add entries to its own).
+
+    Parameters
+    ----------
+    module : str
+        The module's ``__name__`` (``territoria.steps.s01_network``).
+    name : str
+        The catalogue's name in the file: the module attribute it fills (``MESSAGES``,
+        ``STATUS_LABELS``...).
+    **computed : dict of str to str
+        The texts of the file's ``null`` entries, by key.
+
+    Returns
+    -------
+    dict
+        ``{key: {language: text}}``.
+
+    Raises
+    ------
+    ConfigError
+        No file, no catalogue of that name, or a ``null`` entry and ``computed`` that disagree.
+
+    Examples
+    --------
+    >>> words = catalogue("territoria.report.words")
+    >>> tr(words, next(iter(words)), "en") != ""
+    True
+    >>> catalogue("territoria.report.words", "NOPE")
+    Traceback (most recent call last):
+    territoria.exceptions.ConfigError: report.words.yml has no catalogue NOPE
+    """
+    path = catalogue_path(module)
+    entries = _read(path).get(name)
+    if entries is None:
+        raise ConfigError(f"{path.name} has no catalogue {name}")
+    holes = [k for k, v in entries.items() if v is None]
+    if sorted(holes) != sorted(computed):
+        raise ConfigError(f"{path.name}: {name}: the entries written null ({', '.join(holes)}) "
+                          f"and those the module gives ({', '.join(computed)}) differ")
+    return {k: computed[k] if v is None else dict(v) for k, v in entries.items()}
