@@ -54,7 +54,7 @@ from territoria.analysis.votes import (
     vote_counts,
 )
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
 __all__ = ["JEFFREYS", "MESSAGES", "ROUND_ORDER", "VOTE_CODES", "consensus_labels",
            "consensus_trajectory", "group_consensus", "group_table", "jeffreys_interval",
@@ -64,21 +64,7 @@ __all__ = ["JEFFREYS", "MESSAGES", "ROUND_ORDER", "VOTE_CODES", "consensus_label
 #: Order of the rounds of the method (consensus trajectory).
 ROUND_ORDER = ("assembly", "collective", "agenda_validation")
 
-MESSAGES = {
-    "proposal": {"es": "Propuesta", "en": "Proposal"},
-    "group": {"es": "Grupo", "en": "Group"},
-    "n_votes": {"es": "Votos", "en": "Votes"},
-    "p_agree": {"es": "% de acuerdo", "en": "% agree"},
-    "p_disagree": {"es": "% en desacuerdo", "en": "% disagree"},
-    "gic": {"es": "Consenso entre grupos", "en": "Group-informed consensus"},
-    "gdc": {"es": "Rechazo compartido", "en": "Shared rejection"},
-    "divisive": {"es": "Divide opiniones (requiere mediación)",
-                 "en": "Divisive (needs mediation)"},
-    "round": {"es": "Ronda", "en": "Round"},
-    "assembly": {"es": "Asamblea", "en": "Assembly"},
-    "collective": {"es": "Colectivo de planeación", "en": "Planning collective"},
-    "agenda_validation": {"es": "Validación de la agenda", "en": "Agenda validation"},
-}
+MESSAGES = catalogue(__name__)
 
 
 def consensus_trajectory(counts_by_round: pd.DataFrame, *, round_col: str = "round",

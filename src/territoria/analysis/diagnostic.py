@@ -29,7 +29,7 @@ from scipy import stats
 
 from territoria.analysis.survey import estimate
 from territoria.exceptions import AnalysisError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
 __all__ = [
     "ENSU_PLACES",
@@ -50,24 +50,7 @@ __all__ = [
 ENSU_PLACES = ("home", "work", "streets", "school", "market", "shopping_centre", "bank",
                "street_atm", "public_transport", "car", "highway", "park")
 
-MESSAGES = {
-    "place_home": {"es": "Su casa", "en": "Home"},
-    "place_work": {"es": "Su trabajo", "en": "Work"},
-    "place_streets": {"es": "Las calles que usa habitualmente", "en": "Streets you usually use"},
-    "place_school": {"es": "La escuela", "en": "School"},
-    "place_market": {"es": "El mercado", "en": "Market"},
-    "place_shopping_centre": {"es": "El centro comercial", "en": "Shopping centre"},
-    "place_bank": {"es": "El banco", "en": "Bank"},
-    "place_street_atm": {"es": "El cajero automático en la vía pública",
-                         "en": "Street cash machine (ATM)"},
-    "place_public_transport": {"es": "El transporte público", "en": "Public transport"},
-    "place_car": {"es": "El automóvil", "en": "Car"},
-    "place_highway": {"es": "La carretera", "en": "Highway"},
-    "place_park": {"es": "El parque o centro recreativo", "en": "Park or recreation centre"},
-    "level_territory": {"es": "Colonia", "en": "Neighbourhood"},
-    "level_zone": {"es": "Dirección territorial", "en": "Territorial directorate"},
-    "level_city": {"es": "Alcaldía", "en": "Borough"},
-}
+MESSAGES = catalogue(__name__)
 
 SAFE_CODES = {"1": 0.0, "2": 1.0, "9": 0.0}
 _DESIGN_KW = ("strata", "psu", "fpc", "level", "lonely_psu")

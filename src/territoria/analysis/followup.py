@@ -42,7 +42,7 @@ from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from territoria.exceptions import AnalysisError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.ledger.model import (
     COMMITTED,
     COMMITTED_OPEN,
@@ -53,39 +53,7 @@ from territoria.ledger.model import (
     text_in,
 )
 
-MESSAGES = {
-    "excluded_note": {
-        "es": "{n} de {total} acciones sin avance reportado no se tomaron en cuenta ({ids}).",
-        "en": "{n} of {total} items without reported progress were left out ({ids})."},
-    "none_excluded": {"es": "Todas las acciones tienen avance reportado.",
-                      "en": "Every item has reported progress."},
-    "col_agreement": {"es": "Acuerdo", "en": "Agreement"},
-    "col_promised": {"es": "Qué se acordó", "en": "What was promised"},
-    "col_by_whom": {"es": "Quién se comprometió", "en": "By whom"},
-    "col_meeting": {"es": "Dónde se acordó", "en": "Where it was agreed"},
-    "col_committed": {"es": "Fecha del acuerdo", "en": "Agreed on"},
-    "col_by_when": {"es": "Para cuándo", "en": "By when"},
-    "col_where_stands": {"es": "Cómo va", "en": "Where it stands"},
-    "col_progress": {"es": "Avance (%)", "en": "Progress (%)"},
-    "col_overdue": {"es": "¿Ya se venció?", "en": "Overdue?"},
-    "col_reason": {"es": "Motivo", "en": "Reason"},
-    "col_evidence": {"es": "Evidencias", "en": "Evidence"},
-    "col_date": {"es": "Fecha", "en": "Date"},
-    "col_indicator": {"es": "Indicador", "en": "Indicator"},
-    "col_value": {"es": "Valor", "en": "Value"},
-    "col_ci": {"es": "Intervalo de confianza 95 %", "en": "95 % confidence interval"},
-    "col_n": {"es": "Número de acuerdos", "en": "Number of agreements"},
-    "yes": {"es": "Sí", "en": "Yes"},
-    "no": {"es": "No", "en": "No"},
-    "ind_total": {"es": "Acuerdos registrados", "en": "Agreements recorded"},
-    "ind_committed": {"es": "Acuerdos con compromiso vigente", "en": "Standing commitments"},
-    "ind_done": {"es": "Acuerdos cumplidos", "en": "Agreements fulfilled"},
-    "ind_overdue": {"es": "Acuerdos vencidos sin cumplir", "en": "Overdue agreements"},
-    "ind_fulfilment": {"es": "Porcentaje de cumplimiento", "en": "Fulfilment rate (%)"},
-    "ind_on_time": {"es": "Porcentaje cumplido a tiempo", "en": "On-time rate (%)"},
-    "ind_evidence": {"es": "Porcentaje de acuerdos con evidencia",
-                     "en": "Agreements with evidence (%)"},
-}
+MESSAGES = catalogue(__name__)
 
 _METHODS = ("wilson", "jeffreys")
 

@@ -32,15 +32,9 @@ from scipy import stats
 
 from territoria.analysis.consensus import jeffreys_interval, normalise_votes, tally_counts
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
-MESSAGES = {
-    "approval": {"es": "Aprobación (% de acuerdo)", "en": "Approval (% agree)"},
-    "borda": {"es": "Borda (orden de preferencia)", "en": "Borda (preference order)"},
-    "tally": {"es": "Conteo a mano en asambleas", "en": "Assembly hand counts"},
-    "consensus": {"es": "Consenso entre grupos", "en": "Group-informed consensus"},
-    "in_all": {"es": "En el top de todas las reglas", "en": "In the top under every rule"},
-}
+MESSAGES = catalogue(__name__)
 
 
 def _rank(df: pd.DataFrame, score: str, tiebreak: str | None = None) -> pd.DataFrame:

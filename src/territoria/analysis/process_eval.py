@@ -33,7 +33,7 @@ from scipy import stats
 
 from territoria.analysis.panel import paired_change
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
 __all__ = [
     "STAGES",
@@ -53,62 +53,7 @@ __all__ = [
 STAGES = ("design", "delib", "impact")
 IAP2_LEVELS = ("inform", "consult", "involve", "collaborate", "empower")
 
-MESSAGES = {
-    "design": {"es": "Diseño del proceso", "en": "Process design"},
-    "delib": {"es": "Experiencia deliberativa", "en": "Deliberative experience"},
-    "impact": {"es": "Camino al impacto", "en": "Pathways to impact"},
-    "mean": {"es": "Puntaje promedio (1 a 5)", "en": "Average score (1 to 5)"},
-    "agree": {"es": "Participantes de acuerdo (4 o 5)", "en": "Participants agreeing (4 or 5)"},
-    "inform": {"es": "Informar", "en": "Inform"},
-    "consult": {"es": "Consultar", "en": "Consult"},
-    "involve": {"es": "Involucrar", "en": "Involve"},
-    "collaborate": {"es": "Colaborar", "en": "Collaborate"},
-    "empower": {"es": "Decidir (empoderar)", "en": "Empower"},
-    "block_assembly": {"es": "Asamblea de manzana", "en": "Block assembly"},
-    "territorial_assembly": {"es": "Asamblea territorial", "en": "Territorial assembly"},
-    "working_table": {"es": "Mesa de trabajo", "en": "Working table"},
-    "security_cabinet": {"es": "Gabinete de seguridad", "en": "Security cabinet"},
-    "planning_collective": {"es": "Colectivo de planeación", "en": "Planning collective"},
-    "agenda_validation": {"es": "Validación de la Agenda", "en": "Agenda validation"},
-    "why_block_assembly": {
-        "es": ("Las vecinas y los vecinos de cada manzana exponen problemas y propuestas; la "
-               "alcaldía se compromete a que sus preocupaciones queden en el diagnóstico y a "
-               "decir cómo las tomó en cuenta, pero no deciden ahí."),
-        "en": ("Residents of each block state problems and proposals; the borough commits to "
-               "reflect their concerns in the diagnostic and report back on how they were "
-               "used, but no decision is taken there."),
-    },
-    "why_territorial_assembly": {
-        "es": ("Elige al colectivo de planeación y acuerda prioridades junto con las personas "
-               "servidoras públicas: se construyen alternativas y soluciones en común."),
-        "en": ("Elects the planning collective and agrees priorities together with officials: "
-               "alternatives and solutions are built jointly."),
-    },
-    "why_working_table": {
-        "es": ("Vecinas, vecinos y dependencias negocian acuerdos concretos con responsable y "
-               "fecha; la comunidad es socia en la solución, no solo consultada."),
-        "en": ("Residents and departments negotiate concrete agreements with an owner and a "
-               "due date; the community is a partner in the solution, not only consulted."),
-    },
-    "why_security_cabinet": {
-        "es": ("Las autoridades coordinan la seguridad de la zona; los enlaces comunitarios "
-               "llevan reportes y reciben respuesta, pero la decisión es de la autoridad."),
-        "en": ("Authorities coordinate safety in the zone; community links bring reports and "
-               "get feedback, but the decision stays with the authorities."),
-    },
-    "why_planning_collective": {
-        "es": ("Personas electas por la asamblea redactan la Agenda de Desarrollo Local con el "
-               "equipo territorial: colaboran en cada parte de la propuesta."),
-        "en": ("People elected by the assembly draft the Local Development Agenda with the "
-               "territorial team: they collaborate on every part of the proposal."),
-    },
-    "why_agenda_validation": {
-        "es": ("Las vecinas y los vecinos votan y validan las prioridades; la alcaldía se "
-               "compromete a ejecutar lo que decidan (sujeto a presupuesto, que se informa)."),
-        "en": ("Residents vote on and validate the priorities; the borough commits to carry "
-               "out what they decide (subject to a budget that is made public)."),
-    },
-}
+MESSAGES = catalogue(__name__)
 
 #: Mechanism -> IAP2 level; the rationale is in MESSAGES["why_<mechanism>"].
 _IAP2 = {
