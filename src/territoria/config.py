@@ -29,17 +29,19 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import core_schema
 
 from territoria.exceptions import ConfigError
 
@@ -74,7 +76,7 @@ class Label(BaseModel):
     en: str | None = None
 
     @model_validator(mode="after")
-    def _one_text(self):
+    def _one_text(self) -> Label:
         texts = self.texts()
         if not texts:
             raise ValueError("a label needs a text in at least one language")
@@ -95,6 +97,60 @@ class Label(BaseModel):
         texts = self.texts()
         return texts.get(lang) or (texts.get(fallback) if fallback else None) \
             or next(iter(texts.values()))
+
+
+class Name(str):
+    """A proper name in ``city.yml``: one text, the same in every language, or one text per
+    language (``{es: Zona 05, en: Zone 05}``). It *is* the text in the city's first language
+    (a ``str``), so code that only needs one name keeps working; :meth:`get` gives the others,
+    falling back to the first language.
+
+    Examples
+    --------
+    >>> n = Name.of({"es": "Zona 05", "en": "Zone 05"})
+    >>> n, n.get("en"), n.get("pt")
+    ('Zona 05', 'Zone 05', 'Zona 05')
+    >>> Name.of("Iztapalapa").get("en")
+    'Iztapalapa'
+    >>> Name.of({"es": "Zona 05", "en": "Zone 05"}, first="en")
+    'Zone 05'
+    """
+
+    texts: dict[str, str]
+
+    @classmethod
+    def of(cls, value: str | Label | dict[str, str], first: str | None = None) -> Name:
+        """A name from a text or a :class:`Label`/mapping; ``first``: the city's first language."""
+        plain = str(value) if isinstance(value, str) else ""
+        if isinstance(value, Name):
+            texts = dict(value.texts)
+        elif isinstance(value, str):
+            texts = {}
+        else:
+            texts = (value if isinstance(value, Label) else Label.model_validate(value)).texts()
+        if texts:
+            plain = texts.get(first or "") or next(iter(texts.values()))
+        obj = super().__new__(cls, plain)
+        obj.texts = texts
+        return obj
+
+    def get(self, lang: str) -> str:
+        """The name in ``lang``, else the name in the city's first language."""
+        return self.texts.get(lang) or str(self)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any,
+                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def make(v: Any) -> Name:
+            if isinstance(v, str) and not v.strip():
+                raise ValueError("a name must not be empty")
+            return cls.of(v)
+
+        return core_schema.no_info_after_validator_function(
+            make, core_schema.union_schema([core_schema.str_schema(),
+                                            handler.generate_schema(Label)]),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v: v.texts or str(v)))
 
 
 class Levels(_Strict):
@@ -139,7 +195,7 @@ class Period(_Strict):
     end: dt.date | None = None
 
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> Period:
         if self.end is not None and self.end < self.start:
             raise ValueError("end must not be before start")
         return self
@@ -162,7 +218,7 @@ class Programme(_Strict):
     """
 
     start: dt.date | None = None
-    size: int | None = Field(None, ge=1)
+    size: int | None = Field(default=None, ge=1)
     remote_meetings: Period | None = None
 
 
@@ -188,16 +244,21 @@ class DataSource(_Strict):
 class SelectionWeights(_Strict):
     """Weights of the composite priority index (step 00)."""
 
-    social_index: float = Field(0.5, ge=0)
-    crime_rate: float = Field(0.4, ge=0)
-    population: float = Field(0.1, ge=0)
+    social_index: float = Field(default=0.5, ge=0)
+    crime_rate: float = Field(default=0.4, ge=0)
+    population: float = Field(default=0.1, ge=0)
     normalisation: Literal["minmax", "zscore", "rank"] = "minmax"
 
 
 class CityConfig(_Strict):
-    """The validated content of ``city.yml``."""
+    """The validated content of ``city.yml``.
 
-    name: str
+    ``name`` and the values of ``zones`` (zone id -> name) are :class:`Name`: one text for
+    every language or one per language; names missing in a language fall back to the first
+    of ``languages``.
+    """
+
+    name: Name
     country: str = "MX"
     languages: list[str] = Field(default_factory=lambda: ["es", "en"])
     default_language: str = ""
@@ -217,11 +278,13 @@ class CityConfig(_Strict):
     period_end: dt.date | None = None
     sources: list[DataSource] = Field(default_factory=list)
     illustrative_zones: bool = False
+    #: Names of zones by zone id, in each language (override the names ingested).
+    zones: dict[str, Name] = Field(default_factory=dict)
     seed: int | None = None
 
     @field_validator("languages")
     @classmethod
-    def _languages_not_empty(cls, v):
+    def _languages_not_empty(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("at least one language is needed")
         bad = [x for x in v if not LANGUAGE_CODE.match(str(x))]
@@ -232,9 +295,12 @@ class CityConfig(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> CityConfig:
         if not self.default_language:
             self.default_language = self.languages[0]
+        first = self.languages[0]
+        self.name = Name.of(self.name, first)
+        self.zones = {k: Name.of(v, first) for k, v in self.zones.items()}
         if self.default_language not in self.languages:
             raise ValueError(
                 f"default_language '{self.default_language}' must be one of languages {self.languages}"
@@ -263,6 +329,33 @@ class CityConfig(_Strict):
         if label is None:
             return default
         return label.get(lang, self.default_language)
+
+    def city_name(self, lang: str) -> str:
+        """The city's name in ``lang`` (``name: {es: ..., en: ...}``), else in the first
+        language."""
+        return self.name.get(lang)
+
+    def zone_name(self, zone_id: str, lang: str, default: str | None = None,
+                  ingested: dict[str, str] | None = None) -> str:
+        """A zone's name in ``lang``: ``city.yml: zones`` first, then the names ingested
+        (``ingested``: language -> name, e.g. from a ``name_en`` column), then ``default``
+        (the ingested name), then the zone id.
+
+        >>> cfg = CityConfig.model_validate({"name": "X", "zones": {"Z5": {"es": "Zona 5",
+        ...                                  "en": "Zone 5"}, "Z6": "Aculco"}})
+        >>> cfg.zone_name("Z5", "en"), cfg.zone_name("Z6", "en"), cfg.zone_name("Z7", "en", "Z 7")
+        ('Zone 5', 'Aculco', 'Z 7')
+        >>> cfg.zone_name("Z7", "en", "Zona 7", ingested={"en": "Zone 7"})
+        'Zone 7'
+        """
+        given = self.zones.get(str(zone_id))
+        if given is not None and (lang in given.texts or not given.texts):
+            return given.get(lang)
+        if ingested and ingested.get(lang):
+            return ingested[lang]
+        if given is not None:
+            return given.get(lang)
+        return default if default else str(zone_id)
 
     def programme_start(self) -> dt.date | None:
         """``programme.start``, else the earliest cohort's join date, else None."""
@@ -314,7 +407,7 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return f"{source}: key '{key}' has value {shown}: {msg}{more}"
 
 
-def _allowed_keys_at(loc) -> list[str]:
+def _allowed_keys_at(loc: tuple[int | str, ...]) -> list[str]:
     model: type[BaseModel] = CityConfig
     for part in loc[:-1]:
         if isinstance(part, int):
@@ -332,7 +425,7 @@ def _allowed_keys_at(loc) -> list[str]:
     return sorted(model.model_fields)
 
 
-def load_city(path: str | os.PathLike) -> CityConfig:
+def load_city(path: str | os.PathLike[str]) -> CityConfig:
     """Read and validate a ``city.yml``.
 
     Raises
@@ -377,7 +470,7 @@ class Workspace:
     'territoria.duckdb'
     """
 
-    def __init__(self, root: str | os.PathLike = "."):
+    def __init__(self, root: str | os.PathLike[str] = ".") -> None:
         self.root = Path(root).resolve()
 
     @property
@@ -437,7 +530,8 @@ CITY_TEMPLATE = """\
 # Every key is checked when a command runs; a wrong key or value gives one line
 # naming the key, the value and what is allowed.
 
-# Name of the city (alcaldía, municipio...) as residents know it.
+# Name of the city (alcaldía, municipio...) as residents know it: one name for every language,
+# or one per language, e.g. name: {{es: Coyoacán, en: Coyoacán}} (missing -> first language).
 name: {name}
 country: MX
 
@@ -505,12 +599,17 @@ selection:
   population: 0.1
   normalisation: minmax
 
+# Names of the zones in each language, by zone id (they win over the names of the zones
+# file, which may also carry a name_en column). Default: the names ingested.
+zones: {{}}
+#  DT05: {{es: Zona 05, en: Zone 05}}
+
 # Input files, relative to data/raw/. kind: territories|zones|blocks|crime|social_index|survey|ledger|other
 sources: []
 """
 
 
-def init_workspace(root: str | os.PathLike, name: str | None = None, *, force: bool = False) -> Workspace:
+def init_workspace(root: str | os.PathLike[str], name: str | None = None, *, force: bool = False) -> Workspace:
     """Create an empty workspace with a commented ``city.yml``.
 
     Raises

@@ -80,11 +80,16 @@ def evaluate_demo(ws: Workspace, *, workers: int = 2, echo=print,
 
 
 def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "ingest", "run",
-             "publish"), workers=2, echo=print, geography=None) -> dict:
+             "publish"), workers=2, echo=print, geography=None, scheduler=None,
+             progress=True) -> dict:
     """Carry out the demo; returns timings, the workspace path, the site path and failures.
 
     ``geography`` (:class:`territoria.sample.Geography`) puts the sample city on another
-    layer; by default it is Iztapalapa."""
+    layer; by default it is Iztapalapa. ``workers`` notebooks run at once and as many
+    processes render the site; ``scheduler`` (``local:N`` or a Dask scheduler address) runs
+    the steps on Dask distributed instead (:func:`territoria.pipeline.runner.run`).
+    ``progress`` shows bars with ETA for ingest, run and publish when stderr is a
+    terminal."""
     from territoria.sample import build_sample
 
     timings: dict[str, float] = {}
@@ -99,10 +104,16 @@ def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "in
         from territoria.ingest.core import ingest_files, total_line
 
         t = time.perf_counter()
+        from territoria.progress import FilesProgress
+
         echo("[2/4] ingesting raw files ...")
-        reports = ingest_files(ws, raw_files(ws))
-        for r in reports:
-            echo("  " + r.as_line())
+        files = raw_files(ws)
+        bar = FilesProgress(files, enabled=progress, desc="ingest")
+        try:
+            reports = ingest_files(ws, files, on_report=lambda r: bar.done(
+                "  " + r.as_line(), echo=lambda line, err: echo(line)))
+        finally:
+            bar.close()
         echo("  " + total_line(reports))
         failed |= any(r.status == "rejected" for r in reports)
         timings["ingest"] = time.perf_counter() - t
@@ -111,7 +122,7 @@ def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "in
 
         t = time.perf_counter()
         echo("[3/4] running every step of the method ...")
-        summary = run(ws, workers=workers)
+        summary = run(ws, workers=workers, scheduler=scheduler, progress=progress)
         echo(summary.format())
         failed |= not summary.ok
         timings["run"] = time.perf_counter() - t
@@ -124,7 +135,7 @@ def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "in
 
         t = time.perf_counter()
         echo("[4/4] publishing the site ...")
-        site = publish(ws)
+        site = publish(ws, workers=workers, progress=progress)
         timings["publish"] = time.perf_counter() - t
     return {"timings": timings, "workspace": str(ws.root), "site": str(site) if site else None,
             "failed": failed}

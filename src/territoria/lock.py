@@ -32,8 +32,9 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from territoria.exceptions import StoreError
 from territoria.i18n import catalogue, tr
@@ -55,11 +56,11 @@ class WorkspaceBusy(StoreError):
 
 
 _state = threading.local()
-_held: dict[str, list] = {}  # lock path -> [fd, count]
+_held: dict[str, list[int]] = {}  # lock path -> [fd, count]
 _guard = threading.RLock()
 
 
-def lock_path(store_path) -> Path:
+def lock_path(store_path: str | os.PathLike[str]) -> Path:
     """The lock file of a store file."""
     p = Path(store_path)
     return p.with_name(p.name + ".lock")
@@ -67,7 +68,7 @@ def lock_path(store_path) -> Path:
 
 def default_wait() -> float:
     """The wait set by :func:`set_default_wait`, else ``TERRITORIA_WAIT``, else 60 s."""
-    w = getattr(_state, "wait", None)
+    w: float | None = getattr(_state, "wait", None)
     if w is not None:
         return w
     try:
@@ -81,12 +82,50 @@ def set_default_wait(seconds: float | None) -> None:
     _state.wait = None if seconds is None else max(0.0, float(seconds))
 
 
+def set_wait_notice(notice: Callable[[str], None] | None) -> None:
+    """Call ``notice(line)`` once each time this process starts waiting for the workspace (a
+    command line prints it: :func:`waiting_for`); None: wait silently."""
+    _state.notice = notice
+
+
+def notify_waiting(store_path: str | os.PathLike[str], info: dict[str, Any] | None,
+                   wait: float) -> None:
+    """Tell the notice set by :func:`set_wait_notice` (if any) that a wait begins."""
+    notice = getattr(_state, "notice", None)
+    if notice is not None and wait > 0:
+        notice(_holder_line("waiting", store_path, info, wait))
+
+
+@contextlib.contextmanager
+def waiting_for(seconds: float | None,
+                notice: Callable[[str], None] | None = None) -> Iterator[None]:
+    """For a command's ``--wait``: writers in this thread wait ``seconds`` (None: the
+    default) for the lock, and ``notice(line)`` says so when they start waiting.
+
+    Examples
+    --------
+    >>> with waiting_for(5, print):
+    ...     default_wait()
+    5.0
+    >>> default_wait() == 5.0
+    False
+    """
+    old_wait, old_notice = getattr(_state, "wait", None), getattr(_state, "notice", None)
+    if seconds is not None:
+        set_default_wait(seconds)
+    set_wait_notice(notice)
+    try:
+        yield
+    finally:
+        _state.wait, _state.notice = old_wait, old_notice
+
+
 def _language() -> str:
     lang = os.environ.get("TERRITORIA_LANG", "es")
     return lang if lang in ("es", "en") else "es"
 
 
-def holder(store_path) -> dict | None:
+def holder(store_path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """Who holds the lock of ``store_path`` now (``pid, command, since``), or None."""
     lp = lock_path(store_path)
     if fcntl is None or not lp.exists():
@@ -109,7 +148,7 @@ def holder(store_path) -> dict | None:
         os.close(fd)
 
 
-def _read_info(lp: Path) -> dict | None:
+def _read_info(lp: Path) -> dict[str, Any] | None:
     try:
         info = json.loads(lp.read_text(encoding="utf-8") or "null")
     except (OSError, ValueError):
@@ -124,18 +163,24 @@ def _command() -> str:
     return " ".join(argv)[:200]
 
 
-def busy_message(store_path, info: dict | None, wait: float) -> str:
-    """The one line a waiting writer ends with."""
+def _holder_line(key: str, store_path: str | os.PathLike[str], info: dict[str, Any] | None,
+                 wait: float) -> str:
     lang = _language()
     unknown = tr(MESSAGES, "unknown", lang)
     info = info or {}
-    return tr(MESSAGES, "busy", lang, what=Path(store_path).parent, wait=wait,
+    return tr(MESSAGES, key, lang, what=Path(store_path).parent, wait=wait,
               command=info.get("command") or unknown, pid=info.get("pid") or unknown,
               since=info.get("since") or unknown)
 
 
+def busy_message(store_path: str | os.PathLike[str], info: dict[str, Any] | None,
+                 wait: float) -> str:
+    """The one line a waiting writer ends with."""
+    return _holder_line("busy", store_path, info, wait)
+
+
 @contextlib.contextmanager
-def write_lock(store_path, *, wait: float | None = None,
+def write_lock(store_path: str | os.PathLike[str], *, wait: float | None = None,
                optional: bool = False) -> Iterator[None]:
     """Hold the workspace write lock of ``store_path`` (re-entrant within a process).
 
@@ -184,7 +229,7 @@ class _NoLockFile(StoreError):
     """The lock file cannot be created (read-only workspace, no permission)."""
 
 
-def _acquire(lp: Path, store_path, wait: float) -> int:
+def _acquire(lp: Path, store_path: str | os.PathLike[str], wait: float) -> int:
     try:
         lp.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lp, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
@@ -192,11 +237,15 @@ def _acquire(lp: Path, store_path, wait: float) -> int:
         raise _NoLockFile(f"{lp}: cannot create the workspace lock ({e.strerror})") from None
     deadline = time.monotonic() + wait
     pause = 0.05
+    told = False
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except OSError:
+            if not told:
+                notify_waiting(store_path, _read_info(lp), wait)
+                told = True
             if time.monotonic() >= deadline:
                 info = _read_info(lp)
                 os.close(fd)

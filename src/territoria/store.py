@@ -25,12 +25,20 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from territoria.exceptions import StoreError
-from territoria.lock import WorkspaceBusy, busy_message, default_wait, holder, write_lock
+from territoria.lock import (
+    WorkspaceBusy,
+    busy_message,
+    default_wait,
+    holder,
+    notify_waiting,
+    write_lock,
+)
 
 SCHEMA_VERSION = 1
 
@@ -72,23 +80,29 @@ CORE_DDL: dict[str, str] = {
 
 #: Columns added to core tables after version 1 (added in place to older stores).
 ADDED_COLUMNS = (("ingest_log", "rows_new", "INTEGER"), ("ingest_log", "rows_updated", "INTEGER"),
-                 ("ingest_log", "rows_unchanged", "INTEGER"))
+                 ("ingest_log", "rows_unchanged", "INTEGER"),
+                 # names in other languages, JSON {"en": "Zone 05"} (``name_en`` columns)
+                 ("zones", "names", "VARCHAR"), ("territories", "names", "VARCHAR"))
 
 #: DuckDB's words when another process holds the file (a reader while we write, a writer
 #: while we read): worth waiting for, never worth failing at once.
 _BUSY = ("Could not set lock", "Conflicting lock", "lock on file")
 
 
-def _connect(path: str, read_only: bool, wait: float):
+def _connect(path: str, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect``, retried while another process holds the file (up to ``wait`` s)."""
     deadline = time.monotonic() + max(wait, 0.0)
     pause = 0.05
+    told = False
     while True:
         try:
             return duckdb.connect(path, read_only=read_only)
         except duckdb.Error as e:
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             busy = any(b in str(e) for b in _BUSY)
+            if busy and not told:
+                notify_waiting(path, holder(path) or _duckdb_holder(str(e)), wait)
+                told = True
             if busy and time.monotonic() < deadline:
                 time.sleep(pause)
                 pause = min(pause * 1.5, 0.5)
@@ -111,7 +125,7 @@ def _check_key_of(store: Store, original: Path) -> None:
         store.path = real
 
 
-def _duckdb_holder(message: str) -> dict | None:
+def _duckdb_holder(message: str) -> dict[str, Any] | None:
     """The process DuckDB names in its lock message (a reader holds no workspace lock)."""
     m = re.search(r"PID (\d+)", message)
     if not m:
@@ -158,7 +172,7 @@ class Store:
     #: For a :meth:`snapshot`: the store file it is a copy of.
     _snapshot_of: Path | None = None
 
-    def __init__(self, path: str | os.PathLike = ":memory:", *, read_only: bool = False,
+    def __init__(self, path: str | os.PathLike[str] = ":memory:", *, read_only: bool = False,
                  wait: float | None = None, check_key: bool = True, lock: bool = True):
         self.path = str(path)
         self.read_only = read_only
@@ -193,7 +207,7 @@ class Store:
 
     @classmethod
     @contextlib.contextmanager
-    def snapshot(cls, path: str | os.PathLike, *, wait: float | None = None) -> Iterator[Store]:
+    def snapshot(cls, path: str | os.PathLike[str], *, wait: float | None = None) -> Iterator[Store]:
         """A private read-only copy of the store, for long reads (``publish``).
 
         The copy is taken under the workspace write lock (so no writer is half-way), which
@@ -267,7 +281,7 @@ class Store:
 
     def schema_version(self) -> int:
         """The schema version recorded in the store."""
-        return int(self.con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+        return int(self.row("SELECT value FROM meta WHERE key='schema_version'")[0])
 
     # -- transactions ---------------------------------------------------------------------
     @contextlib.contextmanager
@@ -321,21 +335,37 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def table(self, name: str, where: str | None = None, params: list | None = None) -> pd.DataFrame:
+    def table(self, name: str, where: str | None = None,
+              params: list[Any] | None = None) -> pd.DataFrame:
         """A whole table (optionally filtered with a parameterised WHERE clause) as a DataFrame."""
         if not self.has_table(name):
             raise StoreError(f"table '{name}' is not in the store; has its data been ingested?")
         sql = f"SELECT * FROM {quote_ident(name)}"
         if where:
             sql += f" WHERE {where}"
-        return self.con.execute(sql, params or []).df()
+        df: pd.DataFrame = self.con.execute(sql, params or []).df()
+        return df
 
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run a read query and return a DataFrame."""
-        return self.con.execute(sql, params or []).df()
+        df: pd.DataFrame = self.con.execute(sql, params or []).df()
+        return df
 
     def count(self, name: str) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0]
+        return int(self.row(f"SELECT count(*) FROM {quote_ident(name)}")[0])
+
+    def row(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+        """The first row of a query that always gives one (an aggregate, a known key).
+
+        Raises
+        ------
+        StoreError
+            The query gave no row.
+        """
+        got = self.con.execute(sql, params or []).fetchone()
+        if got is None:
+            raise StoreError(f"no row from: {sql[:80]}")
+        return got
 
     # -- writing --------------------------------------------------------------------------
     def ensure_table(self, name: str, columns: dict[str, str]) -> None:
@@ -384,7 +414,7 @@ class Store:
             self.con.execute(f"DELETE FROM {quote_ident(name)}")
         return self.append(name, df)
 
-    def execute(self, sql: str, params: list | None = None) -> None:
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
         """Run a write statement inside the current transaction."""
         self._require_tx()
         self.con.execute(sql, params or []).fetchall()
@@ -426,7 +456,7 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -65,3 +65,24 @@ def test_run_reports_failure_and_exits_nonzero(tmp_path):
                  "--language", "en")
     assert ok.exit_code == 0, ok.output
     assert "0 ok, 2 skipped (up to date), 0 failed" in ok.output
+
+
+
+def test_run_waits_for_the_workspace_then_stops_with_one_line(tmp_path, invoke_while_busy):
+    ws = _ws(tmp_path)
+    invoke_while_busy(ws, ["run", "-w", str(ws.root), "--steps", "01", "--notebooks",
+                           str(NOTEBOOKS), "-q"])
+    assert not (ws.output_dir / "01_network").exists()
+
+
+@pytest.mark.slow
+def test_run_waits_for_the_workspace_then_goes_on(tmp_path, hold_workspace):
+    ws = _ws(tmp_path)
+    p = hold_workspace(ws.store_path, 1.5)
+    r = CliRunner().invoke(cli, ["run", "-w", str(ws.root), "--steps", "01", "--territory",
+                                 "T01", "--notebooks", str(NOTEBOOKS), "-q", "--wait", "60"])
+    p.wait()
+    assert r.exit_code == 0, r.output
+    assert [x for x in r.stderr.splitlines() if f"pid {p.pid}" in x] == [
+        r.stderr.strip().splitlines()[0]]
+    assert "1 correctos" in r.stdout and (ws.output_dir / "01_network" / "T01.html").exists()

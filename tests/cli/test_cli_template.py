@@ -45,4 +45,4 @@ def test_cli_template_help_names_every_kind():
     assert res.exit_code == 0
     for k in (*KINDS, "all"):
         assert k in res.output
-    assert spec("zones").header() == ["zone_id", "name"]
+    assert spec("zones").header() == ["zone_id", "name", "name_en"]

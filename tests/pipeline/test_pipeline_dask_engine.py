@@ -15,7 +15,8 @@ from territoria.store import Store
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 TERRITORIES = [("T01", 1000.0, True), ("T03", 3000.0, True), ("T04", 4000.0, False)]
-ENGINE = "fork" if fork_supported() else "plain"
+#: What a run uses by default (``auto``), on the local pool and on Dask workers alike.
+ENGINE = "inproc" if fork_supported() else "plain"
 
 
 def _nonzero(counts):
@@ -43,7 +44,7 @@ def test_a_local_cluster_stores_the_same_results_as_a_local_run(tmp_path, make_w
     # 2 territories x 2 steps; 02 fails on purpose for T03 (the fixture notebook raises)
     a = run(local, steps="01,02", workers=2, engine=ENGINE, notebooks_dir=NOTEBOOKS,
             progress=False)
-    b = run(dask_ws, steps="01,02", engine=ENGINE, notebooks_dir=NOTEBOOKS, progress=False,
+    b = run(dask_ws, steps="01,02", engine="auto", notebooks_dir=NOTEBOOKS, progress=False,
             scheduler="local:2")
     assert b.engine == f"dask-{ENGINE}" and b.workers == 2
     assert a.counts == b.counts
@@ -100,3 +101,33 @@ def test_cli_bad_scheduler_is_one_line(tmp_path, make_ws):
     assert r.output.strip().splitlines() == [
         "error: invalid --scheduler 'local:zero' (allowed: local:N with N >= 1, or a scheduler "
         "address such as tcp://HOST:8786)"]
+
+
+@pytest.mark.parametrize(("asked", "used", "mode"), [("auto", "inproc", "notebooks"),
+                                                     ("inproc", "inproc", "notebooks"),
+                                                     ("fork", "fork", "kernels")])
+def test_a_dask_worker_uses_the_engine_of_the_local_pool(monkeypatch, asked, used, mode):
+    """auto means inproc on Linux, as with --workers (not forked kernels)."""
+    from territoria.pipeline import dask_engine, executor, kernels
+
+    started = []
+
+    class FakeServer:
+        address = "/tmp/fake.sock"
+
+        def __init__(self, log_path=None, mode="kernels"):
+            started.append(mode)
+
+        def start(self):
+            return self
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(kernels, "ForkServer", FakeServer)
+    monkeypatch.setattr(kernels, "fork_supported", lambda: True)
+    monkeypatch.setattr(executor, "init_worker", lambda *a: None)
+    monkeypatch.setattr(dask_engine, "_WORKER", {})
+    monkeypatch.setattr(dask_engine.atexit, "register", lambda *a: None)
+    assert dask_engine.prepare_worker(asked) == used
+    assert started == [mode]

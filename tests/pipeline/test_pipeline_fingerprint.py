@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import duckdb
 import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
 
 from territoria.pipeline.fingerprint import (
+    BOOKKEEPING_TABLES,
+    CITY_WIDE_READS,
+    OUTPUT_PREFIXES,
+    TERRITORY_COLUMNS,
+    TERRITORY_STEP_INPUTS,
     DataState,
     ResultsIndex,
     data_state_digest,
@@ -12,6 +23,8 @@ from territoria.pipeline.fingerprint import (
     results_digest,
     table_digest,
 )
+from territoria.steps.common import open_context, run_step
+from territoria.steps.registry import STEPS
 from territoria.store import Store
 
 
@@ -133,16 +146,16 @@ def test_data_state_scopes_a_change_to_its_territory():
         s.append("votes__votes", pd.DataFrame({"_uuid": ["c3"], "_parent_uuid": ["u2"],
                                                "vote": ["agree"]}))
     voted = DataState(s)
-    assert _changed(base, voted, NOTEBOOKS_) == {(st, "T2") for st in
-                                                 ("01_network", "02_diagnostic", "03_agenda")}
+    # 01 and 03 read votes (02 does not)
+    assert _changed(base, voted, NOTEBOOKS_) == {("01_network", "T2"), ("03_agenda", "T2")}
     assert base.digest("07_synthesis", None) != voted.digest("07_synthesis", None)
     with s.transaction():  # 02 compares each territory's diagnostic with the city's
         s.append("diagnostic", pd.DataFrame({"_uuid": ["d3"], "territory": ["T1"],
                                              "problem_1": ["water"]}))
     diag = DataState(s)
-    assert _changed(voted, diag, NOTEBOOKS_) == {("01_network", "T1"), ("02_diagnostic", "T1"),
+    assert _changed(voted, diag, NOTEBOOKS_) == {("02_diagnostic", "T1"),
                                                  ("02_diagnostic", "T2"), ("03_agenda", "T1")}
-    # a step not declared in CITY_WIDE_READS depends on everything
+    # a step the registry does not know depends on everything
     assert _changed(voted, diag, [("99_new", "T2")]) == {("99_new", "T2")}
     # the same data again (another order) changes nothing; city.yml changes everything
     assert not _changed(diag, DataState(s), NOTEBOOKS_)
@@ -178,3 +191,150 @@ def test_city_wide_reads_count_only_their_columns():
     prio = DataState(s)
     assert _changed(pop, prio, [("01_network", "T2"), ("03_agenda", "T2")]) == {
         ("01_network", "T2")}
+
+
+# ------------------------------------------------------------------------------------------
+# The registry's city-wide reads are what the fingerprint follows, and what the steps do
+# ------------------------------------------------------------------------------------------
+TERRITORY_STEPS = [s for s in STEPS if not s.is_city]
+
+
+@pytest.mark.parametrize("step", TERRITORY_STEPS, ids=lambda s: s.id)
+def test_the_fingerprint_follows_the_registry_inputs(step):
+    """A territory step's own rows of a table rerun it exactly when the table is one of its
+    registry inputs; another territory's rows exactly when the input is ``city_wide``."""
+    declared = {i.table: i.city_wide for i in step.inputs if i.city_wide is not False}
+    assert CITY_WIDE_READS[step.id].keys() == declared.keys()
+    inputs = {i.table for i in step.inputs}
+    assert TERRITORY_STEP_INPUTS[step.id] == inputs
+    tables = sorted({i.table for i in step.inputs} | {"crime_counts", "wellbeing"})
+    s = Store(":memory:")
+    for t in tables:
+        s.con.execute(f'CREATE OR REPLACE TABLE "{t}" AS SELECT * FROM (VALUES (\'T1\', 1), '
+                      f'(\'T2\', 2)) v(territory_id, x)')
+    for t in tables:
+        before = DataState(s)
+        with s.transaction():
+            s.con.execute(f'UPDATE "{t}" SET x = x + 10 WHERE territory_id = \'T2\'')
+        other = DataState(s)
+        assert (before.digest(step.id, "T1") != other.digest(step.id, "T1")) == (
+            declared.get(t) is True), (step.id, t)
+        with s.transaction():
+            s.con.execute(f'UPDATE "{t}" SET x = x + 10 WHERE territory_id = \'T1\'')
+        assert (other.digest(step.id, "T1") != DataState(s).digest(step.id, "T1")) == (
+            t in inputs), (step.id, t)
+    # a column declared city-wide: another territory's change of it reruns the step
+    for t, cols in declared.items():
+        if cols is True:
+            continue
+        col = next(c for c in cols if c != "territory_id")
+        u = Store(":memory:")
+        u.con.execute(f'CREATE OR REPLACE TABLE "{t}" AS SELECT * FROM (VALUES (\'T1\', \'a\', \'c\'), '
+                      f'(\'T2\', \'b\', \'d\')) v(territory_id, "{col}", other)')
+        before = DataState(u)
+        with u.transaction():
+            u.con.execute(f'UPDATE "{t}" SET other = \'e\' WHERE territory_id = \'T2\'')
+        mid = DataState(u)
+        with u.transaction():
+            u.con.execute(f'UPDATE "{t}" SET "{col}" = \'f\' WHERE territory_id = \'T2\'')
+        assert before.digest(step.id, "T1") == mid.digest(step.id, "T1") != DataState(
+            u).digest(step.id, "T1"), (step.id, t, col)
+
+
+def _keep_what_a_step_reads(src: Path, dest: Path, step: str, territory: str) -> None:
+    """Copy the store ``src`` to ``dest`` keeping, for a territory step, only what its
+    fingerprint says it reads: of the tables it declares (and their repeat tables), the
+    territory's own rows and rows of no territory (a repeat row through its parent), every
+    row of a table declared city-wide, and of a table declared city-wide by some columns,
+    other territories' rows with only those columns (the others NULL). Declared tables
+    without territories and the kit's bookkeeping stay whole; other tables are left out."""
+    reads = CITY_WIDE_READS[step]
+    inputs = TERRITORY_STEP_INPUTS[step]
+    con = duckdb.connect(str(dest))
+    try:
+        con.execute(f"ATTACH '{src}' AS src (READ_ONLY)")
+        schema: dict[str, list[str]] = {}
+        for t, c in con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE "
+                "table_catalog = 'src' ORDER BY table_name, ordinal_position").fetchall():
+            schema.setdefault(t, []).append(c)
+
+        def tcol(t: str) -> str | None:
+            return next((c for c in TERRITORY_COLUMNS if c in schema.get(t, [])), None)
+
+        for t, cols in schema.items():
+            if t not in BOOKKEEPING_TABLES and t not in inputs and t.split("__")[0] not in inputs:
+                continue
+            col, parent = tcol(t), t.split("__", 1)[0] if "__" in t else None
+            key = "_parent_uuid" if "_parent_uuid" in cols else "_uuid"
+            if col is not None:
+                own = f'("{col}" = $1 OR "{col}" IS NULL)'
+            elif parent in schema and tcol(parent) and key in cols:
+                pcol = tcol(parent)
+                own = (f'NOT EXISTS (SELECT 1 FROM src."{parent}" p WHERE p._uuid = '
+                       f'x."{key}" AND p."{pcol}" IS NOT NULL AND p."{pcol}" <> $1)')
+            else:
+                own = None
+            cw = reads.get(t, [])
+            if own is None or t in BOOKKEEPING_TABLES or cw is None:
+                sql = f'SELECT * FROM src."{t}"'
+            elif cw:
+                sel = ", ".join(f'"{c}"' if c in cw else
+                                f'CASE WHEN {own} THEN "{c}" END AS "{c}"' for c in cols)
+                sql = f'SELECT {sel} FROM src."{t}" x'
+            else:
+                sql = f'SELECT * FROM src."{t}" x WHERE {own}'
+            params = [territory] if "$1" in sql else []
+            con.execute(f'CREATE TABLE main."{t}" AS {sql}', params)
+    finally:
+        con.close()
+
+
+def _result(ws_root: Path, step: str, territory: str):
+    ctx = open_context(ws_root)
+    try:
+        return run_step(ctx, step, territory, lang="es")
+    finally:
+        ctx.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", TERRITORY_STEPS, ids=lambda s: s.id)
+def test_a_step_reads_no_other_territory_beyond_its_declared_inputs(step, sample_ws, tmp_path):
+    """A territory step computes the same results on a store holding only what its
+    fingerprint covers: if a step starts reading a table its registry inputs do not name, or
+    other territories' rows of an input not declared ``city_wide``, this fails (its notebooks
+    would go stale when that data changes)."""
+    with Store(sample_ws.store_path, read_only=True) as s:
+        tid = s.query("SELECT territory FROM diagnostic INTERSECT SELECT territory FROM "
+                      "assembly INTERSECT SELECT territory FROM process INTERSECT SELECT "
+                      "territory FROM proposals ORDER BY 1 LIMIT 1")["territory"].iloc[0]
+    root = tmp_path / "ws"
+    root.mkdir()
+    for name in ("city.yml", ".secret"):
+        shutil.copy(sample_ws.root / name, root / name)
+    shutil.copytree(sample_ws.root / "surveys", root / "surveys")
+    if (sample_ws.root / "output").is_dir():  # earlier steps' files other tests left there
+        shutil.copytree(sample_ws.root / "output", root / "output")
+    _keep_what_a_step_reads(sample_ws.store_path, root / "territoria.duckdb", step.id, tid)
+    full = _result(sample_ws.root, step.id, tid)
+    kept = _result(root, step.id, tid)
+    assert full.status == kept.status == "ok"
+    assert_frame_equal(full.indicators_frame(), kept.indicators_frame(), rtol=1e-9)
+    assert full.tables.keys() == kept.tables.keys()
+    for key, df in full.tables.items():
+        assert_frame_equal(df, kept.tables[key], rtol=1e-9, obj=f"{step.id} {key}")
+
+
+def test_evaluation_tables_are_outputs_not_inputs():
+    """``territoria evaluate`` writes its tables after a run: no notebook is out of date."""
+    from territoria.evaluation.runner import TABLES
+
+    assert TABLES and all(t.startswith(OUTPUT_PREFIXES) for t in TABLES)
+    s = _data_store()
+    base = DataState(s)
+    for t in TABLES:
+        s.con.execute(f'CREATE TABLE "{t}" AS SELECT \'T1\' AS territory_id, 1.0 AS value')
+    evaluated = DataState(s)
+    assert not _changed(base, evaluated, NOTEBOOKS_ + [("00_selection", None),
+                                                       ("07_synthesis", None)])

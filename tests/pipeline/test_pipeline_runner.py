@@ -207,9 +207,17 @@ def test_a_copied_workspace_reruns_nothing(moved):
 def test_one_territorys_new_data_reruns_its_notebooks_and_the_city_steps(moved):
     import pandas as pd
 
-    with Store(moved.store_path) as s, s.transaction():
+    with Store(moved.store_path) as s, s.transaction():  # crime: read by city steps only
         s.append("crime_counts", pd.DataFrame({"territory_id": ["T01"], "category": ["robo"],
                                                "count": [3]}))
+    again = run(moved, steps=STEPS, workers=2, engine=ENGINE, notebooks_dir=NOTEBOOKS,
+                progress=False)
+    # 02/T03 fails on purpose, so it runs every time
+    assert _ran(again) == {("00_selection", None), ("02_diagnostic", "T03"),
+                           ("07_synthesis", None)}
+    with Store(moved.store_path) as s, s.transaction():  # read by every territory step
+        s.append("social_index", pd.DataFrame({"unit_id": ["T01"], "unit_level": ["territory"],
+                                               "territory_id": ["T01"], "value": [0.4]}))
     again = run(moved, steps=STEPS, workers=2, engine=ENGINE, notebooks_dir=NOTEBOOKS,
                 progress=False)
     assert _ran(again) == {("00_selection", None), ("01_network", "T01"),

@@ -120,7 +120,7 @@ def test_notebook_annex_pages_are_site_pages_with_described_charts(published_ws)
         name = s.query("SELECT name FROM territories WHERE territory_id = ?", [tid]).iloc[0, 0]
     page = (ws.site_dir / "annex" / "01_network" / f"{tid}.html").read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and '<html lang="es"' in page
-    assert re.search(r"<title>Red y asambleas · .+ — Territoria</title>", page)
+    assert re.search(r"<title[^>]*>Red y asambleas · .+ — Territoria</title>", page)
     assert name.split()[0] in page  # the notebook's own text is inside the page
     assert 'href="../../assets/site.css"' in page
     alts = re.findall(r'<img\b[^>]*\salt="([^"]*)"', page)

@@ -107,3 +107,17 @@ def test_existing_workspace_needs_force(tmp_path):
     init_workspace(tmp_path / "w")
     with pytest.raises(ConfigError, match="--force"):
         build_sample(tmp_path / "w")
+
+
+def test_assembly_submissions_are_sent_the_day_of_the_meeting(sample_ws):
+    """The export's submission time follows the meeting (never a made-up date that, with
+    enough rows, runs into the future and gets the rows quarantined at scale 10)."""
+    from territoria.store import Store
+
+    with Store(sample_ws.store_path, read_only=True) as s:
+        asm = s.query('SELECT "date", _submission_time FROM assembly')
+        quarantined = s.query("SELECT count(*) AS n FROM quarantine "
+                              "WHERE file LIKE 'Registro_asambleas%'")["n"].iloc[0]
+    assert len(asm) > 1000 and quarantined == 0
+    sent = pd.to_datetime(asm["_submission_time"])
+    assert (sent.dt.normalize() == pd.to_datetime(asm["date"])).all()

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from territoria.config import CityConfig
 from territoria.steps import s07_synthesis as s07
 from territoria.store import Store
 
@@ -35,7 +36,8 @@ def ctx():
     store = Store(":memory:")
     with store.transaction():
         store.append("indicators", _indicators())
-    return SimpleNamespace(store=store, territories=lambda: TERR.copy(), min_cell=3)
+    return SimpleNamespace(store=store, territories=lambda: TERR.copy(), min_cell=3,
+                           config=CityConfig.model_validate({"name": "X"}))
 
 
 def test_wide_indicators_drop_suppressed_values_and_subgroups(ctx):

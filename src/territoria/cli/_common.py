@@ -26,6 +26,22 @@ def workspace_option(func):
     return wrapper
 
 
+def quiet_option(func):
+    """``--quiet/-q``: no progress bar (:mod:`territoria.progress`; none off a terminal)."""
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(func)
+
+
+def wait_option(who: str):
+    """``--wait SECONDS`` (default :data:`territoria.lock.DEFAULT_WAIT`) for a command that
+    waits while another writes to the workspace; ``who`` names it in the help ("publish")."""
+    from territoria.lock import DEFAULT_WAIT
+
+    return click.option("--wait", "wait", type=click.FloatRange(0), default=DEFAULT_WAIT,
+                        show_default=True, metavar="SECONDS",
+                        help="Seconds to wait while another command writes to the workspace "
+                             f"(a line says who; then {who} goes on, or stops with an error).")
+
+
 def echo_err(msg: str) -> None:
     click.echo(msg, err=True)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from territoria.cli._common import workspace_option
+from territoria.cli._common import quiet_option, workspace_option
 from territoria.ingest.core import KINDS, ingest_files, total_line
 from territoria.lock import DEFAULT_WAIT, set_default_wait
 
@@ -44,16 +44,18 @@ def _language(ws) -> str:
 @click.option("--areas-key", default=None, metavar="KEY[=FILEKEY]",
               help="Column of --areas that identifies each area (and, after =, the column "
                    "of the data file that holds it when the names differ).")
+@quiet_option
 @workspace_option
 def ingest_cmd(files, kind, form, dry_run, replace, wait, where, mapping, repair, areas,
-               areas_key, ws):
+               areas_key, quiet, ws):
     """Validate FILES and store them (surveys, crime, social index, territories).
 
     Bad rows go to quarantine with the reason; a file that cannot be read is rejected
     whole and leaves the store unchanged. A corrected file or a cumulative re-export adds
     its new rows, replaces the changed ones (older versions kept in <table>__history) and
     leaves identical ones. Prints one line per file as soon as it is stored, then a total;
-    exits with status 1 if any file was rejected.
+    exits with status 1 if any file was rejected. On a terminal a bar shows the bytes done
+    and the time left.
 
     \b
     Example:
@@ -73,8 +75,12 @@ def ingest_cmd(files, kind, form, dry_run, replace, wait, where, mapping, repair
     lang = _language(ws)
     set_default_wait(wait)
 
+    from territoria.progress import FilesProgress
+
+    bar = FilesProgress(files, enabled=not quiet, desc="Archivos" if lang == "es" else "Files")
+
     def show(r):
-        click.echo(r.as_line(lang), err=r.status == "rejected")
+        bar.done(r.as_line(lang), err=r.status == "rejected", echo=click.echo)
 
     options = {"replace": replace, "where": where, "map": mapping, "repair": repair,
                "areas": str(areas) if areas else None, "areas_key": areas_key}
@@ -85,6 +91,7 @@ def ingest_cmd(files, kind, form, dry_run, replace, wait, where, mapping, repair
                                dry_run=dry_run, on_report=show, **kwargs)
     finally:
         set_default_wait(None)
+        bar.close()
     click.echo(total_line(reports, lang))
     if any(r.status == "rejected" for r in reports):
         click.get_current_context().exit(1)

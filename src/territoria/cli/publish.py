@@ -6,13 +6,19 @@ import time
 
 import click
 
-from territoria.cli._common import workspace_option
+from territoria.cli._common import quiet_option, wait_option, workspace_option
 from territoria.config import Workspace
+from territoria.lock import waiting_for
 
 
 @click.command("publish")
+@click.option("--workers", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Processes rendering the territory and annex pages (the site is the same "
+                   "with any number).")
+@quiet_option
+@wait_option("publish")
 @workspace_option
-def publish_cmd(ws: Workspace):
+def publish_cmd(ws: Workspace, workers: int, quiet: bool, wait: float):
     """Publish the site (site/ in the workspace): an index with search, filters and a map,
     one report per territory (es/en), the city page and the methodology. Atomic: a failed
     publish leaves the previous site as it was.
@@ -20,13 +26,15 @@ def publish_cmd(ws: Workspace):
     \b
     Example:
       territoria publish -w ./iztapalapa
+      territoria publish -w ./cdmx --workers 4
       xdg-open ./iztapalapa/site/index.html
     """
     from territoria.report.site import publish
 
     t = time.perf_counter()
     errors: list = []
-    index = publish(ws, errors=errors)
+    with waiting_for(wait, lambda line: click.echo(line, err=True)):
+        index = publish(ws, errors=errors, workers=workers, progress=not quiet)
     for page, error in errors:  # the other pages were written
         click.echo(f"warning: page not written: {page}: {error}", err=True)
     click.echo(f"site published in {time.perf_counter() - t:.1f} s: {index}")

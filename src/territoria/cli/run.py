@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from territoria.cli._common import workspace_option
+from territoria.cli._common import quiet_option, wait_option, workspace_option
 from territoria.exceptions import PipelineError
+from territoria.lock import waiting_for
 
 
 @click.command("run")
@@ -35,10 +36,11 @@ from territoria.exceptions import PipelineError
                                                               path_type=Path),
               default=None, help="Folder with the NN_name.ipynb step notebooks "
                                  "(default: the kit's notebooks).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option
+@wait_option("the run")
 @workspace_option
 def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, scheduler,
-            language, notebooks_dir, quiet):
+            language, notebooks_dir, quiet, wait):
     """Execute the step notebooks for the city and its territories.
 
     City steps (00, 06, 07) run once; territory steps (01-05) run once per territory.
@@ -54,6 +56,7 @@ def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, s
       territoria run -w ./iztapalapa --steps 00,01,02 --workers 2
       territoria run -w ./iztapalapa --territory 07-001 --force --language en
       territoria run -w /shared/iztapalapa --scheduler tcp://10.0.0.5:8786
+      territoria run -w ./iztapalapa --wait 600
     """
     from territoria.pipeline.runner import run
 
@@ -64,9 +67,10 @@ def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, s
         from territoria.pipeline.dask_engine import parse_scheduler
 
         parse_scheduler(scheduler)  # a bad value is one line, before anything starts
-    summary = run(ws, territories=territories, steps=steps, workers=workers, force=force,
-                  language=language, progress=not quiet, engine=engine,
-                  notebooks_dir=notebooks_dir, scheduler=scheduler)
+    with waiting_for(wait, lambda line: click.echo(line, err=True)):
+        summary = run(ws, territories=territories, steps=steps, workers=workers, force=force,
+                      language=language, progress=not quiet, engine=engine,
+                      notebooks_dir=notebooks_dir, scheduler=scheduler, wait=wait)
     for note in summary.notes:
         click.echo(note, err=True)
     click.echo(summary.format())

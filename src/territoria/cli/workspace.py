@@ -42,7 +42,12 @@ def init_cmd(path: Path | None, ws_path: Path | None, name: str | None, force: b
 @click.option("--force", is_flag=True, help="Rebuild the workspace if it exists.")
 @click.option("--stages", default="sample,ingest,run,publish", show_default=True,
               help="Comma-separated stages to do: sample, ingest, run, publish.")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Notebooks executed at once, and processes rendering the site's pages.")
+@click.option("--scheduler", default=None, metavar="SPEC",
+              help="Run the steps on Dask distributed (as 'territoria run --scheduler'): "
+                   "local:N starts a LocalCluster of N processes; tcp://HOST:8786 uses a "
+                   "running scheduler.")
 @click.option("--geography", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Put the sample city on this territory layer (GeoPackage, "
                                  "GeoJSON, Shapefile; any CRS) instead of Iztapalapa's.")
@@ -53,8 +58,8 @@ def init_cmd(path: Path | None, ws_path: Path | None, name: str | None, force: b
 @click.option("--name", "city_name", default=None,
               help="Name of the city on --geography (default: the borough the layer names).")
 def demo_cmd(path: Path, ws_path: Path | None, seed: int, scale: int, force: bool, stages: str,
-             workers: int, geography: Path | None, where: str | None, mapping: str | None,
-             city_name: str | None):
+             workers: int, scheduler: str | None, geography: Path | None, where: str | None,
+             mapping: str | None, city_name: str | None):
     """Build the sample city (real geography, synthetic activity) and carry out the whole
     method on it: ingest, run every step, publish the site.
 
@@ -67,6 +72,7 @@ def demo_cmd(path: Path, ws_path: Path | None, seed: int, scale: int, force: boo
     Example:
       territoria demo ./iztapalapa --force
       territoria demo ./bench --scale 3 --stages sample,ingest
+      territoria demo ./cdmx10 --scale 10 --scheduler local:2
       territoria demo ./coyoacan --geography colonias_iecm.gpkg \\
           --where "NOMDT = 'COYOACAN'" --map territory_id=CVEUT,name=NOMUT,population=SUMPOB1
     """
@@ -78,8 +84,13 @@ def demo_cmd(path: Path, ws_path: Path | None, seed: int, scale: int, force: boo
         raise click.UsageError("--where, --map and --name apply to --geography")
     geo = Geography(geography, where, mapping, city_name) if geography else None
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
+    if scheduler:
+        from territoria.pipeline.dask_engine import parse_scheduler
+
+        parse_scheduler(scheduler)  # a bad value is one line, before the sample is built
     result = demo_mod.run_demo(path, seed=seed, scale=scale, force=force, stages=wanted,
-                               workers=workers, echo=click.echo, geography=geo)
+                               workers=workers, echo=click.echo, geography=geo,
+                               scheduler=scheduler, progress=True)
     click.echo("")
     for stage, secs in result["timings"].items():
         click.echo(f"  {stage:<10} {secs:7.1f} s")

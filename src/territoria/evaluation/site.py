@@ -77,7 +77,7 @@ PLAN = """
 {% if territories %}
 <h2><span lang="es">Resúmenes por colonia para la asamblea</span><span lang="en">Summaries by neighbourhood for the assembly</span></h2>
 <p><span lang="es">Una hoja imprimible por colonia, en lenguaje sencillo, para leer en asamblea y recoger la opinión de las vecinas y los vecinos con el formulario <code>territoria_feedback</code>.</span><span lang="en">One printable sheet per neighbourhood, in plain language, to read at an assembly and collect residents' views with the <code>territoria_feedback</code> form.</span></p>
-<ul class="cols">{% for t in territories %}<li><a href="{{ t.href }}">{{ t.name }}</a> <span class="note">{{ t.id }}</span></li>{% endfor %}</ul>
+<ul class="cols">{% for t in territories %}<li><a href="{{ t.href }}"><span lang="es">{{ t.name.es }}</span><span lang="en">{{ t.name.en }}</span></a> <span class="note">{{ t.id }}</span></li>{% endfor %}</ul>
 {% endif %}
 <h2><span lang="es">Anexo: el plan de evaluación</span><span lang="en">Appendix: the evaluation plan</span></h2>
 <p><span lang="es">Con este archivo (<code>evaluations/{{ p.plan }}.yml</code>) y el comando <code>territoria evaluate run evaluations/{{ p.plan }}.yml</code> la evaluación se repite con los mismos datos o con datos nuevos.</span><span lang="en">With this file (<code>evaluations/{{ p.plan }}.yml</code>) and the command <code>territoria evaluate run evaluations/{{ p.plan }}.yml</code> the evaluation can be repeated on the same or new data.</span></p>
@@ -86,7 +86,7 @@ PLAN = """
 
 TERRITORY = """
 <p class="note noprint"><a href="../../{{ plan }}.html"><span lang="es">Volver a la evaluación</span><span lang="en">Back to the evaluation</span></a></p>
-<h1>{{ t.name }}</h1>
+<h1><span lang="es">{{ t.name.es }}</span><span lang="en">{{ t.name.en }}</span></h1>
 <p class="lead"><span lang="es">{{ title_es }}. Resumen para la asamblea comunitaria.</span><span lang="en">{{ title_en }}. Summary for the community assembly.</span></p>
 <p><span lang="es">Estos son los resultados de la evaluación para su colonia. Cada cifra trae un rango: el valor real está muy probablemente dentro de él. Queremos saber si coinciden con lo que ustedes viven y qué los explica: anoten la <strong>clave</strong> de cada resultado en el formulario de opinión.</span><span lang="en">These are the evaluation's results for your neighbourhood. Each figure comes with a range: the true value is very probably inside it. We want to know whether they match what you experience and what explains them: write down each finding's <strong>code</strong> on the feedback form.</span></p>
 {% for f in items %}
@@ -185,7 +185,7 @@ def _toc_ctx() -> dict | None:
             "text_en": toc_mod.text_alternative(t, "en")}
 
 
-def _render(builder, path: Path, template: str, root: str, title: str, **ctx) -> None:
+def _render(builder, path: Path, template: str, root: str, title: dict, **ctx) -> None:
     body = builder.env.from_string(template).render(**ctx)
     builder.write(path, "page.html", body=body, **builder._ctx(root, title))
 
@@ -208,9 +208,10 @@ def build(builder, out: Path) -> None:
         plan_rows.append({"href": f"{p['plan']}.html", "title_es": p["title_es"],
                           "title_en": p["title_en"] or p["title_es"],
                           "n_territories": p["n_territories"], "ran_at": _date(p["ran_at"])})
-    _render(builder, folder / "index.html", INDEX, "../", "Evaluaciones — Territoria",
+    _render(builder, folder / "index.html", INDEX, "../",
+            {"es": "Evaluaciones — Territoria", "en": "Evaluations — Territoria"},
             plans=plan_rows, toc=_toc_ctx())
-    names = builder.territories.set_index("territory_id")["name"].to_dict()
+    names = builder.territories.set_index("territory_id")["name_i18n"].to_dict()
     for p in plans.to_dict("records") if len(plans) else []:
         name = p["plan"]
         min_cell = int(p["min_cell_size"] or builder.min_cell)
@@ -244,9 +245,11 @@ def build(builder, out: Path) -> None:
         terr_ctx = []
         for tid in terr_ids:
             items = findings(res, qs, fbk, plan=name, territory_id=tid, min_cell=min_cell)
-            tname = names.get(tid, tid)
+            tname = names.get(tid) or {"es": tid, "en": tid}
             href = f"{name}/territories/{safe_name(tid)}.html"
-            _render(builder, folder / href, TERRITORY, "../../../", f"{tname} — {p['title_es']}",
+            _render(builder, folder / href, TERRITORY, "../../../",
+                    {"es": f"{tname['es']} — {p['title_es']}",
+                     "en": f"{tname['en']} — {p['title_en'] or p['title_es']}"},
                     t={"id": tid, "name": tname}, items=items, plan=name,
                     title_es=p["title_es"], title_en=p["title_en"] or p["title_es"],
                     min_cell=min_cell)
@@ -254,5 +257,7 @@ def build(builder, out: Path) -> None:
         pctx = {**p, "ran_at": _date(p["ran_at"]), "min_cell": min_cell,
                 "title_en": p["title_en"] or p["title_es"],
                 "purpose_en": p["purpose_en"] or p["purpose_es"]}
-        _render(builder, folder / f"{name}.html", PLAN, "../", f"{p['title_es']} — Territoria",
-                p=pctx, questions=q_ctx, territories=sorted(terr_ctx, key=lambda t: t["name"]))
+        _render(builder, folder / f"{name}.html", PLAN, "../",
+                {"es": f"{p['title_es']} — Territoria", "en": f"{pctx['title_en']} — Territoria"},
+                p=pctx, questions=q_ctx,
+                territories=sorted(terr_ctx, key=lambda t: t["name"]["es"]))

@@ -182,6 +182,15 @@ _add(Spec(
         Column("name", "yes", "text", "ACULCO (PBLO)",
                _m("Nombre como lo conocen las vecinas y los vecinos (IECM: NOMUT).",
                   "Name as residents know it (IECM: NOMUT).")),
+        Column("name_en", "no", "text", "Aculco",
+               _m("Nombre en inglés, solo si lo tiene (los nombres de colonias son nombres "
+                  "propios: sin la columna se muestran igual en todos los idiomas). Otro idioma "
+                  "de city.yml: name_<código>. Las columnas zone_name y zone_name_en nombran la "
+                  "zona si no hay archivo de zonas.",
+                  "Name in English, only when it has one (names of colonias are proper names: "
+                  "without the column they are shown the same in every language). Another "
+                  "language of city.yml: name_<code>. Columns zone_name and zone_name_en name the "
+                  "zone when there is no zones file.")),
         Column("kind", "no", "text", "pueblo",
                _m("Tipo de territorio; si la columna no viene, se deduce del sufijo del nombre "
                   "((PBLO), (BARR), (U HAB)...), y sin sufijo es colonia.",
@@ -242,6 +251,15 @@ _add(Spec(
                   "Unique key of the zone; used by territories.zone_id and the forms.")),
         Column("name", "yes", "text", "Aculco",
                _m("Nombre de la zona.", "Name of the zone.")),
+        Column("name_en", "no", "text", "Aculco",
+               _m("Nombre de la zona en inglés, el que muestra el sitio en inglés; vacío o sin "
+                  "la columna, el mismo nombre en todos los idiomas. Otro idioma de city.yml: "
+                  "name_<código> (name_pt). city.yml: zones también puede nombrar cada zona "
+                  "por idioma (`{es: Zona 05, en: Zone 05}`) y manda sobre este archivo.",
+                  "Name of the zone in English, shown on the English site; empty or without "
+                  "the column, the same name in every language. Another language of city.yml: "
+                  "name_<code> (name_pt). city.yml: zones may also name each zone per language "
+                  "(`{es: Zona 05, en: Zone 05}`) and wins over this file.")),
     ),
     notes=_m("Puede ingerirse antes o después de los territorios; una zona que los territorios "
              "nombran y no está aquí se agrega con su clave como nombre (corríjalo ingiriendo "
@@ -604,8 +622,8 @@ def template_csv(kind: str) -> str:
     """The template CSV of ``kind``: exact header and one example row.
 
     >>> print(template_csv("zones"), end="")
-    zone_id,name
-    DT01,Aculco
+    zone_id,name,name_en
+    DT01,Aculco,Aculco
     """
     s = spec(kind)
     return _csv_text([s.header(), s.example()])

@@ -29,6 +29,12 @@ does not know are added to ``zones`` (named ``zone_name`` when mapped, else by t
 
 A CSV with ``zone_id`` and ``name`` but no territory id is a zone list (-> ``zones``).
 
+Names in other languages: a column ``name_<lang>`` (``name_en``) for each language of
+``city.yml`` gives the name in that language (``zone_name_en`` for the zones a territory layer
+names); they are kept as JSON in the ``names`` column (``{"en": "Zone 05"}``) and shown on the
+pages in that language. Without them a name is the same in every language (territory names
+are proper names), unless ``city.yml: zones`` names the zone in each language.
+
 Examples
 --------
 >>> gpkg_header_length(bytes([0x47, 0x50, 0, 0b0000_0011]) + bytes(60))
@@ -43,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from territoria.exceptions import IngestError
+from territoria.exceptions import IngestError, TerritoriaError
 from territoria.ingest.base import FileContext, Outcome
 from territoria.ingest.names import normalize_name, pick_column, territory_kind
 
@@ -54,7 +60,7 @@ _ZONE = ("zone_id", "dt", "zona")
 _BOROUGH = ("nomdt", "alcaldia", "municipio", "nom_mun")
 #: Fields ``--map`` may name, and the store column each fills.
 FIELDS = ("territory_id", "name", "population", "zone_id", "zone_name", "kind", "households")
-_UPDATABLE = ("name", "kind", "zone_id", "population", "households", "geometry")
+_UPDATABLE = ("name", "kind", "zone_id", "population", "households", "geometry", "names")
 
 
 def gpkg_header_length(blob: bytes) -> int:
@@ -142,6 +148,7 @@ def _columns(df: pd.DataFrame, mapping: dict[str, str], name: str) -> dict[str, 
     if not mapping:
         out["population"] = _pick(cols, _POP)
         out["zone_id"] = _pick(cols, _ZONE)
+        out["zone_name"] = cols.get("zone_name")
         out["kind"] = cols.get("kind")
         out["households"] = cols.get("households")
     return out
@@ -198,6 +205,10 @@ def ingest_territories(ctx: FileContext) -> Outcome:
     if "geometry" in df.columns:
         out["geometry"] = df["geometry"]
         carried.append("geometry")
+    names = other_names(ctx, df)
+    if names is not None:
+        out["names"] = names
+        carried.append("names")
     problems = []
     for f in ("population", "households"):
         if c[f]:
@@ -260,12 +271,47 @@ def _add_zones(ctx: FileContext, good: pd.DataFrame, df: pd.DataFrame, c: dict) 
     names = zones
     if c.get("zone_name"):
         names = df.loc[good.index, c["zone_name"]].astype(str).str.strip()
-    z = (pd.DataFrame({"zone_id": zones, "name": names.loc[zones.index]})
-         .drop_duplicates("zone_id"))
+    z = pd.DataFrame({"zone_id": zones, "name": names.loc[zones.index]})
+    other = other_names(ctx, df, "zone_name")
+    if other is not None:
+        z["names"] = other.loc[z.index]
+    z = z.drop_duplicates("zone_id")
     known = {r[0] for r in ctx.run("SELECT zone_id FROM zones")}
     new = z[~z["zone_id"].isin(known)]
     if len(new):
         ctx.store.append("zones", new)
+
+
+def _languages(ctx: FileContext) -> list[str]:
+    """The workspace's languages (``es``, ``en`` without a workspace)."""
+    try:
+        return list(ctx.ws.config().languages) if ctx.ws is not None and ctx.ws.exists() \
+            else ["es", "en"]
+    except TerritoriaError:
+        return ["es", "en"]
+
+
+def other_names(ctx: FileContext, df: pd.DataFrame, prefix: str = "name") -> pd.Series | None:
+    """Per row, JSON of the names in other languages (``name_en``...: ``{"en": "Zone 05"}``),
+    None where the row has none; None when the file has no such column.
+
+    >>> from types import SimpleNamespace
+    >>> df = pd.DataFrame({"name": ["Zona 5", "Zona 6"], "Name_EN": ["Zone 5", ""]})
+    >>> other_names(SimpleNamespace(ws=None), df).tolist()
+    ['{"en": "Zone 5"}', None]
+    """
+    cols = {c.strip().lower(): c for c in df.columns}
+    found = {lang: cols[f"{prefix}_{lang.lower()}"] for lang in _languages(ctx)
+             if f"{prefix}_{lang.lower()}" in cols}
+    if not found:
+        return None
+
+    def one(i) -> str | None:
+        texts = {lang: str(df.at[i, col]).strip() for lang, col in found.items()
+                 if pd.notna(df.at[i, col]) and str(df.at[i, col]).strip()}
+        return json.dumps(texts, ensure_ascii=False) if texts else None
+
+    return pd.Series([one(i) for i in df.index], index=df.index, dtype=object)
 
 
 def _record_boroughs(ctx: FileContext, values: pd.Series) -> None:
@@ -287,6 +333,9 @@ def city_boroughs(store) -> set[str]:
 def _ingest_zones(ctx: FileContext, df: pd.DataFrame, zcol: str, namec: str) -> Outcome:
     out = pd.DataFrame({"zone_id": df[zcol].astype(str).str.strip(),
                         "name": df[namec].astype(str).str.strip(), "_row": df["_row"]})
+    other = other_names(ctx, df)
+    if other is not None:
+        out["names"] = other
     problems = [(r, zcol, None, "required") for r in out.loc[out["zone_id"] == "", "_row"]]
     problems += [(r, namec, None, "required") for r in out.loc[out["name"] == "", "_row"]]
     dup = out["zone_id"].duplicated() & (out["zone_id"] != "")

@@ -7,12 +7,14 @@
 '00_selection'
 """
 
+from typing import Any
+
 from territoria.pipeline.steps import STEPS, Step, resolve_steps
 
 __all__ = ["STEPS", "RunSummary", "Step", "resolve_steps", "run"]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in ("run", "RunSummary"):
         from territoria.pipeline import runner
 

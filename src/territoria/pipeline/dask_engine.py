@@ -5,9 +5,12 @@ Each notebook is one Dask task (``Client.submit``); results come back as they fi
 pool (:class:`~territoria.pipeline.executor.Executor`). A task runs the very same
 :func:`~territoria.pipeline.executor.execute_job` as a local worker: stock papermill with the
 injected parameters, one output notebook, papermill's error banner, and its HTML page. Inside
-each Dask worker process a warm :class:`~territoria.pipeline.kernels.ForkServer` is started on
-first use, so every notebook still gets a fresh kernel process forked from a parent that
-imported the libraries once (``engine="plain"`` gives fresh kernels instead).
+each Dask worker process a warm :class:`~territoria.pipeline.kernels.ForkServer` is started
+when the executor connects, and by default (``engine="auto"`` or ``"inproc"``) each notebook
+runs as the local pool runs it: in a fresh process forked from that server, its cells executed
+by papermill's in-process engine, no kernel (:mod:`territoria.pipeline.inprocess`).
+``engine="fork"`` forks a kernel per notebook instead, ``engine="plain"`` starts fresh
+kernels.
 
 Where the work happens:
 
@@ -45,6 +48,8 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from territoria.exceptions import PipelineError
 from territoria.pipeline.executor import Failure, Job, JobResult
@@ -73,23 +78,26 @@ def parse_scheduler(spec: str) -> tuple[str, int | str]:
 # ------------------------------------------------------------------------------------------
 # Worker side (runs inside Dask worker processes)
 # ------------------------------------------------------------------------------------------
-_WORKER: dict = {}
+_WORKER: dict[str, Any] = {}  # engine, server
 
 
 def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
     """Make this Dask worker process ready to execute notebooks; returns the engine used.
 
-    With the fork and inproc engines a warm fork server is started once per worker process
-    (and stopped when the process exits); if it cannot start, plain kernels are used.
+    ``auto`` is ``inproc``, as for the local pool (:func:`territoria.pipeline.runner.run`):
+    each notebook runs in a process forked from a warm server that imported the libraries,
+    its cells executed by papermill without a kernel (:mod:`territoria.pipeline.inprocess`).
+    With ``fork`` the server forks kernels instead. The server is started once per worker
+    process (and stopped when the process exits); if it cannot start, plain kernels are used.
     """
     from territoria.pipeline.executor import init_worker
     from territoria.pipeline.kernels import ForkServer, fork_supported
 
     if _WORKER.get("engine"):
-        return _WORKER["engine"]
+        return str(_WORKER["engine"])
     used, address = "plain", None
     if engine != "plain" and fork_supported():
-        wanted = "inproc" if engine == "inproc" else "fork"
+        wanted = "fork" if engine == "fork" else "inproc"  # auto: inproc, as the local pool
         server = ForkServer(log_path=log_path,
                             mode="notebooks" if wanted == "inproc" else "kernels")
         try:
@@ -132,8 +140,9 @@ class DaskExecutor:
     scheduler : str
         ``local:N`` or a scheduler address (:func:`parse_scheduler`).
     engine : {"auto", "fork", "inproc", "plain"}
-        How each worker runs notebooks: kernels forked from a warm server per worker, notebook
-        processes forked from it (inproc), or plain kernels.
+        How each worker runs notebooks: notebook processes forked from a warm server per
+        worker (``inproc``, also ``auto``), kernels forked from it (``fork``), or plain
+        kernels.
     log_path : path-like, optional
         File receiving the kernels' stderr (on a shared filesystem for remote workers).
 
@@ -143,14 +152,15 @@ class DaskExecutor:
     ...     results = ex.run(jobs)
     """
 
-    def __init__(self, scheduler: str, engine: str = "auto", log_path=None):
+    def __init__(self, scheduler: str, engine: str = "auto",
+                 log_path: str | os.PathLike[str] | None = None) -> None:
         from distributed import Client, LocalCluster
 
         kind, value = parse_scheduler(scheduler)
         self.scheduler = scheduler
         self.engine = engine
         self.log_path = str(log_path) if log_path else None
-        self.cluster = None
+        self.cluster: LocalCluster | None = None
         if kind == "local":
             self.cluster = LocalCluster(n_workers=int(value), threads_per_worker=1,
                                         processes=True, dashboard_address=None,
@@ -168,10 +178,11 @@ class DaskExecutor:
 
     @property
     def engine_name(self) -> str:
-        """``dask-fork``, ``dask-plain`` (or both, if workers differ)."""
+        """``dask-inproc``, ``dask-fork``, ``dask-plain`` (or several, if workers differ)."""
         return "dask-" + "+".join(self.worker_engines or ["plain"])
 
-    def run(self, jobs, on_result=None) -> list[JobResult]:
+    def run(self, jobs: Iterable[Job],
+            on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]:
         """Execute ``jobs`` as tasks; call ``on_result(result)`` as each finishes; results in
         job order."""
         from distributed import as_completed
@@ -196,7 +207,7 @@ class DaskExecutor:
             if on_result:
                 on_result(r)
             fut.release()
-        return results  # type: ignore[return-value]
+        return [r for r in results if r is not None]  # every job has its result
 
     def close(self, cancel: bool = False) -> None:
         """Disconnect; a ``local:N`` cluster is shut down (its fork servers exit with it)."""
@@ -210,5 +221,5 @@ class DaskExecutor:
     def __enter__(self) -> DaskExecutor:
         return self
 
-    def __exit__(self, exc_type, *exc) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.close(cancel=exc_type is not None)

@@ -24,8 +24,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from territoria.exceptions import PipelineError
+
+if TYPE_CHECKING:
+    from jupyter_client.manager import KernelManager
+    from nbformat import NotebookNode
 
 ENGINES = ("fork", "plain", "inproc")
 
@@ -58,7 +66,7 @@ class Job:
     input_path: str
     output_path: str
     html_path: str
-    parameters: dict
+    parameters: dict[str, Any]
     cwd: str
     sidecar_path: str | None = None
     fingerprint: str | None = None
@@ -81,11 +89,21 @@ class JobResult:
     started_at: float = field(default=0.0)
     fingerprint: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-_STATE: dict = {}
+class JobRunner(Protocol):
+    """What the runner needs of a pool: the local :class:`Executor` and
+    :class:`~territoria.pipeline.dask_engine.DaskExecutor` both are one."""
+
+    def run(self, jobs: Iterable[Job],
+            on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]: ...
+
+    def close(self, cancel: bool = False) -> None: ...
+
+
+_STATE: dict[str, Any] = {}  # engine, exporter
 
 
 def init_worker(engine: str, fork_address: str | None) -> None:
@@ -107,7 +125,7 @@ def init_worker(engine: str, fork_address: str | None) -> None:
                                               exclude_output_prompt=True)
 
 
-def prepare_notebook_parent() -> dict:
+def prepare_notebook_parent() -> dict[str, Any]:
     """``inproc`` engine, in the warm fork server after its imports: build the IPython shell,
     the HTML exporter and papermill's engine once, so each notebook's forked process starts
     with them. Returns the warnings filters a notebook starts with (those of a kernel: taken
@@ -136,7 +154,7 @@ def prepare_notebook_parent() -> dict:
     return {"filters": filters}
 
 
-def run_in_child(job: dict) -> dict:
+def run_in_child(job: dict[str, Any]) -> dict[str, Any]:
     """``inproc`` engine, in a notebook's process forked from the fork server: execute the
     notebook with papermill's in-process engine and write its page; the result as a dict."""
     from territoria.pipeline.inprocess import as_kernel_process
@@ -148,7 +166,7 @@ def run_in_child(job: dict) -> dict:
     return res.to_dict()
 
 
-def _manager_class(engine: str):
+def _manager_class(engine: str) -> type[KernelManager]:
     from territoria.pipeline.kernels import ForkKernelManager, IpcKernelManager
 
     return ForkKernelManager if engine == "fork" else IpcKernelManager
@@ -176,7 +194,7 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _clean_end(nb):
+def _clean_end(nb: NotebookNode) -> NotebookNode:
     """A notebook that ended on purpose (``SystemExit(0)``: its inputs are not there yet,
     see :func:`territoria.steps.common.require_inputs`) is shown up to that cell, without
     IPython's "An exception has occurred" and "To exit" notes."""
@@ -218,7 +236,7 @@ def execute_job(job: Job) -> JobResult:
         if engine == "inproc-child":
             from territoria.pipeline.inprocess import register_engine
 
-            how = {"engine_name": register_engine()}
+            how: dict[str, Any] = {"engine_name": register_engine()}
         else:
             how = {"kernel_manager_class": _manager_class(engine),
                    "shutdown_kernel": "immediate"}
@@ -278,10 +296,17 @@ def _execute_on_server(job: Job) -> JobResult:
                          started, job.fingerprint)
 
 
-def _result_from_dict(d: dict) -> JobResult:
+def _result_from_dict(d: dict[str, Any]) -> JobResult:
     err = d.get("error")
     d = {**d, "error": Failure(**err) if err else None}
     return JobResult(**d)
+
+
+def _pipe(stream: IO[str] | None) -> IO[str]:
+    """A pipe of a worker process (started with ``PIPE``, so never None)."""
+    if stream is None:
+        raise PipelineError("a worker process has no pipe to talk through")
+    return stream
 
 
 def _worker_main() -> None:  # pragma: no cover - runs in a worker process
@@ -330,36 +355,38 @@ class Executor:
     """
 
     def __init__(self, workers: int = 2, engine: str = "plain", fork_address: str | None = None,
-                 log_path=None):
+                 log_path: str | os.PathLike[str] | None = None) -> None:
         self.workers = max(1, int(workers))
         self.engine = engine
         self.fork_address = fork_address
         self.log_path = log_path
-        self.procs: list[subprocess.Popen] = [self._spawn() for _ in range(self.workers)]
+        self.procs: list[subprocess.Popen[str]] = [self._spawn() for _ in range(self.workers)]
         self.ready = [False] * self.workers  # said READY and is idle
 
-    def _spawn(self) -> subprocess.Popen:
-        err = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        try:
-            return subprocess.Popen(
-                [sys.executable, "-c",
-                 "from territoria.pipeline.executor import _worker_main; _worker_main()",
-                 self.engine, self.fork_address or ""],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
-                encoding="utf-8", bufsize=1,
-            )
-        finally:
-            if err is not subprocess.DEVNULL:
-                err.close()
+    def _spawn(self) -> subprocess.Popen[str]:
+        if not self.log_path:
+            return self._popen(subprocess.DEVNULL)
+        with open(self.log_path, "ab") as err:  # the worker keeps its own copy
+            return self._popen(err)
 
-    def run(self, jobs, on_result=None) -> list[JobResult]:
+    def _popen(self, stderr: int | IO[bytes]) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c",
+             "from territoria.pipeline.executor import _worker_main; _worker_main()",
+             self.engine, self.fork_address or ""],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
+            encoding="utf-8", bufsize=1,
+        )
+
+    def run(self, jobs: Iterable[Job],
+            on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]:
         """Execute ``jobs``; call ``on_result(result)`` as each finishes; results in job order."""
         import json
         import select
 
-        jobs = list(jobs)
-        queue = list(range(len(jobs)))[::-1]
-        results: list[JobResult | None] = [None] * len(jobs)
+        todo = list(jobs)
+        queue = list(range(len(todo)))[::-1]
+        results: list[JobResult | None] = [None] * len(todo)
         busy: dict[int, int] = {}  # proc index -> job index
         ready = self.ready
 
@@ -368,13 +395,14 @@ class Executor:
                 i = queue.pop()
                 busy[k] = i
                 ready[k] = False
-                self.procs[k].stdin.write(json.dumps(asdict(jobs[i]), default=str) + "\n")
-                self.procs[k].stdin.flush()
+                pipe = _pipe(self.procs[k].stdin)
+                pipe.write(json.dumps(asdict(todo[i]), default=str) + "\n")
+                pipe.flush()
 
         def lost(k: int) -> None:
             i = busy.pop(k, None)
             if i is not None:
-                j = jobs[i]
+                j = todo[i]
                 r = JobResult(j.step, j.territory_id, "failed", 0.0, j.output_path, None,
                               self.engine, 1, Failure("WorkerDied", "the worker process "
                                                       "stopped while running this notebook"),
@@ -392,7 +420,7 @@ class Executor:
             if ready[k]:
                 dispatch(k)
         while queue or busy:
-            streams = {self.procs[k].stdout: k for k in range(len(self.procs))}
+            streams = {_pipe(self.procs[k].stdout): k for k in range(len(self.procs))}
             readable, _, _ = select.select(list(streams), [], [], 1.0)
             for st in readable:
                 k = streams[st]
@@ -408,7 +436,7 @@ class Executor:
                         on_result(r)
                 ready[k] = True
                 dispatch(k)
-        return results  # type: ignore[return-value]
+        return [r for r in results if r is not None]  # every job has its result
 
     def close(self, cancel: bool = False) -> None:
         """Stop the workers (``cancel`` kills them at once)."""
@@ -417,7 +445,7 @@ class Executor:
                 if cancel:
                     p.kill()
                 else:
-                    p.stdin.close()
+                    _pipe(p.stdin).close()
         for p in self.procs:
             try:
                 p.wait(timeout=10)
@@ -426,11 +454,12 @@ class Executor:
                 p.wait()
             for st in (p.stdin, p.stdout):
                 with contextlib.suppress(Exception):
-                    st.close()
+                    if st is not None:
+                        st.close()
         self.procs = []
 
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, exc_type, *exc) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.close(cancel=exc_type is not None)

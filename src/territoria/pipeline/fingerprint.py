@@ -7,12 +7,15 @@ The fingerprint of one run of one step notebook is the SHA-256 of
   workspace lies on disk does not change a result, so a workspace copied or moved to another
   folder reruns nothing,
 - the input data state (:class:`DataState`): ``city.yml`` and a digest of the store's data
-  tables. City steps depend on every table whole. A territory step depends on its own
-  territory's rows (found through a ``territory``/``territory_id`` column, or through the
-  parent submission of a repeat or free-text table), on rows of no territory, on tables with no
-  territory at all, and on what it reads city-wide (:data:`CITY_WIDE_READS`); so changing one
-  territory's data reruns only that territory's notebooks (and the city steps, and the steps
-  whose city-wide comparisons read that table),
+  tables. City steps depend on every table whole. A territory step depends only on the
+  tables its registry inputs name (:data:`TERRITORY_STEP_INPUTS`, with their repeat and
+  free-text tables): on its own territory's rows (found through a
+  ``territory``/``territory_id`` column, or through the parent submission of a repeat or
+  free-text table), on rows of no territory, on tables with no territory at all, and on what
+  it reads city-wide (:data:`CITY_WIDE_READS`, derived from the
+  inputs the step registry declares ``city_wide``); so changing one territory's data reruns
+  only that territory's notebooks (and the city steps, and the steps whose city-wide
+  comparisons read that table),
 - the results it depends on: indicators and result tables of the earlier steps (for a
   territory step, those of the same territory and of city steps; for a city step, all),
 - the kit version.
@@ -22,7 +25,9 @@ rows give the same digest whatever order they were loaded in, and the digest of 
 disjoint row sets is computed from the digests of the parts: one grouped query per table gives
 every territory's digest at once (:class:`DataState`, :class:`ResultsIndex`), which keeps a
 rerun with nothing changed fast for hundreds of territories. ``computed_at`` and ``run_id`` of
-indicators are left out: they change every run without changing the content.
+indicators are left out: they change every run without changing the content. Tables other
+commands derive from the results (:data:`OUTPUT_PREFIXES`: ``territoria evaluate``) are not
+input data: evaluating a run does not make its notebooks out of date.
 
 Examples
 --------
@@ -43,7 +48,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from typing import Any
 
+from territoria.steps.registry import STEPS, Step
 from territoria.store import Store, quote_ident
 
 #: Tables whose content is the input data state of every notebook.
@@ -56,27 +64,69 @@ LOCATION_PARAMETERS = ("workspace",)
 #: The kit's bookkeeping tables: not input data (results enter through :class:`ResultsIndex`).
 BOOKKEEPING_TABLES = ("runs", "indicators", "results", "meta")
 
+#: Tables other commands derive from the notebooks' results (``territoria evaluate`` writes
+#: ``evaluation_*``): outputs, read by no step notebook, so writing them reruns nothing.
+OUTPUT_PREFIXES = ("evaluation_",)
+
 #: Tables that only record how data arrived; no territory step reads them.
 LOG_TABLES = ("ingest_log", "quarantine")
 
 #: Columns naming a row's territory, in order of preference.
 TERRITORY_COLUMNS = ("territory_id", "territory")
 
-#: What each territory step reads beyond its own territory's rows: ``{table: columns}``
-#: (``None``: every column). Declared from the step modules (``territoria.steps``): 01
-#: compares block coverage and attendance with the programme's, 02 weights and compares the
-#: diagnostic with its zone and the city, 05 counts follow-up rows by agreement code. A step
-#: missing here depends on every table whole (safe: more reruns, never a stale result); a
-#: step that starts reading another table city-wide must be declared here.
-CITY_WIDE_READS: dict[str, dict[str, list[str] | None]] = {
-    "01_network": {"assembly": None, "blocks": ["block_id", "territory_id"],
-                   "territories": ["territory_id", "priority"], "census_margins": None},
-    "02_diagnostic": {"diagnostic": None, "blocks": None, "territories": None,
-                      "census_margins": None},
-    "03_agenda": {},
-    "04_followup": {},
-    "05_process": {"followup": ["agreement_code", "status"]},
-}
+
+
+def city_wide_reads(steps: Iterable[Step] = STEPS) -> dict[str, dict[str, list[str] | None]]:
+    """What each territory step reads beyond its own territory's rows: ``{step: {table:
+    columns}}`` (``None``: every column), from the inputs the step registry declares
+    ``city_wide`` (:class:`territoria.steps.registry.Input`).
+
+    A table declared twice counts once, with the union of its columns (every column if one
+    declaration says so). City steps are left out: they depend on every table whole, as does
+    a step that is not registered (safe: more reruns, never a stale result).
+
+    >>> city_wide_reads()["05_process"]
+    {'followup': ['agreement_code', 'status']}
+    >>> city_wide_reads()["03_agenda"]
+    {}
+    >>> "06_impact" in city_wide_reads()
+    False
+    """
+    out: dict[str, dict[str, list[str] | None]] = {}
+    for step in steps:
+        if step.is_city:
+            continue
+        reads: dict[str, list[str] | None] = {}
+        for inp in step.inputs:
+            if inp.city_wide is False:
+                continue
+            had = reads.get(inp.table, [])
+            if inp.city_wide is True or had is None:
+                reads[inp.table] = None
+            else:
+                reads[inp.table] = list(dict.fromkeys([*had, *inp.city_wide]))
+        out[step.id] = reads
+    return out
+
+
+#: :func:`city_wide_reads` of the registered steps.
+CITY_WIDE_READS: dict[str, dict[str, list[str] | None]] = city_wide_reads()
+
+
+def territory_step_inputs(steps: Iterable[Step] = STEPS) -> dict[str, frozenset[str]]:
+    """The store tables each territory step reads, as the step registry declares them.
+
+    A table's repeat and free-text tables (``table__group``) count with it.
+
+    >>> sorted(territory_step_inputs()["05_process"])
+    ['assembly', 'assembly__agreements', 'followup', 'process', 'social_index', 'territories',
+     'zones']
+    """
+    return {s.id: frozenset(i.table for i in s.inputs) for s in steps if not s.is_city}
+
+
+#: :func:`territory_step_inputs` of the registered steps.
+TERRITORY_STEP_INPUTS: dict[str, frozenset[str]] = territory_step_inputs()
 
 _RESULT_COLS = {
     "indicators": ["territory_id", "step", "name", "grp", "value", "ci_low", "ci_high", "n",
@@ -86,7 +136,7 @@ _RESULT_COLS = {
 
 
 def table_digest(store: Store, table: str, columns: list[str] | None = None,
-                 where: str | None = None, params: list | None = None) -> str:
+                 where: str | None = None, params: list[Any] | None = None) -> str:
     """Order-independent digest ``count|sum|xor`` of a table's row hashes.
 
     A missing table digests like an empty one (``"0|0|0"``): tables such as ``results`` appear
@@ -100,7 +150,7 @@ def table_digest(store: Store, table: str, columns: list[str] | None = None,
     sql = (f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0) "
            f"FROM (SELECT {sel} FROM {quote_ident(table)}"
            + (f" WHERE {where}" if where else "") + ") t")
-    n, s, x = store.con.execute(sql, params or []).fetchone()
+    n, s, x = store.row(sql, params)
     return f"{n}|{s}|{x}"
 
 
@@ -135,7 +185,7 @@ def results_digest(store: Store, steps: list[str], territory_id: str | None = No
     return h.hexdigest()
 
 
-def fingerprint(notebook: bytes, parameters: dict, data_digest: str, results: str,
+def fingerprint(notebook: bytes, parameters: dict[str, Any], data_digest: str, results: str,
                 kit_version: str) -> str:
     """SHA-256 of everything a notebook's output depends on (see the module notes).
 
@@ -156,9 +206,11 @@ def fingerprint(notebook: bytes, parameters: dict, data_digest: str, results: st
 # ------------------------------------------------------------------------------------------
 _Parts = tuple[int, int, int]  # count, sum, xor of row hashes
 _EMPTY: _Parts = (0, 0, 0)
+#: Parts by key: a territory id (None: rows of no territory), or ``(step, territory)``.
+_Groups = dict[Any, _Parts]
 
 
-def _combine(parts) -> _Parts:
+def _combine(parts: Iterable[_Parts]) -> _Parts:
     n = s = x = 0
     for pn, ps, px in parts:
         n, s, x = n + pn, s + ps, x ^ px
@@ -169,9 +221,9 @@ def _fmt(p: _Parts) -> str:
     return f"{p[0]}|{p[1]}|{p[2]}"
 
 
-def _grouped(store: Store, sql: str, params: list | None = None) -> dict:
+def _grouped(store: Store, sql: str, params: list[Any] | None = None) -> _Groups:
     """``{key: (count, sum, xor)}`` from a query returning ``key, count, sum, xor`` rows."""
-    out = {}
+    out: _Groups = {}
     for *key, n, s, x in store.con.execute(sql, params or []).fetchall():
         out[key[0] if len(key) == 1 else tuple(key)] = (int(n), int(s), int(x))
     return out
@@ -193,8 +245,7 @@ def _schema(store: Store) -> dict[str, list[str]]:
 def _whole(store: Store, table: str, cols: list[str]) -> str:
     """:func:`table_digest` of ``cols`` of ``table`` (same value), the columns being known."""
     sel = ", ".join(quote_ident(c) for c in cols) or "1"
-    n, s, x = store.con.execute(
-        f"SELECT {_AGG} FROM (SELECT {sel} FROM {quote_ident(table)}) t").fetchone()
+    n, s, x = store.row(f"SELECT {_AGG} FROM (SELECT {sel} FROM {quote_ident(table)}) t")
     return f"{n}|{s}|{x}"
 
 
@@ -215,27 +266,30 @@ class DataState:
     >>> import pandas as pd
     >>> s = Store(":memory:")
     >>> with s.transaction():
-    ...     _ = s.append("crime_counts", pd.DataFrame({"territory_id": ["T1", "T2"],
-    ...                                                 "category": ["a", "a"], "count": [1, 2]}))
+    ...     _ = s.append("proposals", pd.DataFrame({"territory": ["T1", "T2"],
+    ...                                              "proposal_code": ["P1", "P2"]}))
     >>> before = DataState(s)
     >>> with s.transaction():
-    ...     _ = s.append("crime_counts", pd.DataFrame({"territory_id": ["T2"],
-    ...                                                 "category": ["b"], "count": [5]}))
+    ...     _ = s.append("proposals", pd.DataFrame({"territory": ["T2"],
+    ...                                              "proposal_code": ["P3"]}))
     >>> after = DataState(s)
     >>> before.digest("03_agenda", "T1") == after.digest("03_agenda", "T1")
     True
     >>> before.digest("03_agenda", "T2") == after.digest("03_agenda", "T2")
     False
+    >>> before.digest("05_process", "T2") == after.digest("05_process", "T2")  # not its input
+    True
     >>> before.digest("07_synthesis", None) == after.digest("07_synthesis", None)
     False
     """
 
-    def __init__(self, store: Store, city_yml: bytes = b""):
+    def __init__(self, store: Store, city_yml: bytes = b"") -> None:
         self.city = hashlib.sha256(city_yml).hexdigest()
         self.schema = schema = _schema(store)
-        names = sorted(t for t in schema if t not in BOOKKEEPING_TABLES)
+        names = sorted(t for t in schema if t not in BOOKKEEPING_TABLES
+                       and not t.startswith(OUTPUT_PREFIXES))
         self.whole: dict[str, str] = {t: _whole(store, t, schema[t]) for t in names}
-        self.keyed: dict[str, dict] = {}  # table -> {territory or None: parts}
+        self.keyed: dict[str, _Groups] = {}  # table -> {territory or None: parts}
         for t in names:
             if t in LOG_TABLES:
                 continue
@@ -248,13 +302,13 @@ class DataState:
                 if cols is not None and t in self.whole:
                     self.columns[(t, tuple(cols))] = _whole(
                         store, t, [c for c in cols if c in schema[t]])
-        self._cache: dict = {}
+        self._cache: dict[tuple[str, str | None], str] = {}
 
     def _territory_column(self, table: str) -> str | None:
         have = self.schema.get(table, [])
         return next((c for c in TERRITORY_COLUMNS if c in have), None)
 
-    def _by_territory(self, store: Store, table: str, names: list[str]) -> dict | None:
+    def _by_territory(self, store: Store, table: str, names: list[str]) -> _Groups | None:
         """Row digests grouped by territory, or None if rows have no territory."""
         q = quote_ident(table)
         col = self._territory_column(table)
@@ -278,30 +332,32 @@ class DataState:
     def digest(self, step: str, territory_id: str | None) -> str:
         """The data digest of one notebook: step ``step`` for ``territory_id``.
 
-        City steps (``territory_id`` None) and steps not in :data:`CITY_WIDE_READS` depend on
-        every table whole.
+        City steps (``territory_id`` None) and steps the registry does not know depend on
+        every table whole; a territory step on the tables it declares (see the module notes).
         """
         key = (step, territory_id)
         if key in self._cache:
             return self._cache[key]
         h = hashlib.sha256(self.city.encode())
         reads = CITY_WIDE_READS.get(step)
-        if territory_id is None or reads is None:
+        inputs = TERRITORY_STEP_INPUTS.get(step)
+        if territory_id is None or reads is None or inputs is None:
             for t, d in self.whole.items():
                 h.update(f"\n{t}:{d}".encode())
         else:
             h.update(f"\nterritory:{territory_id}".encode())
             for t, d in self.whole.items():
-                if t in LOG_TABLES:
+                if t in LOG_TABLES or not (t in inputs or t.split("__", 1)[0] in inputs):
                     continue
-                if t not in self.keyed or (t in reads and reads[t] is None):
+                city_cols = reads.get(t, [])
+                if t not in self.keyed or city_cols is None:
                     h.update(f"\n{t}:{d}".encode())
                     continue
                 g = self.keyed[t]
                 h.update(f"\n{t}:{_fmt(g.get(territory_id, _EMPTY))}"
                          f"|{_fmt(g.get(None, _EMPTY))}".encode())
                 if t in reads:
-                    h.update(f"|{self.columns[(t, tuple(reads[t]))]}".encode())  # type: ignore[arg-type]
+                    h.update(f"|{self.columns[(t, tuple(city_cols))]}".encode())
         self._cache[key] = out = h.hexdigest()
         return out
 
@@ -324,9 +380,10 @@ class ResultsIndex:
     True
     """
 
-    def __init__(self, store: Store, steps: list[str], schema: dict | None = None):
+    def __init__(self, store: Store, steps: list[str],
+                 schema: dict[str, list[str]] | None = None):
         schema = _schema(store) if schema is None else schema
-        self.parts: dict[str, dict] = {}
+        self.parts: dict[str, _Groups] = {}
         for table, cols in _RESULT_COLS.items():
             if table not in schema or not steps:
                 self.parts[table] = {}

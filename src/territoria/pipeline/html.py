@@ -19,8 +19,10 @@ Examples
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from nbconvert import HTMLExporter
+from nbformat import NotebookNode
 
 #: What nbconvert writes for an image without a description (kept for the same pages).
 MISSING_ALT = "No description has been provided for this image"
@@ -40,7 +42,10 @@ def accessible(html: str) -> str:
 class NotebookHTMLExporter(HTMLExporter):
     """``HTMLExporter`` without the BeautifulSoup re-parse (see the module notes)."""
 
-    def from_notebook_node(self, nb, resources=None, **kw):
+    # nbconvert's base Exporter annotates the page as a NotebookNode; HTMLExporter's is a str
+    def from_notebook_node(  # type: ignore[override]
+            self, nb: NotebookNode, resources: dict[str, Any] | None = None,
+            **kw: Any) -> tuple[str, dict[str, Any]]:
         try:
             from nbconvert.exporters.templateexporter import TemplateExporter
             from nbconvert.filters.highlight import Highlight2HTML

@@ -34,18 +34,26 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterable
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import nbformat
 from IPython.core.displayhook import DisplayHook
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
+from nbformat import NotebookNode
 from traitlets import default
+
+if TYPE_CHECKING:  # papermill is imported when the engine is registered (see there)
+    from papermill.engines import NotebookExecutionManager
 
 #: Name under which the engine is registered with papermill.
 ENGINE_NAME = "territoria-inprocess"
 
 
-def _merge_stream(outputs: list, name: str, text: str) -> list:
+def _merge_stream(outputs: list[dict[str, Any]], name: str,
+                  text: str) -> list[dict[str, Any]]:
     """Append ``text`` to ``outputs`` as nbclient does: one output per run of same-stream text."""
     if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1]["name"] == name:
         outputs[-1]["text"] += text
@@ -61,8 +69,8 @@ class _Sink:
     anything is displayed and at the end of the cell.
     """
 
-    outputs: list = []
-    pending: dict = {"stdout": "", "stderr": ""}
+    outputs: list[dict[str, Any]] = []
+    pending: dict[str, str] = {"stdout": "", "stderr": ""}
 
     @classmethod
     def flush(cls) -> None:
@@ -72,7 +80,7 @@ class _Sink:
                 cls.pending[name] = ""
 
     @classmethod
-    def add(cls, output: dict) -> None:
+    def add(cls, output: dict[str, Any]) -> None:
         cls.flush()
         cls.outputs.append(output)
 
@@ -83,15 +91,15 @@ class _Stream:
     encoding = "utf-8"
     errors = "replace"
 
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         self.name = name
 
-    def write(self, text) -> int:
+    def write(self, text: str) -> int:
         if text:
             _Sink.pending[self.name] += str(text)
         return len(text or "")
 
-    def writelines(self, lines) -> None:
+    def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
 
@@ -110,14 +118,15 @@ class _Stream:
 
 
 class _Publisher(DisplayPublisher):
-    def publish(self, data, metadata=None, source=None, *, transient=None, update=False,
-                **kw) -> None:
+    def publish(self, data: dict[str, Any], metadata: dict[str, Any] | None = None,
+                source: str | None = None, *, transient: dict[str, Any] | None = None,
+                update: bool = False, **kw: Any) -> None:
         if update:
             return
         _Sink.add({"output_type": "display_data", "data": dict(data),
                    "metadata": dict(metadata or {})})
 
-    def clear_output(self, wait=False) -> None:
+    def clear_output(self, wait: bool = False) -> None:
         _Sink.flush()
         _Sink.outputs.clear()
 
@@ -126,7 +135,8 @@ class _DisplayHook(DisplayHook):
     def write_output_prompt(self) -> None:
         pass
 
-    def write_format_data(self, format_dict, md_dict=None) -> None:
+    def write_format_data(self, format_dict: dict[str, Any],
+                          md_dict: dict[str, Any] | None = None) -> None:
         _Sink.add({"output_type": "execute_result", "data": dict(format_dict),
                    "metadata": dict(md_dict or {}), "execution_count": self.prompt_count})
 
@@ -143,12 +153,12 @@ class ZMQCompatibleShell(InteractiveShell):
     display_pub_class = _Publisher
 
     @default("compiler_class")
-    def _default_compiler_class(self):  # ipykernel's: cells compiled as /tmp/ipykernel_<pid>/
+    def _default_compiler_class(self) -> type:  # ipykernel's: cells compiled as /tmp/ipykernel_<pid>/
         from ipykernel.compiler import XCachingCompiler
 
         return XCachingCompiler
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         import warnings
 
@@ -156,12 +166,13 @@ class ZMQCompatibleShell(InteractiveShell):
         warnings.filterwarnings("ignore", category=RuntimeWarning,
                                 message=".*Trio's signal handling code might have collided.*")
 
-    def _showtraceback(self, etype, evalue, stb) -> None:
+    def _showtraceback(self, etype: type[BaseException], evalue: BaseException,
+                       stb: list[str]) -> None:
         self._last_traceback = stb
         _Sink.add({"output_type": "error", "ename": str(etype.__name__),
                    "evalue": str(evalue), "traceback": list(stb)})
 
-    def enable_gui(self, gui=None) -> None:  # no event loop integration in a batch run
+    def enable_gui(self, gui: str | None = None) -> None:  # no event loop integration in a batch run
         pass
 
 
@@ -186,16 +197,16 @@ def as_kernel_process() -> None:
     sys.argv = [ipykernel_launcher.__file__]
 
 
-def _alarm(signum, frame):  # pragma: no cover - fires inside a cell
+def _alarm(signum: int, frame: FrameType | None) -> NoReturn:  # pragma: no cover - fires inside a cell
     raise TimeoutError("cell execution timed out")
 
 
-def run_cell(shell: InteractiveShell, cell, timeout: float | None = None) -> bool:
+def run_cell(shell: InteractiveShell, cell: NotebookNode, timeout: float | None = None) -> bool:
     """Execute one code cell, filling ``cell.outputs`` and ``cell.execution_count``.
 
     Returns False if the cell raised.
     """
-    outputs: list = []
+    outputs: list[dict[str, Any]] = []
     _Sink.outputs = outputs
     _Sink.pending = {"stdout": "", "stderr": ""}
     out, err = sys.stdout, sys.stderr
@@ -214,7 +225,7 @@ def run_cell(shell: InteractiveShell, cell, timeout: float | None = None) -> boo
         _Sink.flush()
     cell.execution_count = count
     cell.outputs = [nbformat.from_dict(o) for o in outputs]
-    return result.success
+    return bool(result.success)
 
 
 #: The shell every notebook of this process runs in (set by the warm parent, see
@@ -222,7 +233,9 @@ def run_cell(shell: InteractiveShell, cell, timeout: float | None = None) -> boo
 SHELL: InteractiveShell | None = None
 
 
-def execute_managed_notebook(nb_man, kernel_name, execution_timeout=None, **kwargs):
+def execute_managed_notebook(nb_man: NotebookExecutionManager, kernel_name: str | None,
+                             execution_timeout: float | None = None,
+                             **kwargs: Any) -> NotebookNode:
     """The engine's work: each cell in turn, stopping at the first error, with papermill's
     bookkeeping (``cell_start``, ``cell_exception``, ``cell_complete``)."""
     global SHELL
@@ -240,7 +253,8 @@ def execute_managed_notebook(nb_man, kernel_name, execution_timeout=None, **kwar
                 break
         finally:
             nb_man.cell_complete(cell, cell_index=index)
-    return nb_man.nb
+    done: NotebookNode = nb_man.nb
+    return done
 
 
 def register_engine() -> str:

@@ -51,15 +51,21 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from queue import Empty
+from typing import TYPE_CHECKING, Any
 
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
+from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import default
 
 from territoria.exceptions import PipelineError
 from territoria.steps.registry import STEPS
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Environment variable naming the fork server's socket (read by :class:`ForkKernelManager`).
 ENV_ADDRESS = "TERRITORIA_FORK_SERVER"
@@ -135,15 +141,21 @@ def runtime_dir() -> Path:
         d = Path(tempfile.mkdtemp(prefix="terr-", dir=base))
         os.chmod(d, 0o700)
         _RUNTIME[str(os.getpid())] = d
-        pid = os.getpid()
-        atexit.register(lambda: os.getpid() == pid and shutil.rmtree(d, ignore_errors=True))
+        pid, made = os.getpid(), d
+
+        def remove() -> None:  # only in the process that made it, not in forked children
+            if os.getpid() == pid:
+                shutil.rmtree(made, ignore_errors=True)
+
+        atexit.register(remove)
     return d
 
 
 # ------------------------------------------------------------------------------------------
 # Client side: talk to the fork server
 # ------------------------------------------------------------------------------------------
-def _request(address: str, payload: dict, timeout: float = 30.0) -> dict:
+def _request(address: str, payload: dict[str, Any],
+             timeout: float | None = 30.0) -> dict[str, Any]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(address)
@@ -157,12 +169,14 @@ def _request(address: str, payload: dict, timeout: float = 30.0) -> dict:
     if not buf:
         raise PipelineError(f"fork server at {address} closed the connection without answering")
     reply = json.loads(buf)
+    if not isinstance(reply, dict):
+        raise PipelineError(f"fork server at {address} answered {str(reply)[:80]!r}")
     if "error" in reply:
         raise PipelineError(f"fork server: {reply['error']}")
     return reply
 
 
-def fork_kernel(address: str, args: list[str], env: dict, cwd: str) -> int:
+def fork_kernel(address: str, args: list[str], env: dict[str, str], cwd: str) -> int:
     """Ask the fork server for a kernel process; returns its pid.
 
     ``args`` are the ``IPKernelApp`` command-line arguments (e.g. ``["-f", conn_file]``).
@@ -171,7 +185,7 @@ def fork_kernel(address: str, args: list[str], env: dict, cwd: str) -> int:
                                   "cwd": str(cwd)})["pid"])
 
 
-def run_notebook(address: str, job: dict) -> dict:
+def run_notebook(address: str, job: dict[str, Any]) -> dict[str, Any]:
     """Ask a fork server in ``notebooks`` mode to run one notebook job in a forked process;
     returns the job's result (see :func:`territoria.pipeline.executor.run_in_child`).
 
@@ -180,7 +194,8 @@ def run_notebook(address: str, job: dict) -> dict:
     PipelineError
         The process died before answering, or the server is gone.
     """
-    return _request(address, {"op": "run", "job": job}, timeout=None)["result"]
+    result: dict[str, Any] = _request(address, {"op": "run", "job": job}, timeout=None)["result"]
+    return result
 
 
 def server_alive(address: str | None) -> bool:
@@ -195,7 +210,8 @@ def server_alive(address: str | None) -> bool:
 
 def kernel_status(address: str, pid: int) -> int | None:
     """Exit status of a forked kernel, or None while it runs."""
-    return _request(address, {"op": "status", "pid": int(pid)}, timeout=5.0)["returncode"]
+    code = _request(address, {"op": "status", "pid": int(pid)}, timeout=5.0)["returncode"]
+    return None if code is None else int(code)
 
 
 class ForkServer:
@@ -216,7 +232,8 @@ class ForkServer:
     >>> srv.close()  # doctest: +SKIP
     """
 
-    def __init__(self, preload=DEFAULT_PRELOAD, log_path=None, mode: str = "kernels"):
+    def __init__(self, preload: Iterable[str] = DEFAULT_PRELOAD,
+                 log_path: str | os.PathLike[str] | None = None, mode: str = "kernels") -> None:
         if mode not in ("kernels", "notebooks"):
             raise PipelineError(f"unknown fork server mode '{mode}' (allowed: kernels, "
                                 "notebooks)")
@@ -224,7 +241,7 @@ class ForkServer:
         self.preload = tuple(preload)
         self.log_path = Path(log_path) if log_path else None
         self.address = str(runtime_dir() / f"fork-{uuid.uuid4().hex[:8]}.sock")
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.preloaded: list[str] = []
 
     def start(self, timeout: float = 120.0) -> ForkServer:
@@ -243,18 +260,18 @@ class ForkServer:
             raise PipelineError("warm forked kernels need Linux; use the plain engine")
         env = dict(os.environ)
         env.setdefault("MPLBACKEND", _INLINE_BACKEND)
-        err = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c",
-                 "import sys; from territoria.pipeline.kernels import _serve_main; _serve_main()",
-                 self.address, ",".join(self.preload), self.mode],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
-                cwd=os.getcwd(), start_new_session=True,
-            )
-        finally:
-            if err is not subprocess.DEVNULL:
-                err.close()
+        cmd = [sys.executable, "-c",
+               "import sys; from territoria.pipeline.kernels import _serve_main; _serve_main()",
+               self.address, ",".join(self.preload), self.mode]
+        if not self.log_path:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, env=env, cwd=os.getcwd(),
+                                         start_new_session=True)
+            return self
+        with open(self.log_path, "ab") as err:  # the server keeps its own copy
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=err, env=env, cwd=os.getcwd(),
+                                         start_new_session=True)
         return self
 
     def wait_ready(self, timeout: float = 120.0) -> ForkServer:
@@ -265,10 +282,13 @@ class ForkServer:
             return self
         deadline = time.monotonic() + timeout
         line = b""
+        out = self.proc.stdout
+        if out is None:
+            raise PipelineError("the fork server was launched without its pipe")
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            ready, _, _ = select.select([out], [], [], 0.2)
             if ready:
-                line = self.proc.stdout.readline()
+                line = out.readline()
                 break
             if self.proc.poll() is not None:
                 break
@@ -303,14 +323,14 @@ class ForkServer:
     def __enter__(self) -> ForkServer:
         return self.start() if self.proc is None else self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
 # ------------------------------------------------------------------------------------------
 # Server side
 # ------------------------------------------------------------------------------------------
-def warm_up(preload) -> tuple[list[str], dict, dict]:
+def warm_up(preload: Iterable[str]) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
     """Import ``preload`` and warm Matplotlib in a process that will fork notebook processes.
 
     Follows Python's recipe for fork without exec (docs of ``gc.freeze``): the collector is
@@ -332,7 +352,7 @@ def warm_up(preload) -> tuple[list[str], dict, dict]:
     import warnings
 
     gc.disable()
-    base = {"path": list(sys.path)}
+    base: dict[str, Any] = {"path": list(sys.path)}
     loaded = []
     for name in preload:
         try:
@@ -345,7 +365,7 @@ def warm_up(preload) -> tuple[list[str], dict, dict]:
         if callable(warm):
             with contextlib.suppress(Exception):
                 warm()
-    snap: dict = {}
+    snap: dict[str, Any] = {}
     if "matplotlib" in sys.modules:
         import matplotlib
 
@@ -398,7 +418,7 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
     exited: dict[int, int] = {}
     children: set[int] = set()
 
-    def reap():
+    def reap() -> None:
         while children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -429,6 +449,7 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
                     buf += chunk
                 req = json.loads(buf)
                 op = req.get("op")
+                reply: dict[str, Any]
                 if op == "ping":
                     reply = {"ok": True}
                 elif op == "status":
@@ -465,13 +486,14 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
         os.unlink(address)
 
 
-def reset_process_state(base_path, base_filters, rc=None) -> None:
+def reset_process_state(base_path: Iterable[str], base_filters: Iterable[Any],
+                        rc: dict[RcKeyType, Any] | None = None) -> None:
     """Reset per-process state a fresh kernel would have fresh (called in a forked child)."""
     import random
     import warnings
 
     sys.path[:] = list(base_path)
-    warnings.filters[:] = list(base_filters)
+    warnings.filters[:] = list(base_filters)  # type: ignore[index]  # typeshed: a Sequence
     warnings._filters_mutated()  # type: ignore[attr-defined]
     random.seed()
     if "numpy" in sys.modules:
@@ -495,7 +517,8 @@ def reset_process_state(base_path, base_filters, rc=None) -> None:
             matplotlib.rcParams._set("backend", backend)  # no backend import before the shell
 
 
-def _notebook_child(srv, conn, req, base, snap) -> None:  # pragma: no cover - forked child
+def _notebook_child(srv: socket.socket, conn: socket.socket, req: dict[str, Any],
+                    base: dict[str, Any], snap: dict[str, Any]) -> None:  # pragma: no cover - forked child
     """Run one notebook job in this fresh process and answer on ``conn`` (engine inproc)."""
     code = 1
     try:
@@ -526,7 +549,8 @@ def _notebook_child(srv, conn, req, base, snap) -> None:  # pragma: no cover - f
         os._exit(code)
 
 
-def _kernel_child(srv, conn, req, base, snap) -> None:  # pragma: no cover - forked child
+def _kernel_child(srv: socket.socket, conn: socket.socket, req: dict[str, Any],
+                  base: dict[str, Any], snap: dict[str, Any]) -> None:  # pragma: no cover - forked child
     code = 1
     try:
         srv.close()
@@ -574,7 +598,7 @@ class _ForkedProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int, address: str):
+    def __init__(self, pid: int, address: str) -> None:
         self.pid = pid
         self.address = address
         self.returncode: int | None = None
@@ -594,11 +618,11 @@ class _ForkedProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
+        while (code := self.poll()) is None:
+            if timeout is not None and deadline is not None and time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(str(self.pid), timeout)
             time.sleep(0.02)
-        return self.returncode  # type: ignore[return-value]
+        return code
 
     def send_signal(self, sig: int) -> None:
         if self.returncode is None:
@@ -628,7 +652,7 @@ class ForkProvisioner(LocalProvisioner):
             self.process = None
         return ret
 
-    async def launch_kernel(self, cmd: list[str], **kwargs):
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         address = os.environ.get(ENV_ADDRESS)
         if not address:
             raise PipelineError(f"no fork server ({ENV_ADDRESS} is not set)")
@@ -636,7 +660,8 @@ class ForkProvisioner(LocalProvisioner):
         env = kwargs.get("env") or dict(os.environ)
         cwd = kwargs.get("cwd") or os.getcwd()
         pid = fork_kernel(address, args, env, str(cwd))
-        self.process = _ForkedProcess(pid, address)
+        # duck-typed: LocalProvisioner only polls, waits and signals its process
+        self.process = _ForkedProcess(pid, address)  # type: ignore[assignment]
         self.pid = pid
         self.pgid = pid  # the child called setsid()
         self.cwd = cwd
@@ -717,14 +742,14 @@ class IpcKernelManager(AsyncKernelManager):
     """A stock async kernel manager on Unix-socket transport with private connection files."""
 
     @default("client_factory")
-    def _default_client_factory(self):
+    def _default_client_factory(self) -> type[ReadyKernelClient]:
         return ReadyKernelClient
 
     async def _async_wait(self, pollinterval: float = 0.1) -> None:
         await super()._async_wait(pollinterval=min(pollinterval, EXIT_POLL))
 
     @default("transport")
-    def _default_transport(self):
+    def _default_transport(self) -> str:
         return "ipc" if fork_supported() else "tcp"
 
     def _setup_paths(self) -> None:
@@ -735,7 +760,7 @@ class IpcKernelManager(AsyncKernelManager):
             if self.transport == "ipc":
                 self.ip = str(stem) + "-ipc"
 
-    async def _async_pre_start_kernel(self, **kw):
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         self._setup_paths()
         return await super()._async_pre_start_kernel(**kw)
 
@@ -743,7 +768,7 @@ class IpcKernelManager(AsyncKernelManager):
 class ForkKernelManager(IpcKernelManager):
     """Kernel manager whose kernels are forked from the warm :class:`ForkServer`."""
 
-    async def _async_pre_start_kernel(self, **kw):
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         self._setup_paths()
         if self.provisioner is None:
             self.provisioner = ForkProvisioner(kernel_id=self.kernel_id,

@@ -25,19 +25,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from territoria import __version__
-from territoria.config import Workspace
+from territoria.config import CityConfig, Workspace
 from territoria.exceptions import PipelineError
 from territoria.i18n import catalogue, check_language, tr
-from territoria.pipeline.executor import ENGINES, Executor, Failure, Job, JobResult
+from territoria.lock import write_lock
+from territoria.pipeline.executor import ENGINES, Executor, Failure, Job, JobResult, JobRunner
 from territoria.pipeline.fingerprint import DataState, ResultsIndex, fingerprint
 from territoria.pipeline.kernels import ForkServer, fork_supported
 from territoria.pipeline.steps import STEPS, Step, notebook_path, output_paths, resolve_steps
@@ -82,7 +84,7 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
     language: str = "es"
 
-    missing: list[dict] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
     missing_csv: str | None = None
 
     @property
@@ -143,7 +145,8 @@ class RunSummary:
         return self.format()
 
 
-def select_territories(store: Store, territories=None) -> list[str]:
+def select_territories(store: Store,
+                       territories: str | Iterable[str] | None = None) -> list[str]:
     """Territory ids to run: the programme's (``priority``) by default, ``"all"``, or a list.
 
     Raises
@@ -160,9 +163,9 @@ def select_territories(store: Store, territories=None) -> list[str]:
         if territories == "all":
             return ids
         territories = [territories]
-    chosen, have = [], set(ids)
-    for t in territories:
-        t = str(t)
+    chosen: list[str] = []
+    have = set(ids)
+    for t in map(str, territories):
         if t not in have:
             shown = ", ".join(ids[:12]) + (f", ... ({len(ids)} in all)" if len(ids) > 12 else "")
             raise PipelineError(f"unknown territory '{t}' (allowed: {shown or 'none in the store'})")
@@ -171,7 +174,7 @@ def select_territories(store: Store, territories=None) -> list[str]:
     return chosen
 
 
-def _last_runs(store: Store, step: str) -> dict:
+def _last_runs(store: Store, step: str) -> dict[str | None, tuple[str, str]]:
     df = store.query(
         "SELECT territory_id, status, fingerprint FROM (SELECT *, row_number() OVER "
         "(PARTITION BY territory_id ORDER BY finished_at DESC) AS rn FROM runs WHERE step = ?) "
@@ -180,7 +183,7 @@ def _last_runs(store: Store, step: str) -> dict:
             for t, s, f in zip(df["territory_id"], df["status"], df["fingerprint"], strict=False)}
 
 
-def _iso(d) -> str | None:
+def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
@@ -195,7 +198,8 @@ def _valid_sidecar(path: Path, since: float) -> bool:
         return False
 
 
-def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str):
+def _start_pool(engine: str, workers: int, log_path: Path, notes: list[str],
+                lang: str) -> tuple[str, ForkServer | None, Executor]:
     """Start the worker pool and (fork engine) the warm-kernel server, side by side."""
     if engine not in ("auto", *ENGINES):
         raise PipelineError(f"unknown engine '{engine}' (allowed: auto, {', '.join(ENGINES)})")
@@ -224,10 +228,12 @@ def _start_pool(engine: str, workers: int, log_path, notes: list[str], lang: str
     return used, server, executor
 
 
-def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = False,
+def run(ws: Workspace | str | os.PathLike[str], *,
+        territories: str | list[str] | None = None, steps: str | list[str] | None = None,
+        workers: int = 2, force: bool = False,
         language: str | None = None, progress: bool = True, engine: str = "auto",
-        notebooks_dir=None, timeout: float | None = None,
-        scheduler: str | None = None) -> RunSummary:
+        notebooks_dir: str | os.PathLike[str] | None = None, timeout: float | None = None,
+        scheduler: str | None = None, wait: float | None = None) -> RunSummary:
     """Execute the step notebooks and collect their results into the store.
 
     Parameters
@@ -259,6 +265,10 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
         of N processes) or a scheduler address (``tcp://HOST:8786``); ``workers`` is then
         ignored. Workers must see the workspace at the same path
         (:mod:`territoria.pipeline.dask_engine`).
+    wait : float, optional
+        Seconds to wait for the workspace write lock while another command writes (default:
+        :func:`territoria.lock.default_wait`). The run holds the lock from start to end, so
+        no other writer changes the data between its steps; notebooks only read.
 
     Returns
     -------
@@ -270,6 +280,8 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
     ------
     PipelineError
         Unknown step or territory, missing notebook, no territories to run.
+    territoria.lock.WorkspaceBusy
+        Another command still wrote to the workspace after ``wait`` seconds.
 
     Examples
     --------
@@ -287,6 +299,18 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
     if missing:
         raise PipelineError(f"step notebook not found: {', '.join(missing)}")
     nb_bytes = {k: p.read_bytes() for k, p in nb_paths.items()}
+    with write_lock(ws.store_path, wait=wait):
+        return _run_held(ws, cfg, lang, chosen, nb_paths, nb_bytes, t_start,
+                         territories=territories, workers=workers, force=force,
+                         progress=progress, engine=engine, timeout=timeout,
+                         scheduler=scheduler)
+
+
+def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
+              nb_paths: dict[str, Path], nb_bytes: dict[str, bytes], t_start: float, *,
+              territories: str | list[str] | None, workers: int, force: bool, progress: bool,
+              engine: str, timeout: float | None, scheduler: str | None) -> RunSummary:
+    """:func:`run` once it holds the workspace write lock."""
     city_yml = ws.city_file.read_bytes()
     with Store(ws.store_path) as store:
         tids = select_territories(store, territories)
@@ -302,7 +326,7 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
     total = sum(1 if s.is_city else len(tids) for s in chosen)
     bar = _progress_bar(total, progress, lang)
     server: ForkServer | None = None
-    executor: Executor | None = None
+    executor: JobRunner | None = None
     used_engine = "plain" if engine == "plain" else None
     order = [s.id for s in STEPS]
     try:
@@ -338,8 +362,8 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
                     if scheduler:  # Dask distributed: one task per notebook
                         from territoria.pipeline.dask_engine import DaskExecutor
 
-                        executor = DaskExecutor(scheduler, engine, log_path=log)
-                        used_engine, workers = executor.engine_name, executor.workers
+                        dask = DaskExecutor(scheduler, engine, log_path=log)
+                        used_engine, workers, executor = dask.engine_name, dask.workers, dask
                     else:
                         pool = "inproc" if engine == "auto" else engine
                         used_engine, server, executor = _start_pool(pool, workers, log,
@@ -364,7 +388,7 @@ def run(ws, *, territories=None, steps=None, workers: int = 2, force: bool = Fal
                       missing, str(csv))
 
 
-def inputs_meta(sidecar) -> dict:
+def inputs_meta(sidecar: str | os.PathLike[str]) -> dict[str, Any]:
     """Status and missing inputs a notebook recorded in its results file (``{}`` if none).
 
     Returns
@@ -381,7 +405,7 @@ def inputs_meta(sidecar) -> dict:
         return {}
 
 
-def missing_inputs(ws: Workspace, results: list[JobResult]) -> list[dict]:
+def missing_inputs(ws: Workspace, results: list[JobResult]) -> list[dict[str, Any]]:
     """What is missing where: one row per notebook of ``results`` whose inputs fell short
     (``no-data``, or ``partial`` with sections left out), read from its results file."""
     rows = []
@@ -398,7 +422,7 @@ def missing_inputs(ws: Workspace, results: list[JobResult]) -> list[dict]:
     return rows
 
 
-def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
+def write_missing_csv(ws: Workspace, rows: list[dict[str, Any]]) -> Path:
     """``output/missing_inputs.csv``: territory x step, what is missing (written every run,
     with a header even when nothing is missing)."""
     path = ws.output_dir / MISSING_CSV
@@ -414,16 +438,14 @@ def write_missing_csv(ws: Workspace, rows: list[dict]) -> Path:
     return path
 
 
-def _progress_bar(total: int, progress: bool, lang: str):
-    if not progress or not sys.stderr.isatty() or total == 0:
-        return None
-    from tqdm import tqdm
+def _progress_bar(total: int, progress: bool, lang: str) -> Any:
+    """A tqdm bar (tqdm has no type information), or None when not shown."""
+    from territoria.progress import progress_bar
 
-    return tqdm(total=total, file=sys.stderr, unit="nb", desc=tr(MESSAGES, "progress", lang),
-                dynamic_ncols=True)
+    return progress_bar(total, enabled=progress, desc=tr(MESSAGES, "progress", lang), unit="nb")
 
 
-def _tick(bar, result: JobResult) -> None:
+def _tick(bar: Any, result: JobResult) -> None:
     if bar is None:
         return
     bar.update(1)

@@ -22,12 +22,17 @@ True
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from territoria.exceptions import PipelineError
 from territoria.steps.registry import STEPS as REGISTERED_STEPS
 from territoria.steps.registry import Step
+
+__all__ = ["CITY_NAME", "STEPS", "Step", "default_notebooks_dir", "get_step", "notebook_path",
+           "output_paths", "resolve_steps", "safe_name"]
 
 #: The steps, in execution order: declared once, in :mod:`territoria.steps.registry`.
 STEPS: tuple[Step, ...] = REGISTERED_STEPS
@@ -51,7 +56,7 @@ def get_step(key: str) -> Step:
         f"unknown step '{k}' (allowed: {', '.join(s.id for s in STEPS)}, or their numbers)")
 
 
-def resolve_steps(spec=None) -> list[Step]:
+def resolve_steps(spec: str | Iterable[str] | None = None) -> list[Step]:
     """Steps to run, in execution order, from None (all), ``"00,01"`` or a list of keys."""
     if spec is None or spec == "" or spec == "all":
         return list(STEPS)
@@ -75,7 +80,7 @@ def default_notebooks_dir() -> Path:
     return here.parents[1] / "data" / "notebooks"
 
 
-def notebook_path(step: Step, notebooks_dir=None) -> Path:
+def notebook_path(step: Step, notebooks_dir: str | os.PathLike[str] | None = None) -> Path:
     """Path of a step's notebook (``NN_name.ipynb``)."""
     return Path(notebooks_dir or default_notebooks_dir()) / step.notebook
 
@@ -109,7 +114,8 @@ def safe_name(territory_id: str | None) -> str:
     return clean
 
 
-def output_paths(output_dir, step: Step, territory_id: str | None) -> tuple[Path, Path]:
+def output_paths(output_dir: str | os.PathLike[str], step: Step,
+                 territory_id: str | None) -> tuple[Path, Path]:
     """``(notebook, html)`` output paths for one step run; always inside ``output_dir/step``.
 
     Raises

@@ -42,7 +42,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from territoria import __version__, charts, vocabulary
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
-from territoria.report import coverage, words
+from territoria.i18n import catalogue
+from territoria.progress import progress_bar
+from territoria.report import annex_lang, coverage, names, words
 from territoria.report.catalogue import kit_dir, load_catalogue
 from territoria.report.pages import joined_builders, safe_name
 from territoria.steps.registry import titles as step_titles
@@ -83,9 +85,12 @@ def fmt_number(v, *, percent=False, lang="es", digits=1) -> str:
 class SiteBuilder:
     """Builds the site of one workspace into a folder."""
 
-    def __init__(self, ws: Workspace, store: Store):
+    def __init__(self, ws: Workspace, store: Store, *, workers: int = 1,
+                 progress: bool = False):
         self.ws = ws
         self.store = store
+        self.workers = workers  # processes rendering territory and annex pages
+        self.progress = progress  # a bar with ETA on stderr (when it is a terminal)
         self.cfg = ws.config()
         self.min_cell = self.cfg.min_cell_size
         self.catalogue = load_catalogue()
@@ -114,11 +119,17 @@ class SiteBuilder:
 
     # -- data ----------------------------------------------------------------------------
     def _territories(self) -> pd.DataFrame:
+        other = {tab: f"{tab[0]}.names" if "names" in self.store.columns(tab) else "NULL"
+                 for tab in ("territories", "zones")}  # stores made before: no names column
         t = self.store.query(
             "SELECT t.territory_id, t.name, t.kind, t.zone_id, z.name AS zone_name, "
-            "t.population, t.priority, t.cohort, t.joined_on, t.geometry FROM territories t "
-            "LEFT JOIN zones z USING (zone_id) ORDER BY t.name")
+            "t.population, t.priority, t.cohort, t.joined_on, t.geometry, "
+            f"{other['territories']} AS names, {other['zones']} AS zone_names "
+            "FROM territories t LEFT JOIN zones z USING (zone_id) ORDER BY t.name")
         t["file"] = t["territory_id"].map(lambda x: f"territories/{safe_name(x)}.html")
+        t["name_i18n"] = [names.territory(n, j) for n, j in zip(t["name"], t["names"], strict=True)]
+        t["zone_i18n"] = [names.zone(self.cfg, z, n, j) for z, n, j in
+                          zip(t["zone_id"], t["zone_name"], t["zone_names"], strict=True)]
         return t
 
     def _inputs(self) -> list[dict]:
@@ -133,14 +144,16 @@ class SiteBuilder:
 
     def _ctx(self, root: str, title: str) -> dict:
         return {"lang": self.lang, "root": root, "page_title": title, "version": __version__,
-                "city": self.cfg.name, "run_date": self.run_date, "inputs": self.inputs,
+                "city": names.city(self.cfg), "run_date": self.run_date, "inputs": self.inputs,
                 "min_cell": self.min_cell, "illustrative": self.cfg.illustrative_zones,
                 "has_evaluations": self._has_evaluations(),
-                "level_zone": {"es": self.cfg.levels.zone.es.capitalize(),
-                               "en": (self.cfg.levels.zone.en or self.cfg.levels.zone.es).capitalize()}}
+                "level_zone": names.level(self.cfg, "zone")}
 
     def _has_evaluations(self) -> bool:
-        return self.store.has_table("evaluation_results") and self.store.count("evaluation_results") > 0
+        if not hasattr(self, "_has_eval"):  # asked by every page: once, before any fork
+            self._has_eval = (self.store.has_table("evaluation_results")
+                              and self.store.count("evaluation_results") > 0)
+        return self._has_eval
 
     def _index(self) -> None:
         """Look-ups by (territory, step, key) and territory, built once."""
@@ -330,6 +343,11 @@ class SiteBuilder:
                 if col == "zone_id" and isinstance(v, str):  # a zone by its name, not its code
                     cells.append({"text": self._zone_names().get(v, v), "cls": ""})
                     continue
+                if col == "zone_name" and isinstance(v, str):  # its name in each language
+                    if not hasattr(self, "_zone_by_name"):
+                        self._zone_by_name = names.zone_translations(self.store, self.cfg)
+                    cells.append({"text": self._zone_by_name.get(v, v), "cls": ""})
+                    continue
                 if col.startswith("cohort") and not _isnum(v):  # codes c1, none: their names
                     cells.append({"text": self._cohort_label(None if v in ("none", "")
                                                              else v), "cls": ""})
@@ -424,7 +442,8 @@ class SiteBuilder:
         names = dict(zip(self.territories["territory_id"], self.territories["name"], strict=False))
         self.write(out / "coverage.html", "page.html",
                    body=coverage.page_body(frame, names, STEP_TITLES),
-                   **self._ctx("", "Cobertura de datos — Territoria"))
+                   **self._ctx("", {"es": "Cobertura de datos — Territoria",
+                                    "en": "Data coverage — Territoria"}))
 
     # -- pages ----------------------------------------------------------------------------
     def write(self, path: Path, template: str, **ctx) -> None:
@@ -461,8 +480,7 @@ class SiteBuilder:
     def _zone_names(self) -> dict:
         if not hasattr(self, "_zone_name_map"):
             t = self.territories.dropna(subset=["zone_id"])
-            self._zone_name_map = dict(zip(t["zone_id"], t["zone_name"].fillna(t["zone_id"]),
-                                           strict=True))
+            self._zone_name_map = dict(zip(t["zone_id"], t["zone_i18n"], strict=True))
         return self._zone_name_map
 
     def _cohort_label(self, cohort):
@@ -475,7 +493,7 @@ class SiteBuilder:
         return {"es": str(cohort), "en": str(cohort)}
 
     def _territory_ctx(self, r) -> dict:
-        return {"territory_id": r.territory_id, "name": r.name, "zone_name": r.zone_name or "—",
+        return {"territory_id": r.territory_id, "name": r.name_i18n, "zone_name": r.zone_i18n,
                 "zone_id": r.zone_id, "kind": r.kind, "kind_label": self._kind_label(r.kind),
                 "cohort": None if pd.isna(r.cohort) else r.cohort,
                 "cohort_label": self._cohort_label(None if pd.isna(r.cohort) else r.cohort),
@@ -487,11 +505,65 @@ class SiteBuilder:
         steps = [s for s in self.sections if self.sections[s] and s not in ("00_selection", "07_synthesis")]
         headline_ids = list(HEADLINE)
         annex_map = self._annex_map()
-        for r in self.territories.itertuples():
-            try:  # one page that cannot be built is reported; the others are written
-                self._territory_page(out, r, steps, headline_ids, annex_map)
-            except Exception as e:  # noqa: BLE001 - reported by publish (page, error)
-                self.page_errors.append((r.file, f"{type(e).__name__}: {e}"))
+        rows = list(self.territories.itertuples())
+        self.render_pages([r.file for r in rows],
+                          lambda i: self._territory_page(out, rows[i], steps, headline_ids,
+                                                         annex_map),
+                          label={"es": "Páginas de colonias", "en": "Territory pages"})
+
+    def render_pages(self, pages: list[str], write_page, label: dict | None = None) -> None:
+        """Call ``write_page(i)`` for each ``i`` of ``pages`` (the page names, for errors),
+        in ``self.workers`` processes forked from this one (Linux; serially otherwise).
+        ``label`` ({"es": ..., "en": ...}) names the progress bar.
+
+        A page that cannot be built is reported in ``page_errors`` (in page order, as a serial
+        build would) and the others are written. Forked workers inherit the loaded builder,
+        write their pages themselves and only send back errors; they never use the store.
+        """
+        label = label or {"es": "Páginas", "en": "Pages"}
+        bar = progress_bar(len(pages), enabled=self.progress, unit="page",
+                           desc=label.get(self.lang, label["es"]))
+        try:
+            workers = min(self.workers, len(pages) // _MIN_PAGES_PER_WORKER)
+            if workers > 1 and _can_fork():
+                self._render_forked(pages, write_page, workers, bar)
+                return
+            for i, page in enumerate(pages):
+                err = _write_one(write_page, i)
+                if err:
+                    self.page_errors.append((page, err))
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _prime_for_fork(self) -> None:
+        """Fill every look-up that pages read from the store lazily: a forked worker must
+        never use the parent's DuckDB connection (not fork-safe: its threads stay behind)."""
+        self._has_evaluations()
+        self._zone_names()
+        if not hasattr(self, "_zone_by_name"):
+            self._zone_by_name = names.zone_translations(self.store, self.cfg)
+
+    def _render_forked(self, pages: list[str], write_page, workers: int, bar) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        size = max(1, min(_MAX_CHUNK, len(pages) // (workers * 8)))
+        chunks = [range(i, min(i + size, len(pages))) for i in range(0, len(pages), size)]
+        self.env.get_template("territory.html")  # compiled once, before the fork
+        self.env.get_template("page.html")
+        self._prime_for_fork()
+        _FORKED["write_page"] = write_page
+        try:
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                for chunk, errors in zip(chunks, pool.map(_write_chunk, chunks), strict=True):
+                    self.page_errors.extend((pages[i], err) for i, err in errors)
+                    if bar is not None:
+                        bar.update(len(chunk))
+        finally:
+            _FORKED.clear()
 
     def _territory_page(self, out: Path, r, steps, headline_ids, annex_map) -> None:
         tctx = self._territory_ctx(r)
@@ -506,7 +578,7 @@ class SiteBuilder:
             es, en = STEP_TITLES.get(step, (step, step))
             annex.append({"href": "../" + annex_map[r.territory_id][step],
                           "title": {"es": es, "en": en}})
-        title = f"{r.name} — Territoria"
+        title = {lang: f"{r.name_i18n[lang]} — Territoria" for lang in names.SITE_LANGUAGES}
         self.write(out / r.file, "territory.html", t=tctx, sections=secs, headline=headline,
                    headline_notes=headline_notes,
                    next_assembly=self.next_assembly(r.territory_id) if tctx["priority"] else None,
@@ -520,19 +592,24 @@ class SiteBuilder:
             d["href"] = r.file
             d["has_data"] = coverage.has_field_data(self.statuses, r.territory_id)
             rows.append(d)
-        zones = self.store.query("SELECT zone_id, name FROM zones ORDER BY zone_id").to_dict("records")
+        zone_names = "names" if "names" in self.store.columns("zones") else "NULL AS names"
+        zones = [{"zone_id": z["zone_id"], **names.zone(self.cfg, z["zone_id"], z["name"], z["names"])}
+                 for z in self.store.query(f"SELECT zone_id, name, {zone_names} FROM zones "
+                                           "ORDER BY zone_id").to_dict("records")]
         kinds = [{"id": k, "es": v[0], "en": v[1]} for k, v in KIND_LABELS.items()
                  if k in set(self.territories["kind"])]
         cohorts = [{"id": c.id, **self._cohort_label(c.id)} for c in self.cfg.cohorts]
         feats = [(r.territory_id, r.name, r.geometry) for r in self.territories.itertuples()
                  if isinstance(r.geometry, str) and r.geometry]
         links = {r.territory_id: r.file for r in self.territories.itertuples()}
-        map_svg = charts.map_svg(feats, title=f"{self.cfg.name}", alt="Mapa de unidades territoriales / Map of territorial units",
-                                 ids_to_links=links)
+        city, alt = names.city(self.cfg), {"es": "Mapa de unidades territoriales",
+                                           "en": "Map of territorial units"}
+        map_svg = names.svg_labels(charts.map_svg(feats, title=city["es"], alt=alt["es"],
+                                                  ids_to_links=links), city, alt)
         self.write(out / "index.html", "index.html", rows=rows, zones=zones, kinds=kinds,
                    cohorts=cohorts, map_svg=map_svg, map_data=json_for_script(self.map_data()),
                    map_indicators=self.map_data()["indicators"],
-                   **self._ctx("", f"{self.cfg.name} — Territoria"))
+                   **self._ctx("", {k: f"{v} — Territoria" for k, v in names.city(self.cfg).items()}))
 
     def map_data(self) -> dict:
         inds = {}
@@ -560,8 +637,7 @@ class SiteBuilder:
         secs = self.section_blocks(None, steps)
         cards, notes = self.headline_cards(None, [i.id for i in self.catalogue.values()
                                                   if i.headline])
-        tctx = {"name": self.cfg.name, "kind_label": {"es": self.cfg.levels.city.es.capitalize(),
-                                                       "en": (self.cfg.levels.city.en or "").capitalize()},
+        tctx = {"name": names.city(self.cfg), "kind_label": names.level(self.cfg, "city"),
                 "zone_name": {lang: "{} {}".format(self.store.count("zones"), word if
                                                    self.cfg.illustrative_zones else "").strip()
                               for lang, word in (("es", "(ilustrativas)"),
@@ -570,7 +646,7 @@ class SiteBuilder:
                 "cohort": None, "priority": True}
         self.write(out / "city.html", "territory.html", t=tctx, sections=secs, headline=cards,
                    headline_notes=notes, annex=self._city_annex(),
-                   **self._ctx("", f"{self.cfg.name} — Territoria"))
+                   **self._ctx("", {k: f"{v} — Territoria" for k, v in names.city(self.cfg).items()}))
 
     def build_locator(self, out: Path) -> None:
         """The city base map of every territory page's locator (``assets/locator.svg``),
@@ -604,13 +680,14 @@ class SiteBuilder:
                 and t in self._loc_geoms]
         paths = [(pr.path(self._loc_geoms[t]), "#9ecae1") for t in zone]
         paths.append((pr.path(self._loc_geoms[r.territory_id]), "#08306b"))
-        zone_name = r.zone_name or "—"
-        alt = {"es": f"Mapa: {r.name} (azul oscuro) dentro de {zone_name} (azul claro) y del "
-                     f"resto de {self.cfg.name} (gris).",
-               "en": f"Map: {r.name} (dark blue) within {zone_name} (light blue) and the rest "
-                     f"of {self.cfg.name} (grey)."}
-        return {"svg": charts.locator_svg(paths, width=pr.width, height=pr.height,
-                                          title=alt["es"], alt=alt["es"]),
+        nm, zn, city = r.name_i18n, r.zone_i18n, names.city(self.cfg)
+        alt = {"es": f"Mapa: {nm['es']} (azul oscuro) dentro de {zn['es']} (azul claro) y del "
+                     f"resto de {city['es']} (gris).",
+               "en": f"Map: {nm['en']} (dark blue) within {zn['en']} (light blue) and the rest "
+                     f"of {city['en']} (grey)."}
+        svg = charts.locator_svg(paths, width=pr.width, height=pr.height, title=alt["es"],
+                                 alt=alt["es"])
+        return {"svg": names.svg_labels(svg, alt, alt),
                 "alt": alt, "width": pr.width, "height": pr.height}
 
     def next_assembly(self, territory_id) -> dict | None:
@@ -701,20 +778,24 @@ class SiteBuilder:
         intro = ""
         for p in sorted(mdir.glob("*.md")):
             if p.stem == "index":  # the method's overview opens the methodology index page
-                intro = _one_language_at_a_time(md, p.read_text(encoding="utf-8"))
+                intro = _one_language_at_a_time(md, _for_site(p.read_text(encoding="utf-8")))
                 intro = re.sub(r'href="([^"#:]+)\.md(#[^"]*)?"',
                                lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', intro)
                 continue
-            html = _one_language_at_a_time(md, p.read_text(encoding="utf-8"))
+            html = _one_language_at_a_time(md, _for_site(p.read_text(encoding="utf-8")))
             twin = p.with_name(f"{p.stem}.en.md")  # inputs.md + inputs.en.md: one page
             if twin.exists():
                 html = (f'<div lang="es">{html}</div><div lang="en">'
-                        f'{md(twin.read_text(encoding="utf-8"))}</div>')
+                        f'{md(_for_site(twin.read_text(encoding="utf-8")))}</div>')
             html = re.sub(r'href="([^"#:]+)\.md(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', html)
-            title = p.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip() if p.stat().st_size else p.stem
+            title = _md_title(p, twin)
+            if p.stem in _ENGLISH_ONLY:  # one language only: the other gets a note
+                title["es"], note = _ENGLISH_ONLY[p.stem]
+                html = (f'<div lang="en">{html}</div><div lang="es"><h1>{_esc(title["es"])}'
+                        f"</h1><p>{note}</p></div>")
             pages.append({"href": f"{p.stem}.html", "title": title})
             self.write(out / "methodology" / f"{p.stem}.html", "page.html", body=html,
-                       **self._ctx("../", f"{title} — Territoria"))
+                       **self._ctx("../", {k: f"{v} — Territoria" for k, v in title.items()}))
         cat_dir = mdir / "indicators"
         if cat_dir.is_dir():  # the machine-readable catalogue, linked from the method pages
             (out / "methodology" / "indicators").mkdir(parents=True, exist_ok=True)
@@ -723,47 +804,51 @@ class SiteBuilder:
         rows = "".join(
             f"<tr id='{_esc(i.id)}'><td><code>{_esc(i.id)}</code></td><td><span lang='es'>{_esc(i.name('es'))}</span>"
             f"<span lang='en'>{_esc(i.name('en'))}</span></td><td><span lang='es'>{_esc(i.describe('es'))}"
-            f"</span><span lang='en'>{_esc(i.describe('en'))}</span></td><td>{_esc(i.formula)}</td>"
-            f"<td>{_esc(i.better)}</td><td><code>{_esc(i.notebook)}</code></td>"
+            f"</span><span lang='en'>{_esc(i.describe('en'))}</span></td><td><code>{_esc(i.formula)}</code></td>"
+            f"<td>{names.both(BETTER.get(i.better, {'es': i.better, 'en': i.better}))}</td><td><code>{_esc(i.notebook)}</code></td>"
             f"<td><code>{_esc(i.computed_by)}</code></td></tr>"
             for i in self.catalogue.values())
+        heads = "".join(f"<th>{names.both(h)}</th>" for h in CATALOGUE_COLUMNS)
         cat_html = ("<h1><span lang='es'>Catálogo de indicadores</span><span lang='en'>Indicator "
-                    "catalogue</span></h1><table><thead><tr><th>id</th><th>Nombre / Name</th>"
-                    "<th>Definición / Definition</th><th>Fórmula / Formula</th><th>Mejor / Better"
-                    "</th><th>Cuaderno / Notebook</th><th>Calculado por / Computed by</th></tr>"
+                    f"catalogue</span></h1><table><thead><tr>{heads}</tr>"
                     "</thead><tbody>" + rows + "</tbody></table>")
         self.write(out / "methodology" / "indicators.html", "page.html", body=cat_html,
-                   **self._ctx("../", "Indicadores — Territoria"))
+                   **self._ctx("../", {"es": "Indicadores — Territoria",
+                                       "en": "Indicators — Territoria"}))
         from territoria.report import crosswalk
 
         self.write(out / "methodology" / "areas.html", "page.html",
                    body=crosswalk.page_html(crosswalk.crosswalks(self.store)),
-                   **self._ctx("../", f"{crosswalk.TITLE['es']} — Territoria"))
-        pages.append({"href": "areas.html", "title": crosswalk.TITLE["es"]})
-        items = "".join(f"<li><a href='{_esc(p['href'])}'>{_esc(p['title'])}</a></li>" for p in pages)
+                   **self._ctx("../", {k: f"{v} — Territoria" for k, v in crosswalk.TITLE.items()}))
+        pages.append({"href": "areas.html", "title": crosswalk.TITLE})
+        items = "".join(f"<li><a href='{_esc(p['href'])}'><span lang='es'>{_esc(p['title']['es'])}"
+                        f"</span><span lang='en'>{_esc(p['title']['en'])}</span></a></li>"
+                        for p in pages)
         index = (intro or "<h1><span lang='es'>Metodología</span><span lang='en'>Method</span></h1>") + (
                  "<h2><span lang='es'>Todas las páginas</span><span lang='en'>All pages</span></h2><ul>"
                  + items + "<li><a href='indicators.html'><span lang='es'>Catálogo de indicadores"
                  "</span><span lang='en'>Indicator catalogue</span></a></li></ul>")
         self.write(out / "methodology" / "index.html", "page.html", body=index,
-                   **self._ctx("../", "Metodología — Territoria"))
+                   **self._ctx("../", {"es": "Metodología — Territoria",
+                                       "en": "Method — Territoria"}))
 
     def build_provenance(self, out: Path) -> None:
         rows = "".join(
-            f"<tr><td><code>{_esc(i['file'])}</code></td><td>{_esc(i['kind'])}</td>"
+            f"<tr><td><code>{_esc(i['file'])}</code></td><td><code>{_esc(i['kind'])}</code></td>"
             f"<td><code>{_esc(i['full'])}</code></td><td class='num'>{i['read']}</td>"
             f"<td class='num'>{i['accepted']}</td><td class='num'>{i['quarantined']}</td></tr>"
             for i in self.inputs)
+        heads = "".join(f"<th{' class=num' if i > 2 else ''}>{names.both(h)}</th>"
+                        for i, h in enumerate(PROVENANCE_COLUMNS))
         body = ("<h1><span lang='es'>Procedencia de los datos</span><span lang='en'>Data "
                 "provenance</span></h1><p><span lang='es'>Archivos de entrada, su huella SHA-256 y "
                 "las filas leídas, aceptadas y en cuarentena.</span><span lang='en'>Input files, "
                 "their SHA-256 fingerprint and the rows read, accepted and quarantined.</span></p>"
                 f"<p>Territoria {_esc(__version__)} · {_esc(self.run_date)}</p><table><thead><tr>"
-                "<th>Archivo / File</th><th>Tipo / Kind</th><th>SHA-256</th><th class='num'>Leídas"
-                " / Read</th><th class='num'>Aceptadas / Accepted</th><th class='num'>Cuarentena /"
-                " Quarantined</th></tr></thead><tbody>" + rows + "</tbody></table>")
+                + heads + "</tr></thead><tbody>" + rows + "</tbody></table>")
         self.write(out / "provenance.html", "page.html", body=body,
-                   **self._ctx("", "Procedencia — Territoria"))
+                   **self._ctx("", {"es": "Procedencia — Territoria",
+                                    "en": "Provenance — Territoria"}))
 
     def _output_file(self, output_path) -> Path:
         p = Path(str(output_path))
@@ -792,18 +877,103 @@ class SiteBuilder:
         runs = self.store.query("SELECT DISTINCT step, output_path FROM runs WHERE "
                                 "status IN ('ok', 'no-data', 'skipped') "
                                 "AND output_path IS NOT NULL")
-        names = dict(zip(self.territories["territory_id"].astype(str),
-                         self.territories["name"].astype(str), strict=False))
+        where_names = dict(zip(self.territories["territory_id"].astype(str),
+                               self.territories["name_i18n"], strict=False))
+        todo = []  # (step, executed notebook's page, site page)
         for r in runs.itertuples():
             html = self._output_file(r.output_path)
             if html.exists():
-                # the executed notebook's body (nbconvert, inputs hidden) inside the site's
-                # page: language, title, styles, navigation and provenance like every page
-                dst = out / "annex" / safe_name(r.step) / f"{safe_name(html.stem)}.html"
-                es, _ = STEP_TITLES.get(r.step, (r.step, r.step))
-                where = names.get(html.stem, self.cfg.name)
-                self.write(dst, "page.html", body=html.read_text(encoding="utf-8"),
-                           **self._ctx("../../", f"{es} · {where} — Territoria"))
+                todo.append((r.step, html, out / "annex" / safe_name(r.step)
+                             / f"{safe_name(html.stem)}.html"))
+
+        def annex_page(i: int) -> None:
+            # the executed notebook's body (nbconvert, inputs hidden) inside the site's
+            # page: language, title, styles, navigation and provenance like every page
+            step_id, html, dst = todo[i]
+            step = dict(zip(("es", "en"), STEP_TITLES.get(step_id, (step_id, step_id)),
+                            strict=True))
+            where = where_names.get(html.stem) or names.city(self.cfg)
+            body = annex_lang.one_language(html.read_text(encoding="utf-8"), step["en"])
+            self.write(dst, "page.html", body=body,
+                       **self._ctx("../../", {k: f"{step[k]} · {where[k]} — Territoria"
+                                              for k in step}))
+
+        self.render_pages([str(d.relative_to(out)) for _, _, d in todo], annex_page,
+                          label={"es": "Anexo técnico", "en": "Technical annex"})
+
+
+#: Pages per worker below which forking costs more than it saves; chunk size cap (pages
+#: sent to a worker at once: small enough to share the work evenly and move the bar).
+_MIN_PAGES_PER_WORKER = 8
+_MAX_CHUNK = 32
+#: What forked page workers call (set by the parent just before forking, cleared after).
+_FORKED: dict = {}
+
+
+def _can_fork() -> bool:
+    """Fork without exec is safe for these libraries on Linux only (not macOS, not Windows)."""
+    import multiprocessing
+    import sys
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _write_one(write_page, i: int) -> str | None:
+    """Write page ``i``; the error text if it could not be built."""
+    try:
+        write_page(i)
+    except Exception as e:  # noqa: BLE001 - one page that cannot be built is reported
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def _write_chunk(indices: range) -> list[tuple[int, str]]:
+    """In a forked worker: write pages ``indices``; ``(index, error)`` of those not written."""
+    write_page = _FORKED["write_page"]
+    return [(i, err) for i in indices if (err := _write_one(write_page, i))]
+
+
+#: Column titles of the indicator catalogue and provenance pages; words of ``better``.
+CATALOGUE_COLUMNS = ({"es": "Clave", "en": "Key"}, {"es": "Nombre", "en": "Name"},
+                     {"es": "Definición", "en": "Definition"}, {"es": "Fórmula", "en": "Formula"},
+                     {"es": "Mejor si es", "en": "Better when"},
+                     {"es": "Cuaderno", "en": "Notebook"},
+                     {"es": "Calculado por", "en": "Computed by"})
+PROVENANCE_COLUMNS = ({"es": "Archivo", "en": "File"}, {"es": "Tipo", "en": "Kind"},
+                      {"es": "Huella SHA-256", "en": "SHA-256 fingerprint"},
+                      {"es": "Leídas", "en": "Read"}, {"es": "Aceptadas", "en": "Accepted"},
+                      {"es": "En cuarentena", "en": "Quarantined"})
+BETTER = catalogue(__name__, "BETTER")
+
+
+#: Lines of a methodology page for readers of the repository, who have no language switch:
+#: "*English: [inputs.en.md](inputs.en.md).*", "*English below.*".
+_POINTERS = re.compile(r"^\*(?:English|Español): \[[^\]]*\]\([^)]*\)\.?\*[ \t]*\n|"
+                       r"^\*English below\.\*[ \t]*\n", re.M)
+
+
+def _for_site(text: str) -> str:
+    r"""A methodology page without the pointers to its other language (the site has a switch).
+
+    >>> _for_site("# A\n\n*English: [a.en.md](a.en.md).*\n\nTexto.\n")
+    '# A\n\n\nTexto.\n'
+    """
+    return _POINTERS.sub("", text)
+
+
+def _md_title(page: Path, twin: Path) -> dict:
+    """Title of a methodology page in each language: its first line "Uno / One" split, the
+    title of its English half ("---" then "# One (English)"), or the first line of its
+    English twin (``inputs.en.md``)."""
+    text = page.read_text(encoding="utf-8") if page.stat().st_size else page.stem
+    first = text.splitlines()[0]
+    t_es, _, t_en = first.lstrip("# ").strip().partition(" / ")
+    half = re.search(r"^---[ \t]*\n\s*# (.+?)(?: \(English\))?[ \t]*$", text, re.M)
+    if not t_en and half:
+        t_en = half.group(1).strip()
+    if twin.exists() and twin.stat().st_size:
+        t_en = twin.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
+    return {"es": t_es, "en": t_en or t_es}
 
 
 #: What an agenda item without a proposal code shows in its place.
@@ -844,9 +1014,21 @@ def _titled_percent(spec: dict, values) -> bool:
     return bool(len(nums)) and bool(((nums >= 0) & (nums <= 1)).all())
 
 
-#: Where a methodology page's English half starts ("---" then "*English.*" or "## English").
+#: Where a methodology page's English half starts ("---" then "*English.*" or "## English",
+#: or "---" then the English title "# 03 · Agenda (English)").
 _ENGLISH = re.compile(r"^(?:---\s*\n\s*)?(?:\*English\.\*[ \t]*|## English[ \t]*)$\n?|"
-                      r"^\*English\.\*[ \t]+", re.M)
+                      r"^\*English\.\*[ \t]+|^---[ \t]*\n\s*(?=# )", re.M)
+#: Methodology pages written in English only (commands print their help in English; the
+#: English twin of a Spanish page): their Spanish title and the note the Spanish site shows.
+_ENGLISH_ONLY = {
+    "cli": ("Referencia de comandos",
+            "Esta página reproduce la ayuda que imprime cada comando (<code>territoria COMANDO "
+            "--help</code>), que está en inglés. Para leerla, cambie el idioma con el botón de "
+            "arriba."),
+    "inputs.en": ("Archivos de entrada (versión en inglés)",
+                  "Esta es la versión en inglés de la guía. La versión en español está en "
+                  "<a href=\"inputs.html\">Archivos de entrada</a>."),
+}
 
 
 def _one_language_at_a_time(md, text: str) -> str:
@@ -858,11 +1040,16 @@ def _one_language_at_a_time(md, text: str) -> str:
     ...                                "# Uno / One\n\nHola.\n\n---\n\n*English.*\n\nHello.\n")
     >>> html.replace("\n", "")
     '<div lang="es"><h1>Uno</h1><p>Hola.</p></div><div lang="en"><h1>One</h1><p>Hello.</p></div>'
+    >>> html = _one_language_at_a_time(mistune.create_markdown(),
+    ...                                "# Uno\n\nHola.\n\n---\n\n# One (English)\n\nHello.\n")
+    >>> html.replace("\n", "")
+    '<div lang="es"><h1>Uno</h1><p>Hola.</p></div><div lang="en"><h1>One</h1><p>Hello.</p></div>'
     """
     m = _ENGLISH.search(text)
     if m is None:
         return md(text)
     es, en = text[:m.start()].rstrip().removesuffix("---").rstrip(), text[m.end():].lstrip()
+    en = re.sub(r"\A(# .*?) \(English\)[ \t]*$", r"\1", en, flags=re.M)
     first = es.splitlines()[0] if es else ""
     if first.startswith("# ") and " / " in first:
         t_es, t_en = first[2:].split(" / ", 1)
@@ -924,16 +1111,35 @@ def _esc(v) -> str:
     return escape(str(v), quote=True)
 
 
-def publish(ws: Workspace, errors: list | None = None) -> Path:
+def publish(ws: Workspace, errors: list | None = None, *, workers: int = 2,
+            progress: bool = False) -> Path:
     """Build the site of ``ws`` into ``<workspace>/site`` atomically; returns its path.
 
     A territory page that cannot be built does not stop the others: ``errors`` (a list, if
     given) receives one ``(page, error)`` per page left out.
+
+    Parameters
+    ----------
+    ws : Workspace
+    errors : list, optional
+        Receives ``(page, error)`` of the pages left out.
+    workers : int
+        Processes rendering the territory and annex pages (forked from this one on Linux;
+        serial elsewhere or with 1). The site is the same byte for byte whatever the number.
+    progress : bool
+        A bar with ETA on stderr while pages are rendered (only if stderr is a terminal).
+
+    Raises
+    ------
+    PipelineError
+        No store yet, or a page worker died (e.g. out of memory); the previous site is kept.
     """
     ws.require()
     if not ws.store_path.exists():
         raise PipelineError(f"{ws.store_path}: no store yet; run 'territoria ingest' and "
                             "'territoria run' first")
+    from concurrent.futures.process import BrokenProcessPool
+
     from territoria.report.swap import clean_leftovers, swap_in, temp_dir
 
     final = ws.site_dir
@@ -941,8 +1147,12 @@ def publish(ws: Workspace, errors: list | None = None) -> Path:
     tmp = temp_dir(ws.root)
     try:
         with Store.snapshot(ws.store_path) as store:  # a private copy: never blocks a writer
-            builder = SiteBuilder(ws, store)
-            builder.build(tmp)
+            builder = SiteBuilder(ws, store, workers=workers, progress=progress)
+            try:
+                builder.build(tmp)
+            except BrokenProcessPool as e:
+                raise PipelineError(f"a process rendering pages died ({e}); the previous "
+                                    "site is kept (try fewer workers)") from None
         if errors is not None:
             errors.extend(builder.page_errors)
     except BaseException:

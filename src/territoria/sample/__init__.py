@@ -228,7 +228,8 @@ def _slug(text: str) -> str:
 def sample_names(g: dict, geography: Geography | None) -> dict:
     """City name and file names of a sample: Iztapalapa's, or derived from the layer."""
     if geography is None or geography.path is None:
-        return {"name": "Iztapalapa (ciudad de ejemplo)", "short": "Iztapalapa",
+        return {"name": "Iztapalapa (ciudad de ejemplo)", "name_en": "Iztapalapa (sample city)",
+                "short": "Iztapalapa",
                 "borough": "IZTAPALAPA", "layer_file": "iztapalapa_ut.geojson",
                 "crime_file": "carpetas_fgj_iztapalapa_2016_2024.csv",
                 "header": HEADER_IZTAPALAPA, "layer_note": "IECM territorial units (real)"}
@@ -237,7 +238,8 @@ def sample_names(g: dict, geography: Geography | None) -> dict:
     slug = _slug(short)
     zones = ("Zones come from the layer." if lay.get("zones_given") else
              "Its zones are ILLUSTRATIVE (grown from the layer).")
-    return {"name": f"{short} (ciudad de ejemplo)", "short": short,
+    return {"name": f"{short} (ciudad de ejemplo)", "name_en": f"{short} (sample city)",
+            "short": short,
             "borough": (lay.get("borough") or short).upper(),
             "layer_file": f"{slug}_territories.geojson",
             "crime_file": f"carpetas_fgj_{slug}_2016_2024.csv",
@@ -254,7 +256,9 @@ def _city_yml(p: TrueParams, names: dict | None = None, zones_given: bool = Fals
         f"  - {{id: {c.id}, joined_on: {c.joined_on.isoformat()}, "
         f"label: {{es: {c.label_es}, en: {c.label_en}}}}}" for c in p.cohorts)
     first = min(c.joined_on for c in p.cohorts)
-    return CITY_YML.format(header=names["header"], name=yaml_text(names["name"]),
+    return CITY_YML.format(header=names["header"], name="{es: %s, en: %s}" % (
+                               yaml_text(names["name"]),
+                               yaml_text(names.get("name_en", names["name"]))),
                            layer_file=names["layer_file"], crime_file=names["crime_file"],
                            layer_note=yaml_text(names["layer_note"]),
                            zones_note="zones of the layer" if zones_given else
@@ -316,6 +320,11 @@ def write_surveys(raw: Path, g: dict, instruments: dict) -> list[Path]:
         ex.write_kobo_csv(i, df, p)
         out.append(p)
     asm = date_cols(g["assemblies"], ["date"])
+    # sent the evening of the meeting: without it the export would number submissions 7 min
+    # apart from a fixed day, which runs into the future past ~69,000 rows (scale 10)
+    asm["_submission_time"] = (pd.to_datetime(asm["date"]) + pd.Timedelta(hours=20)
+                               + pd.to_timedelta(asm.groupby("date").cumcount() % 180,
+                                                 unit="min"))
     agr = date_cols(g["agreements"].drop(columns=["_made_on", "_axis", "territory"]), ["due_date"])
     p = d / f"Registro_asambleas_-_all_versions_-_False_-_{stamp}.xlsx"
     ex.write_kobo_xlsx(inst("territoria_assembly"), asm, {"agreements": agr}, p)

@@ -228,7 +228,10 @@ def make_zones(terr: pd.DataFrame, n_zones: int = 13, seed: int = 7):
         used.add(ref)
         names.append(f"Zona {z + 1:02d} {ref} (ilustrativa)")
     zones = pd.DataFrame({"zone_id": [f"DT{z + 1:02d}" for z in range(n_zones)],
-                          "name": names, "illustrative": True})
+                          "name": names, "illustrative": True,
+                          "name_en": [n.replace("Zona ", "Zone ", 1).replace("(ilustrativa)",
+                                                                           "(illustrative)")
+                                      for n in names]})
     membership = pd.DataFrame({"territory_id": terr["territory_id"],
                                "zone_id": [f"DT{z + 1:02d}" for z in zone]})
     return zones, membership

@@ -30,7 +30,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,12 @@ class Input:
         Key of :data:`SOURCES` when another file than the table's own fills these rows.
     rows_are : dict, optional
         ``{"es": ..., "en": ...}``: what the counted rows are, when ``where`` is set.
+    city_wide : bool or tuple of str
+        Territory steps: the step also reads *other* territories' rows of this table (its
+        comparisons with the programme or the city). True: every column; a tuple: only these
+        columns. False: only the territory's own rows and rows of no territory. The runner's
+        up-to-date check follows it (:mod:`territoria.pipeline.fingerprint`): a change in
+        another territory's rows reruns the step only through a city-wide read.
     """
 
     table: str
@@ -139,6 +145,7 @@ class Input:
     rows_are: dict | None = None
     count: str | None = None
     fills: str | None = None
+    city_wide: bool | tuple[str, ...] = False
 
     @property
     def matters(self) -> bool:
@@ -193,6 +200,11 @@ class Step:
 _T = "territory_id"
 #: Every territory step needs its territory in the catalogue.
 _TERRITORY = Input("territories", ("territory_id", "name", "population"), territory_column=_T)
+#: ... and shows it with its zone's name and its social index
+#: (:meth:`territoria.steps.common.StepContext.territories`).
+_CATALOGUE = (Input("zones", ("zone_id", "name"), 1, None, required=False),
+              Input("social_index", ("territory_id", "value"), territory_column=_T,
+                    required=False))
 STEPS: tuple[Step, ...] = (
     Step("00_selection", "city",
          {"es": "Selección de territorios", "en": "Territorial selection"},
@@ -205,15 +217,16 @@ STEPS: tuple[Step, ...] = (
     Step("01_network", "territory",
          {"es": "Red y asambleas", "en": "Network and assemblies"},
          "territoria.steps.s01_network", (
-             _TERRITORY,
-             Input("assembly", ("territory", "kind", "mode", "date", "block")),
+             # block coverage of the programme; attendance and census of every territory met
+             replace(_TERRITORY, city_wide=("territory_id", "priority")), *_CATALOGUE,
+             Input("assembly", ("territory", "kind", "mode", "date", "block"), city_wide=True),
              Input("blocks", ("block_id", "territory_id"), territory_column=_T, required=False,
-                   sections=("coverage",)),
+                   sections=("coverage",), city_wide=("block_id", "territory_id")),
              Input("links", ("territory_id", "area"), territory_column=_T, required=False,
                    sections=("links",)),
              Input("census_margins", ("territory_id", "sex", "age_group", "population"),
                    territory_column=_T, required=False,
-                   sections=("representation",)),
+                   sections=("representation",), city_wide=True),
              Input("process", ("participant_code", "territory", "moment"), required=False,
                    sections=("repeat",)),
              Input("votes", ("participant_code", "territory", "round"), required=False,
@@ -222,17 +235,18 @@ STEPS: tuple[Step, ...] = (
     Step("02_diagnostic", "territory",
          {"es": "Diagnóstico participativo", "en": "Participatory diagnostic"},
          "territoria.steps.s02_diagnostic", (
-             _TERRITORY,
-             Input("diagnostic", ("territory", "block", "sex", "age_group", "problems")),
-             Input("blocks", ("block_id", "territory_id"), territory_column=_T),
+             # the city's weighted diagnostic beside the territory's: every territory surveyed
+             replace(_TERRITORY, city_wide=True), *_CATALOGUE,
+             Input("diagnostic", ("territory", "block", "sex", "age_group", "problems"),
+                   city_wide=True),
+             Input("blocks", ("block_id", "territory_id"), territory_column=_T, city_wide=True),
              Input("census_margins", ("territory_id", "sex", "age_group", "population"),
-                   territory_column=_T),
-             Input("zones", ("zone_id", "name"), 1, None, required=False),
+                   territory_column=_T, city_wide=True),
          )),
     Step("03_agenda", "territory",
          {"es": "Agenda y consensos", "en": "Agenda and consensus"},
          "territoria.steps.s03_agenda", (
-             _TERRITORY,
+             _TERRITORY, *_CATALOGUE,
              Input("proposals", ("proposal_code", "territory", "axis", "title")),
              Input("votes", ("participant_code", "territory", "round")),
              Input("votes__votes", ("proposal_code", "vote"), territory_column=None),
@@ -246,7 +260,7 @@ STEPS: tuple[Step, ...] = (
     Step("04_followup", "territory",
          {"es": "Seguimiento de acuerdos", "en": "Follow-up of agreements"},
          "territoria.steps.s04_followup", (
-             _TERRITORY,
+             _TERRITORY, *_CATALOGUE,
              Input("assembly", ("territory", "assembly_code", "date")),
              Input("assembly__agreements", ("agreement_code", "department", "due_date"),
                    territory_column=None),
@@ -260,12 +274,13 @@ STEPS: tuple[Step, ...] = (
     Step("05_process", "territory",
          {"es": "Evaluación del proceso", "en": "Process evaluation"},
          "territoria.steps.s05_process", (
-             _TERRITORY,
+             _TERRITORY, *_CATALOGUE,
              Input("process", ("participant_code", "territory", "moment")),
              Input("assembly", ("territory", "date"), required=False, sections=()),
              Input("assembly__agreements", ("agreement_code",), territory_column=None,
                    required=False),
-             Input("followup", ("agreement_code", "territory", "status"), required=False),
+             Input("followup", ("agreement_code", "territory", "status"), required=False,
+                   city_wide=("agreement_code", "status")),
          )),
     Step("06_impact", "city",
          {"es": "Evaluación de impacto", "en": "Impact evaluation"},

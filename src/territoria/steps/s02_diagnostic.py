@@ -36,6 +36,7 @@ from territoria.analysis.suppression import suppress
 from territoria.analysis.survey import design_weights, poststratify
 from territoria.exceptions import DataError
 from territoria.i18n import catalogue, check_language, tr
+from territoria.report import names as site_names
 from territoria.steps import StepResult, common
 from territoria.steps.common import require_territory
 from territoria.steps.registry import step_by_id
@@ -275,12 +276,11 @@ def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
     """
     levels = dg.safety_comparison(city, territory_id, weight="weight", strata="territory",
                                   **DESIGN)
-    zone_names = dict(ctx.store.query("SELECT zone_id, name FROM zones").to_numpy()) \
-        if ctx.store.has_table("zones") else {}
+    zone_names = site_names.zones_by_id(ctx.store, getattr(ctx, "config", None))
     for lg in ("es", "en"):
         levels[f"label_{lg}"] = [
             tr(dg.MESSAGES, f"level_{lv}", lg)
-            + (f": {zone_names.get(u, u)}" if lv == "zone" else "")
+            + (f": {zone_names.get(u, {}).get(lg, u)}" if lv == "zone" else "")
             for lv, u in zip(levels["level"], levels["unit"], strict=True)]
     levels = levels[["level", "unit", "label_es", "label_en", "estimate", "se", "ci_low",
                      "ci_high", "n", "deff"]]

@@ -26,6 +26,7 @@ import pandas as pd
 
 from territoria.analysis.suppression import suppress
 from territoria.i18n import catalogue, tr
+from territoria.report import names as site_names
 from territoria.report.catalogue import load_catalogue
 from territoria.steps import Section, StepResult, View
 from territoria.steps.registry import step_by_id
@@ -130,8 +131,9 @@ def attention(wide: pd.DataFrame, better: dict, *, share: float = 0.2,
 
 
 def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str,
-                 min_cell: int | None = None) -> pd.DataFrame:
-    """Median and inter-quartile range of one indicator over each zone's territories.
+                 min_cell: int | None = None, zone_names: dict | None = None) -> pd.DataFrame:
+    """Median and inter-quartile range of one indicator over each zone's territories;
+    ``zone_names``: stored zone name -> its name per language (``label_es``, ``label_en``).
 
     With ``min_cell`` (``city.yml: min_cell_size``), a zone with fewer territories with a value
     is suppressed (``estimate``, ``ci_low``, ``ci_high`` and ``n`` blank, ``suppressed``
@@ -153,8 +155,9 @@ def zone_summary(wide: pd.DataFrame, territories: pd.DataFrame, name: str,
         out = out.drop(columns="suppression")
     out = out.sort_values(["estimate", "zone_name"], ascending=[False, True],
                           na_position="last").reset_index(drop=True)
-    out["label_es"] = out["zone_name"]
-    out["label_en"] = out["zone_name"]
+    for lg in ("es", "en"):
+        out[f"label_{lg}"] = out["zone_name"].map(
+            lambda z, lg=lg: (zone_names or {}).get(z, {}).get(lg) or z)
     return out
 
 
@@ -165,7 +168,8 @@ def _fmt(v, percent) -> str:
 
 
 def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFrame | None,
-             n_attention: int, min_cell: int | None = None) -> pd.DataFrame:
+             n_attention: int, min_cell: int | None = None,
+             zone_names: dict | None = None) -> pd.DataFrame:
     """Plain-language findings (es/en) from the comparison; zones suppressed under
     ``min_cell`` territories (:func:`zone_summary`) are never named with a value."""
     cat = load_catalogue()
@@ -187,15 +191,15 @@ def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFram
         rows.append({lg: tr(MESSAGES, "spread", lg, name=ind.name(lg) if ind else name,
                             lo=_fmt(x.quantile(0.25), pct), hi=_fmt(x.quantile(0.75), pct),
                             mid=_fmt(x.median(), pct)) for lg in ("es", "en")})
-        z = zone_summary(wide, territories, name, min_cell)
+        z = zone_summary(wide, territories, name, min_cell, zone_names)
         if len(z) and "suppressed" in z:
             z = z[~z["suppressed"].astype(bool)]
         z = z.dropna(subset=["estimate"]) if len(z) else z
         if len(z) >= 2:
             lo, hi = z.iloc[-1], z.iloc[0]
             rows.append({lg: tr(MESSAGES, "zone_gap", lg, name=ind.name(lg) if ind else name,
-                                low=lo["zone_name"], lv=_fmt(lo["estimate"], pct),
-                                high=hi["zone_name"], hv=_fmt(hi["estimate"], pct))
+                                low=lo[f"label_{lg}"], lv=_fmt(lo["estimate"], pct),
+                                high=hi[f"label_{lg}"], hv=_fmt(hi["estimate"], pct))
                          for lg in ("es", "en")})
     return pd.DataFrame({"finding_es": [r["es"] for r in rows],
                          "finding_en": [r["en"] for r in rows]})
@@ -215,6 +219,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
     res = StepResult(STEP, None)
     ind = load_indicators(ctx)
     terr = ctx.territories()
+    zone_names = site_names.zone_translations(ctx.store, ctx.config)  # names per language
     wide = wide_indicators(ind, KEY_INDICATORS)
     cat = load_catalogue()
     better = {n: (cat[n].better if n in cat else "higher") for n in wide.columns}
@@ -226,7 +231,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
             res.indicator(f"synthesis_median_{name}", float(x.median()),
                           ci_low=float(x.quantile(0.25)), ci_high=float(x.quantile(0.75)),
                           n=len(x))
-        z = zone_summary(wide, terr, name, ctx.min_cell)
+        z = zone_summary(wide, terr, name, ctx.min_cell, zone_names)
         if not z.empty:
             res.table(f"zones_{name}", z)
     att = attention(wide, better)
@@ -244,6 +249,6 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
     if not proc.empty:
         res.table("process_comparison", proc)
     res.table("findings", findings(wide, terr, proc if not proc.empty else None, len(att),
-                                   ctx.min_cell))
+                                   ctx.min_cell, zone_names))
     res.table("comparison", wide.reset_index())
     return res

@@ -8,8 +8,10 @@
     root.setAttribute("data-lang", lang);
     root.setAttribute("lang", lang);
     try { window.localStorage.setItem("territoria-lang", lang); } catch (e) { /* file:// may refuse */ }
-    var opts = document.querySelectorAll("option[data-" + lang + "]");  // one language at a time
+    var opts = document.querySelectorAll("option[data-" + lang + "], title[data-" + lang + "]");  // one language at a time
     for (var k = 0; k < opts.length; k++) { opts[k].textContent = opts[k].getAttribute("data-" + lang); }
+    var named = document.querySelectorAll("[data-aria-" + lang + "]");  // accessible names too
+    for (var a = 0; a < named.length; a++) { named[a].setAttribute("aria-label", named[a].getAttribute("data-aria-" + lang)); }
     var btns = document.querySelectorAll("[data-setlang]");
     for (var i = 0; i < btns.length; i++) {
       btns[i].setAttribute("aria-pressed", btns[i].getAttribute("data-setlang") === lang ? "true" : "false");

@@ -1,0 +1,235 @@
+"""One language at a time: every page of the site, read in Spanish and in English, shows no
+fixed word of the other language, and names (city, zones, territories) come from ``city.yml``
+and the ingested ``name_en`` columns in each language."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territoria.config import init_workspace, load_city
+from territoria.report.annex_lang import one_language
+from territoria.report.record import Recorder, collect
+from territoria.report.site import publish
+from territoria.store import Store
+
+#: Fixed words of the kit's pages that must never show in the other language's version.
+#: Matched as whole words, case-sensitive, outside code and after removing proper names.
+NOT_IN = {
+    "es": ["the", "and", "of", "with", "which", "from", "for", "Links", "agreements",
+           "Agreements", "Territory", "territory", "Neighbourhood", "neighbourhood",
+           "neighbourhoods", "Zone", "none", "Population", "Method", "Evaluations", "Map",
+           "Kind", "Wave", "Data", "Shown", "No data yet", "At a glance", "Technical", "Step",
+           "Status", "Skip", "File", "Read", "Accepted", "borough", "illustrative",
+           "sample city", "higher", "lower", "Not published", "What", "Name", "Definition",
+           "Better", "Notebook", "Computed by", "English", "Input"],
+    "en": ["de", "la", "las", "los", "del", "que", "para", "con", "y", "el", "en", "una",
+           "Zona", "Acuerdos", "acuerdos", "Colonias", "Población", "Metodología",
+           "Evaluaciones", "Mapa", "Tipo", "Etapa", "Datos", "ninguno", "ninguna",
+           "ilustrativa", "ilustrativas", "ciudad de ejemplo", "dirección territorial",
+           "Dirección territorial", "Sin programa", "mayor", "menor", "Nombre", "Archivo",
+           "Cuaderno", "Saltar", "Español"],
+}
+#: Proper names of sources that English pages cite in Spanish.
+SOURCES = ["Marco Geográfico de Participación Ciudadana",
+           "Índice de Desarrollo Social de la Ciudad de México", "Carpetas de investigación"]
+#: Elements whose text is no language's prose: code, data for scripts, the switch's buttons.
+SKIP = {"code", "pre", "script", "style", "kbd", "samp"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+
+
+class Visible(HTMLParser):
+    """The text a reader sees in each language: elements whose ``lang`` is the other language
+    are hidden by the stylesheet, options and the page title are set by the script from their
+    ``data-es``/``data-en``."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, str | None, bool]] = []  # tag, lang, skipped
+        self.text = {"es": [], "en": []}
+
+    def handle_starttag(self, tag, attrs):
+        if tag in VOID:
+            return
+        a = dict(attrs)
+        lang = a.get("lang") if tag != "html" else None
+        skip = tag in SKIP or a.get("data-setlang") is not None
+        if tag in ("option", "title") and "data-es" in a:
+            if not self._skipped():
+                for lg in self.text:
+                    if self._shown(lg):
+                        self.text[lg].append(a.get(f"data-{lg}") or "")
+            skip = True
+        self.open.append((tag, lang, skip))
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+    def _skipped(self) -> bool:
+        return any(s for _, _, s in self.open)
+
+    def _shown(self, lg: str) -> bool:
+        return all(lang in (None, lg) for _, lang, _ in self.open)
+
+    def handle_data(self, data):
+        if self._skipped():
+            return
+        for lg in self.text:
+            if self._shown(lg):
+                self.text[lg].append(data)
+
+
+def visible(path: Path) -> dict[str, str]:
+    """Visible text of a page in each language, one space between pieces."""
+    v = Visible()
+    v.feed(path.read_text(encoding="utf-8"))
+    return {lg: " ".join(" ".join(parts).split()) for lg, parts in v.text.items()}
+
+
+def leaks(text: str, lang: str, names: list[str]) -> list[str]:
+    """Words of the other language in ``text`` read in ``lang`` (proper names removed)."""
+    for n in sorted(names, key=len, reverse=True):
+        text = text.replace(n, " ")
+    return [w for w in NOT_IN[lang] if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+
+
+GEOM = json.dumps({"type": "Polygon", "coordinates": [[[-99.0, 19.3], [-99.0, 19.31],
+                                                      [-98.99, 19.31], [-99.0, 19.3]]]})
+CITY_NAMES = """
+name: {es: Villa de Prueba, en: Test Town}
+zones:
+  Z1: {es: Zona Uno, en: Zone One}
+"""
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory):
+    """A small published site whose city and zones have a name in each language: Z1 from
+    ``city.yml: zones``, Z2 from the zones file's ``name_en``; territory T2 has a ``name_en``."""
+    from territoria.ingest.core import ingest_files
+
+    ws = init_workspace(tmp_path_factory.mktemp("names") / "w", name="X")
+    text = ws.city_file.read_text(encoding="utf-8").replace("name: X\n", "").replace(
+        "zones: {}\n", "")
+    ws.city_file.write_text(text + CITY_NAMES, encoding="utf-8")
+    (ws.raw_dir / "zones.csv").write_text("zone_id,name,name_en\nZ1,Zona 1,\n"
+                                          "Z2,Zona Dos,Zone Two\n", encoding="utf-8")
+    reports = ingest_files(ws, [ws.raw_dir / "zones.csv"])
+    assert all(r.status == "ok" for r in reports), [r.as_line() for r in reports]
+    s = Store(ws.store_path)
+    with s.transaction():
+        s.append("territories", pd.DataFrame({
+            "territory_id": ["T1", "T2"], "name": ["San Lorenzo de la Loma", "Centro Histórico"],
+            "kind": ["colonia", "pueblo"], "zone_id": ["Z1", "Z2"],
+            "population": [1000.0, 2000.0], "priority": [True, False],
+            "cohort": [None, None], "geometry": [GEOM, GEOM],
+            "names": [None, json.dumps({"en": "Historic Centre"})]}))
+    rec = Recorder(ws.output_dir, "02_diagnostic", "T1")
+    rec.indicator("pct_unsafe_colonia", 0.7, ci_low=0.6, ci_high=0.8, n=100)
+    rec.save()
+    collect(s, list(ws.output_dir.rglob("*.results.json")))
+    s.close()
+    publish(ws)
+    return ws
+
+
+def test_names_follow_the_switch(named):
+    site = named.site_dir
+    t1, t2 = visible(site / "territories" / "T1.html"), visible(site / "territories" / "T2.html")
+    assert "Zone One" in t1["en"] and "Zone One" not in t1["es"]  # city.yml: zones
+    assert "Zona Uno" in t1["es"] and "Zona Uno" not in t1["en"]
+    assert "Zone Two" in t2["en"] and "Zona Dos" in t2["es"]  # zones file: name_en
+    assert "Historic Centre" in t2["en"] and "Historic Centre" not in t2["es"]  # name_en
+    assert "San Lorenzo de la Loma" in t1["en"]  # a proper name stays as it is
+    index = visible(site / "index.html")
+    assert "Test Town" in index["en"] and "Villa de Prueba" not in index["en"]
+    assert "Villa de Prueba" in index["es"] and "Test Town" not in index["es"]
+    city = visible(site / "city.html")
+    assert "Borough" in city["en"] and "Alcaldía" in city["es"]
+
+
+def test_no_word_of_the_other_language_on_any_page(named):
+    cfg = load_city(named.city_file)
+    names = ["San Lorenzo de la Loma", "Centro Histórico", "Historic Centre", "Territoria",
+             *SOURCES]
+    pages = sorted(named.site_dir.rglob("*.html"))
+    assert len(pages) > 15 and any("methodology" in p.parts for p in pages)
+    found = {}
+    for path in pages:
+        text = visible(path)
+        for lang in ("es", "en"):
+            own = [cfg.city_name(lang), *(z.get(lang) for z in cfg.zones.values())]
+            bad = leaks(text[lang], lang, names + own)
+            if bad:
+                found[f"{path.relative_to(named.site_dir)} ({lang})"] = bad
+    assert not found, found
+
+
+@pytest.mark.parametrize("lang, text, expect", [
+    ("es", "Población: 1,000 · Zone One", ["Zone"]),
+    ("es", "Territoria · San Lorenzo de la Loma", []),
+    ("en", "Population of the borough · Zona 1", ["Zona"]),
+    ("en", "Town of San Lorenzo de la Loma", []),
+])
+def test_the_scan_finds_what_it_looks_for(lang, text, expect):
+    assert leaks(text, lang, ["San Lorenzo de la Loma", "Territoria"]) == expect
+
+
+def test_hidden_text_is_not_read():
+    import tempfile
+
+    p = Path(tempfile.mkdtemp()) / "p.html"
+    p.write_text('<html lang="es"><title data-es="Mapa" data-en="Map">Mapa</title><p><span '
+                 'lang="es">Hola</span><span lang="en">Hello</span> <code>the</code></p>'
+                 '<select><option data-es="Zona" data-en="Zone">Zona</option></select>'
+                 '<button data-setlang="en">English</button></html>', encoding="utf-8")
+    assert visible(p) == {"es": "Mapa Hola Zona", "en": "Map Hello Zone"}
+
+
+# -- annex notebooks: the Spanish text of each cell and its English quote, one at a time --
+CELL = """<div id="cell-id=1" class="cell border-box-sizing text_cell rendered"><div class="inner_cell">
+<div class="text_cell_render border-box-sizing rendered_html">
+<h1 id="t">03 &#183; Agenda de desarrollo local<a class="anchor-link" href="#t">&#182;</a></h1><p>¿En qué está de acuerdo la colonia?</p>
+<blockquote>
+<p><em>English:</em> What does the territory agree on?</p>
+</blockquote>
+<blockquote>
+<p><strong>Gráficas.</strong> Son las mismas del reporte.</p>
+<p><em>English:</em> Charts are the same as the report's.</p>
+</blockquote>
+
+</div>
+</div>
+</div>
+<div id="cell-id=2" class="cell border-box-sizing text_cell rendered"><div class="inner_cell">
+<div class="text_cell_render border-box-sizing rendered_html">
+<p>Solo en español.</p>
+</div>
+</div>
+</div>"""
+
+
+def test_annex_cells_show_one_language_cell_shows_one_language(tmp_path):
+    page = tmp_path / "annex.html"
+    page.write_text(one_language(CELL, "03 · Local Development Agenda"), encoding="utf-8")
+    text = visible(page)
+    assert text["en"] == ("03 · Local Development Agenda ¶ What does the territory agree on? "
+                          "Charts are the same as the report's. Solo en español.")
+    assert text["es"] == ("03 · Agenda de desarrollo local ¶ ¿En qué está de acuerdo la colonia? "
+                          "Gráficas. Son las mismas del reporte. Solo en español.")
+    assert "English:" not in text["es"] + text["en"]
+
+
+def test_annex_without_english_is_left_alone():
+    html = '<div class="text_cell_render x">\n<p>Hola.</p>\n</div>'
+    assert one_language(html) == html
