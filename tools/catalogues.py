@@ -109,7 +109,7 @@ def section(name: str, node: ast.Dict, src: str, comments: list[tuple[int, str]]
             lines.append(f"  {head}  # given by the module: {code}")
             continue
         dumped = yaml.safe_dump({k.value: texts}, allow_unicode=True, sort_keys=False,
-                                width=WIDTH - 6, default_flow_style=False)
+                                width=WIDTH - 24, default_flow_style=False)  # a word may run over
         lines.extend("  " + line for line in dumped.rstrip("\n").split("\n"))
     return "\n".join(lines) + "\n"
 
