@@ -105,11 +105,13 @@ def test_the_tool_writes_what_the_loader_reads(tmp_path, monkeypatch):
         '    "n": {"es": "{n:,} personas", "en": "{n:,} people"},\n'
         '    "no": {"es": "No: «ñ»", "en": "No"},\n'
         '}\n'
-        'FORMS = {"a": {"es": "uno", "en": "one"}, "b": {"es": "dos", "en": "two"}}\n',
+        'FORMS = {"a": {"es": "uno", "en": "one"}, "b": {"es": "dos", "en": "two"}}\n'
+        'MORE = {**FORMS, "c": {"es": "tres", "en": "three"}, "d": {"es": "4", "en": "4"}}\n',
         encoding="utf-8")
     monkeypatch.setattr(tool, "PKG", pkg)
     monkeypatch.setattr(tool, "OUT", pkg / "messages")
-    assert tool.convert(py, write=True) == (["MESSAGES", "FORMS"], [])
+    moved, skipped = tool.convert(py, write=True)
+    assert moved == ["MESSAGES", "FORMS"] and skipped[0].startswith("MORE (line 10)")
     code = py.read_text(encoding="utf-8")
     assert "from territoria.i18n import catalogue, tr\n" in code
     assert "MESSAGES = catalogue(__name__, title=STEP_TITLE)\n" in code
@@ -119,7 +121,8 @@ def test_the_tool_writes_what_the_loader_reads(tmp_path, monkeypatch):
     data = yaml.safe_load(text)
     assert list(data["MESSAGES"]) == ["title", "n", "no"]
     assert data["MESSAGES"]["no"] == {"es": "No: «ñ»", "en": "No"}  # 'no' stays a string key
-    assert tool.convert(py, write=True) == ([], [])  # nothing left to move
+    assert tool.convert(py, write=True)[0] == []  # nothing left to move
+    assert 'MORE = {**FORMS, "c"' in py.read_text(encoding="utf-8")
 
 
 def test_catalogue_fills_the_entries_the_module_gives(tmp_path, monkeypatch):
