@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 
+from territoria import vocabulary
 from territoria.exceptions import AnalysisError
 from territoria.i18n import catalogue, check_language, tr
 
@@ -38,7 +39,11 @@ __all__ = ["MESSAGES", "EVENT_MESSAGES", "BACKENDS", "check_backend", "bar_ci", 
 #: How a figure is drawn: a Matplotlib ``Figure``, or the site's SVG chart (``Chart``).
 BACKENDS = ("matplotlib", "svg")
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    share_axis=vocabulary.texts("heading", "percentage"),
+    value_axis=vocabulary.texts("heading", "value"),
+)
 
 
 def format_value(v: float, lang: str = "es", *, percent: bool = True, digits: int = 0) -> str:

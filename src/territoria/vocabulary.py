@@ -8,13 +8,21 @@ A *code* is a stored value (``female``, ``18_29``, ``water_utility``, ``in_perso
 2. the instruments' choice lists (``surveys/src/_choices.yml`` and a form's own lists), in
    Spanish and English: sex, age group, axis, department, meeting kind and mode, agreement
    status, proposal round;
-3. :data:`CATALOGUE` below, for codes no form asks for (territory kind, disability groups) and
-   for the forms a sentence needs ("Mujeres de 18 a 29 años").
+3. :data:`CATALOGUE` below, for codes no form asks for (territory kind, disability groups), for
+   the forms a sentence needs ("Mujeres de 18 a 29 años"), for the codes the statistics layer
+   returns (:mod:`territoria.analysis` returns codes and numbers; ``steps/`` label them here)
+   and for :data:`HEADINGS`, the table headings and words the steps, the site and the printed
+   sheets share.
+
+An entry may be :class:`Like` another kind's code: labelled as that code, defined once.
 
 A language the source lacks falls back to the city's first language, then to the kit's Spanish.
 A code the vocabulary does not know is shown as it was recorded (a city may add departments,
-link areas or territory kinds without touching code). Nothing else in the kit defines these
-labels: modules call :func:`label` or a :class:`Vocabulary` built from the workspace's city.
+link areas or territory kinds without touching code), except in the kit's own closed lists
+(:data:`CLOSED_KINDS`: headings, run statuses...), where an unknown code is a slip of the
+code: it raises :class:`territoria.i18n.MissingTranslation` in the test suite. Nothing else in
+the kit defines these labels: modules call :func:`label` (:func:`texts` for a
+``{"es": ..., "en": ...}`` header) or a :class:`Vocabulary` built from the workspace's city.
 
 Examples
 --------
@@ -42,17 +50,21 @@ import functools
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import yaml
 
 from territoria.exceptions import ConfigError
+from territoria.i18n import tr
 
 if TYPE_CHECKING:  # pragma: no cover
     from territoria.config import CityConfig
 
 __all__ = [
     "CATALOGUE",
+    "CLOSED_KINDS",
+    "HEADINGS",
+    "Like",
     "FORM_LISTS",
     "CITY_LISTS",
     "KINDS",
@@ -60,6 +72,7 @@ __all__ = [
     "Vocabulary",
     "label",
     "labels",
+    "texts",
     "codes",
     "label_columns",
     "COLUMNS",
@@ -78,6 +91,7 @@ FORM_LISTS: dict[str, tuple[str, str]] = {
     "axis": ("_choices", "axis"),
     "department": ("_choices", "department"),
     "proposal_round": ("_choices", "proposal_round"),
+    "yes_no": ("_choices", "yes_no"),
     "meeting_kind": ("assembly", "assembly_kind"),
     "meeting_mode": ("assembly", "assembly_mode"),
     "agreement_status": ("followup", "agreement_status"),
@@ -87,9 +101,50 @@ FORM_LISTS: dict[str, tuple[str, str]] = {
 CITY_LISTS: dict[str, str] = {"axis": "axes", "department": "departments",
                               "link_area": "link_areas"}
 
+
+#: Table headings and words shared by the steps, the site and the printed sheets: one
+#: definition each (``texts("heading", "from")`` for a view's column header).
+HEADINGS: dict[str, dict[str, str]] = {
+    "agreement": {"es": "Acuerdo", "en": "Agreement"},
+    "agreements": {"es": "Acuerdos", "en": "Agreements"},
+    "axis": {"es": "Eje", "en": "Axis"},
+    "from": {"es": "Desde", "en": "From"},  # lower bound of an interval
+    "to": {"es": "Hasta", "en": "To"},  # upper bound of an interval
+    "group": {"es": "Grupo", "en": "Group"},
+    "people": {"es": "Personas", "en": "People"},
+    "percentage": {"es": "Porcentaje", "en": "Percentage"},
+    "proposal": {"es": "Propuesta", "en": "Proposal"},
+    "rank": {"es": "Lugar", "en": "Rank"},
+    "source": {"es": "Fuente", "en": "Source"},
+    "status": {"es": "Estado", "en": "Status"},
+    "territory": {"es": "Colonia", "en": "Territory"},
+    "territories": {"es": "Colonias", "en": "Neighbourhoods"},
+    "this_territory": {"es": "Esta colonia", "en": "This neighbourhood"},
+    "value": {"es": "Valor", "en": "Value"},
+    "zone": {"es": "Zona", "en": "Zone"},
+}
+
+#: The kit's own closed lists: a code missing from them is a slip of the code, not data
+#: (it raises in the test suite, see :func:`territoria.i18n.set_strict`).
+CLOSED_KINDS: frozenset[str] = frozenset({
+    "heading", "column", "run_status", "geo_level", "process_stage", "iap2_level",
+    "mechanism", "ensu_place", "wellbeing", "yes_no"})
+
+
+class Like(NamedTuple):
+    """A catalogue entry labelled as ``code`` of ``kind`` (one definition for both).
+
+    >>> label("mechanism", "security_cabinet", "en")  # Like("meeting_kind", "security_cabinet")
+    'Security cabinet'
+    """
+
+    kind: str
+    code: str
+
+
 #: Codes that no form asks for, and the forms a sentence needs. ``sex_group`` and
 #: ``age_phrase`` compose group names ("Mujeres de 18 a 29 años").
-CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
+CATALOGUE: dict[str, dict[str, dict[str, str] | Like]] = {
     "sex_group": {
         "female": {"es": "Mujeres", "en": "Women"},
         "male": {"es": "Hombres", "en": "Men"},
@@ -114,6 +169,64 @@ CATALOGUE: dict[str, dict[str, dict[str, str]]] = {
         "paraje": {"es": "Paraje", "en": "Paraje"},
         "other": {"es": "Otro", "en": "Other"},
     },
+    # -- codes the statistics layer returns (territoria.analysis); steps/ label them -------
+    "ensu_place": {  # the twelve ENSU places (BP1_2_01..12), analysis.diagnostic.ENSU_PLACES
+        "home": {"es": "Su casa", "en": "Home"},
+        "work": {"es": "Su trabajo", "en": "Work"},
+        "streets": {"es": "Las calles que usa habitualmente", "en": "Streets you usually use"},
+        "school": {"es": "La escuela", "en": "School"},
+        "market": {"es": "El mercado", "en": "Market"},
+        "shopping_centre": {"es": "El centro comercial", "en": "Shopping centre"},
+        "bank": {"es": "El banco", "en": "Bank"},
+        "street_atm": {"es": "El cajero automático en la vía pública",
+                       "en": "Street cash machine (ATM)"},
+        "public_transport": {"es": "El transporte público", "en": "Public transport"},
+        "car": {"es": "El automóvil", "en": "Car"},
+        "highway": {"es": "La carretera", "en": "Highway"},
+        "park": {"es": "El parque o centro recreativo", "en": "Park or recreation centre"},
+    },
+    "geo_level": {  # a territory, its zone, the whole city (analysis.diagnostic levels)
+        "territory": {"es": "Colonia", "en": "Neighbourhood"},
+        "zone": {"es": "Dirección territorial", "en": "Territorial directorate"},
+        "city": {"es": "Alcaldía", "en": "Borough"},
+    },
+    "process_stage": {  # OECD stages of a deliberative process (analysis.process_eval.STAGES)
+        "design": {"es": "Diseño del proceso", "en": "Process design"},
+        "delib": {"es": "Experiencia deliberativa", "en": "Deliberative experience"},
+        "impact": {"es": "Camino al impacto", "en": "Pathways to impact"},
+    },
+    "iap2_level": {  # IAP2 spectrum of public participation (analysis.process_eval.IAP2_LEVELS)
+        "inform": {"es": "Informar", "en": "Inform"},
+        "consult": {"es": "Consultar", "en": "Consult"},
+        "involve": {"es": "Involucrar", "en": "Involve"},
+        "collaborate": {"es": "Colaborar", "en": "Collaborate"},
+        "empower": {"es": "Decidir (empoderar)", "en": "Empower"},
+    },
+    "mechanism": {  # participation mechanisms placed on the IAP2 spectrum
+        "block_assembly": Like("meeting_kind", "block_assembly"),
+        "territorial_assembly": Like("meeting_kind", "territorial_assembly"),
+        "working_table": Like("meeting_kind", "working_table"),
+        "security_cabinet": Like("meeting_kind", "security_cabinet"),
+        "planning_collective": Like("proposal_round", "collective"),
+        "agenda_validation": {"es": "Validación de la Agenda", "en": "Agenda validation"},
+    },
+    "consensus_round": {  # rounds of the consensus trajectory (analysis.consensus.ROUND_ORDER)
+        "assembly": {"es": "Asamblea", "en": "Assembly"},
+        "collective": Like("proposal_round", "collective"),
+        "agenda_validation": {"es": "Validación de la agenda", "en": "Agenda validation"},
+    },
+    "wellbeing": {  # wellbeing outcomes of the impact evaluation
+        "life_satisfaction": {"es": "Satisfacción con la vida (0 a 10)",
+                              "en": "Life satisfaction (0 to 10)"},
+    },
+    "run_status": {  # status of a step's notebook for a territory (runner, coverage page)
+        "ok": {"es": "Completo", "en": "Complete"},
+        "partial": {"es": "Parcial", "en": "Partial"},
+        "no-data": {"es": "Aún no hay datos", "en": "No data yet"},
+        "failed": {"es": "Con error", "en": "Failed"},
+        "not-run": {"es": "Sin calcular", "en": "Not computed"},
+    },
+    "heading": HEADINGS,  # type: ignore[dict-item]
 }
 
 # -- column names of result tables --------------------------------------------------------
@@ -125,7 +238,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     # general
     "label": {"es": "Concepto", "en": "Item"},
     "ci": {"es": "IC 95 %", "en": "95% CI"},
-    "value": {"es": "Valor", "en": "Value"},
+    "value": HEADINGS["value"],
     "n": {"es": "Casos (n)", "en": "Cases (n)"},
     "k": {"es": "Cuántos cumplen", "en": "How many meet it"},
     "mean": {"es": "Promedio", "en": "Mean"},
@@ -139,16 +252,17 @@ COLUMNS: dict[str, dict[str, str]] = {
     "75%": {"es": "Percentil 75", "en": "75th percentile"},
     "indicator": {"es": "Indicador", "en": "Indicator"},
     "grp": {"es": "Grupo o fecha de corte", "en": "Group or cut-off date"},
-    "group": {"es": "Grupo", "en": "Group"},
-    "rank": {"es": "Lugar", "en": "Rank"},
+    "group": HEADINGS["group"],
+    "rank": HEADINGS["rank"],
     "level": {"es": "Nivel", "en": "Level"},
-    "source": {"es": "Fuente", "en": "Source"},
+    "source": HEADINGS["source"],
     "share": {"es": "Proporción", "en": "Share"},
     "year": {"es": "Año", "en": "Year"},
+    "date": {"es": "Fecha", "en": "Date"},
     "territory_id": {"es": "Clave de la colonia", "en": "Neighbourhood code"},
-    "zone_id": {"es": "Dirección territorial", "en": "Territorial directorate"},
+    "zone_id": cast("dict[str, str]", CATALOGUE["geo_level"]["zone"]),
     "zone_name": {"es": "Dirección territorial (nombre)", "en": "Territorial directorate (name)"},
-    "territories": {"es": "Colonias", "en": "Neighbourhoods"},
+    "territories": HEADINGS["territories"],
     "n_territories": {"es": "Número de colonias", "en": "Number of neighbourhoods"},
     "p": {"es": "Valor p", "en": "p-value"},
     "p_holm": {"es": "Valor p (Holm)", "en": "p-value (Holm)"},
@@ -180,8 +294,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "axis_b": {"es": "Eje B", "en": "Axis B"},
     "different": {"es": "Diferencia clara", "en": "Clear difference"},
     # 03 agenda
-    "axis": {"es": "Eje", "en": "Axis"},
-    "proposal": {"es": "Propuesta", "en": "Proposal"},
+    "axis": HEADINGS["axis"],
+    "proposal": HEADINGS["proposal"],
     "n_top": {"es": "Entre las primeras", "en": "Among the first"},
     "borda_score": {"es": "Puntaje Borda", "en": "Borda score"},
     "n_ballots": {"es": "Boletas", "en": "Ballots"},
@@ -224,7 +338,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "mean_post": {"es": "Promedio al final", "en": "Mean at the end"},
     "dz": {"es": "Tamaño del efecto (dz)", "en": "Effect size (dz)"},
     "assemblies_with_agreement": {"es": "Reuniones con acuerdos", "en": "Meetings with agreements"},
-    "agreements": {"es": "Acuerdos", "en": "Agreements"},
+    "agreements": HEADINGS["agreements"],
     "agreements_followed": {"es": "Acuerdos con seguimiento", "en": "Agreements followed up"},
     "agreements_signed": {"es": "Acuerdos firmados", "en": "Agreements signed"},
     "moment": {"es": "Momento", "en": "Moment"},
@@ -255,6 +369,8 @@ COLUMNS["alpha_cronbach"] = COLUMNS["alpha"]
 COLUMNS["p_value"] = COLUMNS["p_val"] = COLUMNS["p"]
 COLUMNS["territory"] = COLUMNS["territory_id"]
 COLUMNS["rate"] = COLUMNS["crime_rate"]
+#: ``texts("column", code)``: a step's header that is also a result column's name is this one.
+CATALOGUE["column"] = cast("dict[str, dict[str, str] | Like]", COLUMNS)
 
 
 def column_label(code: str, lang: str = KIT_LANGUAGE) -> str | None:
@@ -378,7 +494,8 @@ class Vocabulary:
         if kind in FORM_LISTS:
             source, name = FORM_LISTS[kind]
             return choice_lists()[source][name]
-        return CATALOGUE.get(kind, {})
+        return {code: (self._entries(e.kind).get(e.code) or {KIT_LANGUAGE: e.code})
+                if isinstance(e, Like) else e for code, e in CATALOGUE.get(kind, {}).items()}
 
     def codes(self, kind: str) -> tuple[str, ...]:
         """The known codes of ``kind``, in their declared order (empty: any code is accepted)."""
@@ -391,7 +508,8 @@ class Vocabulary:
             return ""
         texts = self._entries(kind).get(str(code))
         if not texts:
-            return str(code)
+            # a closed list's unknown code raises in the tests (strict i18n), else shows as is
+            return tr({}, str(code)) if kind in CLOSED_KINDS else str(code)
         lang = lang or self.first_language
         return (texts.get(lang) or texts.get(self.first_language) or texts.get(KIT_LANGUAGE)
                 or next(iter(texts.values())))
@@ -399,6 +517,16 @@ class Vocabulary:
     def labels(self, kind: str, codes: Iterable[Any], lang: str | None = None) -> list[str]:
         """:meth:`label` of each code."""
         return [self.label(kind, c, lang) for c in codes]
+
+    def texts(self, kind: str, code: Any) -> dict[str, str]:
+        """``{language: label}`` of ``code`` in the kit's and the city's languages (the shape
+        of a view's title or column header).
+
+        >>> Vocabulary().texts("heading", "from")
+        {'es': 'Desde', 'en': 'From'}
+        """
+        return {lg: self.label(kind, code, lg) for lg in dict.fromkeys(["es", "en",
+                                                                        *self.languages])}
 
     def label_columns(self, kind: str, codes: Iterable[Any],
                       languages: Iterable[str] = ("es", "en"),
@@ -430,6 +558,15 @@ def labels(kind: str, codes: Iterable[Any], lang: str = KIT_LANGUAGE,
            city: CityConfig | None = None) -> list[str]:
     """:func:`label` of each code."""
     return (Vocabulary(city) if city is not None else _kit()).labels(kind, codes, lang)
+
+
+def texts(kind: str, code: Any, city: CityConfig | None = None) -> dict[str, str]:
+    """``{language: label}`` of ``code``; see :meth:`Vocabulary.texts`.
+
+    >>> texts("geo_level", "city")
+    {'es': 'Alcaldía', 'en': 'Borough'}
+    """
+    return (Vocabulary(city) if city is not None else _kit()).texts(kind, code)
 
 
 def codes(kind: str, city: CityConfig | None = None) -> tuple[str, ...]:

@@ -152,7 +152,7 @@ def test_ensu_places_exclude_not_applicable():
     assert out["place"].tolist() == list(ENSU_PLACES) and out["order"].tolist() == list(
         range(1, 13))
     assert out["estimate"].tolist() == pytest.approx([1 / 3] * 12)
-    assert out.loc[7, "label"] == "El cajero automático en la vía pública"
+    assert out.loc[7, "place"] == "street_atm" and "label" not in out  # labels: steps/
     over_all = ensu_places(data, weight="w", exclude_not_applicable=False)
     assert over_all["estimate"].tolist() == pytest.approx([1 / 4] * 12)
 
@@ -163,9 +163,9 @@ def test_safety_comparison_territory_zone_city():
     c = simulated_survey(seed=3).assign(territory="07-003", zone="DT02")
     city = pd.concat([a, b, c], ignore_index=True)
     city["block"] = city["territory"] + city["block"]
-    out = safety_comparison(city, "07-001", weight="w", psu="block", lang="en")
+    out = safety_comparison(city, "07-001", weight="w", psu="block")
     assert out["level"].tolist() == ["territory", "zone", "city"]
-    assert out["label"].tolist() == ["Neighbourhood", "Territorial directorate", "Borough"]
+    assert out["unit"].tolist() == ["07-001", "DT01", "all"] and "label" not in out
     own = perceived_unsafe(a, weight="w", psu="block")
     assert out.loc[0, "estimate"] == pytest.approx(own.loc[0, "estimate"])
     assert out["n"].tolist() == [len(a), len(a) + len(b), len(city)]

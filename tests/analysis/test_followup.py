@@ -8,7 +8,6 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from territoria.analysis.followup import (
-    accountability_tables,
     fulfilment_rate,
     on_time_rate,
     overdue,
@@ -157,11 +156,12 @@ def test_rollup_excludes_missing_progress_and_says_so():
         "parent_id": [None, "P", "P", "P", None, "Q", "Q", "Q", "R"],
         "weight": [None, 0.5, 0.3, 0.2, None, None, None, None, None],
         "progress": [10.0, 100.0, 50.0, None, None, 20.0, 60.0, None, 70.0]})
-    r = rollup_progress(st, lang="es").set_index("parent_id")
+    r = rollup_progress(st).set_index("parent_id")
     # P: (0.5*100 + 0.3*50) / 0.8 = 81.25; c excluded (Decidim would give 65)
     assert r.loc["P", "progress"] == pytest.approx(81.25)
     assert r.loc["P", "reported_progress"] == 10
-    assert r.loc["P", "note"] == "1 de 3 acciones sin avance reportado no se tomaron en cuenta (c)."
+    assert (r.loc["P", "n_excluded"], r.loc["P", "excluded_ids"]) == (1, "c")
+    assert "note" not in r.columns  # codes and numbers: the words are the page's
     # Q: equal weights over q1, q2 and R (R rolled up from r1 = 70): (20+60+70)/3 = 50
     assert r.loc["Q", "progress"] == pytest.approx(50.0)
     assert r.loc["Q", "n_excluded"] == 0
@@ -193,28 +193,6 @@ def test_traceability_and_coverage():
     # 8 agreements of 07-001; only G has evidence
     assert cov.loc["agreements_with_evidence", ["k", "n"]].tolist() == [1, 8]
     assert cov.loc["agreements_linked_to_proposal", ["k", "n"]].tolist() == [3, 8]
-
-
-def test_accountability_tables_translated_and_without_personal_data():
-    t = accountability_tables(AG, UP, "07-001", "2024-03-01", "es")
-    p = t["promises"]
-    assert list(p.columns[:7]) == ["Acuerdo", "Qué se acordó", "Quién se comprometió",
-                                   "Dónde se acordó", "Fecha del acuerdo", "Para cuándo", "Cómo va"]
-    assert len(p) == 8
-    row = p.set_index("Acuerdo").loc["A"]
-    assert row["Qué se acordó"] == "Luminarias" and row["Quién se comprometió"] == "Sistema de Aguas"
-    assert row["Cómo va"] == "Cumplido"
-    assert p.set_index("Acuerdo").loc["E", "¿Ya se venció?"] == "Sí"
-    assert p.set_index("Acuerdo").loc["C", "¿Ya se venció?"] == "No"
-    h = t["history"]
-    assert "2024-03-05" not in set(h["Fecha"])  # after as_of
-    for df in t.values():
-        assert not df.astype(str).apply(lambda c: c.str.contains("Nombre Personal")).any().any()
-    s = t["summary"].set_index("Indicador")
-    assert s.loc["Porcentaje de cumplimiento", "Valor"] == pytest.approx(round(100 * 3 / 7, 1))
-    en = accountability_tables(AG, UP, "07-001", "2024-03-01", "en")
-    assert "What was promised" in en["promises"].columns
-    assert en["promises"].set_index("Agreement").loc["A", "What was promised"] == "Street lights"
 
 
 def test_followup_is_pure():

@@ -88,7 +88,7 @@ def test_item_total_corrected_correlation():
 
 def test_process_indicators_values_and_intervals():
     q = _questionnaire()
-    ind = process_indicators(q, lang="en")
+    ind = process_indicators(q)
     assert set(ind["stage"]) == {"design", "delib", "impact"}
     row = ind[(ind.territory == "07-001") & (ind.indicator == "impact_mean")].iloc[0]
     part = q[(q.territory == "07-001") & (q.moment == "end")]
@@ -96,7 +96,7 @@ def test_process_indicators_values_and_intervals():
     lo, hi = stats.t.interval(0.95, len(score) - 1, score.mean(), stats.sem(score))
     assert row["value"] == pytest.approx(score.mean())
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
-    assert row["label"] == "Pathways to impact: Average score (1 to 5)"
+    assert "label" not in ind  # codes and numbers: steps.s05_process labels them
     agree = ind[(ind.territory == "07-001") & (ind.indicator == "impact_agree")].iloc[0]
     k = int((score >= 4).sum())
     wl, wh = proportion_confint(k, len(score), method="wilson")
@@ -124,14 +124,15 @@ def test_repeated_change_start_end():
     assert one["dz_ci_low"] < one["dz"] < one["dz_ci_high"]
 
 
-def test_iap2_classification_complete_and_translated():
-    es, en = iap2_classification("es"), iap2_classification("en")
-    assert set(es["mechanism"]) == {"block_assembly", "territorial_assembly", "working_table",
-                                    "security_cabinet", "planning_collective",
-                                    "agenda_validation"}
-    assert set(es["level"]) <= set(IAP2_LEVELS)
-    assert (es["rationale"].str.len() > 40).all() and (es["rationale"] != en["rationale"]).all()
-    assert es.set_index("mechanism").loc["block_assembly", "level_label"] == "Involucrar"
+def test_iap2_classification_complete():
+    t = iap2_classification()
+    assert set(t["mechanism"]) == {"block_assembly", "territorial_assembly", "working_table",
+                                   "security_cabinet", "planning_collective",
+                                   "agenda_validation"}
+    assert set(t["level"]) <= set(IAP2_LEVELS)
+    assert t.set_index("mechanism").loc["block_assembly", ["level", "level_rank"]].tolist() \
+        == ["involve", 3]
+    assert list(t.columns) == ["mechanism", "level", "level_rank"]
 
 
 def test_scorecard_with_activity_and_city_comparison():

@@ -60,3 +60,14 @@ def test_every_template_of_the_catalogue_fills_in_both_languages():
             assert "{" not in text and text.endswith("."), (i.id, lang, text)
             if i.sentence:  # a sentence, not "name: value"
                 assert text.startswith(i.sentence[lang].split("{")[0]), (i.id, lang, text)
+
+
+def test_a_missing_key_raises_in_tests_and_a_city_language_falls_back_to_spanish():
+    from territoria.i18n import MissingTranslation
+
+    with pytest.raises(MissingTranslation):
+        words._t("not_a_key", "es")
+    row = {"value": 0.78, "ci_low": 0.69, "ci_high": 0.88, "n": 93}
+    # a city publishing in Portuguese: the kit's sentences fall back to Spanish, never break
+    text = words.describe(ind(percent=True, unit="share"), row, "pt")
+    assert "entre 69" in text and "con 93 respuestas" in text, text

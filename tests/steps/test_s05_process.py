@@ -101,6 +101,18 @@ def test_iap2_table():
     t = s05.iap2_table().set_index("mechanism")
     assert t.loc["agenda_validation", "level"] == "empower"
     assert t.loc["security_cabinet", "level_es"] == "Consultar"
+    assert t.loc["planning_collective", ["mechanism_es", "mechanism_en"]].tolist() == [
+        "Colectivo de planeación", "Planning collective"]
+    assert (t["rationale_es"].str.len() > 40).all() and (t["rationale_es"] != t["rationale_en"]).all()
+    assert list(t.columns) == ["level", "level_rank", "mechanism_es", "mechanism_en", "level_es",
+                               "level_en", "rationale_es", "rationale_en"]
+
+
+def test_indicator_labels_from_codes():
+    assert s05.indicator_label("impact", "impact_mean", "es") == \
+        "Camino al impacto: Puntaje promedio (1 a 5)"
+    assert s05.indicator_label("impact", "agreements_signed", "en") == \
+        "Pathways to impact: agreements signed by a department"
 
 
 def test_city_comparison_weakest_stage_is_impact(ctx, sample_ws):

@@ -54,17 +54,14 @@ from territoria.analysis.votes import (
     vote_counts,
 )
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import catalogue, tr
 
-__all__ = ["JEFFREYS", "MESSAGES", "ROUND_ORDER", "VOTE_CODES", "consensus_labels",
-           "consensus_trajectory", "group_consensus", "group_table", "jeffreys_interval",
-           "normalise_votes", "polis_gic", "tally_counts", "territory_consensus",
-           "vote_counts"]
+__all__ = ["JEFFREYS", "ROUND_ORDER", "VOTE_CODES", "consensus_trajectory", "group_consensus",
+           "group_table", "jeffreys_interval", "normalise_votes", "polis_gic", "tally_counts",
+           "territory_consensus", "vote_counts"]
 
 #: Order of the rounds of the method (consensus trajectory).
 ROUND_ORDER = ("assembly", "collective", "agenda_validation")
 
-MESSAGES = catalogue(__name__)
 
 
 def consensus_trajectory(counts_by_round: pd.DataFrame, *, round_col: str = "round",
@@ -143,20 +140,11 @@ def consensus_trajectory(counts_by_round: pd.DataFrame, *, round_col: str = "rou
     return out[cols].reset_index(drop=True)
 
 
-def consensus_labels(lang: str = "es") -> dict[str, str]:
-    """Column labels of the statements table in ``lang`` (for reports).
-
-    >>> consensus_labels("en")["gic"]
-    'Group-informed consensus'
-    """
-    return {k: tr(MESSAGES, k, lang) for k in MESSAGES}
-
-
 def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None = None,
                         tallies: pd.DataFrame | None = None, *, mode: str = "kit",
                         group_by: str | Sequence[str] | None = None, round_col: str = "round",
                         tally_group: str | None = "assembly_code", seed: int = 0,
-                        level: float = 0.9, lang: str = "es") -> dict[str, pd.DataFrame]:
+                        level: float = 0.9) -> dict[str, pd.DataFrame]:
     """One call for step 03: opinion groups, consensus, trajectory and the agenda.
 
     Parameters
@@ -183,8 +171,8 @@ def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None
         opinion groups and the main consensus use the last round in :data:`ROUND_ORDER`.
     tally_group : str, optional
         Column of ``tallies`` that defines groups (default each assembly).
-    seed, level, lang
-        Random seed, interval level, label language.
+    seed, level
+        Random seed, interval level.
 
     Returns
     -------

@@ -29,11 +29,9 @@ from scipy import stats
 
 from territoria.analysis.survey import estimate
 from territoria.exceptions import AnalysisError
-from territoria.i18n import catalogue, tr
 
 __all__ = [
     "ENSU_PLACES",
-    "MESSAGES",
     "problem_indicators",
     "problem_shares",
     "top3_scores",
@@ -43,26 +41,15 @@ __all__ = [
     "perceived_unsafe",
     "safety_comparison",
     "ensu_places",
-    "place_label",
 ]
 
-#: The twelve ENSU places (BP1_2_01..12), in questionnaire order.
+#: The twelve ENSU places (BP1_2_01..12), in questionnaire order (their labels:
+#: ``territoria.vocabulary``, kind ``ensu_place``).
 ENSU_PLACES = ("home", "work", "streets", "school", "market", "shopping_centre", "bank",
                "street_atm", "public_transport", "car", "highway", "park")
 
-MESSAGES = catalogue(__name__)
-
 SAFE_CODES = {"1": 0.0, "2": 1.0, "9": 0.0}
 _DESIGN_KW = ("strata", "psu", "fpc", "level", "lonely_psu")
-
-
-def place_label(place: str, lang: str = "es") -> str:
-    """Label of an ENSU place in ``lang``.
-
-    >>> place_label("street_atm", "en")
-    'Street cash machine (ATM)'
-    """
-    return tr(MESSAGES, f"place_{place}", lang)
 
 
 def _need(df, cols, what="responses"):
@@ -451,7 +438,6 @@ def safety_comparison(
     col: str = "safety_colonia",
     territory_col: str = "territory",
     zone_col: str = "zone",
-    lang: str = "es",
     **design,
 ) -> pd.DataFrame:
     """Perceived insecurity in a territory, its zone and the whole city (same design).
@@ -462,8 +448,8 @@ def safety_comparison(
     Returns
     -------
     DataFrame
-        ``level`` (``territory``, ``zone``, ``city``), ``unit`` (id), ``label`` (translated
-        level name), then ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n``, ``deff``.
+        ``level`` (``territory``, ``zone``, ``city``), ``unit`` (id), then ``estimate``,
+        ``se``, ``ci_low``, ``ci_high``, ``n``, ``deff``.
 
     Examples
     --------
@@ -493,10 +479,10 @@ def safety_comparison(
         r = perceived_unsafe(data, weight=weight, col=col, by=by, **design)
         if by:
             r = r[r[by] == "in"].drop(columns=by)
-        r = r.iloc[:1].assign(level=level, unit=unit, label=tr(MESSAGES, f"level_{level}", lang))
+        r = r.iloc[:1].assign(level=level, unit=unit)
         rows.append(r)
     out = pd.concat(rows, ignore_index=True)
-    return out[["level", "unit", "label", "estimate", "se", "ci_low", "ci_high", "n", "deff"]]
+    return out[["level", "unit", "estimate", "se", "ci_low", "ci_high", "n", "deff"]]
 
 
 def ensu_places(
@@ -505,7 +491,6 @@ def ensu_places(
     weight: str,
     prefix: str = "safety_place_",
     exclude_not_applicable: bool = True,
-    lang: str = "es",
     by: str | Sequence[str] | None = None,
     **design,
 ) -> pd.DataFrame:
@@ -524,7 +509,7 @@ def ensu_places(
     Returns
     -------
     DataFrame
-        ``by`` columns, ``place`` (key), ``label`` (translated), ``order`` (1-12), then the
+        ``by`` columns, ``place`` (code of :data:`ENSU_PLACES`), ``order`` (1-12), then the
         :func:`~territoria.analysis.survey.estimate` columns.
 
     Notes
@@ -540,9 +525,9 @@ def ensu_places(
     --------
     >>> import pandas as pd
     >>> cols = {f"safety_place_{i:02d}": ["1", "2", "3"] for i in range(1, 13)}
-    >>> out = ensu_places(pd.DataFrame({**cols, "w": 1.0}), weight="w", lang="en")
-    >>> out.loc[0, ["place", "label", "estimate", "n"]].to_dict()
-    {'place': 'home', 'label': 'Home', 'estimate': 0.5, 'n': 2}
+    >>> out = ensu_places(pd.DataFrame({**cols, "w": 1.0}), weight="w")
+    >>> out.loc[0, ["place", "order", "estimate", "n"]].to_dict()
+    {'place': 'home', 'order': 1, 'estimate': 0.5, 'n': 2}
     """
     design = _design(design)
     cols = [f"{prefix}{i:02d}" for i in range(1, 13)]
@@ -554,7 +539,6 @@ def ensu_places(
         r = estimate(data, "_unsafe", weight=weight, stat="proportion", by=by, **design)
         pos = len(r.columns) - 6
         r.insert(pos, "order", i)
-        r.insert(pos, "label", place_label(place, lang))
         r.insert(pos, "place", place)
         frames.append(r)
     return pd.concat(frames, ignore_index=True)

@@ -42,18 +42,7 @@ from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from territoria.exceptions import AnalysisError
-from territoria.i18n import catalogue, check_language, tr
-from territoria.ledger.model import (
-    COMMITTED,
-    COMMITTED_OPEN,
-    department_label,
-    is_missing,
-    state_as_of,
-    status_label,
-    text_in,
-)
-
-MESSAGES = catalogue(__name__)
+from territoria.ledger.model import COMMITTED, COMMITTED_OPEN, is_missing
 
 _METHODS = ("wilson", "jeffreys")
 
@@ -361,12 +350,12 @@ def promise_keeping(state: pd.DataFrame, by: str = "department", method: str = "
     return out[cols].sort_values(["fulfilment", by], na_position="last").reset_index(drop=True)
 
 
-def rollup_progress(state: pd.DataFrame, lang: str = "es") -> pd.DataFrame:
+def rollup_progress(state: pd.DataFrame) -> pd.DataFrame:
     """Progress of each parent agreement rolled up from its children, with published weights.
 
     The rolled-up progress is ``sum(w_i p_i) / sum(w_i)`` over the children *with* reported
-    progress; children without progress are left out (not counted as 0, unlike Decidim) and the
-    ``note`` says so. Weights are the children's ``weight``; when no child has one, every child
+    progress; children without progress are left out (not counted as 0, unlike Decidim) and
+    ``n_excluded`` and ``excluded_ids`` say which (a page that publishes the roll-up says so). Weights are the children's ``weight``; when no child has one, every child
     weighs 1. A child that itself has children contributes its own rolled-up progress. Parents
     keep their own reported progress in ``reported_progress``.
 
@@ -375,7 +364,7 @@ def rollup_progress(state: pd.DataFrame, lang: str = "es") -> pd.DataFrame:
     DataFrame
         ``parent_id``, ``progress`` (NaN when no child has progress), ``reported_progress``,
         ``n_children``, ``n_included``, ``n_excluded``, ``excluded_ids`` (';'), ``weights``
-        (published normalised weights ``id=w`` of the included children, ';'), ``note``.
+        (published normalised weights ``id=w`` of the included children, ';').
 
     Raises
     ------
@@ -387,11 +376,10 @@ def rollup_progress(state: pd.DataFrame, lang: str = "es") -> pd.DataFrame:
     >>> import pandas as pd
     >>> st = pd.DataFrame({"agreement_id": ["P", "a", "b", "c"], "parent_id": [None, "P", "P", "P"],
     ...                    "weight": [None, 0.5, 0.3, 0.2], "progress": [None, 100.0, 50.0, None]})
-    >>> r = rollup_progress(st, lang="en")
+    >>> r = rollup_progress(st)
     >>> r[["progress", "n_excluded", "weights"]].to_dict("records")
     [{'progress': 81.25, 'n_excluded': 1, 'weights': 'a=0.625; b=0.375'}]
     """
-    check_language(lang)
     _need(state, ["agreement_id", "parent_id", "progress"])
     s = state.copy()
     if "weight" not in s.columns:
@@ -424,19 +412,17 @@ def rollup_progress(state: pd.DataFrame, lang: str = "es") -> pd.DataFrame:
                 inc.append((cid, float(c["weight"]) if all(has_w) else 1.0, p))
         wsum = sum(w for _, w, _ in inc)
         prog = sum(w * p for _, w, p in inc) / wsum if inc and wsum > 0 else np.nan
-        note = (tr(MESSAGES, "excluded_note", lang, n=len(exc), total=len(ch), ids=", ".join(exc))
-                if exc else tr(MESSAGES, "none_excluded", lang))
         memo[pid] = {"parent_id": pid, "progress": prog,
                      "reported_progress": own.get(pid, np.nan), "n_children": len(ch),
                      "n_included": len(inc), "n_excluded": len(exc),
                      "excluded_ids": ";".join(exc),
                      "weights": "; ".join(f"{cid}={w / wsum:.4g}" for cid, w, _ in inc)
-                     if wsum > 0 else "", "note": note}
+                     if wsum > 0 else ""}
         return memo[pid]
 
     rows = [solve(pid) for pid in sorted(kids)]
     cols = ["parent_id", "progress", "reported_progress", "n_children", "n_included",
-            "n_excluded", "excluded_ids", "weights", "note"]
+            "n_excluded", "excluded_ids", "weights"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -558,95 +544,3 @@ def traceability_coverage(state: pd.DataFrame, agenda: pd.DataFrame, territory_i
     out["method"] = method
     out["as_of"] = as_of
     return out[["name", "k", "n", "value", "ci_low", "ci_high", "method", "as_of"]]
-
-
-# -- public accountability section ------------------------------------------------------------
-def accountability_tables(agreements: pd.DataFrame, updates: pd.DataFrame, territory_id: str,
-                          as_of, lang: str = "es") -> dict[str, pd.DataFrame]:
-    """Tables of the public accountability section of a territory report.
-
-    Only whitelisted, non-personal columns are used: the ledger never stores reporter names,
-    and nothing but the agreement's text, department, dates, status, progress, reason and
-    evidence links reaches these tables.
-
-    Parameters
-    ----------
-    agreements, updates : DataFrame
-        The ledger's frames (``Ledger.frames()``; all versions of agreements are accepted).
-    territory_id : str
-    as_of : date-like
-    lang : {"es", "en"}
-
-    Returns
-    -------
-    dict of DataFrame, with translated column names
-        ``promises``: one row per agreement (what was promised, by whom, where, when it was
-        agreed, by when, where it stands, progress, overdue, reason, evidence);
-        ``history``: every update up to ``as_of`` (agreement, date, status, progress, reason,
-        evidence), oldest first;
-        ``summary``: indicator, value, 95 % interval, number of agreements.
-    """
-    check_language(lang)
-    st = state_as_of(agreements, updates, as_of)
-    st = st[st["territory_id"].astype(str) == str(territory_id)].sort_values("agreement_id")
-    as_of_ts = pd.Timestamp(as_of).normalize()
-    od = set(overdue(st)["agreement_id"]) if len(st) else set()
-
-    def t(key):
-        return tr(MESSAGES, key, lang)
-
-    def fmt_date(v):
-        return "" if is_missing(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
-
-    promises = pd.DataFrame({
-        t("col_agreement"): st["agreement_id"].astype(str),
-        t("col_promised"): [text_in(d, lang) or text_in(ti, lang)
-                            for d, ti in zip(st.get("description", [None] * len(st)),
-                                             st.get("title", [None] * len(st)), strict=True)],
-        t("col_by_whom"): [department_label(d, lang) for d in st["department"]],
-        t("col_meeting"): st["assembly_code"].fillna("").astype(str),
-        t("col_committed"): [fmt_date(v) for v in st["committed_date"]],
-        t("col_by_when"): [fmt_date(v) for v in st["due_date"]],
-        t("col_where_stands"): [status_label(s, lang) for s in st["status"]],
-        t("col_progress"): st["progress"].round(1),
-        t("col_overdue"): [t("yes") if a in od else t("no") for a in st["agreement_id"]],
-        t("col_reason"): st["reason"].fillna("").astype(str),
-        t("col_evidence"): st["evidence"].fillna("").astype(str).str.replace(";", " "),
-    }).reset_index(drop=True)
-    up = updates.copy()
-    up["update_date"] = pd.to_datetime(up["update_date"])
-    ids = set(st["agreement_id"].astype(str))
-    up = up[up["agreement_id"].astype(str).isin(ids) & (up["update_date"] <= as_of_ts)]
-    if "seq" not in up.columns:
-        up["seq"] = np.arange(len(up))
-    up = up.sort_values(["agreement_id", "update_date", "seq"], kind="stable")
-    history = pd.DataFrame({
-        t("col_agreement"): up["agreement_id"].astype(str),
-        t("col_date"): [fmt_date(v) for v in up["update_date"]],
-        t("col_where_stands"): [status_label(s, lang) if not is_missing(s) else ""
-                                for s in up["status"]],
-        t("col_progress"): pd.to_numeric(up["progress"], errors="coerce").round(1),
-        t("col_reason"): up["reason"].fillna("").astype(str) if "reason" in up else "",
-        t("col_evidence"): up["evidence_url"].fillna("").astype(str).str.replace(";", " ")
-        if "evidence_url" in up else "",
-    }).reset_index(drop=True)
-    rows = [(t("ind_total"), float(len(st)), np.nan, np.nan, len(st)),
-            (t("ind_committed"), float(st["status"].isin(COMMITTED).sum()), np.nan, np.nan,
-             len(st)),
-            (t("ind_done"), float((st["status"] == "done").sum()), np.nan, np.nan, len(st)),
-            (t("ind_overdue"), float(len(od)), np.nan, np.nan, len(st))]
-    if len(st):
-        f = fulfilment_rate(st).iloc[0]
-        o = on_time_rate(st).iloc[0]
-        lo, hi = proportion_ci(int((st["n_evidence"] > 0).sum()), len(st))
-        rows += [(t("ind_fulfilment"), 100 * f["rate"], 100 * f["ci_low"], 100 * f["ci_high"],
-                  int(f["n"])),
-                 (t("ind_on_time"), 100 * o["rate"], 100 * o["ci_low"], 100 * o["ci_high"],
-                  int(o["n"])),
-                 (t("ind_evidence"), 100 * (st["n_evidence"] > 0).mean(), 100 * float(lo),
-                  100 * float(hi), len(st))]
-    summary = pd.DataFrame([
-        {t("col_indicator"): name, t("col_value"): round(v, 1) if not np.isnan(v) else np.nan,
-         t("col_ci"): "" if np.isnan(lo_) else f"{lo_:.1f} – {hi_:.1f}", t("col_n"): n}
-        for name, v, lo_, hi_, n in rows])
-    return {"promises": promises, "history": history, "summary": summary}

@@ -32,9 +32,6 @@ from scipy import stats
 
 from territoria.analysis.consensus import jeffreys_interval, normalise_votes, tally_counts
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import catalogue, tr
-
-MESSAGES = catalogue(__name__)
 
 
 def _rank(df: pd.DataFrame, score: str, tiebreak: str | None = None) -> pd.DataFrame:
@@ -172,8 +169,8 @@ def rank_by_axis(ranking: pd.DataFrame, proposals: pd.DataFrame, *,
     return out.sort_values("rank").reset_index(drop=True)
 
 
-def rank_sensitivity(rankings: Mapping[str, pd.DataFrame], *, top: int = 10,
-                     lang: str = "es") -> tuple[pd.DataFrame, pd.DataFrame]:
+def rank_sensitivity(rankings: Mapping[str, pd.DataFrame], *, top: int = 10
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compare rankings from several rules: does the top ``top`` change with the rule?
 
     Parameters
@@ -235,5 +232,4 @@ def rank_sensitivity(rankings: Mapping[str, pd.DataFrame], *, top: int = 10,
                          "kendall_tau": tau, "p_value": p})
     pairs = pd.DataFrame(rows, columns=["rule_a", "rule_b", "top_overlap", "jaccard",
                                         "kendall_tau", "p_value"])
-    tab.attrs["labels"] = {n: tr(MESSAGES, n, lang) if n in MESSAGES else n for n in names}
     return tab, pairs

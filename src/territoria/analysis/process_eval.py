@@ -17,7 +17,7 @@ interval, corrected item-total correlations) before items are averaged. Activity
 
 Examples
 --------
->>> iap2_classification("en").set_index("mechanism").loc["agenda_validation", "level"]
+>>> iap2_classification().set_index("mechanism").loc["agenda_validation", "level"]
 'empower'
 """
 
@@ -33,7 +33,6 @@ from scipy import stats
 
 from territoria.analysis.panel import paired_change
 from territoria.exceptions import AnalysisError, DataError
-from territoria.i18n import catalogue, tr
 
 __all__ = [
     "STAGES",
@@ -53,9 +52,8 @@ __all__ = [
 STAGES = ("design", "delib", "impact")
 IAP2_LEVELS = ("inform", "consult", "involve", "collaborate", "empower")
 
-MESSAGES = catalogue(__name__)
-
-#: Mechanism -> IAP2 level; the rationale is in MESSAGES["why_<mechanism>"].
+#: Mechanism -> IAP2 level (the labels of stages, levels and mechanisms, and the rationale of
+#: each placement, are the steps': ``territoria.vocabulary`` and ``steps.s05_process``).
 _IAP2 = {
     "block_assembly": "involve",
     "territorial_assembly": "collaborate",
@@ -66,14 +64,13 @@ _IAP2 = {
 }
 
 
-def iap2_classification(lang: str = "es") -> pd.DataFrame:
-    """Each participation mechanism on the IAP2 spectrum, with the reason.
+def iap2_classification() -> pd.DataFrame:
+    """Each participation mechanism on the IAP2 spectrum.
 
     Returns
     -------
     DataFrame
-        ``mechanism``, ``mechanism_label``, ``level`` (inform .. empower), ``level_rank``
-        (1-5), ``level_label``, ``rationale`` (in ``lang``).
+        ``mechanism``, ``level`` (inform .. empower), ``level_rank`` (1-5).
 
     Notes
     -----
@@ -83,16 +80,12 @@ def iap2_classification(lang: str = "es") -> pd.DataFrame:
 
     Examples
     --------
-    >>> iap2_classification("es")["level_label"].tolist()[:2]
-    ['Involucrar', 'Colaborar']
+    >>> iap2_classification()["level"].tolist()[:2]
+    ['involve', 'collaborate']
     """
-    rows = []
-    for mech, level in _IAP2.items():
-        rows.append({"mechanism": mech, "mechanism_label": tr(MESSAGES, mech, lang),
-                     "level": level, "level_rank": IAP2_LEVELS.index(level) + 1,
-                     "level_label": tr(MESSAGES, level, lang),
-                     "rationale": tr(MESSAGES, f"why_{mech}", lang)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"mechanism": mech, "level": level,
+                          "level_rank": IAP2_LEVELS.index(level) + 1}
+                         for mech, level in _IAP2.items()])
 
 
 # ----------------------------------------------------------------------------------------
@@ -264,8 +257,7 @@ def _end_rows(q: pd.DataFrame, moment: str | None) -> pd.DataFrame:
 
 
 def process_indicators(questionnaire: pd.DataFrame, by: str | None = "territory",
-                       moment: str | None = "end", alpha: float = 0.05,
-                       lang: str = "es") -> pd.DataFrame:
+                       moment: str | None = "end", alpha: float = 0.05) -> pd.DataFrame:
     """Stage scores from the participant questionnaire, per territory (or city-wide).
 
     Parameters
@@ -278,13 +270,11 @@ def process_indicators(questionnaire: pd.DataFrame, by: str | None = "territory"
         Use only rows with this ``moment`` (the stage items are asked at the end).
     alpha : float
         1 - confidence level.
-    lang : {"es", "en"}
 
     Returns
     -------
     DataFrame
-        (``by``), ``stage``, ``indicator`` (``<stage>_mean`` or ``<stage>_agree``),
-        ``label``, ``value``, ``ci_low``, ``ci_high``, ``n``, ``scale`` (``likert`` 1-5 or
+        (``by``), ``stage``, ``indicator`` (``<stage>_mean`` or ``<stage>_agree``), ``value``, ``ci_low``, ``ci_high``, ``n``, ``scale`` (``likert`` 1-5 or
         ``share`` 0-1), ``norm`` (value on 0-1: (mean - 1) / 4 or the share),
         ``alpha_cronbach``, ``alpha_ci_low``, ``alpha_ci_high``, ``k_items``.
 
@@ -331,7 +321,6 @@ def process_indicators(questionnaire: pd.DataFrame, by: str | None = "territory"
             if len(items) < 2:
                 base.update(alpha_cronbach=np.nan, alpha_ci_low=np.nan, alpha_ci_high=np.nan)
             rows.append({**base, "indicator": f"{stage}_mean",
-                         "label": f"{tr(MESSAGES, stage, lang)}: {tr(MESSAGES, 'mean', lang)}",
                          "value": m, "ci_low": lo, "ci_high": hi, "n": n,
                          "scale": "likert", "norm": (m - 1) / 4 if n else np.nan,
                          "norm_ci_low": (lo - 1) / 4, "norm_ci_high": (hi - 1) / 4})
@@ -339,11 +328,10 @@ def process_indicators(questionnaire: pd.DataFrame, by: str | None = "territory"
             p = k / n if n else np.nan
             plo, phi = wilson_ci(k, n, alpha)
             rows.append({**base, "indicator": f"{stage}_agree",
-                         "label": f"{tr(MESSAGES, stage, lang)}: {tr(MESSAGES, 'agree', lang)}",
                          "value": p, "ci_low": plo, "ci_high": phi, "n": n,
                          "scale": "share", "norm": p, "norm_ci_low": plo, "norm_ci_high": phi})
-    cols = ([by] if by else []) + ["stage", "indicator", "label", "value", "ci_low", "ci_high",
-                                   "n", "scale", "norm", "norm_ci_low", "norm_ci_high",
+    cols = ([by] if by else []) + ["stage", "indicator", "value", "ci_low", "ci_high", "n",
+                                   "scale", "norm", "norm_ci_low", "norm_ci_high",
                                    "alpha_cronbach", "alpha_ci_low", "alpha_ci_high", "k_items"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -425,7 +413,7 @@ def repeated_change(questionnaire: pd.DataFrame, by: str | None = None,
 
 def process_scorecard(questionnaire: pd.DataFrame, activity: pd.DataFrame | None = None,
                       by: str = "territory", alpha: float = 0.05, min_n: int = 5,
-                      lang: str = "es", moment: str | None = "end") -> pd.DataFrame:
+                      moment: str | None = "end") -> pd.DataFrame:
     """Scorecard per territory: questionnaire stage scores plus activity shares.
 
     Parameters
@@ -443,7 +431,6 @@ def process_scorecard(questionnaire: pd.DataFrame, activity: pd.DataFrame | None
     min_n : int
         Rows with fewer respondents are flagged ``small_n`` (read with care; suppress before
         publishing).
-    lang : {"es", "en"}
     moment : str or None
         As in :func:`process_indicators`.
 
@@ -463,7 +450,7 @@ def process_scorecard(questionnaire: pd.DataFrame, activity: pd.DataFrame | None
     >>> process_scorecard(q, act, moment=None)["indicator"].tolist()
     ['impact_mean', 'impact_agree', 'agenda_items_agreed']
     """
-    card = process_indicators(questionnaire, by=by, moment=moment, alpha=alpha, lang=lang)
+    card = process_indicators(questionnaire, by=by, moment=moment, alpha=alpha)
     if activity is not None and len(activity):
         need = [by, "stage", "indicator", "successes", "trials"]
         for c in need:
@@ -482,8 +469,7 @@ def process_scorecard(questionnaire: pd.DataFrame, activity: pd.DataFrame | None
                                 column="stage", rule="OECD stage")
             p = s / t if t else np.nan
             lo, hi = wilson_ci(s, t, alpha)
-            rows.append({by: r[by], "stage": r["stage"], "indicator": r["indicator"],
-                         "label": str(r.get("label", r["indicator"])), "value": p,
+            rows.append({by: r[by], "stage": r["stage"], "indicator": r["indicator"], "value": p,
                          "ci_low": lo, "ci_high": hi, "n": int(t), "scale": "share",
                          "norm": p, "norm_ci_low": lo, "norm_ci_high": hi})
         card = pd.concat([card, pd.DataFrame(rows)], ignore_index=True)
@@ -505,7 +491,7 @@ def city_comparison(scorecard: pd.DataFrame, by: str = "territory") -> pd.DataFr
     -------
     DataFrame
         One row per indicator, sorted from weakest to strongest on the 0-1 ``norm`` scale:
-        ``stage``, ``indicator``, ``label``, ``n_territories``, ``mean_norm`` (mean over
+        ``stage``, ``indicator``, ``n_territories``, ``mean_norm`` (mean over
         territories), ``ci_low``, ``ci_high`` (t interval over territories), ``min_norm``,
         ``weakest_territory``, ``n_weak`` (territories whose upper CI bound is below the city
         mean), ``stage_mean_norm`` (mean over the stage's indicators), ``weakest_stage``
@@ -516,7 +502,7 @@ def city_comparison(scorecard: pd.DataFrame, by: str = "territory") -> pd.DataFr
     >>> card = pd.DataFrame({"territory": ["A", "B", "A", "B"],
     ...     "stage": ["design", "design", "impact", "impact"],
     ...     "indicator": ["design_mean", "design_mean", "impact_mean", "impact_mean"],
-    ...     "label": ["d", "d", "i", "i"], "norm": [0.8, 0.7, 0.4, 0.5],
+    ...     "norm": [0.8, 0.7, 0.4, 0.5],
     ...     "norm_ci_high": [0.9, 0.8, 0.5, 0.6]})
     >>> c = city_comparison(card)
     >>> c[["indicator", "weakest_stage"]].values.tolist()
@@ -535,9 +521,7 @@ def city_comparison(scorecard: pd.DataFrame, by: str = "territory") -> pd.DataFr
         m, lo, hi = _mean_ci(x, 0.05)
         weak = part.loc[part["norm"].idxmin()]
         n_weak = int((part.get("norm_ci_high", part["norm"]) < m).sum())
-        rows.append({"stage": stage, "indicator": ind,
-                     "label": part["label"].iloc[0] if "label" in part else ind,
-                     "n_territories": len(part), "mean_norm": m, "ci_low": lo, "ci_high": hi,
+        rows.append({"stage": stage, "indicator": ind, "n_territories": len(part), "mean_norm": m, "ci_low": lo, "ci_high": hi,
                      "min_norm": float(x.min()), "weakest_territory": weak[by],
                      "n_weak": n_weak})
     out = pd.DataFrame(rows)

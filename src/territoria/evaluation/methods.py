@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.analysis import impact, panel, process_eval
 from territoria.analysis.process_eval import wilson_ci
 from territoria.evaluation.plan import METHODS, Plan, Question
@@ -55,7 +56,10 @@ __all__ = ["QuestionResult", "answer", "scope_territories", "RESULT_COLUMNS", "s
 RESULT_COLUMNS = ["plan", "question", "indicator", "territory_id", "grp", "value", "ci_low",
                   "ci_high", "n", "suppressed", "unit", "method", "answer_es", "answer_en"]
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    life_satisfaction_mean=vocabulary.texts("wellbeing", "life_satisfaction"),
+)
 
 _PERCENT = {"design_agree", "delib_agree", "impact_agree",
             "followup_fulfilment_rate", "pct_unsafe_colonia", "wb_unsafe_change"}
@@ -248,9 +252,9 @@ def _process(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Q
         for lang in ("es", "en"):
             res.answer[lang] = tr(
                 MESSAGES, "ans_process", lang, n=int(means["n"].max()),
-                n_terr=pq["territory"].nunique(), best=tr(process_eval.MESSAGES, best, lang),
+                n_terr=pq["territory"].nunique(), best=vocabulary.label("process_stage", best, lang),
                 best_v=_fmt(means.loc[best, "value"], digits=2),
-                worst=tr(process_eval.MESSAGES, worst, lang),
+                worst=vocabulary.label("process_stage", worst, lang),
                 worst_v=_fmt(means.loc[worst, "value"], digits=2),
                 agreements=agr_text[lang]).strip()
     return res

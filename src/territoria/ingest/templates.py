@@ -47,7 +47,12 @@ AGE_GROUPS = vocabulary.codes("age_group")
 #: Column types and how they are written.
 TYPES = catalogue(__name__, "TYPES")
 
-REQUIRED = catalogue(__name__, "REQUIRED")
+REQUIRED = {  # "sí" / "no" in running text: the vocabulary's yes_no, lower case
+    **{c: {lg: t.lower() for lg, t in vocabulary.texts("yes_no", c).items()} for c in ("yes", "no")},
+    "header": {"es": "la columna sí, el valor puede ir vacío",
+               "en": "the column yes, its value may be empty"},
+    "conditional": {"es": "condicional", "en": "conditional"},
+}
 
 MESSAGES = catalogue(__name__)
 

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.exceptions import ConfigError
 from territoria.i18n import catalogue, tr
 from territoria.instruments.xlsform import Instrument, load_instrument
@@ -72,7 +73,15 @@ KINDS = {
                                               "en": "Agreement follow-up card"}),
 }
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    territory=vocabulary.texts("heading", "territory"),
+    zone=vocabulary.texts("heading", "zone"),
+    agreements=vocabulary.texts("heading", "agreements"),
+    proposal=vocabulary.texts("heading", "proposal"),
+    axis=vocabulary.texts("heading", "axis"),
+    agreement=vocabulary.texts("heading", "agreement"),
+)
 
 CSS = """
 @page { size: letter; margin: 14mm 12mm 16mm 12mm;

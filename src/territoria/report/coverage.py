@@ -28,15 +28,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.i18n import catalogue
 from territoria.store import Store
 
-#: Statuses shown, in the order of the method's progress.
-STATUS_LABELS = catalogue(__name__, "STATUS_LABELS")
+#: Statuses shown, in the order of the method's progress (labels: the vocabulary's run_status).
+STATUS_LABELS = {s: vocabulary.texts("run_status", s) for s in vocabulary.codes("run_status")}
 #: Columns of ``coverage.csv``.
 COLUMNS = ["territory_id", "step", "status", "missing", "sections_left_out", "since",
            "last_run", "reason_es", "reason_en"]
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    territory=vocabulary.texts("heading", "territory"),
+    status=vocabulary.texts("heading", "status"),
+)
 
 
 def _runs(store: Store) -> pd.DataFrame:

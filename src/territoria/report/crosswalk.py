@@ -23,6 +23,7 @@ from html import escape
 
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.i18n import catalogue
 
 TITLE = {"es": "De áreas a colonias", "en": "From areas to territories"}
@@ -74,7 +75,7 @@ def page_html(cw: pd.DataFrame) -> str:
         f"<td>{_both(METHOD.get(r.method, {'es': r.method, 'en': r.method}))}</td>"
         f"<td class='num'>{r.areas}</td><td class='num'>{r.territories}</td>"
         f"<td class='num'>{r.outside_pct:.1f} %</td></tr>" for r in s.itertuples())
-    table = ("<table><thead><tr><th>" + _both({"es": "Fuente", "en": "Source"}) + "</th><th>"
+    table = ("<table><thead><tr><th>" + _both(vocabulary.texts("heading", "source")) + "</th><th>"
              + _both({"es": "Dato", "en": "Data"}) + "</th><th>"
              + _both({"es": "Pesos", "en": "Weights"}) + "</th><th class='num'>"
              + _both({"es": "Áreas", "en": "Areas"}) + "</th><th class='num'>"
@@ -93,7 +94,7 @@ def page_html(cw: pd.DataFrame) -> str:
                 {"es": f"{len(d)} piezas", "en": f"{len(d)} pieces"}) + "</summary>"
             "<div class='table-scroll' tabindex='0'><table><thead><tr><th>"
             + _both({"es": "Área", "en": "Area"}) + "</th><th>"
-            + _both({"es": "Colonia", "en": "Territory"}) + "</th><th class='num'>"
+            + _both(vocabulary.texts("heading", "territory")) + "</th><th class='num'>"
             + _both({"es": "Parte del área", "en": "Share of the area"})
             + "</th></tr></thead><tbody>" + body + "</tbody></table></div></details>")
     return head + table + "".join(details)

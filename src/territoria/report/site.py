@@ -414,7 +414,7 @@ class SiteBuilder:
             rows.append([{"text": {"es": s.title["es"], "en": s.title["en"]}, "cls": ""},
                          {"text": dict(lab), "cls": ""}, {"text": why, "cls": ""}])
         head = [{"label": {"es": "Paso del método", "en": "Step of the method"}, "cls": ""},
-                {"label": {"es": "Estado", "en": "Status"}, "cls": ""},
+                {"label": vocabulary.texts("heading", "status"), "cls": ""},
                 {"label": {"es": "Qué falta y cómo se llena", "en": "What is missing, what fills it"},
                  "cls": ""}]
         view = {"kind": "table", "title": {"es": "Lo que hay y lo que sigue",

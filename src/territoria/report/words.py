@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 from territoria.charts import digits_for
-from territoria.i18n import catalogue
+from territoria.i18n import catalogue, tr
 
 #: Units whose "no effect" is 1 (a ratio), every other effect's is 0.
 RATIO_UNITS = {"ratio"}
@@ -44,7 +44,8 @@ MESSAGES = catalogue(__name__)
 
 
 def _t(key: str, lang: str, **kw) -> str:
-    return MESSAGES[key][lang].format(**kw)
+    # a missing key raises in the tests; a language without the text falls back to Spanish
+    return tr(MESSAGES, key, lang, **kw)
 
 
 def _num(v) -> float | None:

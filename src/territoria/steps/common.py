@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import ConfigError, DataError
 from territoria.i18n import LANGUAGES, MissingTranslation, catalogue, check_language, tr
@@ -235,7 +236,11 @@ class Texts:
 
 # -- inputs: what a step needs, checked before any computation -----------------------------
 
-INPUT_MESSAGES = catalogue(__name__, "INPUT_MESSAGES")
+INPUT_MESSAGES = catalogue(
+    __name__,
+    "INPUT_MESSAGES",
+    no_data=vocabulary.texts("run_status", "no-data"),
+)
 
 #: Statuses of a checked input.
 INPUT_OK, MISSING_TABLE, MISSING_COLUMNS, TOO_FEW_ROWS = (

@@ -172,7 +172,6 @@ STEP_COLUMNS: dict[str, tuple[str, str]] = {
     "n_per_round": ("s06_impact", "col_needed"),
     "change": ("s05_process", "col_change"),
     "alternative": ("s00_selection", "col_alternative"),
-    "date": ("territoria.analysis.followup", "col_date"),
     "month": ("territoria.figures", "month_axis"),
     "yes": ("s03_agenda", "yes"),  # the words of booleans
     "no": ("s03_agenda", "no"),

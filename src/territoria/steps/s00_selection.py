@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from territoria import figures as plots
+from territoria import vocabulary
 from territoria.analysis import selection as sel
 from territoria.exceptions import DataError
 from territoria.i18n import catalogue, check_language, tr
@@ -41,7 +42,13 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 #: Random alternative weightings drawn for the sensitivity analysis (Dirichlet, seed 0).
 N_DRAWS = 100
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    col_rank=vocabulary.texts("heading", "rank"),
+    col_name=vocabulary.texts("geo_level", "territory"),
+    col_zone=vocabulary.texts("geo_level", "zone"),
+    col_territories=vocabulary.texts("heading", "territories"),
+)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

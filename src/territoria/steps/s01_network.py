@@ -48,7 +48,14 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 N_BOOT = 1000
 SEED = 0
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    level_territory=vocabulary.texts("heading", "this_territory"),
+    col_group=vocabulary.texts("heading", "group"),
+    col_ratio=vocabulary.texts("column", "ratio"),
+    col_participants=vocabulary.texts("heading", "people"),
+    col_source=vocabulary.texts("heading", "source"),
+)
 
 
 _T = common.Texts(MESSAGES)
@@ -415,7 +422,7 @@ def representation_figure(ratios: pd.DataFrame, *, lang: str = "es", backend: st
     """
     return plots.bar_ci(ratios, label=f"label_{lang}", value="ratio", lang=lang,
                         percent=False, title=tr(MESSAGES, "fig_repr", lang),
-                        xlabel=tr(MESSAGES, "fig_repr_x", lang), ref=1.0, backend=backend)
+                        xlabel=tr(MESSAGES, "col_ratio", lang), ref=1.0, backend=backend)
 
 
 def build_result(territory_id: str, *, cov: pd.DataFrame, assemblies: pd.DataFrame,

@@ -51,7 +51,12 @@ COLUMNS = ["zone", "territory", "block", "sex", "age_group", "disability", "prob
            "problem_1", "problem_2", "problem_3", "safety_colonia",
            *[f"safety_place_{i:02d}" for i in range(1, 13)]]
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    title=step_by_id(STEP).title,
+    col_group=vocabulary.texts("heading", "group"),
+    col_estimate=vocabulary.texts("heading", "percentage"),
+)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (
@@ -279,7 +284,7 @@ def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
     zone_names = site_names.zones_by_id(ctx.store, getattr(ctx, "config", None))
     for lg in ("es", "en"):
         levels[f"label_{lg}"] = [
-            tr(dg.MESSAGES, f"level_{lv}", lg)
+            vocabulary.label("geo_level", lv, lg)
             + (f": {zone_names.get(u, {}).get(lg, u)}" if lv == "zone" else "")
             for lv, u in zip(levels["level"], levels["unit"], strict=True)]
     levels = levels[["level", "unit", "label_es", "label_en", "estimate", "se", "ci_low",
@@ -287,8 +292,7 @@ def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
     levels = suppress(levels, "n", min_count=min_cell, secondary=False).drop(
         columns="suppression")
     places = dg.ensu_places(resp, weight="weight", **DESIGN)
-    places["label_es"] = [dg.place_label(p, "es") for p in places["place"]]
-    places["label_en"] = [dg.place_label(p, "en") for p in places["place"]]
+    places = places.assign(**vocabulary.label_columns("ensu_place", places["place"]))
     places = places[["place", "order", "label_es", "label_en", "estimate", "se", "ci_low",
                      "ci_high", "n"]]
     # each place is its own question (no shared total): primary suppression

@@ -73,7 +73,20 @@ TOP = 10
 SEED = 0
 LANGS = ("es", "en")
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    col_rank=vocabulary.texts("heading", "rank"),
+    col_proposal=vocabulary.texts("heading", "proposal"),
+    col_axis=vocabulary.texts("heading", "axis"),
+    col_low=vocabulary.texts("heading", "from"),
+    col_high=vocabulary.texts("heading", "to"),
+    col_votes=vocabulary.texts("column", "n_votes"),
+    col_group=vocabulary.texts("heading", "group"),
+    col_people=vocabulary.texts("heading", "people"),
+    col_round=vocabulary.texts("column", "round"),
+    yes=vocabulary.texts("yes_no", "yes"),
+    no=vocabulary.texts("yes_no", "no"),
+)
 
 
 def _t(key: str, lang: str, **kw) -> str:
@@ -580,9 +593,8 @@ def trajectory_table(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     t["x"] = [dates.get(r, pd.NaT) for r in t["round"]]
     t = t.rename(columns={"gic": "y", "gic_low": "ci_low", "gic_high": "ci_high"})
     t = _add_labels(t, a)
-    from territoria.analysis.consensus import MESSAGES as CM
     for lg in LANGS:
-        t[f"round_{lg}"] = [tr(CM, r, lg) if r in CM else r for r in t["round"]]
+        t[f"round_{lg}"] = vocabulary.labels("consensus_round", t["round"], lg)
         t[f"group_{lg}"] = [s[:40] for s in t[f"label_{lg}"]]
     return t[cols].sort_values(["proposal", "round_order"]).reset_index(drop=True)
 

@@ -67,7 +67,23 @@ MAX_PROMISES = 40
 MAX_OVERDUE = 15
 LAST_UPDATES = 3
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    title=step_by_id(STEP).title,
+    col_agreement=vocabulary.texts("heading", "agreement"),
+    col_meeting=vocabulary.texts("column", "meeting"),
+    col_committed=vocabulary.texts("column", "committed_date"),
+    col_by_when=vocabulary.texts("column", "due_date"),
+    col_progress=vocabulary.texts("column", "progress"),
+    col_low=vocabulary.texts("heading", "from"),
+    col_high=vocabulary.texts("heading", "to"),
+    col_events=vocabulary.texts("column", "n_done"),
+    col_indicator=vocabulary.texts("column", "indicator"),
+    col_value=vocabulary.texts("heading", "value"),
+    yes=vocabulary.texts("yes_no", "yes"),
+    no=vocabulary.texts("yes_no", "no"),
+)
+MESSAGES["col_done"] = MESSAGES["col_events"]  # one text: "Cumplidos"
 
 
 def _t(key, lang, **kw):
@@ -373,7 +389,7 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
         ticks = {float(t): f"{t:,.0f}" for t in np.arange(0, xmax + 1, every)}
         svg = charts.lines({k: list(zip(x.tolist(), y.tolist(), strict=True))
                             for k, (x, y) in lines.items()},
-                           title=_t("km_title", lang), alt=alt, ylabel=_t("km_y", lang),
+                           title=_t("km_title", lang), alt=alt, ylabel=_t("col_fulfilment", lang),
                            xlabel=_t("km_x", lang), x_labels=ticks, step=True, ymax=1.0,
                            percent=True, standalone=True)
         return charts.Chart(svg, alt), alt
@@ -387,7 +403,7 @@ def km_figure(a: FollowupAnalysis, lang: str = "es", max_lines: int = 5,
     for name, (x, y) in lines.items():
         ax.step(x, y * 100, where="post", label=name)
     ax.set_xlabel(_t("km_x", lang))
-    ax.set_ylabel(_t("km_y", lang))
+    ax.set_ylabel(_t("col_fulfilment", lang))
     ax.set_ylim(0, 100)
     ax.set_title(_t("km_title", lang), loc="left")
     ax.spines[["top", "right"]].set_visible(False)

@@ -48,7 +48,14 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 #: Follow-up statuses that mean a department signed the agreement.
 SIGNED_STATUSES = ("agreed", "in_progress", "done")
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    col_low=vocabulary.texts("heading", "from"),
+    col_high=vocabulary.texts("heading", "to"),
+    col_n=vocabulary.texts("heading", "people"),
+    col_city=vocabulary.texts("geo_level", "city"),
+    col_territory=vocabulary.texts("heading", "this_territory"),
+)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (
@@ -107,7 +114,19 @@ def load_questionnaire(ctx, territory_id: str | None) -> pd.DataFrame:
 
 
 def _label(stage: str, lang: str) -> str:
-    return tr(pe.MESSAGES, stage, lang)
+    return vocabulary.label("process_stage", stage, lang)
+
+
+def indicator_label(stage: str, indicator: str, lang: str = "es") -> str:
+    """Label of a scorecard indicator: an activity share, or a stage's mean or share agreeing.
+
+    >>> indicator_label("delib", "delib_agree", "en")
+    'Deliberative experience: Participants agreeing (4 or 5)'
+    """
+    if indicator in ("agreements_signed", "assemblies_with_agreement"):
+        return tr(MESSAGES, indicator, lang)
+    kind = "mean" if indicator.endswith("_mean") else "agree"
+    return f"{_label(stage, lang)}: {tr(MESSAGES, kind, lang)}"
 
 
 def _end(q: pd.DataFrame) -> pd.DataFrame:
@@ -166,9 +185,14 @@ def stage_scores(q: pd.DataFrame, *, lang: str = "es") -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        As :func:`territoria.analysis.process_eval.process_indicators` (one territory).
+        As :func:`territoria.analysis.process_eval.process_indicators` (one territory), with
+        the indicator's ``label`` in ``lang`` after ``indicator``.
     """
-    return pe.process_indicators(q, by=None, moment="end", lang=lang)
+    out = pe.process_indicators(q, by=None, moment="end")
+    out.insert(out.columns.get_loc("indicator") + 1, "label",
+               [indicator_label(a, b, lang) for a, b in zip(out["stage"], out["indicator"],
+                                                             strict=True)])
+    return out
 
 
 def repeated_items(q: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
@@ -246,22 +270,21 @@ def activity(ctx, territory_id: str | None) -> pd.DataFrame:
     return asm[cols]
 
 
-def activity_rows(act: pd.DataFrame, *, lang: str = "es") -> pd.DataFrame:
+def activity_rows(act: pd.DataFrame) -> pd.DataFrame:
     """Activity counts as scorecard shares (stage ``impact``) for
-    :func:`territoria.analysis.process_eval.process_scorecard`."""
+    :func:`territoria.analysis.process_eval.process_scorecard` (labels:
+    :func:`indicator_label`)."""
     rows = []
     for r in act.itertuples(index=False):
         if r.agreements > 0:
             rows.append({"territory": r.territory, "stage": "impact",
                          "indicator": "agreements_signed",
-                         "label": tr(MESSAGES, "agreements_signed", lang),
                          "successes": r.agreements_signed, "trials": r.agreements})
         if r.assemblies > 0:
             rows.append({"territory": r.territory, "stage": "impact",
                          "indicator": "assemblies_with_agreement",
-                         "label": tr(MESSAGES, "assemblies_with_agreement", lang),
                          "successes": r.assemblies_with_agreement, "trials": r.assemblies})
-    return pd.DataFrame(rows, columns=["territory", "stage", "indicator", "label", "successes",
+    return pd.DataFrame(rows, columns=["territory", "stage", "indicator", "successes",
                                        "trials"])
 
 
@@ -290,19 +313,18 @@ def iap2_table() -> pd.DataFrame:
         ``mechanism``, ``level``, ``level_rank``, and ``mechanism_es/en``, ``level_es/en``,
         ``rationale_es/en``.
     """
-    es, en = pe.iap2_classification("es"), pe.iap2_classification("en")
-    return pd.DataFrame({
-        "mechanism": es["mechanism"], "level": es["level"], "level_rank": es["level_rank"],
-        "mechanism_es": es["mechanism_label"], "mechanism_en": en["mechanism_label"],
-        "level_es": es["level_label"], "level_en": en["level_label"],
-        "rationale_es": es["rationale"], "rationale_en": en["rationale"]})
+    t = pe.iap2_classification()
+    for what, kind in (("mechanism", "mechanism"), ("level", "iap2_level")):
+        t = t.assign(**vocabulary.label_columns(kind, t[what], prefix=what))
+    return t.assign(**{f"rationale_{lg}": [tr(MESSAGES, f"why_{m}", lg) for m in t["mechanism"]]
+                       for lg in ("es", "en")})
 
 
-def _label_en(stage: str, indicator: str) -> str:
-    if indicator in ("agreements_signed", "assemblies_with_agreement"):
-        return tr(MESSAGES, indicator, "en")
-    kind = "mean" if indicator.endswith("_mean") else "agree"
-    return f"{tr(pe.MESSAGES, stage, 'en')}: {tr(pe.MESSAGES, kind, 'en')}"
+def _label_columns(frame: pd.DataFrame) -> dict:
+    """``label_es``/``label_en`` of each row's (stage, indicator), to ``DataFrame.assign``."""
+    return {f"label_{lg}": [indicator_label(a, b, lg) for a, b in
+                            zip(frame["stage"], frame["indicator"], strict=True)]
+            for lg in ("es", "en")}
 
 
 def scorecard(q: pd.DataFrame, act: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
@@ -317,11 +339,8 @@ def scorecard(q: pd.DataFrame, act: pd.DataFrame, *, min_cell: int = 5) -> pd.Da
         ``label_en``, ``estimate``, ``ci_low``, ``ci_high``, ``n``, ``norm`` (0-1),
         ``alpha_cronbach``, ``alpha_ci_low``, ``alpha_ci_high``, ``k_items``, ``suppressed``.
     """
-    card = pe.process_scorecard(q, activity_rows(act, lang="es"), by="territory",
-                                min_n=min_cell, lang="es")
-    card = card.rename(columns={"value": "estimate", "label": "label_es"})
-    card["label_en"] = [_label_en(a, b) for a, b in zip(card["stage"], card["indicator"],
-                                                         strict=True)]
+    card = pe.process_scorecard(q, activity_rows(act), by="territory", min_n=min_cell)
+    card = card.rename(columns={"value": "estimate"}).assign(**_label_columns(card))
     cols = ["stage", "indicator", "scale", "label_es", "label_en", "estimate", "ci_low",
             "ci_high", "n", "norm", "alpha_cronbach", "alpha_ci_low", "alpha_ci_high",
             "k_items"]
@@ -385,11 +404,11 @@ def city_comparison_table(ctx, *, lang: str = "es", activity_data: bool = True,
         raise DataError("the participant questionnaire (process) is empty",
                         rule="process answers needed for the city comparison")
     act = activity_rows(activity(ctx, None)) if activity_data else None
-    card = pe.process_scorecard(q, act, by="territory", min_n=ctx.min_cell, lang="es")
+    card = pe.process_scorecard(q, act, by="territory", min_n=ctx.min_cell)
     comp = pe.city_comparison(card)
-    comp = comp.rename(columns={"label": "label_es"})
-    labels_en = [_label_en(a, b) for a, b in zip(comp["stage"], comp["indicator"], strict=True)]
-    comp.insert(comp.columns.get_loc("label_es") + 1, "label_en", labels_en)
+    at = comp.columns.get_loc("indicator") + 1
+    for i, (col, labels) in enumerate(_label_columns(comp).items()):
+        comp.insert(at + i, col, labels)
     return comp
 
 
@@ -487,5 +506,6 @@ def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFra
 
 __all__ = ["STEP", "SCOPE", "SECTION", "load_questionnaire", "reliability", "item_analysis",
            "stage_scores", "repeated_items", "activity", "activity_rows", "reliability_from_scorecard",
-           "agreements_per_assembly", "iap2_table", "scorecard", "scorecard_plot",
+           "agreements_per_assembly", "iap2_table", "indicator_label", "scorecard",
+           "scorecard_plot",
            "city_comparison_table", "compute"]

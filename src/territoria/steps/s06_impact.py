@@ -42,7 +42,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from territoria import figures
+from territoria import figures, vocabulary
 from territoria.analysis import impact, its, panel, power
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
@@ -69,7 +69,14 @@ EVENT_WINDOW = (-12, 24)
 POWER_CHANGE_UNSAFE = -0.10
 POWER_CHANGE_LIFE = 0.5
 
-MESSAGES = catalogue(__name__)
+MESSAGES = catalogue(
+    __name__,
+    life_satisfaction=vocabulary.texts("wellbeing", "life_satisfaction"),
+    col_n=vocabulary.texts("heading", "territories"),
+    col_low=vocabulary.texts("heading", "from"),
+    col_high=vocabulary.texts("heading", "to"),
+    col_people=vocabulary.texts("heading", "people"),
+)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

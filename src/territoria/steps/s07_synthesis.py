@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territoria import vocabulary
 from territoria.analysis.suppression import suppress
 from territoria.i18n import catalogue, tr
 from territoria.report import names as site_names
@@ -72,8 +73,8 @@ SECTION = Section(
              value="mean_norm", percent=True),
         View("attention", "table",
              {"es": "Colonias que requieren atención", "en": "Territories that need attention"},
-             columns={"name": {"es": "Colonia", "en": "Territory"},
-                      "zone_name": {"es": "Zona", "en": "Zone"},
+             columns={"name": vocabulary.texts("heading", "territory"),
+                      "zone_name": vocabulary.texts("heading", "zone"),
                       "n_behind": {"es": "Indicadores rezagados", "en": "Indicators behind"},
                       "behind_{lang}": {"es": "Cuáles", "en": "Which"}}),
     ),
