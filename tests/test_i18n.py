@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from territoria import i18n
+from territoria import i18n, vocabulary
 from territoria.exceptions import ConfigError
 
 SRC = Path(i18n.__file__).resolve().parent
@@ -56,6 +56,10 @@ def test_every_key_has_spanish_and_english_and_the_same_placeholders(path):
             assert isinstance(key, str), f"{path.name}: {name}: key {key!r} (quote it in YAML)"
             if texts is None:  # given by the module: checked on the module's attribute below
                 continue
+            if set(texts) == {"vocabulary"}:  # a label of the vocabulary, which must know it
+                kind, code = texts["vocabulary"].split("/", 1)
+                assert code in vocabulary.codes(kind), f"{path.name}: {name}: {key}"
+                continue
             where = f"{path.name}: {name}: {key}"
             missing = {"es", "en"} - {lg for lg, t in texts.items() if t}
             assert not missing, f"{where}: no text in {', '.join(sorted(missing))}"
@@ -74,6 +78,9 @@ def test_every_catalogue_file_belongs_to_a_module_that_reads_it(path):
         for key, texts in entries.items():
             if texts is None:  # the module gives it: still a text in es and en
                 assert value[key].get("es") and value[key].get("en"), (path.name, name, key)
+            elif set(texts) == {"vocabulary"}:
+                assert value[key] == vocabulary.texts(*texts["vocabulary"].split("/", 1)), \
+                    (path.name, name, key)
             else:
                 assert value[key] == texts, (path.name, name, key)
 
@@ -104,6 +111,7 @@ def test_the_tool_writes_what_the_loader_reads(tmp_path, monkeypatch):
         '    # counts\n'
         '    "n": {"es": "{n:,} personas", "en": "{n:,} people"},\n'
         '    "no": {"es": "No: «ñ»", "en": "No"},\n'
+        '    "col_low": vocabulary.texts("heading", "from"),\n'
         '}\n'
         'FORMS = {"a": {"es": "uno", "en": "one"}, "b": {"es": "dos", "en": "two"}}\n'
         'MORE = {**FORMS, "c": {"es": "tres", "en": "three"}, "d": {"es": "4", "en": "4"}}\n',
@@ -111,15 +119,17 @@ def test_the_tool_writes_what_the_loader_reads(tmp_path, monkeypatch):
     monkeypatch.setattr(tool, "PKG", pkg)
     monkeypatch.setattr(tool, "OUT", pkg / "messages")
     moved, skipped = tool.convert(py, write=True)
-    assert moved == ["MESSAGES", "FORMS"] and skipped == ["MORE (line 11): a key is not a string literal (or a ** spread)"]
+    assert moved == ["MESSAGES", "FORMS"] and skipped == ["MORE (line 12): a key is not a string literal (or a ** spread)"]
     code = py.read_text(encoding="utf-8")
     assert "from territoria.i18n import catalogue, tr\n" in code
-    assert "MESSAGES = catalogue(__name__, title=STEP_TITLE)\n" in code
+    assert ("MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts, title=STEP_TITLE)\n"
+            in code)
     assert 'FORMS = catalogue(__name__, "FORMS")\n' in code
     text = (pkg / "messages" / "steps.demo.yml").read_text(encoding="utf-8")
     assert "  # counts\n  n:\n" in text and "title: null  # given by the module: STEP_TITLE" in text
     data = yaml.safe_load(text)
-    assert list(data["MESSAGES"]) == ["title", "n", "no"]
+    assert list(data["MESSAGES"]) == ["title", "n", "no", "col_low"]
+    assert data["MESSAGES"]["col_low"] == {"vocabulary": "heading/from"}
     assert data["MESSAGES"]["no"] == {"es": "No: «ñ»", "en": "No"}  # 'no' stays a string key
     assert tool.convert(py, write=True)[0] == []  # nothing left to move
     assert 'MORE = {**FORMS, "c"' in py.read_text(encoding="utf-8")
@@ -143,6 +153,12 @@ def test_catalogue_fills_the_entries_the_module_gives(tmp_path, monkeypatch):
         i18n.catalogue("territoria.x", title=title, extra=title)
     with pytest.raises(ConfigError, match="no catalogue NOPE"):
         i18n.catalogue("territoria.x", "NOPE")
+    (tmp_path / "v.yml").write_text("MESSAGES:\n  low:\n    vocabulary: heading/from\n",
+                                    encoding="utf-8")
+    assert i18n.catalogue("territoria.v", vocabulary=vocabulary.texts) == {
+        "low": {"es": "Desde", "en": "From"}}
+    with pytest.raises(ConfigError, match="pass vocabulary="):
+        i18n.catalogue("territoria.v")
     with pytest.raises(ConfigError, match="no catalogue file"):
         i18n.catalogue("territoria.nowhere")
 

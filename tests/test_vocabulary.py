@@ -162,6 +162,9 @@ def _literal_lookups():
                     and all(isinstance(a, ast.Constant) for a in node.args[:2])):
                 found.append((node.args[0].value, node.args[1].value,
                               f"{path.relative_to(SRC)}:{node.lineno}"))
+    for path, line, texts in _catalogue_texts():  # catalogue entries {vocabulary: kind/code}
+        if isinstance(texts.get("vocabulary"), str):
+            found.append((*texts["vocabulary"].split("/", 1), f"{path.relative_to(SRC)}:{line}"))
     return found
 
 

@@ -4,9 +4,10 @@ A *catalogue* is a module-level dict literal ``NAME = {"key": {"es": "...", "en"
 (``MESSAGES``, ``INPUT_MESSAGES``, ``STATUS_LABELS``...). For every one in ``src/territoria``
 this script writes its entries to ``messages/<module>.yml`` (section ``NAME``, same keys, texts
 and order, comments kept) and replaces the literal with ``NAME = catalogue(__name__[, "NAME"])``
-(:func:`territoria.i18n.catalogue`). An entry that is not a literal (a step's title from the
-registry, a heading from the vocabulary) stays in Python: the file holds ``key: null`` with a
-comment, and the call passes it by keyword, so the order is kept.
+(:func:`territoria.i18n.catalogue`). An entry ``vocabulary.texts("kind", "code")`` is written
+``{vocabulary: kind/code}`` (the call passes ``vocabulary=vocabulary.texts``); any other entry
+that is not a literal (a step's title from the registry) stays in Python: the file holds
+``key: null`` with a comment, and the call passes it by keyword, so the order is kept.
 
 Run it again after a merge brings new or changed literals: it moves only what is still a
 literal, replaces that catalogue's section of an existing file and leaves the rest. Modules
@@ -57,6 +58,17 @@ def _lang_texts(node: ast.expr) -> dict[str, str] | None:
     return None
 
 
+def _vocabulary_ref(node: ast.expr) -> str | None:
+    """``"kind/code"`` when ``node`` is ``vocabulary.texts("kind", "code")``, else None."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "vocabulary"
+            and node.func.attr == "texts" and len(node.args) == 2 and not node.keywords
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)):
+        kind, code = (a.value for a in node.args)  # type: ignore[attr-defined]
+        return f"{kind}/{code}" if "/" not in kind else None
+    return None
+
+
 def find(tree: ast.Module) -> tuple[list[tuple[ast.stmt, str, ast.Dict]], list[str]]:
     """Module-level catalogues of ``tree`` -> (statement, name, dict) and the ones skipped."""
     found, skipped = [], []
@@ -103,6 +115,12 @@ def section(name: str, node: ast.Dict, src: str, comments: list[tuple[int, str]]
         while pending and pending[0][0] <= (v.end_lineno or 0):
             lines.append("  " + pending.pop(0)[1])
         texts = _lang_texts(v)
+        ref = _vocabulary_ref(v)
+        if ref is not None:
+            dumped = yaml.safe_dump({k.value: {"vocabulary": ref}}, allow_unicode=True,
+                                    default_flow_style=False)
+            lines.extend("  " + line for line in dumped.rstrip("\n").split("\n"))
+            continue
         if texts is None:
             head = yaml.safe_dump({k.value: None}, allow_unicode=True).rstrip("\n")
             code = _one_line(ast.get_source_segment(src, v) or "")
@@ -131,6 +149,8 @@ def _sections(text: str) -> dict[str, str]:
 def _header(module: str, sections: dict[str, str]) -> str:
     head = (f"# Texts of {module} ({', '.join(sections)}), read by territoria.i18n.catalogue.\n"
             "# Every key has es and en; a language may be added (pt: ...). Keep the {placeholders}.\n")
+    if any("\n    vocabulary: " in s for s in sections.values()):
+        head += "# An entry written vocabulary: kind/code is that label of territoria.vocabulary.\n"
     if any(": null  # given by the module" in s for s in sections.values()):
         head += "# An entry written null is given by the module (see its comment).\n"
     return head
@@ -141,9 +161,11 @@ def _call(stmt: ast.stmt, name: str, node: ast.Dict, src: str, func: str) -> str
     if isinstance(stmt, ast.AnnAssign):
         ann = ": " + (ast.get_source_segment(src, stmt.annotation) or "")
     args = ["__name__"] + ([] if name == "MESSAGES" else [f'"{name}"'])
+    if any(_vocabulary_ref(v) for v in node.values):
+        args.append("vocabulary=vocabulary.texts")
     for k, v in zip(node.keys, node.values, strict=True):
         assert isinstance(k, ast.Constant)
-        if _lang_texts(v) is None:
+        if _lang_texts(v) is None and _vocabulary_ref(v) is None:
             code = ast.get_source_segment(src, v) or ""
             ok = k.value.isidentifier() and not keyword.iskeyword(k.value)
             args.append(f"{k.value}={code}" if ok else f"**{{{k.value!r}: {code}}}")
@@ -205,7 +227,9 @@ def convert(py: Path, write: bool) -> tuple[list[str], list[str]]:
     yml.write_text(text, encoding="utf-8")
     data = load(yml)
     for _, name, node in found:  # read back: same keys, texts and order as the literal
-        want = {k.value: _lang_texts(v) for k, v in zip(node.keys, node.values, strict=True)
+        want = {k.value: ({"vocabulary": _vocabulary_ref(v)} if _vocabulary_ref(v)
+                          else _lang_texts(v))
+                for k, v in zip(node.keys, node.values, strict=True)
                 if isinstance(k, ast.Constant)}
         got = data[name]
         if list(got) != list(want) or got != want:

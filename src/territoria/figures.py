@@ -39,11 +39,7 @@ __all__ = ["MESSAGES", "EVENT_MESSAGES", "BACKENDS", "check_backend", "bar_ci", 
 #: How a figure is drawn: a Matplotlib ``Figure``, or the site's SVG chart (``Chart``).
 BACKENDS = ("matplotlib", "svg")
 
-MESSAGES = catalogue(
-    __name__,
-    share_axis=vocabulary.texts("heading", "percentage"),
-    value_axis=vocabulary.texts("heading", "value"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 
 def format_value(v: float, lang: str = "es", *, percent: bool = True, digits: int = 0) -> str:

@@ -9,8 +9,10 @@ The texts are data, not code: a module's catalogues live in ``territoria/message
 (``messages/steps.s01_network.yml`` for :mod:`territoria.steps.s01_network`), one mapping per
 catalogue name, and the module reads them with :func:`catalogue`
 (``MESSAGES = catalogue(__name__)``). A translator mends a text, or adds a language (``pt:``
-under each key), in that file without touching Python. An entry the module takes from elsewhere
-(a step's title from the registry, a heading from the vocabulary) stands in the file as
+under each key), in that file without touching Python. An entry that is a label of the
+vocabulary is written ``vocabulary: kind/code`` (``col_low: {vocabulary: heading/from}``) and
+the module passes the lookup (``catalogue(__name__, vocabulary=vocabulary.texts)``); any other
+entry the module takes from elsewhere (a step's title from the registry) stands in the file as
 ``null`` with a comment naming its source, and is passed to :func:`catalogue` by keyword.
 
 A city may publish in any language code (``city.yml: languages``): a text missing in that
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,8 @@ _STRICT = False
 #: Where the modules' catalogues are kept (package data).
 MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+#: Key of a catalogue entry that is a label of the vocabulary: ``{vocabulary: kind/code}``.
+VOCABULARY = "vocabulary"
 
 
 class MissingTranslation(KeyError):
@@ -126,6 +131,12 @@ def _is_text(value: object) -> bool:
                                       and all(isinstance(t, str) for t in value))
 
 
+def _is_reference(texts: dict[Any, Any]) -> bool:
+    """``{"vocabulary": "kind/code"}``: a label of the vocabulary."""
+    ref = texts.get(VOCABULARY)
+    return len(texts) == 1 and isinstance(ref, str) and "/" in ref
+
+
 @functools.lru_cache(maxsize=None)
 def _read(path: Path) -> dict[str, dict[str, dict[str, str] | None]]:
     """The catalogues of one file, parsed once per process."""
@@ -142,20 +153,23 @@ def _read(path: Path) -> dict[str, dict[str, dict[str, str] | None]]:
         for key, texts in entries.items():
             if texts is None:
                 continue
-            if not isinstance(key, str) or not isinstance(texts, dict) or not all(
-                    isinstance(lg, str) and _is_text(t) for lg, t in texts.items()):
+            if not isinstance(key, str) or not isinstance(texts, dict) or not (
+                    _is_reference(texts) or all(isinstance(lg, str) and _is_text(t)
+                                                for lg, t in texts.items())):
                 raise ConfigError(f"{path}: {name}: {key!r}: expected language: text lines "
                                   "(quote a key YAML reads otherwise, e.g. 'no')")
     return data
 
 
-def catalogue(module: str, name: str = "MESSAGES", /,
+def catalogue(module: str, name: str = "MESSAGES", /, *,
+              vocabulary: Callable[[str, str], dict[str, str]] | None = None,
               **computed: dict[str, str]) -> dict[str, dict[str, str]]:
     """The catalogue ``name`` of ``module`` (its ``__name__``), read from its YAML file.
 
-    Keys keep the file's order. An entry written ``null`` in the file is taken from
-    ``computed`` (the module passes the texts it takes from elsewhere); each must be given, and
-    only those. Each call returns a fresh dict (a module may add entries to its own).
+    Keys keep the file's order. An entry written ``vocabulary: kind/code`` is
+    ``vocabulary(kind, code)``; one written ``null`` is taken from ``computed`` (the module
+    passes the texts it takes from elsewhere): each must be given, and only those. Each call
+    returns a fresh dict (a module may add entries to its own).
 
     Parameters
     ----------
@@ -164,6 +178,10 @@ def catalogue(module: str, name: str = "MESSAGES", /,
     name : str
         The catalogue's name in the file: the module attribute it fills (``MESSAGES``,
         ``STATUS_LABELS``...).
+    vocabulary : callable, optional
+        ``(kind, code) -> {language: text}`` (:func:`territoria.vocabulary.texts`), for the
+        entries that are labels of the vocabulary (this module cannot import it: the vocabulary
+        imports this module).
     **computed : dict of str to str
         The texts of the file's ``null`` entries, by key.
 
@@ -175,7 +193,8 @@ def catalogue(module: str, name: str = "MESSAGES", /,
     Raises
     ------
     ConfigError
-        No file, no catalogue of that name, or a ``null`` entry and ``computed`` that disagree.
+        No file, no catalogue of that name, ``null`` entries and ``computed`` that disagree,
+        or a vocabulary entry without ``vocabulary``.
 
     Examples
     --------
@@ -194,4 +213,16 @@ def catalogue(module: str, name: str = "MESSAGES", /,
     if sorted(holes) != sorted(computed):
         raise ConfigError(f"{path.name}: {name}: the entries written null ({', '.join(holes)}) "
                           f"and those the module gives ({', '.join(computed)}) differ")
-    return {k: computed[k] if v is None else dict(v) for k, v in entries.items()}
+    out: dict[str, dict[str, str]] = {}
+    for key, texts in entries.items():
+        if texts is None:
+            out[key] = computed[key]
+        elif _is_reference(texts):
+            if vocabulary is None:
+                raise ConfigError(f"{path.name}: {name}: {key} is a label of the vocabulary: "
+                                  "pass vocabulary=territoria.vocabulary.texts")
+            kind, code = texts[VOCABULARY].split("/", 1)
+            out[key] = vocabulary(kind, code)
+        else:
+            out[key] = dict(texts)
+    return out

@@ -56,10 +56,7 @@ __all__ = ["QuestionResult", "answer", "scope_territories", "RESULT_COLUMNS", "s
 RESULT_COLUMNS = ["plan", "question", "indicator", "territory_id", "grp", "value", "ci_low",
                   "ci_high", "n", "suppressed", "unit", "method", "answer_es", "answer_en"]
 
-MESSAGES = catalogue(
-    __name__,
-    life_satisfaction_mean=vocabulary.texts("wellbeing", "life_satisfaction"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 _PERCENT = {"design_agree", "delib_agree", "impact_agree",
             "followup_fulfilment_rate", "pct_unsafe_colonia", "wb_unsafe_change"}

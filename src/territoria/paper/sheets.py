@@ -73,15 +73,7 @@ KINDS = {
                                               "en": "Agreement follow-up card"}),
 }
 
-MESSAGES = catalogue(
-    __name__,
-    territory=vocabulary.texts("heading", "territory"),
-    zone=vocabulary.texts("heading", "zone"),
-    agreements=vocabulary.texts("heading", "agreements"),
-    proposal=vocabulary.texts("heading", "proposal"),
-    axis=vocabulary.texts("heading", "axis"),
-    agreement=vocabulary.texts("heading", "agreement"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 CSS = """
 @page { size: letter; margin: 14mm 12mm 16mm 12mm;

@@ -37,11 +37,7 @@ STATUS_LABELS = {s: vocabulary.texts("run_status", s) for s in vocabulary.codes(
 #: Columns of ``coverage.csv``.
 COLUMNS = ["territory_id", "step", "status", "missing", "sections_left_out", "since",
            "last_run", "reason_es", "reason_en"]
-MESSAGES = catalogue(
-    __name__,
-    territory=vocabulary.texts("heading", "territory"),
-    status=vocabulary.texts("heading", "status"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 
 def _runs(store: Store) -> pd.DataFrame:

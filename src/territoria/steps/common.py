@@ -236,11 +236,7 @@ class Texts:
 
 # -- inputs: what a step needs, checked before any computation -----------------------------
 
-INPUT_MESSAGES = catalogue(
-    __name__,
-    "INPUT_MESSAGES",
-    no_data=vocabulary.texts("run_status", "no-data"),
-)
+INPUT_MESSAGES = catalogue(__name__, "INPUT_MESSAGES", vocabulary=vocabulary.texts)
 
 #: Statuses of a checked input.
 INPUT_OK, MISSING_TABLE, MISSING_COLUMNS, TOO_FEW_ROWS = (

@@ -42,13 +42,7 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 #: Random alternative weightings drawn for the sensitivity analysis (Dirichlet, seed 0).
 N_DRAWS = 100
 
-MESSAGES = catalogue(
-    __name__,
-    col_rank=vocabulary.texts("heading", "rank"),
-    col_name=vocabulary.texts("geo_level", "territory"),
-    col_zone=vocabulary.texts("geo_level", "zone"),
-    col_territories=vocabulary.texts("heading", "territories"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

@@ -48,14 +48,7 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 N_BOOT = 1000
 SEED = 0
 
-MESSAGES = catalogue(
-    __name__,
-    level_territory=vocabulary.texts("heading", "this_territory"),
-    col_group=vocabulary.texts("heading", "group"),
-    col_ratio=vocabulary.texts("column", "ratio"),
-    col_participants=vocabulary.texts("heading", "people"),
-    col_source=vocabulary.texts("heading", "source"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 
 _T = common.Texts(MESSAGES)

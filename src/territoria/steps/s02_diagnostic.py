@@ -51,12 +51,7 @@ COLUMNS = ["zone", "territory", "block", "sex", "age_group", "disability", "prob
            "problem_1", "problem_2", "problem_3", "safety_colonia",
            *[f"safety_place_{i:02d}" for i in range(1, 13)]]
 
-MESSAGES = catalogue(
-    __name__,
-    title=step_by_id(STEP).title,
-    col_group=vocabulary.texts("heading", "group"),
-    col_estimate=vocabulary.texts("heading", "percentage"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts, title=step_by_id(STEP).title)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

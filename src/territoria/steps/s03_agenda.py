@@ -73,20 +73,7 @@ TOP = 10
 SEED = 0
 LANGS = ("es", "en")
 
-MESSAGES = catalogue(
-    __name__,
-    col_rank=vocabulary.texts("heading", "rank"),
-    col_proposal=vocabulary.texts("heading", "proposal"),
-    col_axis=vocabulary.texts("heading", "axis"),
-    col_low=vocabulary.texts("heading", "from"),
-    col_high=vocabulary.texts("heading", "to"),
-    col_votes=vocabulary.texts("column", "n_votes"),
-    col_group=vocabulary.texts("heading", "group"),
-    col_people=vocabulary.texts("heading", "people"),
-    col_round=vocabulary.texts("column", "round"),
-    yes=vocabulary.texts("yes_no", "yes"),
-    no=vocabulary.texts("yes_no", "no"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 
 def _t(key: str, lang: str, **kw) -> str:

@@ -67,22 +67,7 @@ MAX_PROMISES = 40
 MAX_OVERDUE = 15
 LAST_UPDATES = 3
 
-MESSAGES = catalogue(
-    __name__,
-    title=step_by_id(STEP).title,
-    col_agreement=vocabulary.texts("heading", "agreement"),
-    col_meeting=vocabulary.texts("column", "meeting"),
-    col_committed=vocabulary.texts("column", "committed_date"),
-    col_by_when=vocabulary.texts("column", "due_date"),
-    col_progress=vocabulary.texts("column", "progress"),
-    col_low=vocabulary.texts("heading", "from"),
-    col_high=vocabulary.texts("heading", "to"),
-    col_events=vocabulary.texts("column", "n_done"),
-    col_indicator=vocabulary.texts("column", "indicator"),
-    col_value=vocabulary.texts("heading", "value"),
-    yes=vocabulary.texts("yes_no", "yes"),
-    no=vocabulary.texts("yes_no", "no"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts, title=step_by_id(STEP).title)
 MESSAGES["col_done"] = MESSAGES["col_events"]  # one text: "Cumplidos"
 
 

@@ -48,14 +48,7 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 #: Follow-up statuses that mean a department signed the agreement.
 SIGNED_STATUSES = ("agreed", "in_progress", "done")
 
-MESSAGES = catalogue(
-    __name__,
-    col_low=vocabulary.texts("heading", "from"),
-    col_high=vocabulary.texts("heading", "to"),
-    col_n=vocabulary.texts("heading", "people"),
-    col_city=vocabulary.texts("geo_level", "city"),
-    col_territory=vocabulary.texts("heading", "this_territory"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

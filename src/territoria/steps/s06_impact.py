@@ -69,14 +69,7 @@ EVENT_WINDOW = (-12, 24)
 POWER_CHANGE_UNSAFE = -0.10
 POWER_CHANGE_LIFE = 0.5
 
-MESSAGES = catalogue(
-    __name__,
-    life_satisfaction=vocabulary.texts("wellbeing", "life_satisfaction"),
-    col_n=vocabulary.texts("heading", "territories"),
-    col_low=vocabulary.texts("heading", "from"),
-    col_high=vocabulary.texts("heading", "to"),
-    col_people=vocabulary.texts("heading", "people"),
-)
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (
