@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import yaml
 
 from territoria import i18n, vocabulary
 from territoria.config import CityConfig
@@ -44,7 +45,23 @@ def _label_dicts() -> dict[tuple[str, str], list[str]]:
             if len(texts) == 2 and texts["es"].strip():
                 found[(texts["es"], texts["en"])].append(
                     f"{path.relative_to(SRC)}:{node.lineno}")
+    for path, line, texts in _catalogue_texts():
+        if isinstance(texts.get("es"), str) and isinstance(texts.get("en"), str) \
+                and texts["es"].strip():
+            module = path.stem.replace(".", "/") + ".py"  # the module whose texts they are
+            found[(texts["es"], texts["en"])].append(
+                f"{module} -> {path.relative_to(SRC)}:{line}")
     return found
+
+
+def _catalogue_texts():
+    """Every entry of the modules' catalogues (``messages/*.yml``) -> (file, line, texts)."""
+    for path in sorted((SRC / "messages").glob("*.yml")):
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        for _, entries in root.value:
+            for key, texts in entries.value:
+                if isinstance(texts, yaml.MappingNode):
+                    yield path, key.start_mark.line + 1, yaml.safe_load(yaml.serialize(texts))
 
 
 def test_every_kind_has_spanish_and_english_labels():
@@ -145,6 +162,9 @@ def _literal_lookups():
                     and all(isinstance(a, ast.Constant) for a in node.args[:2])):
                 found.append((node.args[0].value, node.args[1].value,
                               f"{path.relative_to(SRC)}:{node.lineno}"))
+    for path, line, texts in _catalogue_texts():  # catalogue entries {vocabulary: kind/code}
+        if isinstance(texts.get("vocabulary"), str):
+            found.append((*texts["vocabulary"].split("/", 1), f"{path.relative_to(SRC)}:{line}"))
     return found
 
 

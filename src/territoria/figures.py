@@ -31,7 +31,7 @@ from matplotlib.path import Path
 
 from territoria import vocabulary
 from territoria.exceptions import AnalysisError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 
 __all__ = ["MESSAGES", "EVENT_MESSAGES", "BACKENDS", "check_backend", "bar_ci", "lines_by_group",
            "choropleth", "format_value", "event_study_plot"]
@@ -39,49 +39,7 @@ __all__ = ["MESSAGES", "EVENT_MESSAGES", "BACKENDS", "check_backend", "bar_ci", 
 #: How a figure is drawn: a Matplotlib ``Figure``, or the site's SVG chart (``Chart``).
 BACKENDS = ("matplotlib", "svg")
 
-MESSAGES = {
-    "bars_alt_problem": {
-        "es": "Barras ordenadas: el problema más mencionado es {top} ({value}, IC {level} % "
-              "{lo}–{hi}); el menos mencionado es {bottom} ({bvalue}).",
-        "en": "Sorted bars: the most mentioned problem is {top} ({value}, {level}% CI {lo}–{hi}); "
-              "the least mentioned is {bottom} ({bvalue}).",
-    },
-    "bars_alt_generic": {
-        "es": "Barras ordenadas: el valor más alto es {top} ({value}, IC {level} % {lo}–{hi}); "
-              "el más bajo es {bottom} ({bvalue}).",
-        "en": "Sorted bars: the highest value is {top} ({value}, {level}% CI {lo}–{hi}); "
-              "the lowest is {bottom} ({bvalue}).",
-    },
-    "bars_alt_one": {
-        "es": "Una sola barra: {top} ({value}, IC {level} % {lo}–{hi}).",
-        "en": "A single bar: {top} ({value}, {level}% CI {lo}–{hi}).",
-    },
-    "nothing": {"es": "No hay datos suficientes para mostrar.",
-                "en": "There are not enough data to show."},
-    "suppressed_note": {
-        "es": "No se muestran {k} valor(es) con menos respuestas de las necesarias para "
-              "proteger la privacidad.",
-        "en": "{k} value(s) with too few answers to protect privacy are not shown.",
-    },
-    "share_axis": vocabulary.texts("heading", "percentage"),
-    "value_axis": vocabulary.texts("heading", "value"),
-    "ci_note": {"es": "Las líneas finas muestran el intervalo de confianza del {level} %.",
-                "en": "Thin lines show the {level}% confidence interval."},
-    "lines_alt": {
-        "es": "Líneas por grupo de {start} a {end}: {top} suma más ({top_total} en total); "
-              "{bottom} suma menos ({bottom_total}).",
-        "en": "Lines by group from {start} to {end}: {top} adds up to the most ({top_total} "
-              "in total); {bottom} to the least ({bottom_total}).",
-    },
-    "month_axis": {"es": "Mes", "en": "Month"},
-    "map_alt": {
-        "es": "Mapa de {n} colonias coloreadas por {what}: el valor más alto está en {hi_name} "
-              "({hi}) y el más bajo en {lo_name} ({lo}).",
-        "en": "Map of {n} neighbourhoods coloured by {what}: the highest value is in {hi_name} "
-              "({hi}) and the lowest in {lo_name} ({lo}).",
-    },
-    "map_missing": {"es": "Sin dato", "en": "No data"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 
 def format_value(v: float, lang: str = "es", *, percent: bool = True, digits: int = 0) -> str:
@@ -489,26 +447,7 @@ def _scalar_mappable(cm, norm):
 
 # -- event study (moved from analysis.impact: the statistics make the numbers) ---------------
 #: Texts of :func:`event_study_plot`.
-EVENT_MESSAGES = {
-    "es_title": {"es": "Efecto del programa antes y después de la incorporación",
-                 "en": "Programme effect before and after joining"},
-    "es_xlabel": {"es": "Periodos desde la incorporación (0 = primer periodo expuesto)",
-                  "en": "Periods since joining (0 = first exposed period)"},
-    "es_ylabel": {"es": "Efecto estimado (IC 95 %)", "en": "Estimated effect (95% CI)"},
-    "pre": {"es": "Antes (prueba de tendencias paralelas)",
-            "en": "Before (parallel-trends check)"},
-    "post": {"es": "Después (efecto del programa)", "en": "After (programme effect)"},
-    "alt": {
-        "es": ("Gráfica de estudio de eventos con {n_pre} periodos antes y {n_post} después de "
-               "la incorporación. Antes, las estimaciones van de {pre_min} a {pre_max} "
-               "({n_pre_sig} con intervalo que excluye el cero). Después, el efecto promedio es "
-               "{post_mean} (de {post_min} a {post_max})."),
-        "en": ("Event-study chart with {n_pre} periods before and {n_post} after joining. "
-               "Before, estimates range from {pre_min} to {pre_max} ({n_pre_sig} with an "
-               "interval excluding zero). After, the average effect is {post_mean} "
-               "(from {post_min} to {post_max})."),
-    },
-}
+EVENT_MESSAGES = catalogue(__name__, "EVENT_MESSAGES")
 
 
 def event_study_plot(event: pd.DataFrame, lang: str = "es", ax=None, title: str | None = None):

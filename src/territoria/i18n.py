@@ -5,6 +5,16 @@ Each module keeps its own catalogue, a dict ``{key: {"es": ..., "en": ...}}``, a
 vecinos), not translated word by word. The labels of shared codes (sex, axis, department...)
 are not kept here but in :mod:`territoria.vocabulary`.
 
+The texts are data, not code: a module's catalogues live in ``territoria/messages/<module>.yml``
+(``messages/steps.s01_network.yml`` for :mod:`territoria.steps.s01_network`), one mapping per
+catalogue name, and the module reads them with :func:`catalogue`
+(``MESSAGES = catalogue(__name__)``). A translator mends a text, or adds a language (``pt:``
+under each key), in that file without touching Python. An entry that is a label of the
+vocabulary is written ``vocabulary: kind/code`` (``col_low: {vocabulary: heading/from}``) and
+the module passes the lookup (``catalogue(__name__, vocabulary=vocabulary.texts)``); any other
+entry the module takes from elsewhere (a step's title from the registry) stands in the file as
+``null`` with a comment naming its source, and is passed to :func:`catalogue` by keyword.
+
 A city may publish in any language code (``city.yml: languages``): a text missing in that
 language falls back to ``fallback`` (the city's first language) and then to Spanish.
 
@@ -24,7 +34,13 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from territoria.exceptions import ConfigError
 
@@ -34,6 +50,12 @@ LANGUAGES = ("es", "en")
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 
 _STRICT = False
+
+#: Where the modules' catalogues are kept (package data).
+MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+#: Key of a catalogue entry that is a label of the vocabulary: ``{vocabulary: kind/code}``.
+VOCABULARY = "vocabulary"
 
 
 class MissingTranslation(KeyError):
@@ -86,3 +108,121 @@ def check_language(lang: str) -> str:
     if not isinstance(lang, str) or not LANGUAGE_CODE.match(lang):
         raise ConfigError(f"{lang!r} is not a language code (e.g. es, en, pt, nah)")
     return lang
+
+
+def catalogue_path(module: str) -> Path:
+    """The file of ``module``'s catalogues: ``territoria.steps.s01_network`` ->
+    ``messages/steps.s01_network.yml``.
+
+    >>> catalogue_path("territoria.report.words").name
+    'report.words.yml'
+    """
+    parts = module.split(".")
+    if "territoria" in parts:  # also under a test runner's longer name (src.territoria...)
+        parts = parts[parts.index("territoria") + 1:]
+    if not parts or not all(parts):
+        raise ConfigError(f"{module!r} is not a module of territoria")
+    return MESSAGES_DIR / (".".join(parts) + ".yml")
+
+
+def _is_text(value: object) -> bool:
+    """A text, or a list of texts (a table's headers)."""
+    return isinstance(value, str) or (isinstance(value, list)
+                                      and all(isinstance(t, str) for t in value))
+
+
+def _is_reference(texts: dict[Any, Any]) -> bool:
+    """``{"vocabulary": "kind/code"}``: a label of the vocabulary."""
+    ref = texts.get(VOCABULARY)
+    return len(texts) == 1 and isinstance(ref, str) and "/" in ref
+
+
+@functools.lru_cache(maxsize=None)
+def _read(path: Path) -> dict[str, dict[str, dict[str, str] | None]]:
+    """The catalogues of one file, parsed once per process."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no catalogue file for this module") from None
+    data = yaml.load(text, Loader=_Loader)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of catalogue names")
+    for name, entries in data.items():
+        if not isinstance(entries, dict):
+            raise ConfigError(f"{path}: {name}: expected a mapping of keys to texts")
+        for key, texts in entries.items():
+            if texts is None:
+                continue
+            if not isinstance(key, str) or not isinstance(texts, dict) or not (
+                    _is_reference(texts) or all(isinstance(lg, str) and _is_text(t)
+                                                for lg, t in texts.items())):
+                raise ConfigError(f"{path}: {name}: {key!r}: expected language: text lines "
+                                  "(quote a key YAML reads otherwise, e.g. 'no')")
+    return data
+
+
+def catalogue(module: str, name: str = "MESSAGES", /, *,
+              vocabulary: Callable[[str, str], dict[str, str]] | None = None,
+              **computed: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The catalogue ``name`` of ``module`` (its ``__name__``), read from its YAML file.
+
+    Keys keep the file's order. An entry written ``vocabulary: kind/code`` is
+    ``vocabulary(kind, code)``; one written ``null`` is taken from ``computed`` (the module
+    passes the texts it takes from elsewhere): each must be given, and only those. Each call
+    returns a fresh dict (a module may add entries to its own).
+
+    Parameters
+    ----------
+    module : str
+        The module's ``__name__`` (``territoria.steps.s01_network``).
+    name : str
+        The catalogue's name in the file: the module attribute it fills (``MESSAGES``,
+        ``STATUS_LABELS``...).
+    vocabulary : callable, optional
+        ``(kind, code) -> {language: text}`` (:func:`territoria.vocabulary.texts`), for the
+        entries that are labels of the vocabulary (this module cannot import it: the vocabulary
+        imports this module).
+    **computed : dict of str to str
+        The texts of the file's ``null`` entries, by key.
+
+    Returns
+    -------
+    dict
+        ``{key: {language: text}}``.
+
+    Raises
+    ------
+    ConfigError
+        No file, no catalogue of that name, ``null`` entries and ``computed`` that disagree,
+        or a vocabulary entry without ``vocabulary``.
+
+    Examples
+    --------
+    >>> words = catalogue("territoria.report.words")
+    >>> tr(words, next(iter(words)), "en") != ""
+    True
+    >>> catalogue("territoria.report.words", "NOPE")
+    Traceback (most recent call last):
+    territoria.exceptions.ConfigError: report.words.yml has no catalogue NOPE
+    """
+    path = catalogue_path(module)
+    entries = _read(path).get(name)
+    if entries is None:
+        raise ConfigError(f"{path.name} has no catalogue {name}")
+    holes = [k for k, v in entries.items() if v is None]
+    if sorted(holes) != sorted(computed):
+        raise ConfigError(f"{path.name}: {name}: the entries written null ({', '.join(holes)}) "
+                          f"and those the module gives ({', '.join(computed)}) differ")
+    out: dict[str, dict[str, str]] = {}
+    for key, texts in entries.items():
+        if texts is None:
+            out[key] = computed[key]
+        elif _is_reference(texts):
+            if vocabulary is None:
+                raise ConfigError(f"{path.name}: {name}: {key} is a label of the vocabulary: "
+                                  "pass vocabulary=territoria.vocabulary.texts")
+            kind, code = texts[VOCABULARY].split("/", 1)
+            out[key] = vocabulary(kind, code)
+        else:
+            out[key] = dict(texts)
+    return out

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from territoria.exceptions import StoreError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
 try:  # pragma: no cover - platform dependent
     import fcntl
@@ -47,23 +47,7 @@ except ImportError:  # pragma: no cover
 #: Seconds a second writer waits by default (``--wait``, ``TERRITORIA_WAIT``).
 DEFAULT_WAIT = 60.0
 
-MESSAGES = {
-    "busy": {
-        "es": "{what}: el espacio de trabajo está ocupado por otro comando que escribe: "
-              "'{command}' (pid {pid}) desde {since} UTC; se esperó {wait:g} s (use --wait "
-              "SEGUNDOS para esperar más, o vuelva a intentarlo cuando termine)",
-        "en": "{what}: the workspace is busy with another command that writes: "
-              "'{command}' (pid {pid}) since {since} UTC; waited {wait:g} s (use --wait "
-              "SECONDS to wait longer, or try again when it ends)",
-    },
-    "waiting": {
-        "es": "{what}: otro comando escribe en el espacio de trabajo: '{command}' (pid {pid}) "
-              "desde {since} UTC; esperando hasta {wait:g} s a que termine…",
-        "en": "{what}: another command is writing to the workspace: '{command}' (pid {pid}) "
-              "since {since} UTC; waiting up to {wait:g} s for it to end…",
-    },
-    "unknown": {"es": "desconocido", "en": "unknown"},
-}
+MESSAGES = catalogue(__name__)
 
 
 

@@ -30,42 +30,13 @@ import sys
 from pathlib import Path
 
 from territoria.exceptions import ConfigError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
 META_KEY = "secret_fingerprint"
 SECRET_FILE = ".secret"
 CITY_FILE = "city.yml"
 
-MESSAGES = {
-    "missing": {
-        "es": "{path}: falta la llave de seudonimización, y el almacén tiene seudónimos hechos "
-              "con la llave {fp}; restaure el archivo .secret desde su respaldo (modo 0600), o "
-              "si se perdió para siempre, 'territoria secret rotate -w {ws}' (los códigos "
-              "anteriores ya no se enlazarán con los nuevos)",
-        "en": "{path}: the pseudonymisation key is missing and the store holds pseudonyms made "
-              "with key {fp}; restore the .secret file from your backup (mode 0600), or if it "
-              "is lost for good, 'territoria secret rotate -w {ws}' (earlier codes will no "
-              "longer link to new ones)",
-    },
-    "different": {
-        "es": "{path}: esta llave de seudonimización ({have}) no es la que hizo los seudónimos "
-              "del almacén ({fp}); restaure el archivo .secret correcto desde su respaldo, o "
-              "cambie de llave a propósito con 'territoria secret rotate -w {ws}'",
-        "en": "{path}: this pseudonymisation key ({have}) is not the one that made the store's "
-              "pseudonyms ({fp}); restore the right .secret file from your backup, or re-key "
-              "on purpose with 'territoria secret rotate -w {ws}'",
-    },
-    "unreadable": {
-        "es": "{path}: la llave de seudonimización no se puede leer ({why}); restáurela desde "
-              "su respaldo",
-        "en": "{path}: the pseudonymisation key cannot be read ({why}); restore it from your "
-              "backup",
-    },
-    "mode": {
-        "es": "aviso: {path} tenía permisos {mode:o}; se dejó en 0600 (solo su dueño la lee)",
-        "en": "warning: {path} had mode {mode:o}; set back to 0600 (only its owner reads it)",
-    },
-}
+MESSAGES = catalogue(__name__)
 
 
 def _lang() -> str:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from territoria.analysis.process_eval import wilson_ci
+from territoria.i18n import catalogue
 
 __all__ = ["RESPONSES", "FORM_ID", "TABLE", "finding_id", "aggregate", "from_store",
            "FEEDBACK_COLUMNS"]
@@ -43,12 +44,7 @@ FINDING_PATTERN = r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_]*$"
 FEEDBACK_COLUMNS = ["plan", "question", "territory_id", "n", "suppressed", "n_explanations",
                     *[f"share_{r}" for r in RESPONSES], "yes_ci_low", "yes_ci_high"]
 
-MESSAGES = {
-    "yes": {"es": "Sí coincide", "en": "Matches"},
-    "partly": {"es": "Coincide en parte", "en": "Partly matches"},
-    "no": {"es": "No coincide", "en": "Does not match"},
-    "dont_know": {"es": "No sabe", "en": "Don't know"},
-}
+MESSAGES = catalogue(__name__)
 
 
 def finding_id(plan: str, question: str) -> str:

@@ -48,7 +48,7 @@ from territoria.analysis import impact, panel, process_eval
 from territoria.analysis.process_eval import wilson_ci
 from territoria.evaluation.plan import METHODS, Plan, Question
 from territoria.exceptions import DataError, PlanError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.steps import impact_data
 
 __all__ = ["QuestionResult", "answer", "scope_territories", "RESULT_COLUMNS", "sidecar_path"]
@@ -56,130 +56,7 @@ __all__ = ["QuestionResult", "answer", "scope_territories", "RESULT_COLUMNS", "s
 RESULT_COLUMNS = ["plan", "question", "indicator", "territory_id", "grp", "value", "ci_low",
                   "ci_high", "n", "suppressed", "unit", "method", "answer_es", "answer_en"]
 
-MESSAGES = {
-    # labels of indicators in detail tables and summaries
-    "design_mean": {"es": "Diseño del proceso (1 a 5)", "en": "Process design (1 to 5)"},
-    "design_agree": {"es": "De acuerdo con el diseño del proceso",
-                             "en": "Agree with the process design"},
-    "delib_mean": {"es": "Experiencia de diálogo (1 a 5)",
-                           "en": "Deliberative experience (1 to 5)"},
-    "delib_agree": {"es": "De acuerdo con la experiencia de diálogo",
-                            "en": "Agree with the deliberative experience"},
-    "impact_mean": {"es": "Camino al impacto (1 a 5)", "en": "Pathways to impact (1 to 5)"},
-    "impact_agree": {"es": "De acuerdo en que el proceso influye",
-                             "en": "Agree the process has influence"},
-    "repeated_change": {"es": "Cambio del inicio al final (1 a 5)",
-                           "en": "Change from start to end (1 to 5)"},
-    "followup_fulfilment_rate": {"es": "Acuerdos cumplidos", "en": "Agreements fulfilled"},
-    "crime_att_cs_never": {"es": "Efecto en delitos (comparación: colonias que nunca entraron)",
-                           "en": "Effect on crime (comparison: never-joined neighbourhoods)"},
-    "crime_att_cs_notyet": {"es": "Efecto en delitos (comparación: colonias que aún no entraban)",
-                            "en": "Effect on crime (comparison: not-yet-joined neighbourhoods)"},
-    "crime_att_twfe": {"es": "Efecto en delitos, efectos fijos (solo referencia)",
-                       "en": "Effect on crime, fixed effects (reference only)"},
-    "crime_att_cs_rate": {"es": "Efecto en delitos por 1,000 habitantes",
-                          "en": "Effect on crimes per 1,000 inhabitants"},
-    "crime_its_level_change": {"es": "Salto en delitos al entrar al programa",
-                               "en": "Jump in crime on joining the programme"},
-    "crime_its_slope_change": {"es": "Cambio de tendencia mensual de los delitos",
-                               "en": "Change in the monthly crime trend"},
-    "wb_unsafe_change": {"es": "Cambio en quienes se sienten inseguros en su colonia",
-                         "en": "Change in people feeling unsafe in their neighbourhood"},
-    "wb_life_satisfaction_change": {"es": "Cambio en satisfacción con la vida (0 a 10)",
-                                    "en": "Change in life satisfaction (0 to 10)"},
-    "wb_peace_change": {"es": "Cambio en paz y convivencia (1 a 5)",
-                        "en": "Change in peace and coexistence (1 to 5)"},
-    "wb_trust_neighbours_change": {"es": "Cambio en confianza en vecinas y vecinos (1 a 4)",
-                                   "en": "Change in trust in neighbours (1 to 4)"},
-    "pct_unsafe_colonia": {"es": "Se sienten inseguros en su colonia",
-                           "en": "Feel unsafe in their neighbourhood"},
-    "trust_neighbours_mean": {"es": "Confianza en vecinas y vecinos (1 a 4)",
-                              "en": "Trust in neighbours (1 to 4)"},
-    "cohesion_mean": {"es": "Apoyo y organización entre vecinos (1 a 4)",
-                      "en": "Neighbours help and organise (1 to 4)"},
-    "life_satisfaction_mean": vocabulary.texts("wellbeing", "life_satisfaction"),
-    # answers
-    "ans_process": {
-        "es": "En {n_terr} colonias respondieron {n} participantes. La etapa mejor valorada fue "
-              "«{best}» ({best_v}) y la más débil «{worst}» ({worst_v}), en una escala de 1 a 5. "
-              "{agreements}",
-        "en": "{n} participants answered in {n_terr} neighbourhoods. The best-rated stage was "
-              "'{best}' ({best_v}) and the weakest '{worst}' ({worst_v}), on a 1-5 scale. "
-              "{agreements}"},
-    "ans_agreements": {
-        "es": "De {n} acuerdos comprometidos, {v} se cumplieron (intervalo {lo} a {hi}).",
-        "en": "Of {n} committed agreements, {v} were fulfilled (interval {lo} to {hi})."},
-    "ans_did": {
-        "es": "Comparando mes a mes con {control}, en las colonias del programa hubo {pct} % "
-              "{dir} delitos de los que se esperarían sin el programa (intervalo de 95 %: "
-              "{lo} % a {hi} %; {n_treat} colonias del programa, {n_units} en total). {sig}",
-        "en": "Comparing month by month with {control}, programme neighbourhoods had {pct}% "
-              "{dir} crime than expected without the programme (95% interval: {lo}% to {hi}%; "
-              "{n_treat} programme neighbourhoods, {n_units} in all). {sig}"},
-    "ctl_never": {"es": "las colonias que nunca entraron", "en": "neighbourhoods that never joined"},
-    "ctl_notyet": {"es": "las colonias que aún no entraban",
-                   "en": "neighbourhoods that had not joined yet"},
-    "fewer": {"es": "menos", "en": "less"},
-    "more": {"es": "más", "en": "more"},
-    "sig_yes": {"es": "El intervalo no incluye el cero: el cambio es claro.",
-                "en": "The interval excludes zero: the change is clear."},
-    "sig_no": {"es": "El intervalo incluye el cero: con estos datos no se puede afirmar que "
-                     "hubo un cambio.",
-               "en": "The interval includes zero: these data cannot show that there was a "
-                     "change."},
-    "ans_its": {
-        "es": "Frente a las colonias que nunca entraron, al entrar al programa los delitos "
-              "{dir_level} {level} % (intervalo {lo} % a {hi} %) y su tendencia cambió "
-              "{slope} % al mes. {sig}",
-        "en": "Relative to never-joined neighbourhoods, on joining the programme crime "
-              "{dir_level} {level}% (interval {lo}% to {hi}%) and its trend changed by "
-              "{slope}% a month. {sig}"},
-    "went_down": {"es": "bajaron", "en": "went down by"},
-    "went_up": {"es": "subieron", "en": "went up by"},
-    "ans_panel": {
-        "es": "Entre la ronda «{pre}» y la ronda «{post}» respondieron las mismas {n} personas. "
-              "{items}",
-        "en": "The same {n} people answered in waves '{pre}' and '{post}'. {items}"},
-    "ans_panel_item": {"es": "{label}: {v} (intervalo {lo} a {hi}).",
-                       "en": "{label}: {v} (interval {lo} to {hi})."},
-    "ans_baseline": {
-        "es": "Al inicio, según el diagnóstico con {n} personas en {n_terr} colonias: {items}",
-        "en": "At the start, according to the diagnostic of {n} people in {n_terr} "
-              "neighbourhoods: {items}"},
-    "pp": {"es": "puntos porcentuales", "en": "percentage points"},
-    "ans_suppressed": {"es": "Hay muy pocas respuestas para publicar un resultado.",
-                       "en": "There are too few answers to publish a result."},
-    # limits
-    "lim_process_scorecard": {
-        "es": "Solo responden quienes asistieron al final del proceso; no dice qué opinan quienes "
-              "no participaron ni prueba que el proceso cause cambios en la colonia.",
-        "en": "Only those present at the end of the process answer; it does not say what "
-              "non-participants think, nor prove the process causes change in the "
-              "neighbourhood."},
-    "lim_staggered_did": {
-        "es": "Supone que, sin el programa, los delitos de las colonias del programa habrían "
-              "seguido la misma tendencia que las de comparación; registra solo delitos "
-              "denunciados, y otras políticas que llegaron al mismo tiempo se confunden con el "
-              "programa.",
-        "en": "Assumes that without the programme, crime in programme neighbourhoods would have "
-              "followed the comparison trend; it counts only reported crime, and other policies "
-              "arriving at the same time are confounded with the programme."},
-    "lim_its": {
-        "es": "Una serie de tiempo no separa el programa de otros cambios del mismo mes; las "
-              "cifras por colonia son ruidosas y sus intervalos anchos.",
-        "en": "A time series cannot separate the programme from other changes in the same "
-              "month; per-neighbourhood figures are noisy and their intervals wide."},
-    "lim_panel_prepost": {
-        "es": "Sin un grupo de comparación, un cambio antes-después puede deberse a otras "
-              "causas (la época, la pandemia); quienes dejaron el panel pueden ser distintos.",
-        "en": "Without a comparison group, a before-after change may have other causes (the "
-              "season, the pandemic); those who left the panel may be different."},
-    "lim_baseline": {
-        "es": "Describe el punto de partida, no un cambio; estimaciones sin ponderar por "
-              "sexo y edad.",
-        "en": "Describes the starting point, not a change; estimates are not weighted by sex "
-              "and age."},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 _PERCENT = {"design_agree", "delib_agree", "impact_agree",
             "followup_fulfilment_rate", "pct_unsafe_colonia", "wb_unsafe_change"}

@@ -43,19 +43,12 @@ from territoria.evaluation import feedback as fb
 from territoria.evaluation.methods import RESULT_COLUMNS, QuestionResult, sidecar_path
 from territoria.evaluation.plan import Plan, check_plan, load_plan
 from territoria.exceptions import PipelineError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.store import Store
 
 __all__ = ["run_plan", "EvaluationRun", "record", "notebook_path", "TABLES"]
 
-MESSAGES = {
-    "summary": {"es": "{plan}: {ok} preguntas respondidas, {failed} con error en {s:.1f} s "
-                      "(motor {engine})",
-                "en": "{plan}: {ok} questions answered, {failed} failed in {s:.1f} s "
-                      "(engine {engine})"},
-    "failed": {"es": "  - pregunta {q}: {err} ({path})", "en": "  - question {q}: {err} ({path})"},
-    "report": {"es": "informe: {path}", "en": "report: {path}"},
-}
+MESSAGES = catalogue(__name__)
 
 TABLES = {
     "evaluation_results": {

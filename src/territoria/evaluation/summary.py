@@ -26,31 +26,11 @@ import pandas as pd
 from territoria.evaluation.feedback import MESSAGES as FB_MESSAGES
 from territoria.evaluation.feedback import RESPONSES, finding_id
 from territoria.evaluation.methods import label
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
 __all__ = ["display", "findings", "MESSAGES"]
 
-MESSAGES = {
-    "pp": {"es": "puntos", "en": "points"},
-    "to": {"es": "a", "en": "to"},
-    "between": {"es": "entre {lo}", "en": "between {lo}"},
-    "people": {"es": "personas", "en": "people"},
-    "months": {"es": "meses de denuncias", "en": "months of crime reports"},
-    "agreements": {"es": "acuerdos", "en": "agreements"},
-    "territories": {"es": "colonias", "en": "neighbourhoods"},
-    "here": {"es": "En su colonia", "en": "In your neighbourhood"},
-    "all": {"es": "En todas las colonias del plan", "en": "In all the plan's neighbourhoods"},
-    "suppressed": {"es": "menos de {m} respuestas: no se publica para cuidar la privacidad",
-                   "en": "fewer than {m} answers: not published, to protect privacy"},
-    "fb_none": {"es": "Todavía no hay opiniones de vecinas y vecinos sobre este resultado.",
-                "en": "No resident feedback on this finding yet."},
-    "fb_sup": {"es": "Hay menos de {m} opiniones sobre este resultado: no se publican.",
-               "en": "Fewer than {m} opinions on this finding: not published."},
-    "fb_head": {"es": "Lo que dijeron las vecinas y los vecinos ({n} opiniones)",
-                "en": "What residents said ({n} opinions)"},
-    "fb_text": {"es": "{k} personas explicaron su respuesta; sus palabras no se publican.",
-                "en": "{k} people explained their answer; their words are not published."},
-}
+MESSAGES = catalogue(__name__)
 
 
 def _num(v) -> float | None:

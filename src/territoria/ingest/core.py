@@ -33,7 +33,7 @@ import pandas as pd
 
 from territoria.config import Workspace
 from territoria.exceptions import DataError, IngestError, TerritoriaError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 from territoria.ingest import crime, social_index, survey, tables, territories
 from territoria.ingest.base import FileContext, Outcome, ReaderRegistry
 from territoria.ingest.forms import load_forms
@@ -64,30 +64,7 @@ for _kind in tables.READERS:  # blocks, census, programme, links
 
 KINDS = READERS.kinds()
 
-MESSAGES = {
-    "line": {
-        "es": "{status:<9} {file}  {kind} -> {table}  leídas {read}, aceptadas {accepted}, "
-              "en cuarentena {quarantined}",
-        "en": "{status:<9} {file}  {kind} -> {table}  read {read}, accepted {accepted}, "
-              "quarantined {quarantined}",
-    },
-    "duplicates": {"es": " (duplicadas {n})", "en": " (duplicates {n})"},
-    "versions": {"es": " (nuevas {new}, actualizadas {updated}, sin cambios {unchanged})",
-                 "en": " (new {new}, updated {updated}, unchanged {unchanged})"},
-    "rejected": {"es": "{status:<9} {file}  {message}", "en": "{status:<9} {file}  {message}"},
-    "ok": {"es": "ok", "en": "ok"},
-    "skipped": {"es": "omitido", "en": "skipped"},
-    "rejected_status": {"es": "rechazado", "en": "rejected"},
-    "dry_run": {"es": "prueba", "en": "dry-run"},
-    "already": {"es": "ya se había ingerido (mismo SHA-256)",
-                "en": "already ingested (same SHA-256)"},
-    "total": {
-        "es": "total: {files} archivos ({rejected} rechazados, {skipped} omitidos); leídas "
-              "{read}, aceptadas {accepted}, en cuarentena {quarantined}",
-        "en": "total: {files} files ({rejected} rejected, {skipped} skipped); read {read}, "
-              "accepted {accepted}, quarantined {quarantined}",
-    },
-}
+MESSAGES = catalogue(__name__)
 
 
 @dataclass

@@ -36,7 +36,7 @@ import duckdb
 import pandas as pd
 
 from territoria.exceptions import TerritoriaError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 from territoria.ingest.privacy import POLICY, policy_for, pseudonymise
 
 #: Kinds whose files hold no personal data (public catalogues, indices, crime records).
@@ -57,33 +57,7 @@ _PSEUDONYM = re.compile(r"^p_[0-9a-f]{16}$")
 #: How ingest notes the filter of a layer (``territoria ingest LAYER --where ...``).
 _WHERE_NOTE = re.compile(r"features where (.+?)(?:; |$)")
 
-MESSAGES = {
-    "empty": {"es": "La cuarentena está vacía: ninguna fila rechazada.",
-              "en": "The quarantine is empty: no rejected rows."},
-    "head": {"es": "cuarentena: {rows} filas ({cells} problemas) en {files} archivo(s)",
-             "en": "quarantine: {rows} rows ({cells} problems) in {files} file(s)"},
-    "cols": {"es": ["archivo", "regla", "filas", "problemas", "columnas"],
-             "en": ["file", "rule", "rows", "problems", "columns"]},
-    "unknown_rule": {"es": "regla '{rule}' desconocida en la cuarentena (hay: {known})",
-                     "en": "unknown rule '{rule}' in the quarantine (there are: {known})"},
-    "unknown_file": {"es": "el archivo '{file}' no tiene filas en cuarentena (hay: {known})",
-                     "en": "file '{file}' has no quarantined rows (there are: {known})"},
-    "nothing": {"es": "nada", "en": "nothing"},
-    "written": {"es": "{path}: {n} filas por corregir",
-                "en": "{path}: {n} rows to fix"},
-    "no_source": {"es": "{file}: el archivo original ya no está o cambió; sólo se listan los "
-                        "motivos",
-                  "en": "{file}: the source file is gone or has changed; only the reasons "
-                        "are listed"},
-    "dropped": {"es": "{file}: columnas omitidas por privacidad: {cols}",
-                "en": "{file}: columns left out for privacy: {cols}"},
-    "pseudonymised": {"es": "{file}: columnas seudonimizadas: {cols}",
-                      "en": "{file}: pseudonymised columns: {cols}"},
-    "unreadable": {"es": "{file}: no se pudo releer el archivo original ({why}); sólo se listan "
-                         "los motivos",
-                   "en": "{file}: the source file could not be read again ({why}); only the "
-                         "reasons are listed"},
-}
+MESSAGES = catalogue(__name__)
 
 
 def neutralise(value):

@@ -38,22 +38,14 @@ from pathlib import Path
 
 from territoria import vocabulary
 from territoria.exceptions import ConfigError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 from territoria.ingest.tables import LINK_PERSONAL
 
 SEXES = vocabulary.codes("sex")
 AGE_GROUPS = vocabulary.codes("age_group")
 
 #: Column types and how they are written.
-TYPES = {
-    "text": {"es": "texto", "en": "text"},
-    "integer": {"es": "entero ≥ 0", "en": "integer ≥ 0"},
-    "number": {"es": "número", "en": "number"},
-    "date": {"es": "fecha AAAA-MM-DD", "en": "date YYYY-MM-DD"},
-    "boolean": {"es": "sí/no (true, false, 1, 0, yes, no, si, sí; vacío = no)",
-                "en": "yes/no (true, false, 1, 0, yes, no, si, sí; empty = no)"},
-    "time": {"es": "hora hh:mm:ss", "en": "time hh:mm:ss"},
-}
+TYPES = catalogue(__name__, "TYPES")
 
 REQUIRED = {  # "sí" / "no" in running text: the vocabulary's yes_no, lower case
     **{c: {lg: t.lower() for lg, t in vocabulary.texts("yes_no", c).items()} for c in ("yes", "no")},
@@ -62,21 +54,7 @@ REQUIRED = {  # "sí" / "no" in running text: the vocabulary's yes_no, lower cas
     "conditional": {"es": "condicional", "en": "conditional"},
 }
 
-MESSAGES = {
-    "column": {"es": "columna", "en": "column"},
-    "required": {"es": "obligatoria", "en": "required"},
-    "type": {"es": "tipo", "en": "type"},
-    "allowed": {"es": "valores permitidos", "en": "allowed values"},
-    "meaning": {"es": "significado", "en": "meaning"},
-    "example": {"es": "ejemplo", "en": "example"},
-    "command": {"es": "Cómo se ingiere", "en": "How to ingest it"},
-    "source": {"es": "De dónde sale", "en": "Where it comes from"},
-    "notes": {"es": "Reglas", "en": "Rules"},
-    "files": {"es": "Archivos de esta plantilla: {files}.",
-              "en": "Files of this template: {files}."},
-    "exists": {"es": "{path} ya existe; use --force para reemplazarlo",
-               "en": "{path} already exists; use --force to replace it"},
-}
+MESSAGES = catalogue(__name__)
 
 #: Text of an example polygon (it is not the real boundary of any place).
 _POLY_NOTE = {"es": "Polígono de ejemplo: no es el límite real de ningún lugar.",

@@ -25,42 +25,12 @@ import html
 from pathlib import Path
 
 from territoria.exceptions import InstrumentError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 from territoria.instruments.xlsform import Field, Instrument
 
 __all__ = ["codebook_markdown", "codebook_html", "write_codebook", "MESSAGES"]
 
-MESSAGES = {
-    "codebook": {"es": "Libro de códigos", "en": "Codebook"},
-    "form_id": {"es": "Identificador del formulario", "en": "Form id"},
-    "version": {"es": "Versión", "en": "Version"},
-    "n_fields": {"es": "Campos con datos", "en": "Data fields"},
-    "main_table": {"es": "Tabla principal", "en": "Main table"},
-    "repeat_table": {"es": "Tabla de la repetición «{name}»", "en": "Table of repeat '{name}'"},
-    "table": {"es": "tabla", "en": "table"},
-    "section": {"es": "Sección", "en": "Section"},
-    "name": {"es": "Nombre", "en": "Name"},
-    "type": {"es": "Tipo", "en": "Type"},
-    "question_es": {"es": "Pregunta (español)", "en": "Question (Spanish)"},
-    "question_en": {"es": "Pregunta (inglés)", "en": "Question (English)"},
-    "choices": {"es": "Opciones", "en": "Choices"},
-    "relevant": {"es": "Se pregunta si", "en": "Asked when"},
-    "constraint": {"es": "Restricción", "en": "Constraint"},
-    "required": {"es": "Obligatoria", "en": "Required"},
-    "privacy": {"es": "Privacidad", "en": "Privacy"},
-    "personal": {"es": "dato personal", "en": "personal"},
-    "free_text": {"es": "texto libre", "en": "free text"},
-    "yes": {"es": "sí", "en": "yes"},
-    "no": {"es": "no", "en": "no"},
-    "from_file": {"es": "lista del archivo {file}", "en": "list from file {file}"},
-    "filter": {"es": "filtro", "en": "filter"},
-    "privacy_note": {
-        "es": "Los campos marcados como dato personal o texto libre se seudonimizan o se "
-              "eliminan al cargar los datos y nunca se publican.",
-        "en": "Fields marked personal or free text are pseudonymised or dropped at ingest and "
-              "never published.",
-    },
-}
+MESSAGES = catalogue(__name__)
 
 _COLUMNS = ("section", "name", "type", "question_es", "question_en", "choices", "relevant",
             "constraint", "required", "privacy")

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from territoria.exceptions import DataError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 from territoria.vocabulary import label as vocabulary_label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,30 +114,7 @@ STATIC_FIELDS = (
     "category_id", "external_id", "extra",
 )
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "status_unknown": {"es": "Sin información", "en": "No information"},
-    "status_meaning_proposed": {
-        "es": "Las vecinas y vecinos lo plantearon; ninguna área se ha comprometido todavía.",
-        "en": "Raised by residents; no department has committed yet."},
-    "status_meaning_negotiating": {
-        "es": "Se está platicando con el área responsable; aún no hay compromiso.",
-        "en": "Being discussed with the department; no commitment yet."},
-    "status_meaning_agreed": {
-        "es": "El área se comprometió, con fecha, pero los trabajos no han empezado.",
-        "en": "The department committed, with a date; work has not started."},
-    "status_meaning_in_progress": {
-        "es": "Los trabajos ya empezaron y no han terminado.",
-        "en": "Work has started and is not finished."},
-    "status_meaning_done": {
-        "es": "El área informa que lo acordado se cumplió.",
-        "en": "The department reports the agreement as fulfilled."},
-    "status_meaning_rejected": {
-        "es": "El área no aceptó el compromiso; se registra el motivo.",
-        "en": "The department did not accept; the reason is recorded."},
-    "status_meaning_cancelled": {
-        "es": "Se dejó sin efecto (por ejemplo, ya no hacía falta); no cuenta como cumplido.",
-        "en": "Withdrawn (for example, no longer needed); it does not count as fulfilled."},
-}
+MESSAGES: dict[str, dict[str, str]] = catalogue(__name__)
 
 
 def status_label(status: str | None, lang: str = "es") -> str:

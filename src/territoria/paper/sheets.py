@@ -42,7 +42,7 @@ import pandas as pd
 
 from territoria import vocabulary
 from territoria.exceptions import ConfigError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 from territoria.instruments.xlsform import Instrument, load_instrument
 
 #: Agreement statuses after which no follow-up card is printed.
@@ -73,37 +73,7 @@ KINDS = {
                                               "en": "Agreement follow-up card"}),
 }
 
-MESSAGES = {
-    "territory": vocabulary.texts("heading", "territory"),
-    "zone": vocabulary.texts("heading", "zone"),
-    "form": {"es": "Formulario", "en": "Form"},
-    "page": {"es": "página", "en": "page"},
-    "of": {"es": "de", "en": "of"},
-    "personal": {"es": "dato personal: no se publica", "en": "personal data: never published"},
-    "blocks": {"es": "Manzanas de la colonia (marque una)", "en": "Blocks of the territory "
-                                                                  "(tick one)"},
-    "attendance": {"es": "Asistencia por sexo y edad", "en": "Attendance by sex and age"},
-    "agreements": vocabulary.texts("heading", "agreements"),
-    "departments": {"es": "Claves de área", "en": "Department codes"},
-    "proposal": vocabulary.texts("heading", "proposal"),
-    "axis": vocabulary.texts("heading", "axis"),
-    "ballot_note": {"es": "Marque una casilla por propuesta. Su voto es secreto.",
-                    "en": "Tick one box per proposal. Your vote is secret."},
-    "tally_note": {"es": "Cuente a mano alzada y anote los números; al capturar, copie cada "
-                         "renglón tal cual en el archivo de captura (mismo orden).",
-                   "en": "Count raised hands and write the numbers; when typing, copy each row "
-                         "as it is into the typing file (same order)."},
-    "no_proposals": {"es": "La colonia no tiene propuestas registradas: escriba la clave de "
-                           "cada propuesta.",
-                     "en": "The territory has no recorded proposals: write each proposal's "
-                           "code."},
-    "no_agreements": {"es": "No hay acuerdos abiertos registrados: tarjeta en blanco.",
-                      "en": "No open agreements recorded: blank card."},
-    "agreement": vocabulary.texts("heading", "agreement"),
-    "due": {"es": "Fecha compromiso", "en": "Due date"},
-    "last_status": {"es": "Último estado registrado", "en": "Last recorded status"},
-    "round": {"es": "Etapa", "en": "Round"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 CSS = """
 @page { size: letter; margin: 14mm 12mm 16mm 12mm;

@@ -37,7 +37,7 @@ import pandas as pd
 from territoria import __version__
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import PipelineError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.lock import write_lock
 from territoria.pipeline.executor import ENGINES, Executor, Failure, Job, JobResult, JobRunner
 from territoria.pipeline.fingerprint import DataState, ResultsIndex, fingerprint
@@ -47,28 +47,7 @@ from territoria.report.record import Recorder, collect
 from territoria.steps import INPUTS_KEY
 from territoria.store import Store
 
-MESSAGES = {
-    "summary": {
-        "es": "{ok} correctos, {skipped} omitidos (ya estaban al día), {failed} con error, "
-              "{no_data} sin datos (aún no hay datos para calcularlos) en {seconds:.1f} s "
-              "(motor {engine}, {workers} procesos)",
-        "en": "{ok} ok, {skipped} skipped (up to date), {failed} failed, {no_data} no-data "
-              "(their inputs are not there yet) in {seconds:.1f} s (engine {engine}, "
-              "{workers} workers)",
-    },
-    "failures": {"es": "Cuadernos con error:", "en": "Failed notebooks:"},
-    "by_step": {"es": "Por paso (correctos / sin datos / con error / omitidos):",
-                "en": "By step (ok / no-data / failed / skipped):"},
-    "missing": {"es": "Aún sin datos ({n}; detalle en {csv}):",
-                "en": "No data yet ({n}; details in {csv}):"},
-    "city": {"es": "alcaldía", "en": "city"},
-    "territory": {"es": "colonia {tid}", "en": "territory {tid}"},
-    "progress": {"es": "Cuadernos", "en": "Notebooks"},
-    "fallback": {
-        "es": "aviso: no se pudo usar el motor rápido ({why}); se usa el motor simple",
-        "en": "warning: the fast engine is not available ({why}); using the plain engine",
-    },
-}
+MESSAGES = catalogue(__name__)
 
 
 #: Statuses of a notebook in a run, in the order the summary shows them.

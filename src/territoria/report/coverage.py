@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from territoria import vocabulary
+from territoria.i18n import catalogue
 from territoria.store import Store
 
 #: Statuses shown, in the order of the method's progress (labels: the vocabulary's run_status).
@@ -36,24 +37,7 @@ STATUS_LABELS = {s: vocabulary.texts("run_status", s) for s in vocabulary.codes(
 #: Columns of ``coverage.csv``.
 COLUMNS = ["territory_id", "step", "status", "missing", "sections_left_out", "since",
            "last_run", "reason_es", "reason_en"]
-MESSAGES = {
-    "title": {"es": "Cobertura de datos", "en": "Data coverage"},
-    "intro": {
-        "es": "Qué datos hay para cada colonia y cada paso del método, qué falta y desde "
-              "cuándo. «Aún no hay datos» no es un error: el paso se calculará cuando lleguen "
-              "los formularios o archivos que se indican. La misma tabla está en "
-              "coverage.csv.",
-        "en": "What data each territory has for each step of the method, what is missing and "
-              "since when. “No data yet” is not an error: the step will be computed when the "
-              "forms or files named arrive. The same table is in coverage.csv."},
-    "territory": vocabulary.texts("heading", "territory"),
-    "step": {"es": "Paso", "en": "Step"},
-    "status": vocabulary.texts("heading", "status"),
-    "missing": {"es": "Qué falta", "en": "What is missing"},
-    "since": {"es": "Desde", "en": "Since"},
-    "city": {"es": "Toda la alcaldía", "en": "Whole city"},
-    "summary": {"es": "Resumen por paso", "en": "Summary by step"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 
 def _runs(store: Store) -> pd.DataFrame:

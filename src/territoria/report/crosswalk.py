@@ -24,13 +24,11 @@ from html import escape
 import pandas as pd
 
 from territoria import vocabulary
+from territoria.i18n import catalogue
 
 TITLE = {"es": "De áreas a colonias", "en": "From areas to territories"}
-METHOD = {"area": {"es": "proporción de superficie", "en": "area shares"},
-          "population": {"es": "población de las manzanas", "en": "population of the blocks"}}
-KIND = {"crime": {"es": "delitos (se reparten)", "en": "crime (apportioned)"},
-        "social_index": {"es": "índice de desarrollo social (promedio ponderado)",
-                         "en": "social-development index (weighted mean)"}}
+METHOD = catalogue(__name__, "METHOD")
+KIND = catalogue(__name__, "KIND")
 
 
 def summary(cw: pd.DataFrame) -> pd.DataFrame:

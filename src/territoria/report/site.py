@@ -42,6 +42,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from territoria import __version__, charts, vocabulary
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
+from territoria.i18n import catalogue
 from territoria.progress import progress_bar
 from territoria.report import annex_lang, coverage, names, words
 from territoria.report.catalogue import kit_dir, load_catalogue
@@ -942,8 +943,7 @@ PROVENANCE_COLUMNS = ({"es": "Archivo", "en": "File"}, {"es": "Tipo", "en": "Kin
                       {"es": "Huella SHA-256", "en": "SHA-256 fingerprint"},
                       {"es": "Leídas", "en": "Read"}, {"es": "Aceptadas", "en": "Accepted"},
                       {"es": "En cuarentena", "en": "Quarantined"})
-BETTER = {"higher": {"es": "mayor", "en": "higher"}, "lower": {"es": "menor", "en": "lower"},
-          "neutral": {"es": "ni mayor ni menor", "en": "neither"}}
+BETTER = catalogue(__name__, "BETTER")
 
 
 #: Lines of a methodology page for readers of the repository, who have no language switch:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 from territoria.charts import digits_for
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
 #: Units whose "no effect" is 1 (a ratio), every other effect's is 0.
 RATIO_UNITS = {"ratio"}
@@ -40,32 +40,7 @@ N_BY_UNIT = {"log": "n_territories", "per_1000": "n_territories", "territories":
              "people": "n_people", "points": "n_people", "ratio": "n_cases",
              "alpha": "n_people", "agreements": "n_cases", "days": "n_cases"}
 
-MESSAGES = {
-    "interval": {"es": "entre {low} y {high}", "en": "between {low} and {high}"},
-    "n": {"es": "con {n} respuestas", "en": "from {n} answers"},
-    "n_territories": {"es": "con {n} colonias", "en": "from {n} neighbourhoods"},
-    "n_people": {"es": "con {n} personas", "en": "from {n} people"},
-    "n_cases": {"es": "con {n} casos", "en": "from {n} cases"},
-    "points": {"es": "{x} puntos", "en": "{x} points"},
-    "degenerate": {"es": "todas las {n} respuestas coinciden, así que el intervalo no tiene "
-                         "ancho",
-                   "en": "all {n} answers agree, so the interval has no width"},
-    "degenerate_no_n": {"es": "el intervalo no tiene ancho", "en": "the interval has no width"},
-    "includes_null": {"es": "El intervalo incluye {null}: con estos datos no se puede afirmar "
-                            "que haya un efecto.",
-                      "en": "The interval includes {null}: these data cannot tell whether "
-                            "there is an effect."},
-    "excludes_null": {"es": "El intervalo no incluye {null}: con estos datos, el cambio es "
-                            "claro.",
-                      "en": "The interval does not include {null}: with these data, the "
-                            "change is clear."},
-    "null_zero": {"es": "el cero (ningún cambio)", "en": "zero (no change)"},
-    "null_one": {"es": "el 1 (igual que la población)", "en": "1 (the same as the population)"},
-    "fewer": {"es": "{x} % menos", "en": "{x}% fewer"},
-    "more": {"es": "{x} % más", "en": "{x}% more"},
-    "same": {"es": "prácticamente igual", "en": "about the same"},
-    "generic": {"es": "{name}: {value}", "en": "{name}: {value}"},
-}
+MESSAGES = catalogue(__name__)
 
 
 def _t(key: str, lang: str, **kw) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 from territoria import vocabulary
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import ConfigError, DataError
-from territoria.i18n import LANGUAGES, MissingTranslation, check_language, tr
+from territoria.i18n import LANGUAGES, MissingTranslation, catalogue, check_language, tr
 from territoria.steps import Section, View
 from territoria.store import Store
 
@@ -236,35 +236,7 @@ class Texts:
 
 # -- inputs: what a step needs, checked before any computation -----------------------------
 
-INPUT_MESSAGES = {
-    "no_data": vocabulary.texts("run_status", "no-data"),
-    "missing_table": {
-        "es": "falta la tabla «{table}»: la llena {what}; corra «{command}»",
-        "en": "the table “{table}” is missing: {what} fills it; run “{command}”"},
-    "missing_columns": {
-        "es": "a la tabla «{table}» le faltan las columnas {columns}: revise {what}",
-        "en": "the table “{table}” lacks the columns {columns}: check {what}"},
-    "too_few_rows": {
-        "es": "la tabla «{table}» tiene {rows} filas{where} y se necesitan al menos {min_rows}: "
-              "la llena {what}; corra «{command}»",
-        "en": "the table “{table}” has {rows} rows{where} and at least {min_rows} are needed: "
-              "{what} fills it; run “{command}”"},
-    "where": {"es": " de esta colonia", "en": " for this territory"},
-    "rows_are": {"es": " ({what})", "en": " ({what})"},
-    "ends": {
-        "es": "**Aún no hay datos** para el paso {step}{where}. {reasons}. El cuaderno termina "
-              "aquí con el estado «sin datos» (no es un error).",
-        "en": "**No data yet** for step {step}{where}. {reasons}. The notebook ends here with "
-              "the status “no-data” (not an error)."},
-    "partial": {
-        "es": "Datos parciales: {reasons}. Se calculan las secciones posibles; estas quedan "
-              "marcadas como «Aún no hay datos»: {sections}.",
-        "en": "Partial data: {reasons}. The sections that can be computed are; these are "
-              "marked “No data yet”: {sections}."},
-    "complete": {"es": "Están todos los datos que usa este paso.",
-                 "en": "Every input of this step is there."},
-    "in_territory": {"es": " en la colonia {tid}", "en": " in territory {tid}"},
-}
+INPUT_MESSAGES = catalogue(__name__, "INPUT_MESSAGES", vocabulary=vocabulary.texts)
 
 #: Statuses of a checked input.
 INPUT_OK, MISSING_TABLE, MISSING_COLUMNS, TOO_FEW_ROWS = (

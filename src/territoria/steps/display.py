@@ -48,20 +48,13 @@ from html import escape
 import pandas as pd
 
 from territoria.charts import digits_for
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.vocabulary import column_label
 
 __all__ = ["MESSAGES", "INTERNAL", "STEP_COLUMNS", "Table", "table", "show", "show_indicators",
            "column_name", "indicator_names", "warm_cache"]
 
-MESSAGES = {
-    "suppressed": {"es": "suprimido", "en": "suppressed"},
-    "more_rows": {"es": "… y {n} filas más (la tabla completa está en los resultados del paso).",
-                  "en": "… and {n} more rows (the whole table is in the step's results)."},
-    "no_rows": {"es": "(tabla sin filas)", "en": "(table without rows)"},
-    "interval": {"es": "{lo} a {hi}", "en": "{lo} to {hi}"},
-    "flat": {"es": "{v} (intervalo sin amplitud)", "en": "{v} (zero-width interval)"},
-}
+MESSAGES = catalogue(__name__)
 
 #: Columns the reader does not need (flags already shown in the cells, sort keys, units).
 INTERNAL = ("suppressed", "suppression", "round_order", "unit", "_uuid", "_parent_uuid")

@@ -32,7 +32,7 @@ from territoria import figures as plots
 from territoria import vocabulary
 from territoria.analysis import selection as sel
 from territoria.exceptions import DataError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.steps import StepResult, common
 from territoria.steps.registry import step_by_id
 
@@ -42,68 +42,7 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 #: Random alternative weightings drawn for the sensitivity analysis (Dirichlet, seed 0).
 N_DRAWS = 100
 
-MESSAGES = {
-    "title": {"es": "Selección de territorios prioritarios",
-              "en": "Selection of priority territories"},
-    "intro": {
-        "es": "Para empezar, la alcaldía decide en qué colonias arrancar. Se da más prioridad a "
-              "las colonias con menor índice de desarrollo social, con más delitos por cada "
-              "mil habitantes antes del programa y con más población. Aquí mostramos la "
-              "lista que resulta, qué tanto cambiaría si se le diera otro peso a cada criterio "
-              "y en qué etapa entra cada colonia.",
-        "en": "First, the borough decides which neighbourhoods to start in. Priority goes to "
-              "neighbourhoods with a lower social-development index, more crimes per 1,000 "
-              "inhabitants before the programme and more people. Here we show the resulting "
-              "list, how much it would change if each criterion weighed differently, and in "
-              "which wave each neighbourhood joins."},
-    "view_ranking": {"es": "Lista de prioridad de las colonias",
-                     "en": "Priority list of neighbourhoods"},
-    "view_ranking_caption": {
-        "es": "Lugar 1 = mayor prioridad. El puntaje va de 0 a 1 y combina los tres criterios "
-              "con los pesos acordados.",
-        "en": "Rank 1 = highest priority. The score goes from 0 to 1 and combines the three "
-              "criteria with the agreed weights."},
-    "view_sensitivity": {"es": "¿Cambia la lista si cambian los pesos?",
-                         "en": "Does the list change if the weights change?"},
-    "view_sensitivity_caption": {
-        "es": "Cuántas de las colonias seleccionadas saldrían de la lista con otros pesos.",
-        "en": "How many of the selected neighbourhoods would leave the list with other weights."},
-    "view_cohorts": {"es": "Etapas: calculadas y registradas",
-                     "en": "Waves: computed and recorded"},
-    "view_cohorts_caption": {
-        "es": "Colonias por etapa según la lista de prioridad y según el registro del programa.",
-        "en": "Neighbourhoods per wave according to the priority list and to the programme's "
-              "records."},
-    "col_rank": vocabulary.texts("heading", "rank"),
-    "col_name": vocabulary.texts("geo_level", "territory"),
-    "col_zone": vocabulary.texts("geo_level", "zone"),
-    "col_score": {"es": "Puntaje de prioridad", "en": "Priority score"},
-    "col_social_index": {"es": "Índice de desarrollo social", "en": "Social-development index"},
-    "col_crime_rate": {"es": "Delitos por mil habitantes al año",
-                       "en": "Crimes per 1,000 inhabitants a year"},
-    "col_population": {"es": "Población", "en": "Population"},
-    "col_selected": {"es": "Seleccionada por el índice", "en": "Selected by the index"},
-    "col_in_programme": {"es": "En el programa", "en": "In the programme"},
-    "col_cohort_computed": {"es": "Etapa calculada", "en": "Computed wave"},
-    "col_cohort_actual": {"es": "Etapa registrada", "en": "Recorded wave"},
-    "col_alternative": {"es": "Pesos alternativos", "en": "Alternative weights"},
-    "col_n_changed": {"es": "Colonias que cambian", "en": "Neighbourhoods that change"},
-    "col_rank_corr": {"es": "Parecido con la lista original (0 a 1)",
-                      "en": "Similarity with the original list (0 to 1)"},
-    "col_territories": vocabulary.texts("heading", "territories"),
-    "alt_equal": {"es": "Los tres criterios pesan igual", "en": "The three criteria weigh the same"},
-    "alt_social_only": {"es": "Solo el índice de desarrollo social",
-                        "en": "Social-development index only"},
-    "alt_crime_only": {"es": "Solo los delitos", "en": "Crime only"},
-    "alt_no_population": {"es": "Sin contar la población", "en": "Leaving population out"},
-    "alt_swap": {"es": "Se intercambian los pesos de desarrollo social y delitos",
-                 "en": "Social-development and crime weights swapped"},
-    "alt_random": {"es": "{n} combinaciones al azar cerca de los pesos acordados (promedio)",
-                   "en": "{n} random combinations near the agreed weights (mean)"},
-    "no_cohort": {"es": "Sin etapa", "en": "No wave"},
-    "map_title": {"es": "Puntaje de prioridad por colonia", "en": "Priority score by neighbourhood"},
-    "map_legend": {"es": "puntaje de prioridad", "en": "priority score"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

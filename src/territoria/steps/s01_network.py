@@ -36,7 +36,7 @@ from territoria import figures as plots
 from territoria import vocabulary
 from territoria.analysis import participation as part
 from territoria.analysis.suppression import suppress
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.steps import StepResult, common
 from territoria.steps.common import require_territory
 from territoria.steps.registry import step_by_id
@@ -48,75 +48,7 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 N_BOOT = 1000
 SEED = 0
 
-MESSAGES = {
-    "title": {"es": "Red vecinal y asambleas", "en": "Community network and assemblies"},
-    "intro": {
-        "es": "El trabajo empieza en la calle: las vecinas y los vecinos se reúnen en "
-              "asambleas de manzana, y la colonia en asambleas territoriales, mesas de trabajo "
-              "y gabinetes de seguridad. Aquí se ve cuántas manzanas ya tuvieron su asamblea, "
-              "cuántas reuniones hubo y de qué tipo, cuántas personas asistieron, cuántos "
-              "enlaces comunitarios hay y si quienes participan se parecen a quienes viven en "
-              "la colonia.",
-        "en": "The work starts in the street: neighbours meet in block assemblies, and the "
-              "neighbourhood in territorial assemblies, working tables and security cabinets. "
-              "Here you can see how many blocks have had their assembly, how many meetings "
-              "there were and of which kind, how many people came, how many community links "
-              "there are, and whether the people who take part look like the people who live "
-              "in the neighbourhood."},
-    "level_territory": vocabulary.texts("heading", "this_territory"),
-    "level_city": {"es": "Todas las colonias del programa",
-                   "en": "All programme neighbourhoods"},
-    "kind_all": {"es": "Todas las reuniones", "en": "All meetings"},
-    "source_process": {"es": "Cuestionario al inicio y al final del proceso",
-                       "en": "Questionnaire at the start and the end of the process"},
-    "source_votes": {"es": "Rondas de votación", "en": "Voting rounds"},
-    "view_coverage": {"es": "Manzanas que ya tuvieron asamblea",
-                      "en": "Blocks that have had an assembly"},
-    "view_coverage_caption": {
-        "es": "Porcentaje de manzanas con al menos una asamblea de manzana. La línea fina es "
-              "el intervalo de confianza del 95 %.",
-        "en": "Share of blocks with at least one block assembly. The thin line is the 95% "
-              "confidence interval."},
-    "view_months": {"es": "Asambleas por mes, según cómo se reunieron",
-                    "en": "Assemblies per month, by how people met"},
-    "view_months_caption": {
-        "es": "Cada mes, cuántas reuniones fueron presenciales, virtuales o híbridas: un periodo "
-              "de reuniones a distancia (como el de la pandemia de 2020) se ve como un cambio "
-              "de modalidad.",
-        "en": "Each month, how many meetings were in person, virtual or hybrid: a period of "
-              "remote meetings (like the 2020 pandemic) shows as a change of mode."},
-    "view_attendance": {"es": "Personas por reunión", "en": "People per meeting"},
-    "view_attendance_caption": {
-        "es": "Promedio de asistentes por tipo de reunión, con su intervalo de confianza.",
-        "en": "Average attendance by kind of meeting, with its confidence interval."},
-    "view_links": {"es": "Enlaces comunitarios por cada mil habitantes",
-                   "en": "Community links per 1,000 inhabitants"},
-    "view_links_caption": {
-        "es": "Por área de acción. Para proteger la privacidad, se ocultan las áreas con muy "
-              "pocos enlaces.",
-        "en": "By area of action. To protect privacy, areas with very few links are hidden."},
-    "view_representation": {"es": "¿Quién participa, comparado con quién vive aquí?",
-                            "en": "Who takes part, compared with who lives here?"},
-    "view_representation_caption": {
-        "es": "1 = participan en la misma proporción en que viven en la colonia; menos de 1 = "
-              "participan menos de lo que les tocaría.",
-        "en": "1 = they take part in the same proportion as they live in the neighbourhood; "
-              "below 1 = they take part less than their share."},
-    "view_repeat": {"es": "Personas que vuelven a participar", "en": "People who come back"},
-    "view_repeat_caption": {
-        "es": "Porcentaje de personas que participaron en más de un momento.",
-        "en": "Share of people who took part at more than one moment."},
-    "col_group": vocabulary.texts("heading", "group"),
-    "col_ratio": vocabulary.texts("column", "ratio"),
-    "col_ratio_city": {"es": "Igual, en todo el programa", "en": "Same, whole programme"},
-    "col_participants": vocabulary.texts("heading", "people"),
-    "col_source": vocabulary.texts("heading", "source"),
-    "col_share": {"es": "Vuelven", "en": "Come back"},
-    "fig_months": {"es": "Asambleas por mes y modalidad", "en": "Assemblies per month by mode"},
-    "fig_months_y": {"es": "Número de asambleas", "en": "Number of assemblies"},
-    "fig_repr": {"es": "Participación comparada con la población (1 = igual)",
-                 "en": "Participation compared with the population (1 = equal)"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 
 _T = common.Texts(MESSAGES)

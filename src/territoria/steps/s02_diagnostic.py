@@ -35,7 +35,7 @@ from territoria.analysis import diagnostic as dg
 from territoria.analysis.suppression import suppress
 from territoria.analysis.survey import design_weights, poststratify
 from territoria.exceptions import DataError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.report import names as site_names
 from territoria.steps import StepResult, common
 from territoria.steps.common import require_territory
@@ -51,64 +51,7 @@ COLUMNS = ["zone", "territory", "block", "sex", "age_group", "disability", "prob
            "problem_1", "problem_2", "problem_3", "safety_colonia",
            *[f"safety_place_{i:02d}" for i in range(1, 13)]]
 
-MESSAGES = {
-    "title": step_by_id(STEP).title,
-    "intro": {
-        "es": "Vecinas y vecinos respondieron, casa por casa, cuáles son los problemas de la "
-              "colonia y qué tan segura la sienten. Aquí están los problemas más mencionados, "
-              "cuáles de verdad destacan sobre los demás, cómo cambia la opinión entre mujeres "
-              "y hombres, jóvenes y personas mayores, y personas con discapacidad, y cómo se "
-              "compara la percepción de inseguridad con la de la dirección territorial y la "
-              "alcaldía.",
-        "en": "Neighbours answered, door to door, what the neighbourhood's problems are and how "
-              "safe they feel. Here are the most mentioned problems, which of them really "
-              "stand out from the rest, how opinions differ between women and men, young and "
-              "older people, and people with a disability, and how perceived insecurity "
-              "compares with the territorial directorate and the whole borough."},
-    "dim_sex": {"es": "Sexo", "en": "Sex"},
-    "dim_age_group": {"es": "Edad", "en": "Age"},
-    "dim_disability": {"es": "Discapacidad", "en": "Disability"},
-    "ind_top_problem": {"es": "Menciona el problema principal",
-                        "en": "Names the main problem"},
-    "ind_unsafe": {"es": "Se siente insegura o inseguro en la colonia",
-                   "en": "Feels unsafe in the neighbourhood"},
-    "tier_note": {"es": "Grupo {tier}", "en": "Group {tier}"},
-    "view_problems": {"es": "Los problemas de la colonia", "en": "The neighbourhood's problems"},
-    "view_problems_caption": {
-        "es": "Porcentaje de hogares que mencionan cada tema. Los temas del grupo 1 no se "
-              "pueden distinguir del más mencionado; los del grupo 2 quedan claramente por "
-              "debajo, y así sucesivamente.",
-        "en": "Share of households naming each topic. Topics in group 1 cannot be told apart "
-              "from the most named one; those in group 2 are clearly below it, and so on."},
-    "view_groups": {"es": "¿Quién lo dice?", "en": "Who says so?"},
-    "view_groups_caption": {
-        "es": "El problema principal y la inseguridad según sexo, edad y discapacidad. Se "
-              "ocultan los grupos con muy pocas respuestas, para proteger la privacidad.",
-        "en": "The main problem and insecurity by sex, age and disability. Groups with very "
-              "few answers are hidden to protect privacy."},
-    "view_safety": {"es": "¿Qué tan insegura se siente la colonia?",
-                    "en": "How unsafe does the neighbourhood feel?"},
-    "view_safety_caption": {
-        "es": "Porcentaje de personas que dicen que vivir en su colonia es inseguro, como lo "
-              "pregunta el INEGI (ENVIPE y ENSU), comparado con la dirección territorial y la "
-              "alcaldía.",
-        "en": "Share of people who say living in their neighbourhood is unsafe, as INEGI asks "
-              "it (ENVIPE and ENSU), compared with the territorial directorate and the borough."},
-    "view_places": {"es": "Lugares donde la gente se siente insegura",
-                    "en": "Places where people feel unsafe"},
-    "view_places_caption": {
-        "es": "Los doce lugares de la ENSU; cada porcentaje es sobre quienes usan ese lugar.",
-        "en": "ENSU's twelve places; each share is over the people who use the place."},
-    "col_indicator": {"es": "Qué se mide", "en": "What is measured"},
-    "col_group": vocabulary.texts("heading", "group"),
-    "col_estimate": vocabulary.texts("heading", "percentage"),
-    "col_n": {"es": "Respuestas", "en": "Answers"},
-    "fig_problems": {"es": "Problemas más mencionados", "en": "Most mentioned problems"},
-    "fig_problems_x": {"es": "Porcentaje de hogares", "en": "Percentage of households"},
-    "fig_places": {"es": "Dónde se siente inseguridad", "en": "Where people feel unsafe"},
-    "fig_places_x": {"es": "Porcentaje que se siente insegura o inseguro",
-                     "en": "Percentage who feel unsafe"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts, title=step_by_id(STEP).title)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

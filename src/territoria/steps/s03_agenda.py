@@ -62,7 +62,7 @@ from territoria.analysis.prioritisation import (
 )
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.steps import StepResult, common
 from territoria.steps.common import memoized
 from territoria.steps.registry import step_by_id
@@ -73,123 +73,7 @@ TOP = 10
 SEED = 0
 LANGS = ("es", "en")
 
-MESSAGES = {
-    "title": {"es": "Agenda de desarrollo local y consensos",
-              "en": "Local Development Agenda and consensus"},
-    "intro": {
-        "es": "Aquí están las propuestas que vecinas y vecinos votaron en las asambleas y cómo "
-              "se ordenaron para formar la Agenda de Desarrollo Local de la colonia. Primero "
-              "buscamos lo que nos une: una propuesta tiene consenso cuando la apoyan todos los "
-              "grupos de opinión, no sólo la mayoría. También señalamos las propuestas que "
-              "dividen opiniones, para llevarlas a una mesa de diálogo antes de decidir. Cada "
-              "propuesta de la agenda tiene un área responsable del gobierno y un plazo.",
-        "en": "These are the proposals residents voted on in the assemblies and how they were "
-              "ranked into the neighbourhood's Local Development Agenda. We look first for "
-              "what unites us: a proposal has consensus when every opinion group supports it, "
-              "not just the majority. We also flag proposals that divide opinion, so they go "
-              "to a dialogue round before a decision. Each agenda item has a responsible "
-              "department and a horizon."},
-    "v_agenda": {"es": "Agenda de Desarrollo Local", "en": "Local Development Agenda"},
-    "c_agenda": {
-        "es": "Propuestas ordenadas por consenso entre grupos de opinión (0 a 1; más alto, más "
-              "acuerdo de todos), con su intervalo al 90 %, área responsable y plazo. Una "
-              "propuesta es prioridad acordada cuando su consenso es de al menos {min_gic} y en "
-              "cada grupo de opinión hay más votos a favor que en contra.",
-        "en": "Proposals ranked by group-informed consensus (0 to 1; higher means more "
-              "agreement across groups), with its 90% interval, department and horizon. A "
-              "proposal is an agreed priority when its consensus is at least {min_gic} and "
-              "every opinion group has more votes for it than against it."},
-    "v_agenda_bar": {"es": "Consenso de las propuestas de la agenda",
-                     "en": "Consensus of the agenda's proposals"},
-    "c_agenda_bar": {"es": "Las líneas finas muestran el intervalo al 90 %.",
-                     "en": "Thin lines show the 90% interval."},
-    "v_divisive": {"es": "Propuestas que dividen opiniones (a mesa de mediación)",
-                   "en": "Divisive proposals (to a mediation round)"},
-    "c_divisive": {"es": "Porcentaje de acuerdo en cada grupo de opinión.",
-                   "en": "Share agreeing in each opinion group."},
-    "v_groups": {"es": "Grupos de opinión", "en": "Opinion groups"},
-    "c_groups": {"es": "Personas que votan parecido, y las propuestas que más las distinguen.",
-                 "en": "People who vote alike, and the proposals that set them apart."},
-    "v_by_grouping": {"es": "Consenso según cómo se agrupe a las personas",
-                      "en": "Consensus by how people are grouped"},
-    "c_by_grouping": {
-        "es": "Consenso entre grupos de opinión, entre mujeres y hombres, entre grupos de edad "
-              "y entre asambleas (conteo a mano).",
-        "en": "Consensus across opinion groups, between women and men, across age groups and "
-              "across assemblies (hand counts)."},
-    "v_rules": {"es": "¿Cambia el orden si cambia la regla?",
-                "en": "Does the order change with the rule?"},
-    "c_rules": {"es": "Lugar de cada propuesta según tres reglas de conteo.",
-                "en": "Rank of each proposal under three counting rules."},
-    "v_pairs": {"es": "Coincidencia entre reglas", "en": "Agreement between rules"},
-    "v_axes": {"es": "Propuestas por eje temático", "en": "Proposals by thematic axis"},
-    "c_axes": {
-        "es": "Número de propuestas y consenso promedio por eje, junto al orden de los "
-              "problemas en el diagnóstico (conteo de Borda de los tres problemas principales).",
-        "en": "Number of proposals and mean consensus by axis, next to the order of problems "
-              "in the diagnostic (Borda count of the top-3 problems)."},
-    "v_trajectory": {"es": "Cómo cambió el consenso en cada ronda",
-                     "en": "How consensus changed across rounds"},
-    "c_trajectory": {"es": "Consenso de las primeras propuestas de la agenda en cada ronda.",
-                     "en": "Consensus of the top agenda items in each round."},
-    # column headers
-    "col_rank": vocabulary.texts("heading", "rank"),
-    "col_proposal": vocabulary.texts("heading", "proposal"),
-    "col_axis": vocabulary.texts("heading", "axis"),
-    "col_consensus": {"es": "Consenso", "en": "Consensus"},
-    "col_low": vocabulary.texts("heading", "from"),
-    "col_high": vocabulary.texts("heading", "to"),
-    "col_votes": vocabulary.texts("column", "n_votes"),
-    "col_department": {"es": "Área responsable", "en": "Responsible department"},
-    "short": {"es": "Corto plazo (menos de 1 año)", "en": "Short term (under 1 year)"},
-    "medium": {"es": "Mediano plazo (1 a 3 años)", "en": "Medium term (1-3 years)"},
-    "long": {"es": "Largo plazo (más de 3 años)", "en": "Long term (over 3 years)"},
-    "undefined": {"es": "Por definir", "en": "To be defined"},
-    "priority": {"es": "Prioridad acordada", "en": "Agreed priority"},
-    "no_consensus": {"es": "Prioridad propuesta, sin consenso suficiente",
-                     "en": "Proposed priority, without enough consensus"},
-    "mediation": {"es": "Divide opiniones: pasa a mesa de mediación",
-                  "en": "Divisive: goes to a mediation round"},
-    "no_votes": {"es": "Sin votos todavía", "en": "No votes yet"},
-    "col_horizon": {"es": "Plazo", "en": "Horizon"},
-    "col_status": {"es": "Situación", "en": "Status"},
-    "col_group": vocabulary.texts("heading", "group"),
-    "col_people": vocabulary.texts("heading", "people"),
-    "col_agree": {"es": "% de acuerdo", "en": "% agree"},
-    "col_rep": {"es": "Propuestas que lo distinguen", "en": "Proposals that set it apart"},
-    "col_gic_opinion": {"es": "Entre grupos de opinión", "en": "Across opinion groups"},
-    "col_gic_sex": {"es": "Entre mujeres y hombres", "en": "Between women and men"},
-    "col_gic_age": {"es": "Entre grupos de edad", "en": "Across age groups"},
-    "col_gic_tally": {"es": "Entre asambleas (a mano)", "en": "Across assemblies (by hand)"},
-    "col_divisive": {"es": "¿Divide opiniones?", "en": "Divisive?"},
-    "col_rank_consensus": {"es": "Por consenso", "en": "By consensus"},
-    "col_rank_approval": {"es": "Por aprobación", "en": "By approval"},
-    "col_rank_tally": {"es": "Por conteo a mano", "en": "By hand count"},
-    "col_in_all": {"es": "En el top 10 con todas las reglas", "en": "Top 10 under every rule"},
-    "col_pair": {"es": "Reglas comparadas", "en": "Rules compared"},
-    "col_overlap": {"es": "Propuestas en ambos top 10", "en": "Proposals in both top 10"},
-    "col_tau": {"es": "Correlación de rangos (tau de Kendall)",
-                "en": "Rank correlation (Kendall's tau)"},
-    "col_n_proposals": {"es": "Propuestas", "en": "Proposals"},
-    "col_in_top": {"es": "En el top 10 de la agenda", "en": "In the agenda's top 10"},
-    "col_mean_gic": {"es": "Consenso promedio", "en": "Mean consensus"},
-    "col_borda_rank": {"es": "Lugar en el diagnóstico", "en": "Rank in the diagnostic"},
-    "col_ballots": {"es": "Personas que lo pusieron entre sus 3 problemas",
-                    "en": "People who put it in their top 3"},
-    "col_round": vocabulary.texts("column", "round"),
-    "col_change": {"es": "Cambio desde la ronda anterior", "en": "Change since previous round"},
-    "yes": vocabulary.texts("yes_no", "yes"),
-    "no": vocabulary.texts("yes_no", "no"),
-    "group_n": {"es": "Grupo {n}", "en": "Group {n}"},
-    "rule_consensus": {"es": "consenso", "en": "consensus"},
-    "rule_approval": {"es": "aprobación", "en": "approval"},
-    "rule_tally": {"es": "conteo a mano", "en": "hand count"},
-    "rule_borda": {"es": "Borda", "en": "Borda"},
-    "vs": {"es": "{a} contra {b}", "en": "{a} vs {b}"},
-    "agree_word": {"es": "a favor", "en": "for"},
-    "disagree_word": {"es": "en contra", "en": "against"},
-    "no_territory": {"es": "Falta el parámetro 'territory'", "en": "Parameter 'territory' is missing"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 
 def _t(key: str, lang: str, **kw) -> str:

@@ -46,7 +46,7 @@ from territoria import figures as plots
 from territoria import vocabulary
 from territoria.analysis import followup as fu
 from territoria.exceptions import DataError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.ledger.model import (
     COMMITTED,
     department_label,
@@ -67,116 +67,7 @@ MAX_PROMISES = 40
 MAX_OVERDUE = 15
 LAST_UPDATES = 3
 
-MESSAGES = {
-    "title": step_by_id(STEP).title,
-    "intro": {
-        "es": "Aquí rendimos cuentas: qué se acordó con cada área del gobierno en las asambleas, "
-              "mesas de trabajo y gabinetes de seguridad, para cuándo, y cómo va cada acuerdo. "
-              "Un acuerdo se cumple cuando el área lo reporta como terminado; está vencido "
-              "cuando ya pasó la fecha comprometida y no se ha terminado. Los números "
-              "se calculan a una fecha de corte, que se indica en cada tabla.",
-        "en": "This is where we account for what was promised: what each government "
-              "department agreed in assemblies, working tables and security cabinets, by "
-              "when, and where each agreement stands. An agreement is fulfilled when the "
-              "department reports it finished; it is overdue when its due date has passed and "
-              "it is not finished. Figures refer to a cut-off date, shown with each table."},
-    "v_accountability": {"es": "Qué se prometió y cómo va", "en": "What was promised and where "
-                         "it stands"},
-    "c_accountability": {
-        "es": "Primero los acuerdos vencidos, luego los que siguen abiertos y al final los "
-              "cerrados; se muestran hasta {n} acuerdos y las últimas {k} actualizaciones "
-              "de cada uno.",
-        "en": "Overdue agreements first, then open ones, then closed ones; up to {n} "
-              "agreements and the last {k} updates of each are shown."},
-    "v_overdue": {"es": "Acuerdos vencidos", "en": "Overdue agreements"},
-    "c_overdue": {"es": "Acuerdos con la fecha comprometida ya pasada y sin terminar (hasta "
-                  "{n}, los más atrasados primero).",
-                  "en": "Agreements past their due date and not finished (up to {n}, most "
-                  "overdue first)."},
-    "v_promise": {"es": "Cumplimiento por área responsable", "en": "Promise keeping by "
-                  "department"},
-    "c_promise": {"es": "Porcentaje de acuerdos cumplidos entre los comprometidos, con "
-                  "intervalo de confianza del 95 %.",
-                  "en": "Share of committed agreements fulfilled, with 95% confidence "
-                  "interval."},
-    "v_time": {"es": "Tiempo para cumplir", "en": "Time to fulfil"},
-    "c_time": {"es": "Días que tardan las áreas en cumplir la mitad de sus acuerdos "
-               "(Kaplan-Meier; los acuerdos abiertos cuentan hasta la fecha de corte). Cuenta "
-               "los acuerdos que el área aceptó, también los que después se cancelaron "
-               "(hasta su cancelación); no cuenta los rechazados ni los que siguen en "
-               "propuesta.",
-               "en": "Days departments take to fulfil half of their agreements (Kaplan-Meier; "
-               "open agreements count up to the cut-off date). It counts the agreements the "
-               "department accepted, including those cancelled later (up to their "
-               "cancellation); not rejected ones nor those still proposed."},
-    "v_trace": {"es": "Trazabilidad", "en": "Traceability"},
-    "c_trace": {"es": "¿Los acuerdos se pueden seguir desde la agenda hasta la evidencia?",
-                "en": "Can agreements be traced from the agenda to the evidence?"},
-    "v_summary": {"es": "Resumen", "en": "Summary"},
-    # columns
-    "col_agreement": vocabulary.texts("heading", "agreement"),
-    "col_promised": {"es": "Qué se acordó", "en": "What was promised"},
-    "col_by_whom": {"es": "Quién se comprometió", "en": "By whom"},
-    "col_meeting": vocabulary.texts("column", "meeting"),
-    "col_committed": vocabulary.texts("column", "committed_date"),
-    "col_by_when": vocabulary.texts("column", "due_date"),
-    "col_status": {"es": "Cómo va", "en": "Where it stands"},
-    "col_progress": vocabulary.texts("column", "progress"),
-    "col_overdue": {"es": "¿Vencido?", "en": "Overdue?"},
-    "col_days_overdue": {"es": "Días de atraso", "en": "Days overdue"},
-    "col_evidence": {"es": "Evidencias", "en": "Evidence items"},
-    "col_history": {"es": "Últimas actualizaciones", "en": "Latest updates"},
-    "col_department": {"es": "Área", "en": "Department"},
-    "col_committed_n": {"es": "Acuerdos comprometidos", "en": "Commitments"},
-    "col_fulfilment": {"es": "% cumplido", "en": "% fulfilled"},
-    "col_on_time": {"es": "% a tiempo", "en": "% on time"},
-    "col_low": vocabulary.texts("heading", "from"),
-    "col_high": vocabulary.texts("heading", "to"),
-    "col_n_overdue": {"es": "Vencidos", "en": "Overdue"},
-    "col_median": {"es": "Mediana de días", "en": "Median days"},
-    "col_n": {"es": "Acuerdos aceptados (incluye cancelados)",
-              "en": "Agreements accepted (incl. later cancelled)"},
-    "col_base": {"es": "De un total de", "en": "Out of"},
-    "col_events": vocabulary.texts("column", "n_done"),
-    "col_indicator": vocabulary.texts("column", "indicator"),
-    "col_value": vocabulary.texts("heading", "value"),
-    "col_note": {"es": "Nota", "en": "Note"},
-    "yes": vocabulary.texts("yes_no", "yes"),
-    "no": vocabulary.texts("yes_no", "no"),
-    "all_departments": {"es": "Todas las áreas", "en": "All departments"},
-    "tr_top": {"es": "Prioridades de la agenda (top 10) con un acuerdo firmado",
-               "en": "Top-10 agenda items with a signed agreement"},
-    "tr_top_dept": {"es": "Prioridades de la agenda (top 10) cuya área tiene algún acuerdo "
-                    "vigente en la colonia (aproximación)",
-                    "en": "Top-10 agenda items whose department has a standing agreement in "
-                    "the territory (proxy)"},
-    "tr_linked": {"es": "Acuerdos registrados ligados a una propuesta",
-                  "en": "Agreements recorded linked to a proposal"},
-    "tr_evidence": {"es": "Acuerdos registrados con evidencia",
-                    "en": "Agreements recorded with evidence"},
-    "tr_no_links": {"es": "No se puede calcular: ningún acuerdo de la colonia registra la "
-                    "propuesta que atiende (campo proposal_code del formulario de asamblea, "
-                    "desde la versión 2026.2); vea la aproximación por área.",
-                    "en": "Cannot be computed: no agreement of the territory records the "
-                    "proposal it answers (field proposal_code of the assembly form, from "
-                    "version 2026.2); see the proxy by department."},
-    "tr_no_agenda": {"es": "No hay agenda registrada para esta colonia.",
-                     "en": "No agenda is recorded for this territory."},
-    "km_title": {"es": "Acuerdos cumplidos según los días transcurridos",
-                 "en": "Agreements fulfilled by days elapsed"},
-    "km_x": {"es": "Días desde el acuerdo", "en": "Days since the agreement"},
-    "km_alt": {"es": "Curvas de Kaplan-Meier del porcentaje de acuerdos cumplidos según los días "
-               "desde el acuerdo, para {n} áreas. {best} cumple más rápido (mediana {bmed} "
-               "días); {worst} más lento ({wmed}).",
-               "en": "Kaplan-Meier curves of the share of agreements fulfilled by days since "
-               "the agreement, for {n} departments. {best} fulfils fastest (median {bmed} "
-               "days); {worst} slowest ({wmed})."},
-    "km_none": {"es": "Todavía no hay acuerdos cumplidos para trazar.",
-                "en": "No fulfilled agreements to plot yet."},
-    "not_reached": {"es": "aún no llega a la mitad", "en": "half not reached yet"},
-    "no_territory": {"es": "Falta el parámetro 'territory'",
-                     "en": "Parameter 'territory' is missing"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts, title=step_by_id(STEP).title)
 MESSAGES["col_done"] = MESSAGES["col_events"]  # one text: "Cumplidos"
 
 

@@ -38,7 +38,7 @@ from territoria import vocabulary
 from territoria.analysis import process_eval as pe
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.steps import StepResult, common
 from territoria.steps.registry import step_by_id
 
@@ -48,116 +48,7 @@ SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 #: Follow-up statuses that mean a department signed the agreement.
 SIGNED_STATUSES = ("agreed", "in_progress", "done")
 
-MESSAGES = {
-    "title": {"es": "¿Qué tan bueno fue el proceso de participación?",
-              "en": "How good was the participation process?"},
-    "intro": {
-        "es": "Al terminar el proceso, las personas que participaron en las asambleas nos "
-              "dijeron qué les pareció: si estaba claro para qué eran, si pudieron opinar con "
-              "libertad y respeto, y si creen que sus propuestas llegarán a algo. Lo ordenamos "
-              "en tres partes: el diseño del proceso, la experiencia de dialogar y el camino "
-              "hacia resultados. Sumamos lo que muestran los registros: cuántos acuerdos salen "
-              "de cada reunión y cuántos firmó alguna dependencia. Solo publicamos resultados "
-              "de grupo, nunca respuestas de una persona.",
-        "en": "At the end of the process, the people who took part in the assemblies told us "
-              "what they thought: whether the purpose was clear, whether they could speak "
-              "freely and with respect, and whether they believe their proposals will lead "
-              "somewhere. We group this in three parts: the design of the process, the "
-              "experience of dialogue and the pathway to results. We add what the records "
-              "show: how many agreements come out of each meeting and how many a department "
-              "signed. We only publish group results, never one person's answers."},
-    "view_scorecard": {"es": "Calificación del proceso en la colonia",
-                       "en": "Process scorecard of the neighbourhood"},
-    "view_scorecard_caption": {
-        "es": "Porcentaje de participantes de acuerdo (4 o 5 de 5) y porcentaje de acuerdos "
-              "firmados, con su intervalo de 95 %.",
-        "en": "Share of participants agreeing (4 or 5 out of 5) and share of agreements "
-              "signed, with their 95% interval."},
-    "view_reliability": {"es": "¿Las preguntas miden bien cada parte?",
-                         "en": "Do the questions measure each part well?"},
-    "view_reliability_caption": {
-        "es": "Alfa de Cronbach: 0.7 o más indica que las preguntas de una parte van en la misma "
-              "dirección y se pueden promediar.",
-        "en": "Cronbach's alpha: 0.7 or more means the questions of a part point the same way "
-              "and can be averaged."},
-    "view_change": {"es": "¿Cambió la opinión entre el inicio y el final?",
-                    "en": "Did opinions change between start and end?"},
-    "view_change_caption": {
-        "es": "Mismas personas al inicio y al final; cambio en puntos de una escala de 1 a 5.",
-        "en": "Same people at the start and at the end; change in points on a 1-5 scale."},
-    "view_iap2": {"es": "¿Cuánto poder de decisión da cada espacio?",
-                  "en": "How much decision power does each space give?"},
-    "view_city": {"es": "Comparación con toda la alcaldía",
-                  "en": "Comparison with the whole borough"},
-    "col_stage": {"es": "Parte del proceso", "en": "Part of the process"},
-    "col_alpha": {"es": "Alfa", "en": "Alpha"},
-    "col_low": vocabulary.texts("heading", "from"),
-    "col_high": vocabulary.texts("heading", "to"),
-    "col_items": {"es": "Preguntas", "en": "Questions"},
-    "col_n": vocabulary.texts("heading", "people"),
-    "col_item": {"es": "Pregunta", "en": "Question"},
-    "col_pre": {"es": "Al inicio", "en": "At the start"},
-    "col_post": {"es": "Al final", "en": "At the end"},
-    "col_change": {"es": "Cambio", "en": "Change"},
-    "col_mechanism": {"es": "Espacio", "en": "Space"},
-    "col_level": {"es": "Nivel IAP2", "en": "IAP2 level"},
-    "col_why": {"es": "Por qué", "en": "Why"},
-    "col_city": vocabulary.texts("geo_level", "city"),
-    "col_territory": vocabulary.texts("heading", "this_territory"),
-    "agreements_signed": {"es": "Camino al impacto: acuerdos firmados por una dependencia",
-                          "en": "Pathways to impact: agreements signed by a department"},
-    "assemblies_with_agreement": {
-        "es": "Camino al impacto: reuniones con al menos un acuerdo",
-        "en": "Pathways to impact: meetings with at least one agreement"},
-    "agreements_per_assembly": {"es": "Acuerdos por reunión", "en": "Agreements per meeting"},
-    "mean": {"es": "Puntaje promedio (1 a 5)", "en": "Average score (1 to 5)"},
-    "agree": {"es": "Participantes de acuerdo (4 o 5)", "en": "Participants agreeing (4 or 5)"},
-    # why each mechanism sits where it does on the IAP2 spectrum (analysis.process_eval)
-    "why_block_assembly": {
-        "es": ("Las vecinas y los vecinos de cada manzana exponen problemas y propuestas; la "
-               "alcaldía se compromete a que sus preocupaciones queden en el diagnóstico y a "
-               "decir cómo las tomó en cuenta, pero no deciden ahí."),
-        "en": ("Residents of each block state problems and proposals; the borough commits to "
-               "reflect their concerns in the diagnostic and report back on how they were "
-               "used, but no decision is taken there."),
-    },
-    "why_territorial_assembly": {
-        "es": ("Elige al colectivo de planeación y acuerda prioridades junto con las personas "
-               "servidoras públicas: se construyen alternativas y soluciones en común."),
-        "en": ("Elects the planning collective and agrees priorities together with officials: "
-               "alternatives and solutions are built jointly."),
-    },
-    "why_working_table": {
-        "es": ("Vecinas, vecinos y dependencias negocian acuerdos concretos con responsable y "
-               "fecha; la comunidad es socia en la solución, no solo consultada."),
-        "en": ("Residents and departments negotiate concrete agreements with an owner and a "
-               "due date; the community is a partner in the solution, not only consulted."),
-    },
-    "why_security_cabinet": {
-        "es": ("Las autoridades coordinan la seguridad de la zona; los enlaces comunitarios "
-               "llevan reportes y reciben respuesta, pero la decisión es de la autoridad."),
-        "en": ("Authorities coordinate safety in the zone; community links bring reports and "
-               "get feedback, but the decision stays with the authorities."),
-    },
-    "why_planning_collective": {
-        "es": ("Personas electas por la asamblea redactan la Agenda de Desarrollo Local con el "
-               "equipo territorial: colaboran en cada parte de la propuesta."),
-        "en": ("People elected by the assembly draft the Local Development Agenda with the "
-               "territorial team: they collaborate on every part of the proposal."),
-    },
-    "why_agenda_validation": {
-        "es": ("Las vecinas y los vecinos votan y validan las prioridades; la alcaldía se "
-               "compromete a ejecutar lo que decidan (sujeto a presupuesto, que se informa)."),
-        "en": ("Residents vote on and validate the priorities; the borough commits to carry "
-               "out what they decide (subject to a budget that is made public)."),
-    },
-    "pe_rep_scale": {"es": "Promedio de las preguntas repetidas",
-                     "en": "Mean of the repeated questions"},
-    "plot_title": {"es": "Calificación del proceso", "en": "Process scorecard"},
-    "plot_subject": {"es": "participantes de acuerdo", "en": "participants agreeing"},
-    "no_territory": {"es": "Este paso se calcula por colonia: indica `territory`.",
-                     "en": "This step runs per neighbourhood: set `territory`."},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

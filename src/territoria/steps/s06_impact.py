@@ -46,7 +46,7 @@ from territoria import figures, vocabulary
 from territoria.analysis import impact, its, panel, power
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
-from territoria.i18n import check_language, tr
+from territoria.i18n import catalogue, check_language, tr
 from territoria.steps import StepResult, common
 from territoria.steps.impact_data import (
     CODINGS,
@@ -69,122 +69,7 @@ EVENT_WINDOW = (-12, 24)
 POWER_CHANGE_UNSAFE = -0.10
 POWER_CHANGE_LIFE = 0.5
 
-MESSAGES = {
-    "title": {"es": "¿Cambió algo gracias al programa?",
-              "en": "Did anything change because of the programme?"},
-    "intro": {
-        "es": "Aquí revisamos si los delitos, la sensación de seguridad y el bienestar de las "
-              "vecinas y los vecinos cambiaron después de que cada colonia entró al programa. "
-              "Comparamos las colonias que ya participaban con las que todavía no (o nunca) "
-              "entraron, mes por mes. Un resultado negativo en delitos quiere decir menos "
-              "delitos de los que esperaríamos sin el programa. Estas cifras son estimaciones: "
-              "cada una trae un rango (intervalo) donde probablemente está el valor real. No "
-              "prueban por sí solas que el programa fue la única causa: otras cosas pudieron "
-              "cambiar al mismo tiempo.",
-        "en": "Here we check whether crime, perceived safety and residents' wellbeing changed "
-              "after each neighbourhood joined the programme. We compare, month by month, the "
-              "neighbourhoods already taking part with those that had not (or never) joined. "
-              "A negative result for crime means fewer crimes than we would expect without the "
-              "programme. These figures are estimates: each comes with a range (interval) that "
-              "probably holds the true value. On their own they do not prove the programme was "
-              "the only cause: other things may have changed at the same time."},
-    "view_estimates": {"es": "Efecto estimado sobre los delitos",
-                       "en": "Estimated effect on crime"},
-    "view_estimates_caption": {
-        "es": "Cambio en el logaritmo de (1 + delitos al mes). -0.10 equivale a cerca de 10 % "
-              "menos delitos. La fila principal es la de Callaway y Sant'Anna; la de efectos "
-              "fijos se muestra solo para comparar.",
-        "en": "Change in the logarithm of (1 + monthly crimes). -0.10 is about 10% fewer "
-              "crimes. The main row is Callaway and Sant'Anna; two-way fixed effects is shown "
-              "only for comparison."},
-    "view_cohort": {"es": "Efecto por etapa de incorporación", "en": "Effect by joining wave"},
-    "view_cohort_caption": {
-        "es": "Promedio del efecto después de entrar, para cada etapa.",
-        "en": "Average effect after joining, for each wave."},
-    "view_event": {"es": "Antes y después de entrar al programa",
-                   "en": "Before and after joining the programme"},
-    "view_event_caption": {
-        "es": "Meses desde la entrada (0 = primer mes expuesto). Antes de 0 los valores deberían "
-              "estar cerca de cero: si no, las colonias ya eran distintas antes del programa.",
-        "en": "Months since joining (0 = first exposed month). Before 0 the values should be "
-              "near zero: if not, the neighbourhoods already differed before the programme."},
-    "view_its": {"es": "Serie de tiempo: salto y cambio de tendencia",
-                 "en": "Time series: jump and change of trend"},
-    "view_its_caption": {
-        "es": "Salto = cambio de nivel al entrar; tendencia = cambio por mes después de entrar.",
-        "en": "Jump = change of level at joining; trend = change per month after joining."},
-    "view_wellbeing": {"es": "Bienestar y seguridad: antes y después",
-                       "en": "Wellbeing and safety: before and after"},
-    "view_wellbeing_caption": {
-        "es": "Las mismas personas respondieron al entrar al programa y un año después.",
-        "en": "The same people answered when the programme started and a year later."},
-    "view_power": {"es": "¿Cuántas personas encuestar la próxima vez?",
-                   "en": "How many people to survey next time?"},
-    "view_power_caption": {
-        "es": "Personas por colonia para detectar el cambio indicado con 80 % de probabilidad.",
-        "en": "People per neighbourhood to detect the given change with 80% probability."},
-    "view_cohorts": {"es": "Etapas y primer mes expuesto", "en": "Waves and first exposed month"},
-    # table labels
-    "est_twfe": {"es": "Efectos fijos de dos vías (solo referencia)",
-                 "en": "Two-way fixed effects (reference only)"},
-    "est_cs_never": {"es": "Callaway y Sant'Anna, comparando con colonias que nunca entraron",
-                     "en": "Callaway and Sant'Anna, compared with never-joined neighbourhoods"},
-    "est_cs_notyet": {"es": "Callaway y Sant'Anna, comparando con colonias que aún no entraban",
-                      "en": "Callaway and Sant'Anna, compared with not-yet-joined "
-                            "neighbourhoods"},
-    "est_cs_other": {"es": "Callaway y Sant'Anna con la otra forma de contar la entrada ({c})",
-                     "en": "Callaway and Sant'Anna with the other joining coding ({c})"},
-    "est_cs_rate": {"es": "Callaway y Sant'Anna, delitos por cada 1,000 habitantes al mes",
-                    "en": "Callaway and Sant'Anna, crimes per 1,000 inhabitants a month"},
-    "est_placebo": {"es": "Prueba con fechas falsas ({k} meses antes): debería dar cero",
-                    "en": "Test with false dates ({k} months earlier): should be zero"},
-    "first_exposed_period": {"es": "mes en que entró", "en": "month of joining"},
-    "first_full_period": {"es": "primer mes completo", "en": "first full month"},
-    "its_city_raw": {"es": "Delitos en colonias del programa (con estacionalidad)",
-                     "en": "Crime in programme neighbourhoods (with seasonality)"},
-    "its_city_gap": {"es": "Diferencia con colonias fuera del programa",
-                     "en": "Difference from neighbourhoods outside the programme"},
-    "its_territory": {"es": "Diferencia de la colonia con colonias fuera del programa",
-                      "en": "Neighbourhood's difference from those outside the programme"},
-    "level_change": {"es": "Salto al entrar", "en": "Jump at joining"},
-    "slope_change": {"es": "Cambio de tendencia por mes", "en": "Change of trend per month"},
-    "life_satisfaction": vocabulary.texts("wellbeing", "life_satisfaction"),
-    "unsafe": {"es": "Se siente insegura o inseguro en su colonia",
-               "en": "Feels unsafe in their neighbourhood"},
-    "peace": {"es": "Índice de paz y convivencia (1 a 5)",
-              "en": "Peace and coexistence index (1 to 5)"},
-    "trust_neighbours": {"es": "Confianza en las vecinas y los vecinos (1 a 4)",
-                         "en": "Trust in neighbours (1 to 4)"},
-    "power_unsafe": {"es": "Bajar {pp} puntos el % que se siente inseguro",
-                     "en": "Lower the % feeling unsafe by {pp} points"},
-    "power_life": {"es": "Subir {d} puntos la satisfacción con la vida (mismas personas)",
-                   "en": "Raise life satisfaction by {d} points (same people)"},
-    "never": {"es": "Nunca entró", "en": "Never joined"},
-    "col_cohort": {"es": "Etapa", "en": "Wave"},
-    "col_joined": {"es": "Fecha de entrada", "en": "Joining date"},
-    "col_exposed": {"es": "Primer mes expuesto", "en": "First exposed month"},
-    "col_full": {"es": "Primer mes completo", "en": "First full month"},
-    "col_n": vocabulary.texts("heading", "territories"),
-    "col_estimate": {"es": "Estimación", "en": "Estimate"},
-    "col_low": vocabulary.texts("heading", "from"),
-    "col_high": vocabulary.texts("heading", "to"),
-    "col_pct": {"es": "Cambio aproximado en delitos (%)", "en": "Approximate change in crime (%)"},
-    "col_label": {"es": "Medida", "en": "Measure"},
-    "col_pre": {"es": "Antes", "en": "Before"},
-    "col_post": {"es": "Después", "en": "After"},
-    "col_people": vocabulary.texts("heading", "people"),
-    "col_needed": {"es": "Personas necesarias por colonia", "en": "People needed per "
-                                                                  "neighbourhood"},
-    "its_alt": {
-        "es": "Gráfica de la serie mensual de {what}, de {start} a {end}, con la recta ajustada "
-              "antes y después de {t0}. El salto estimado al entrar es {level} (de {lo} a {hi}).",
-        "en": "Chart of the monthly series of {what}, from {start} to {end}, with the fitted line "
-              "before and after {t0}. The estimated jump at joining is {level} (from {lo} to "
-              "{hi})."},
-    "its_ylabel": {"es": "Diferencia en log(1 + delitos)", "en": "Difference in log(1 + crimes)"},
-    "its_fit": {"es": "Recta ajustada", "en": "Fitted line"},
-    "its_obs": {"es": "Observado", "en": "Observed"},
-}
+MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
 _T = common.Texts(MESSAGES)
 SECTION = _T.section(STEP, (

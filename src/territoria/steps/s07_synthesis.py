@@ -26,7 +26,7 @@ import pandas as pd
 
 from territoria import vocabulary
 from territoria.analysis.suppression import suppress
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 from territoria.report import names as site_names
 from territoria.report.catalogue import load_catalogue
 from territoria.steps import Section, StepResult, View
@@ -43,23 +43,7 @@ STAGE_LABELS = {"design": ("diseño del proceso", "process design"),
                 "delib": ("experiencia deliberativa", "deliberative experience"),
                 "impact": ("incidencia en las decisiones", "pathways to impact")}
 
-MESSAGES = {
-    "n_terr": {"es": "Colonias con resultados", "en": "Territories with results"},
-    "weak_stage": {
-        "es": "La etapa más débil del proceso en la alcaldía es «{stage}»: {value}.",
-        "en": "The weakest stage of the process across the borough is '{stage}': {value}."},
-    "attention": {
-        "es": "{n} colonias están entre las más rezagadas en dos o más indicadores clave; "
-              "conviene revisarlas primero.",
-        "en": "{n} territories are among the furthest behind on two or more key indicators; "
-              "review them first."},
-    "spread": {
-        "es": "{name}: la mitad de las colonias está entre {lo} y {hi} (mediana {mid}).",
-        "en": "{name}: half of the territories lie between {lo} and {hi} (median {mid})."},
-    "zone_gap": {
-        "es": "{name}: la zona con el valor más bajo es {low} ({lv}) y la más alta {high} ({hv}).",
-        "en": "{name}: the zone with the lowest value is {low} ({lv}) and the highest {high} ({hv})."},
-}
+MESSAGES = catalogue(__name__)
 
 SECTION = Section(
     step=STEP,

@@ -34,39 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from territoria.exceptions import ConfigError, TerritoriaError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
-MESSAGES = {
-    "correct": {"es": "✅ {ex}: ¡correcto!", "en": "✅ {ex}: correct!"},
-    "wrong": {"es": "❌ {ex}: todavía no. Pista: {hint}", "en": "❌ {ex}: not yet. Hint: {hint}"},
-    "empty": {"es": "✏️ {ex}: todavía no hay respuesta. Escriba `answer = ...` en la celda y "
-                    "vuelva a correrla.",
-              "en": "✏️ {ex}: no answer yet. Write `answer = ...` in the cell and run it again."},
-    "form": {"es": "❌ {ex}: la respuesta debe ser {form}.",
-             "en": "❌ {ex}: the answer must be {form}."},
-    "high": {"es": " (su respuesta es más alta)", "en": " (your answer is too high)"},
-    "low": {"es": " (su respuesta es más baja)", "en": " (your answer is too low)"},
-    "no_truth": {"es": "{ex}: este ejercicio usa la verdad conocida de la ciudad de ejemplo "
-                       "(truth/params.json), que este espacio de trabajo no tiene.",
-                 "en": "{ex}: this exercise uses the sample city's known truth "
-                       "(truth/params.json), which this workspace does not have."},
-    "no_result": {"es": "{ex}: el almacén no tiene todavía el resultado '{name}'; corra "
-                        "'territoria run' (o 'territoria lab', que lo hace por usted).",
-                  "en": "{ex}: the store has no '{name}' result yet; run 'territoria run' (or "
-                        "'territoria lab', which does it for you)."},
-}
+MESSAGES = catalogue(__name__)
 
-FORMS = {
-    "share": {"es": "un número (proporción como 0.42 o porcentaje como 42)",
-              "en": "a number (a share like 0.42 or a percentage like 42)"},
-    "number": {"es": "un número", "en": "a number"},
-    "integer": {"es": "un número entero", "en": "a whole number"},
-    "text": {"es": "un texto entre comillas", "en": "a text in quotes"},
-    "bool": {"es": "True o False (sí / no)", "en": "True or False (yes / no)"},
-    "set": {"es": "una lista, p. ej. [\"a\", \"b\"] (o [] si ninguna)",
-            "en": "a list, e.g. [\"a\", \"b\"] (or [] if none)"},
-    "plan": {"es": "la ruta de un archivo de plan (.yml)", "en": "the path of a plan file (.yml)"},
-}
+FORMS = catalogue(__name__, "FORMS")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,30 +34,14 @@ from pathlib import Path
 
 from territoria.config import Workspace
 from territoria.exceptions import ConfigError
-from territoria.i18n import tr
+from territoria.i18n import catalogue, tr
 
 CLASSROOM_DIR = "classroom"
 EXERCISES_DIR = "exercises"
 #: Territories with fewer blocks make dull exercises (a coverage of 3 of 3 blocks).
 MIN_BLOCKS = 10
 
-MESSAGES = {
-    "building": {"es": "construyendo la ciudad de ejemplo en {path} ...",
-                 "en": "building the sample city in {path} ..."},
-    "reusing": {"es": "se usa el espacio de trabajo {path}", "en": "reusing the workspace {path}"},
-    "running": {"es": "corriendo los pasos para {ids} ...", "en": "running the steps for {ids} ..."},
-    "learner": {"es": "participante {n}: colonia {tid} {name} -> {folder}",
-                "en": "learner {n}: territory {tid} {name} -> {folder}"},
-    "readme_title": {"es": "Salón de clase", "en": "Classroom"},
-    "readme_intro": {
-        "es": "Cada participante abre su carpeta `learner-N/`. Los cuadernos ya tienen sus "
-              "parámetros (espacio de trabajo y colonia): corra las celdas en orden. Los "
-              "ejercicios están en `learner-N/exercises/`; cada respuesta se revisa con "
-              "`check(...)`.",
-        "en": "Each learner opens their `learner-N/` folder. The notebooks already carry their "
-              "parameters (workspace and territory): run the cells in order. Exercises are in "
-              "`learner-N/exercises/`; each answer is checked with `check(...)`."},
-}
+MESSAGES = catalogue(__name__)
 
 
 @dataclass
