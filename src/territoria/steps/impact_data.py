@@ -103,7 +103,7 @@ def crime_panel(ctx, coding: str | None = None, period_start=None, period_end=No
     if end is not None:
         sql += " AND month <= ?"
         params.append(pd.Timestamp(end).to_pydatetime())
-    cc = ctx.store.query(sql + " GROUP BY 1, 2", params)
+    cc = ctx.store.query(sql + " GROUP BY 1, 2 ORDER BY 1, 2", params)
     if cc.empty:
         raise DataError("no crime counts in the period", column="month",
                         rule="crime_counts rows between period_start and period_end")

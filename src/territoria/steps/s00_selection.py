@@ -114,7 +114,7 @@ def _crime_in(ctx, start, end) -> tuple[pd.DataFrame, object, object]:
         params.append(start)
     where = ("WHERE " + " AND ".join(conds)) if conds else ""
     c = ctx.store.query(f"SELECT territory_id, sum(count) AS crimes FROM crime_counts {where} "
-                        "GROUP BY 1", params)
+                        "GROUP BY 1 ORDER BY 1", params)
     span = ctx.store.query(f"SELECT min(month) AS first, max(month) AS last FROM crime_counts "
                            f"{where}", params)
     return c, span.loc[0, "first"], span.loc[0, "last"]

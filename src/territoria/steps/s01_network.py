@@ -289,10 +289,10 @@ def _city_units(ctx, *, period_start=None, period_end=None) -> tuple[pd.DataFram
     att = ", ".join(f'sum("{c}") AS "{c}"' for c in part.ATTENDANCE_COLUMNS)
     extra, params = _period_sql(period_start, period_end)
     units = ctx.store.query(f"SELECT territory, {att} FROM assembly WHERE true{extra} "
-                            "GROUP BY territory", params)
+                            "GROUP BY territory ORDER BY territory", params)
     census = ctx.store.query(
         "SELECT sex, age_group, sum(population) AS population FROM census_margins "
-        "WHERE territory_id IN (SELECT DISTINCT territory FROM assembly) GROUP BY 1, 2")
+        "WHERE territory_id IN (SELECT DISTINCT territory FROM assembly) GROUP BY 1, 2 ORDER BY 1, 2")
     return units, census
 
 

@@ -245,7 +245,7 @@ def activity(ctx, territory_id: str | None) -> pd.DataFrame:
     n_ag = "coalesce(a.n_ag, 0)" if has_ag else "0"
     asm = st.query(f"SELECT p.territory, count(*) AS assemblies, "
                    f"sum(CASE WHEN {n_ag} > 0 THEN 1 ELSE 0 END) AS assemblies_with_agreement, "
-                   f"sum({n_ag}) AS agreements FROM assembly p {ag_join}{where} GROUP BY 1",
+                   f"sum({n_ag}) AS agreements FROM assembly p {ag_join}{where} GROUP BY 1 ORDER BY 1",
                    params)
     if has_fu and has_ag:
         signed = ", ".join(f"'{s}'" for s in SIGNED_STATUSES)
@@ -254,7 +254,7 @@ def activity(ctx, territory_id: str | None) -> pd.DataFrame:
             f"count(DISTINCT CASE WHEN f.status IN ({signed}) THEN f.agreement_code END) "
             "AS agreements_signed FROM assembly__agreements c JOIN assembly p "
             "ON c._parent_uuid = p._uuid JOIN followup f ON f.agreement_code = c.agreement_code"
-            f"{where} GROUP BY 1", params)
+            f"{where} GROUP BY 1 ORDER BY 1", params)
         asm = asm.merge(fu, on="territory", how="left")
     for c in cols[1:]:
         if c not in asm.columns:
