@@ -41,20 +41,17 @@ def raw_files(ws: Workspace) -> list[Path]:
 DEMO_PLANS = ("process", "perceived_safety", "crime_impact")
 
 
-def evaluate_demo(ws: Workspace, *, workers: int = 2, echo=print,
-                  plans=DEMO_PLANS) -> bool:
-    """Build the agreements ledger from the ingested forms and run the kit's evaluation
-    plans, so that ``territoria ledger status`` answers and the site links the evaluation
-    reports. A plan that cannot run here is reported and skipped; returns False if the
-    ledger could not be built."""
-    from territoria.evaluation.runner import run_plan
+def build_ledger(ws: Workspace, *, echo=print) -> bool:
+    """Build the agreements ledger from the ingested forms, so that the steps read it and
+    ``territoria ledger status`` answers; returns False if it could not be built.
+
+    It is part of ingesting: built after the steps ran, it changed what steps 04, 05 and the
+    city steps read, so the site showed results computed without it and the next ``run``
+    redid 263 notebooks."""
     from territoria.exceptions import TerritoriaError
     from territoria.ledger.ledger import sync_from_surveys
-    from territoria.report.catalogue import kit_dir
     from territoria.store import Store
 
-    echo("  agreements ledger and evaluation plans ...")
-    ok = True
     try:
         with Store(ws.store_path) as store:
             rep = sync_from_surveys(store)
@@ -62,11 +59,23 @@ def evaluate_demo(ws: Workspace, *, workers: int = 2, echo=print,
                                       sorted(rep["action"].value_counts().items())))
     except TerritoriaError as e:
         echo(f"  ledger: {e}")
-        ok = False
+        return False
+    return True
+
+
+def evaluate_demo(ws: Workspace, *, workers: int = 2, echo=print,
+                  plans=DEMO_PLANS) -> bool:
+    """Run the kit's evaluation plans, so that the site links the evaluation reports. A plan
+    that cannot run here is reported and skipped; returns True."""
+    from territoria.evaluation.runner import run_plan
+    from territoria.exceptions import TerritoriaError
+    from territoria.report.catalogue import kit_dir
+
+    echo("  evaluation plans ...")
     try:
         folder = kit_dir("evaluations")
     except TerritoriaError:
-        return ok
+        return True
     for name in plans:
         path = folder / f"{name}.yml"
         if not path.exists():
@@ -76,7 +85,7 @@ def evaluate_demo(ws: Workspace, *, workers: int = 2, echo=print,
             echo("  " + result.format().replace("\n", "\n  "))
         except TerritoriaError as e:
             echo(f"  {name}: {e}")
-    return ok
+    return True
 
 
 def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "ingest", "run",
@@ -116,6 +125,7 @@ def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "in
             bar.close()
         echo("  " + total_line(reports))
         failed |= any(r.status == "rejected" for r in reports)
+        failed |= not build_ledger(ws, echo=echo)
         timings["ingest"] = time.perf_counter() - t
     if "run" in stages:
         from territoria.pipeline.runner import run
