@@ -37,7 +37,7 @@ lab: install
 
 ## lint: ruff, the import contracts (.importlinter) and mypy (mypy.ini)
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/lint-imports
 	$(BIN)/mypy --config-file mypy.ini
 
