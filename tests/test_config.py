@@ -26,6 +26,18 @@ def test_init_writes_a_valid_commented_city_file(tmp_path):
     assert mode == 0o600
 
 
+def test_the_consensus_threshold_is_a_documented_setting(tmp_path):
+    """``agenda.agreed_min_consensus``: default 0.5, written and explained in the city.yml of
+    ``territoria init``, any value in (0, 1] accepted."""
+    ws = init_workspace(tmp_path / "w", name="Tláhuac")
+    text = ws.city_file.read_text()
+    assert "agreed_min_consensus: 0.5" in text and "agreed priority" in text
+    assert load_city(ws.city_file).agenda.agreed_min_consensus == 0.5
+    assert CityConfig.model_validate({"name": "X"}).agenda.agreed_min_consensus == 0.5
+    p = write(tmp_path, "name: X\nagenda: {agreed_min_consensus: 1}\n")
+    assert load_city(p).agenda.agreed_min_consensus == 1.0
+
+
 def test_init_refuses_to_overwrite(tmp_path):
     init_workspace(tmp_path / "w")
     with pytest.raises(ConfigError, match="already a workspace"):
@@ -45,6 +57,15 @@ def test_init_refuses_to_overwrite(tmp_path):
     ("name: X\nselection: {social_index: 0.5, weight: 2}\n", ["selection.weight", "allowed here"]),
     ("min_cell_size: 5\n", ["'name' is required"]),
     ("name: X\naxes:\n  - {id: Bad Id, label: {es: a}}\n", ["axes.0.id", "Bad Id"]),
+    ("name: X\nagenda: {agreed_min_consensus: 1.5}\n",
+     ["agenda.agreed_min_consensus", "1.5", "less than or equal to 1"]),
+    ("name: X\nagenda: {agreed_min_consensus: 0}\n",
+     ["agenda.agreed_min_consensus", "greater than 0"]),
+    ("name: X\nagenda: {agreed_min_consensus: alto}\n",
+     ["agenda.agreed_min_consensus", "'alto'", "valid number"]),
+    ("name: X\nagenda: {agreed_min_consensus: yes}\n",
+     ["agenda.agreed_min_consensus", "more than 0 and at most 1"]),
+    ("name: X\nagenda: {min_consensus: 0.6}\n", ["agenda.min_consensus", "agreed_min_consensus"]),
 ])
 def test_wrong_keys_and_values_give_one_line(tmp_path, text, needles):
     with pytest.raises(ConfigError) as e:

@@ -241,6 +241,32 @@ class DataSource(_Strict):
     description: str | None = None
 
 
+#: Default of ``city.yml: agenda.agreed_min_consensus`` (methodology/03_agenda.md).
+DEFAULT_AGREED_MIN_CONSENSUS = 0.5
+
+
+class AgendaSettings(_Strict):
+    """How step 03 judges the Local Development Agenda.
+
+    Attributes
+    ----------
+    agreed_min_consensus : float
+        Least group-informed consensus (0 to 1) for a proposal to be an *agreed priority*
+        (it also needs every opinion group leaning to agree, and not to be divisive).
+        Default 0.5: in the typical opinion group at least half effectively agree. Allowed:
+        more than 0, at most 1.
+    """
+
+    agreed_min_consensus: float = Field(default=DEFAULT_AGREED_MIN_CONSENSUS, gt=0, le=1)
+
+    @field_validator("agreed_min_consensus", mode="before")
+    @classmethod
+    def _a_number(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # YAML's yes/true would pass as 1.0
+            raise ValueError("a number more than 0 and at most 1 is needed (e.g. 0.5)")
+        return v
+
+
 class SelectionWeights(_Strict):
     """Weights of the composite priority index (step 00)."""
 
@@ -274,6 +300,7 @@ class CityConfig(_Strict):
     #: servers differ); anything later is quarantined (rule ``future_date``).
     future_tolerance_days: int = Field(1, ge=0, le=366)
     selection: SelectionWeights = Field(default_factory=SelectionWeights)
+    agenda: AgendaSettings = Field(default_factory=AgendaSettings)
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     sources: list[DataSource] = Field(default_factory=list)
@@ -598,6 +625,13 @@ selection:
   crime_rate: 0.4
   population: 0.1
   normalisation: minmax
+
+# The agenda's consensus rule (step 03): a proposal is an agreed priority when its consensus
+# across opinion groups (0 to 1) is at least agreed_min_consensus and every opinion group has
+# more votes for it than against it. Default 0.5 (in the typical group, at least half agree);
+# allowed: more than 0, at most 1.
+agenda:
+  agreed_min_consensus: 0.5
 
 # Names of the zones in each language, by zone id (they win over the names of the zones
 # file, which may also carry a name_en column). Default: the names ingested.

@@ -11,7 +11,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territoria.analysis.agenda import AGREED_MIN_GIC
 from territoria.report.catalogue import load_catalogue
 from territoria.report.site import safe_name
 from territoria.store import Store
@@ -354,10 +353,15 @@ def test_proportions_in_tables_are_percentages(site, lang):
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_an_agreed_priority_passes_the_consensus_rule(site, lang):
-    """"Prioridad acordada" only for agenda items with consensus of at least the kit's rule
-    (07-291's item 13 had 0.13)."""
-    _, _, pages = site
+    """"Prioridad acordada" only for agenda items with consensus of at least the city's rule
+    (``city.yml: agenda.agreed_min_consensus``; 07-291's item 13 had 0.13), and an item whose
+    consensus is not published (too few votes) gets no judgement at all: its status says there
+    are not enough votes (it said "Prioridad propuesta, sin consenso suficiente")."""
+    ws, _, pages = site
+    min_gic = ws.config().agenda.agreed_min_consensus
     agreed = {"es": "Prioridad acordada", "en": "Agreed priority"}[lang]
+    unjudged = {"es": ("Aún no hay votos suficientes para valorarla", "Sin votos todavía"),
+                "en": ("Not enough votes yet to judge it", "No votes yet")}[lang]
     consensus = {"es": "Consenso", "en": "Consensus"}[lang]
     status = {"es": "Situación", "en": "Status"}[lang]
     seen = 0
@@ -367,10 +371,16 @@ def test_an_agreed_priority_passes_the_consensus_rule(site, lang):
                 continue
             jc, js = t["head"].index(consensus), t["head"].index(status)
             for r in t["rows"]:
-                if len(r) > max(jc, js) and r[js] == agreed:
-                    v = as_number(r[jc])
-                    assert v is not None and v >= AGREED_MIN_GIC, (path.name, r)
+                if len(r) <= max(jc, js):
+                    continue
+                v = as_number(r[jc])
+                if v is None:
+                    assert r[js] in unjudged, (path.name, r)
+                elif r[js] == agreed:
+                    assert v >= min_gic, (path.name, r)
                     seen += 1
+                else:
+                    assert r[js] not in unjudged, (path.name, r)
     assert seen or len(pages) < 2
 
 

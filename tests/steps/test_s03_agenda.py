@@ -114,29 +114,93 @@ def test_published_tables_are_labelled_suppressed_and_anonymous(ctx, analyses):
     agenda = step.agenda_table(a)
     assert {"axis_es", "department_es", "horizon_es", "status_es"} <= set(agenda.columns)
     assert agenda["rank"].tolist() == list(range(1, len(agenda) + 1))
-    assert set(agenda["status"]) <= {"priority", "no_consensus", "mediation", "no_votes"}
-    assert (agenda.loc[agenda["divisive"], "status"] == "mediation").all()
+    assert set(agenda["status"]) <= {"priority", "no_consensus", "mediation", "few_votes",
+                                     "no_votes"}
+    judged = agenda["n_votes"] >= a.min_cell
+    assert (agenda.loc[agenda["divisive"] & judged, "status"] == "mediation").all()
 
 
 def test_an_agreed_priority_passes_the_consensus_rule(analyses):
-    """"Prioridad acordada" only for items with consensus >= AGREED_MIN_GIC that every opinion
-    group leans to support; a proposal every group rejects is "sin consenso suficiente"."""
-    from territoria.analysis.agenda import AGREED_MIN_GIC
-
+    """"Prioridad acordada" only for items with consensus >= the city's threshold (``city.yml:
+    agenda.agreed_min_consensus``, default 0.5) that every opinion group leans to support; a
+    proposal every group rejects is "sin consenso suficiente"."""
     seen = set()
     for a in analyses.values():
+        assert a.min_gic == 0.5  # the sample city keeps the default
         ag = step.agenda_table(a).merge(
             a.results["statements"][["proposal", "gic", "net_min"]], on="proposal")
         seen |= set(ag["status"])
         agreed = ag[ag["status"] == "priority"]
-        assert (agreed["gic"] >= AGREED_MIN_GIC).all() and (agreed["net_min"] > 0).all()
+        assert (agreed["gic"] >= a.min_gic).all() and (agreed["net_min"] > 0).all()
         assert set(agreed["status_es"]) <= {"Prioridad acordada"}
-        weak = ag[ag["gic"].notna() & ~ag["divisive"] & ((ag["gic"] < AGREED_MIN_GIC)
-                                                          | (ag["net_min"] <= 0))]
+        weak = ag[ag["gic"].notna() & ~ag["divisive"] & (ag["n_votes"] >= a.min_cell)
+                  & ((ag["gic"] < a.min_gic) | (ag["net_min"] <= 0))]
         assert (weak["status"] == "no_consensus").all()
         assert (weak["status_es"] == "Prioridad propuesta, sin consenso suficiente").all()
         assert (weak["status_en"] == "Proposed priority, without enough consensus").all()
     assert {"priority", "no_consensus", "mediation"} <= seen  # the sample city has all three
+
+
+def _with(ctx, **settings):
+    """The context with other ``city.yml`` settings (``agenda`` as a dict)."""
+    import dataclasses
+
+    from territoria.config import CityConfig
+
+    cfg = CityConfig.model_validate({**ctx.config.model_dump(), **settings})
+    return dataclasses.replace(ctx, config=cfg)
+
+
+def test_a_withheld_score_is_not_judged_and_its_place_tells_nothing(ctx, programme):
+    """A proposal fewer than ``min_cell_size`` people voted on has its consensus withheld: its
+    status says there are not enough votes to judge it (it said "Prioridad propuesta..." or
+    "Prioridad acordada"), it goes last, and no other table ranks it or calls it divisive."""
+    tid = programme[0]
+    n = step.analyse(ctx, tid).results["statements"]["n_votes"]
+    cut = int(n[n > 0].median()) + 1  # about half the proposals fall under it
+    a = step.analyse(_with(ctx, min_cell_size=cut), tid)
+    ag = step.agenda_table(a)
+    votes = ag["proposal"].map(a.results["statements"].set_index("proposal")["n_votes"])
+    few = votes.between(1, cut - 1)
+    assert few.any() and (votes >= cut).any()
+    assert (ag.loc[few, "status"] == "few_votes").all()
+    assert set(ag.loc[few, "status_es"]) == {"Aún no hay votos suficientes para valorarla"}
+    assert set(ag.loc[few, "status_en"]) == {"Not enough votes yet to judge it"}
+    assert ag.loc[few, ["estimate", "ci_low", "ci_high"]].isna().all().all()
+    assert ag.loc[~few & (votes > 0), "status"].ne("few_votes").all()
+    scored = ag["estimate"].notna().to_numpy()
+    assert scored[:scored.sum()].all()  # every scored item before every withheld one
+    ids = set(ag.loc[few, "proposal"])
+    assert not ids & set(step.agenda_consensus(a)["proposal"])
+    assert not ids & set(step.divisive_table(a)["proposal"])
+    rules = step.ranking_rules(a).set_index("proposal")
+    shown = rules.loc[rules.index.isin(ids)]
+    assert shown[["rank_consensus", "rank_approval"]].isna().all().all()
+    axes = step.axes_table(a).set_index("axis")["mean_gic"]
+    judged = ag[~few & ag["estimate"].notna()].groupby("axis")["estimate"].mean()
+    assert np.allclose(axes.reindex(judged.index), judged)  # means of judged items only
+    csv = step.agenda_frame(a)
+    assert csv.loc[csv["proposal"].isin(ids), "status"].eq("few_votes").all()
+
+
+def test_the_consensus_threshold_comes_from_city_yml(ctx, programme):
+    """``city.yml: agenda.agreed_min_consensus`` decides "Prioridad acordada", and the agenda's
+    caption states the configured value, built when asked (not at import)."""
+    tid = programme[0]
+    strict = _with(ctx, agenda={"agreed_min_consensus": 0.95})
+    a = step.analyse(strict, tid)
+    assert a.min_gic == 0.95
+    ag = step.agenda_table(a)
+    assert not (ag["status"] == "priority").any()  # nothing reaches 0.95 in the sample
+    loose = step.agenda_table(step.analyse(_with(ctx, agenda={"agreed_min_consensus": 0.05}),
+                                           tid))
+    assert (loose["status"] == "priority").sum() > (step.agenda_table(step.analyse(ctx, tid))
+                                                      ["status"] == "priority").sum()
+    cap = next(v for v in step.section(strict.config).views if v.key == "agenda").caption
+    assert "0.95" in cap["es"] and "0.95" in cap["en"]
+    assert f"{strict.config.min_cell_size} personas" in cap["es"]
+    default = next(v for v in step.SECTION.views if v.key == "agenda").caption
+    assert "0.5 " in default["es"] and "0.95" not in default["es"]
 
 
 def test_agenda_csv_is_written_next_to_the_sidecar(ctx, analyses):

@@ -6,9 +6,12 @@
 and ranks them by group-informed consensus. Each item carries its consensus interval, the
 responsible department and a horizon (short / medium / long). Divisive proposals stay in the
 agenda but are marked for a mediation round. An item is an *agreed priority* only when it passes
-the kit's consensus rule (:func:`is_agreed`: consensus of at least :data:`AGREED_MIN_GIC` and
-every opinion group leaning to agree); the others are proposed priorities without enough
-consensus. :func:`agenda_to_csv` writes the agenda for
+the kit's consensus rule (:func:`is_agreed`: consensus of at least ``min_gic``, the city's
+``city.yml: agenda.agreed_min_consensus``, default :data:`AGREED_MIN_GIC`, and every opinion
+group leaning to agree); the others are proposed priorities without enough consensus. With
+``min_votes`` (the city's ``min_cell_size``), an item fewer people voted on is not judged: its
+score is withheld and its status says there are not enough votes (``few_votes``).
+:func:`agenda_to_csv` writes the agenda for
 departments; the version a report shows, with labels, is step 03's (``steps.s03_agenda``).
 
 Examples
@@ -36,6 +39,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from territoria.config import DEFAULT_AGREED_MIN_CONSENSUS
 from territoria.exceptions import AnalysisError, DataError
 
 HORIZONS = ("short", "medium", "long")
@@ -51,14 +55,15 @@ DEFAULT_HORIZON_BY_AXIS = {
 }
 
 #: The kit's consensus rule (methodology/03_agenda.md): an agenda item is an *agreed priority*
-#: when its group-informed consensus (0 to 1) is at least this value -- in the typical opinion
-#: group at least half effectively agree -- and every opinion group leans to agree (more
+#: when its group-informed consensus (0 to 1) is at least the threshold -- by default this
+#: value, in the typical opinion group at least half effectively agree; a city sets its own in
+#: ``city.yml: agenda.agreed_min_consensus`` -- and every opinion group leans to agree (more
 #: agree than disagree votes, posterior means with the Jeffreys prior), and it is not divisive.
-AGREED_MIN_GIC = 0.5
+AGREED_MIN_GIC = DEFAULT_AGREED_MIN_CONSENSUS
 
 #: Agenda statuses: agreed priority, proposed priority without enough consensus, divisive (to
-#: a mediation round), no votes yet.
-STATUSES = ("priority", "no_consensus", "mediation", "no_votes")
+#: a mediation round), too few votes to judge (score withheld), no votes yet.
+STATUSES = ("priority", "no_consensus", "mediation", "few_votes", "no_votes")
 
 AGENDA_COLUMNS = ["rank", "proposal", "title", "axis", "rank_in_axis", "gic", "gic_low",
                   "gic_high", "n_votes", "divisive", "department", "horizon", "status"]
@@ -101,7 +106,8 @@ def is_agreed(gic: ArrayLike, net_min: ArrayLike | None = None, divisive: ArrayL
 def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: str = "gic",
                  departments: Mapping[str, str] | None = None,
                  horizons: Mapping[str, str] | None = None,
-                 top: int | None = None) -> pd.DataFrame:
+                 top: int | None = None, min_gic: float = AGREED_MIN_GIC,
+                 min_votes: int | None = None) -> pd.DataFrame:
     """Rank proposals into the Local Development Agenda.
 
     Parameters
@@ -122,6 +128,14 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
         Override :data:`DEFAULT_HORIZON_BY_AXIS` where the proposals have no value.
     top : int, optional
         Keep only the first ``top`` items.
+    min_gic : float
+        Consensus threshold of the rule (:func:`is_agreed`; ``city.yml:
+        agenda.agreed_min_consensus``).
+    min_votes : int, optional
+        Least votes for an item to be judged (``city.yml: min_cell_size``): an item with
+        fewer has its ``gic``, ``gic_low`` and ``gic_high`` withheld (missing) and the status
+        ``few_votes``, and goes last with the unvoted ones, so neither its score nor its place
+        tells anything. Needs an ``n_votes`` column.
 
     Returns
     -------
@@ -129,17 +143,27 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
         ``rank, proposal, title, axis, rank_in_axis, gic, gic_low, gic_high, n_votes,
         divisive, department, horizon, status`` (``status``: ``priority`` when the item
         passes the consensus rule of :func:`is_agreed`, ``mediation`` when divisive,
-        ``no_consensus`` otherwise, ``no_votes`` when nobody voted). Proposals nobody voted on
-        go last.
+        ``no_consensus`` otherwise, ``few_votes`` when fewer than ``min_votes`` people voted,
+        ``no_votes`` when nobody voted). Proposals without a score go last, by id.
 
     Raises
     ------
     DataError
         Missing columns or a horizon other than short/medium/long.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"proposal": ["P1", "P2"], "gic": [0.9, 0.6], "n_votes": [3, 40]})
+    >>> pr = pd.DataFrame({"proposal_code": ["P1", "P2"], "axis": ["water", "water"]})
+    >>> build_agenda(st, pr, min_votes=5)[["rank", "proposal", "gic", "status"]].values.tolist()
+    [[1, 'P2', 0.6, 'priority'], [2, 'P1', nan, 'few_votes']]
     """
     if score not in statements.columns or "proposal" not in statements.columns:
         raise DataError(f"the consensus table needs 'proposal' and '{score}' columns",
                         column=score)
+    if min_votes is not None and "n_votes" not in statements.columns:
+        raise DataError("the consensus table needs an 'n_votes' column to withhold the items "
+                        "few people voted on", column="n_votes")
     pcol = next((c for c in ("proposal_code", "proposal") if c in proposals.columns), None)
     if pcol is None:
         raise DataError("proposals need a 'proposal_code' column", column="proposal_code")
@@ -178,10 +202,15 @@ def build_agenda(statements: pd.DataFrame, proposals: pd.DataFrame, *, score: st
         raise DataError(f"horizon '{ag.loc[bad, 'horizon'].iloc[0]}' is not valid",
                         column="horizon", rule="short, medium or long")
     novote = ag["gic"].isna()
+    few = np.zeros(len(ag), dtype=bool)
+    if min_votes is not None:  # too few votes to judge: no score, no place among the scored
+        n = pd.to_numeric(ag["n_votes"], errors="coerce").fillna(0).to_numpy(float)
+        few = ~novote.to_numpy() & (n < min_votes)
+        ag.loc[few, ["gic", "gic_low", "gic_high"]] = np.nan
     agreed = is_agreed(ag["gic"], ag["net_min"] if "net_min" in ag.columns else None,
-                       ag["divisive"].to_numpy())
-    ag["status"] = np.where(novote, "no_votes", np.where(
-        ag["divisive"], "mediation", np.where(agreed, "priority", "no_consensus")))
+                       ag["divisive"].to_numpy(), min_gic=min_gic)
+    ag["status"] = np.where(novote, "no_votes", np.where(few, "few_votes", np.where(
+        ag["divisive"], "mediation", np.where(agreed, "priority", "no_consensus"))))
     ag = ag.sort_values(["gic", "gic_low", "proposal"], ascending=[False, False, True],
                         na_position="last").reset_index(drop=True)
     ag["rank"] = np.arange(1, len(ag) + 1)

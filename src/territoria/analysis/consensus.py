@@ -144,7 +144,8 @@ def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None
                         tallies: pd.DataFrame | None = None, *, mode: str = "kit",
                         group_by: str | Sequence[str] | None = None, round_col: str = "round",
                         tally_group: str | None = "assembly_code", seed: int = 0,
-                        level: float = 0.9) -> dict[str, pd.DataFrame]:
+                        level: float = 0.9, min_gic: float = _agenda.AGREED_MIN_GIC,
+                        min_votes: int | None = None) -> dict[str, pd.DataFrame]:
     """One call for step 03: opinion groups, consensus, trajectory and the agenda.
 
     Parameters
@@ -173,6 +174,10 @@ def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None
         Column of ``tallies`` that defines groups (default each assembly).
     seed, level
         Random seed, interval level.
+    min_gic, min_votes
+        The agenda's consensus threshold and least votes for an item to be judged
+        (:func:`territoria.analysis.agenda.build_agenda`; ``city.yml:
+        agenda.agreed_min_consensus`` and ``min_cell_size``).
 
     Returns
     -------
@@ -252,5 +257,6 @@ def territory_consensus(votes_long: pd.DataFrame, proposals: pd.DataFrame | None
             result["trajectory"] = consensus_trajectory(allc, round_col=round_col, seed=seed,
                                                         level=level)
     if proposals is not None:
-        result["agenda"] = _agenda.build_agenda(result["statements"], proposals)
+        result["agenda"] = _agenda.build_agenda(result["statements"], proposals,
+                                                min_gic=min_gic, min_votes=min_votes)
     return result

@@ -112,7 +112,7 @@ class SiteBuilder:
                 self.run_date = pd.Timestamp(last).date().isoformat()
         from territoria.steps import sections
 
-        self.sections = {s.step: s for s in sections()}
+        self.sections = {s.step: s for s in sections(self.cfg)}
         self.statuses = coverage.step_statuses(store)  # (territory, step) -> what ran, missing
         self.page_errors: list[tuple[str, str]] = []  # (page, error) of pages not written
         self._index()

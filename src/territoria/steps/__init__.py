@@ -5,7 +5,9 @@ Each step has a module ``territoria.steps.sNN_<name>`` that exposes:
 
 - ``STEP`` (e.g. ``"02_diagnostic"``) and ``SCOPE`` (``"city"`` or ``"territory"``);
 - ``SECTION``: a :class:`Section` (title and plain-language introduction in es/en, and the
-  list of :class:`View` that say how each recorded result table is shown to residents);
+  list of :class:`View` that say how each recorded result table is shown to residents); a
+  module whose texts state a setting of ``city.yml`` also has ``section(config)``, which the
+  site calls with the workspace's configuration (:func:`sections`);
 - functions the notebook calls one by one (loading from the store, each analysis), each
   returning DataFrames (already suppressed when they are meant for publication) and, for
   figures, ``(fig, alt_text)``;
@@ -157,13 +159,20 @@ def step_module(step: str):
     return importlib.import_module(STEP_MODULES[step])
 
 
-def sections() -> list[Section]:
-    """The sections of every step module that is present, in step order."""
+def sections(config=None) -> list[Section]:
+    """The sections of every step module that is present, in step order.
+
+    A module whose texts depend on the city's settings (e.g. step 03's caption states the
+    consensus threshold of ``city.yml``) exposes ``section(config)``, called here with
+    ``config`` (the workspace's :class:`~territoria.config.CityConfig`); the others, and every
+    module when ``config`` is None, give their ``SECTION``.
+    """
     out = []
     for step in STEP_MODULES:
         try:
             mod = step_module(step)
         except ModuleNotFoundError:
             continue
-        out.append(mod.SECTION)
+        build = getattr(mod, "section", None)
+        out.append(build(config) if callable(build) and config is not None else mod.SECTION)
     return out

@@ -61,6 +61,7 @@ from territoria.analysis.prioritisation import (
     tally_ranking,
 )
 from territoria.analysis.suppression import suppress
+from territoria.config import CityConfig
 from territoria.exceptions import DataError
 from territoria.i18n import catalogue, check_language, tr
 from territoria.steps import StepResult, common
@@ -81,40 +82,73 @@ def _t(key: str, lang: str, **kw) -> str:
 
 
 _T = common.Texts(MESSAGES)
-SECTION = _T.section(STEP, (
-    _T.view("agenda", "table", "v_agenda",
-            _T("c_agenda", min_gic=f"{_agenda.AGREED_MIN_GIC:.1f}"), columns=(
-                ("rank", "col_rank"), ("label_{lang}", "col_proposal"),
-                ("axis_{lang}", "col_axis"), ("estimate", "col_consensus"),
-                ("ci_low", "col_low"), ("ci_high", "col_high"), ("n_votes", "col_votes"),
-                ("department_{lang}", "col_department"), ("horizon_{lang}", "col_horizon"),
-                ("status_{lang}", "col_status"))),
-    _T.view("agenda_consensus", "bar", "v_agenda_bar", "c_agenda_bar"),
-    _T.view("divisive", "table", "v_divisive", "c_divisive", columns=(
-        ("label_{lang}", "col_proposal"), ("group_{lang}", "col_group"),
-        ("estimate", "col_agree"), ("ci_low", "col_low"), ("ci_high", "col_high"),
-        ("n", "col_votes")), percent=True),
-    _T.view("opinion_groups", "table", "v_groups", "c_groups", columns=(
-        ("group_{lang}", "col_group"), ("n", "col_people"), ("repr_{lang}", "col_rep"))),
-    _T.view("by_grouping", "table", "v_by_grouping", "c_by_grouping", columns=(
-        ("label_{lang}", "col_proposal"), ("gic_opinion", "col_gic_opinion"),
-        ("gic_sex", "col_gic_sex"), ("gic_age_group", "col_gic_age"),
-        ("gic_tally", "col_gic_tally"), ("divisive_{lang}", "col_divisive"))),
-    _T.view("ranking_rules", "table", "v_rules", "c_rules", columns=(
-        ("label_{lang}", "col_proposal"), ("rank_consensus", "col_rank_consensus"),
-        ("rank_approval", "col_rank_approval"), ("rank_tally", "col_rank_tally"),
-        ("in_all_{lang}", "col_in_all"))),
-    _T.view("rule_pairs", "table", "v_pairs", columns=(
-        ("label_{lang}", "col_pair"), ("top_overlap", "col_overlap"),
-        ("kendall_tau", "col_tau"))),
-    _T.view("axes", "table", "v_axes", "c_axes", columns=(
-        ("label_{lang}", "col_axis"), ("n_proposals", "col_n_proposals"),
-        ("n_top", "col_in_top"), ("mean_gic", "col_mean_gic"),
-        ("borda_rank", "col_borda_rank"), ("n_ballots", "col_ballots"))),
-    _T.view("trajectory", "lines", "v_trajectory", "c_trajectory", x="x", y="y",
-            group="group_{lang}"),
-), indicators=("agenda_top_consensus", "agenda_share_divisive", "agenda_top10_stable",
-               "agenda_consensus_change", "agenda_opinion_groups", "agenda_voters"))
+
+
+def agreed_min_gic(config=None) -> float:
+    """The consensus threshold of an agreed priority: ``city.yml:
+    agenda.agreed_min_consensus`` (default :data:`territoria.analysis.agenda.AGREED_MIN_GIC`).
+
+    >>> agreed_min_gic()
+    0.5
+    """
+    settings = getattr(config, "agenda", None)
+    return float(settings.agreed_min_consensus) if settings is not None \
+        else _agenda.AGREED_MIN_GIC
+
+
+_DEFAULT_MIN_CELL = CityConfig.model_fields["min_cell_size"].default
+
+
+def _number(x: float) -> str:
+    """A threshold as written in a caption: 0.5, 0.55 (no trailing zeros)."""
+    return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else f"{x:.1f}"
+
+
+def section(config=None):
+    """The step's :class:`~territoria.steps.Section` for a city: the agenda's caption states
+    the city's consensus threshold (``city.yml: agenda.agreed_min_consensus``) and its
+    ``min_cell_size``, read when called (the site calls it with the workspace's
+    configuration; :data:`SECTION` holds the defaults)."""
+    min_cell = getattr(config, "min_cell_size", None) or _DEFAULT_MIN_CELL
+    return _T.section(STEP, (
+        _T.view("agenda", "table", "v_agenda",
+                _T("c_agenda", min_gic=_number(agreed_min_gic(config)), min_cell=min_cell),
+                columns=(
+                    ("rank", "col_rank"), ("label_{lang}", "col_proposal"),
+                    ("axis_{lang}", "col_axis"), ("estimate", "col_consensus"),
+                    ("ci_low", "col_low"), ("ci_high", "col_high"), ("n_votes", "col_votes"),
+                    ("department_{lang}", "col_department"), ("horizon_{lang}", "col_horizon"),
+                    ("status_{lang}", "col_status"))),
+        _T.view("agenda_consensus", "bar", "v_agenda_bar", "c_agenda_bar"),
+        _T.view("divisive", "table", "v_divisive", "c_divisive", columns=(
+            ("label_{lang}", "col_proposal"), ("group_{lang}", "col_group"),
+            ("estimate", "col_agree"), ("ci_low", "col_low"), ("ci_high", "col_high"),
+            ("n", "col_votes")), percent=True),
+        _T.view("opinion_groups", "table", "v_groups", "c_groups", columns=(
+            ("group_{lang}", "col_group"), ("n", "col_people"), ("repr_{lang}", "col_rep"))),
+        _T.view("by_grouping", "table", "v_by_grouping", "c_by_grouping", columns=(
+            ("label_{lang}", "col_proposal"), ("gic_opinion", "col_gic_opinion"),
+            ("gic_sex", "col_gic_sex"), ("gic_age_group", "col_gic_age"),
+            ("gic_tally", "col_gic_tally"), ("divisive_{lang}", "col_divisive"))),
+        _T.view("ranking_rules", "table", "v_rules", "c_rules", columns=(
+            ("label_{lang}", "col_proposal"), ("rank_consensus", "col_rank_consensus"),
+            ("rank_approval", "col_rank_approval"), ("rank_tally", "col_rank_tally"),
+            ("in_all_{lang}", "col_in_all"))),
+        _T.view("rule_pairs", "table", "v_pairs", columns=(
+            ("label_{lang}", "col_pair"), ("top_overlap", "col_overlap"),
+            ("kendall_tau", "col_tau"))),
+        _T.view("axes", "table", "v_axes", "c_axes", columns=(
+            ("label_{lang}", "col_axis"), ("n_proposals", "col_n_proposals"),
+            ("n_top", "col_in_top"), ("mean_gic", "col_mean_gic"),
+            ("borda_rank", "col_borda_rank"), ("n_ballots", "col_ballots"))),
+        _T.view("trajectory", "lines", "v_trajectory", "c_trajectory", x="x", y="y",
+                group="group_{lang}"),
+    ), indicators=("agenda_top_consensus", "agenda_share_divisive", "agenda_top10_stable",
+                   "agenda_consensus_change", "agenda_opinion_groups", "agenda_voters"))
+
+
+#: The section with the default settings (the site uses :func:`section` with the city's).
+SECTION = section()
 
 
 # ------------------------------------------------------------------------------ loading
@@ -131,6 +165,7 @@ class AgendaAnalysis:
     min_cell: int = 5
     axis_labels: dict = field(default_factory=dict)
     city: object = None  # the CityConfig: axis -> department, labels of departments and axes
+    min_gic: float = _agenda.AGREED_MIN_GIC  # city.yml: agenda.agreed_min_consensus
 
 
 def _ts(v):
@@ -230,7 +265,8 @@ def analyse(ctx, territory_id: str, *, period_start=None, period_end=None,
         res = territory_consensus(
             d["votes"], d["proposals"],
             None if tallies is None else tallies.drop(columns=["round"], errors="ignore"),
-            mode="kit", seed=seed, level=0.9)
+            mode="kit", seed=seed, level=0.9, min_gic=agreed_min_gic(ctx.config),
+            min_votes=ctx.min_cell)
     if tallies is not None and "round" in tallies.columns and tallies["round"].nunique() > 1:
         parts = []
         for rnd, sub in tallies.groupby(tallies["round"].astype(str)):
@@ -250,7 +286,8 @@ def analyse(ctx, territory_id: str, *, period_start=None, period_end=None,
             res[f"by_{col}"] = group_consensus(c, seed=seed, min_seen=ctx.min_cell)
     labels = {a.id: {lg: a.label.get(lg) or a.id for lg in LANGS} for a in ctx.config.axes}
     return AgendaAnalysis(territory_id, d["votes"], d["proposals"], d["tallies"], d["problems"],
-                          res, ctx.min_cell, labels, getattr(ctx, "config", None))
+                          res, ctx.min_cell, labels, getattr(ctx, "config", None),
+                          agreed_min_gic(ctx.config))
 
 
 # ------------------------------------------------------------------------------ labels
@@ -305,7 +342,9 @@ def agenda_table(a: AgendaAnalysis) -> pd.DataFrame:
         ``ci_low, ci_high`` (90 % posterior interval), ``n_votes``, ``divisive``,
         ``department, department_es, department_en, horizon, horizon_es, horizon_en,
         status, status_es, status_en, suppressed``. A proposal with fewer than
-        ``min_cell`` votes shows no score.
+        ``min_cell`` votes shows no score, goes last and its status says there are not
+        enough votes to judge it (``few_votes``:
+        :func:`territoria.analysis.agenda.build_agenda`).
     """
     ag = agenda_frame(a).rename(columns={"gic": "estimate", "gic_low": "ci_low",
                                          "gic_high": "ci_high"})
@@ -399,16 +438,24 @@ def axes_table(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
 @memoized
 def rankings(a: AgendaAnalysis) -> dict:
     """Rankings of the proposals by each rule: ``consensus`` (GIC), ``approval`` (share of
-    agree votes) and ``tally`` (hand-count agree share), each ``proposal, rank, ...``."""
+    agree votes) and ``tally`` (hand-count agree share), each ``proposal, rank, ...``; only
+    the proposals at least ``min_cell`` people voted on (by that rule's count) are ranked."""
     st = a.results["statements"]
     cons = st.sort_values(["gic", "gic_low", "proposal"], ascending=[False, False, True],
-                          na_position="last").reset_index(drop=True)
-    cons["rank"] = np.arange(1, len(cons) + 1)
-    out = {"consensus": cons[["proposal", "gic", "rank"]]}
+                          na_position="last")
+    out = {"consensus": cons[["proposal", "gic", "n_votes"]]}
     out["approval"] = approval_ranking(a.votes)
     if len(a.tallies):
         out["tally"] = tally_ranking(a.tallies)
-    return out
+    return {rule: _judged(r, a.min_cell) for rule, r in out.items()}
+
+
+def _judged(ranking: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """A ranking of the proposals at least ``min_cell`` people voted on, ranked 1..k in its
+    order: the place of one with fewer votes would tell its withheld score."""
+    r = ranking[pd.to_numeric(ranking["n_votes"], errors="coerce").fillna(0) >= min_cell]
+    r = r.sort_values("rank") if "rank" in r.columns else r
+    return r.assign(rank=np.arange(1, len(r) + 1)).reset_index(drop=True)
 
 
 @memoized
@@ -530,10 +577,12 @@ def divisive_table(a: AgendaAnalysis) -> pd.DataFrame:
         Long: ``proposal, label_es, label_en, group, group_es, group_en, estimate``
         (agree share), ``ci_low, ci_high, n`` (votes of the group on it), ``p_divisive``,
         ``suppressed``. Cells with fewer than ``min_cell`` votes are blanked, with a second
-        cell of the same proposal (its total votes are published in the agenda).
+        cell of the same proposal (its total votes are published in the agenda); a proposal
+        with fewer than ``min_cell`` votes in all is not listed (its agenda status says there
+        are not enough votes to judge it).
     """
-    st = a.results["statements"]
-    div = st.loc[st["divisive"], ["proposal", "p_divisive"]]
+    st = a.results["statements"]  # a proposal too few voted on is not judged divisive either
+    div = st.loc[st["divisive"] & (st["n_votes"] >= a.min_cell), ["proposal", "p_divisive"]]
     gv = a.results["group_votes"]
     t = gv[gv["proposal"].isin(div["proposal"])].merge(div, on="proposal")
     t = t.rename(columns={"p_agree": "estimate", "p_agree_low": "ci_low",
