@@ -106,3 +106,34 @@ def test_methodology_pages_follow_the_language_switch(tiny):
     assert "Scope:" in en and "Para qué sirve" not in en
     assert "<h1>Diagnóstico participativo</h1>" in es.replace("02 · ", "")
     assert "*English.*" not in html and "<em>English.</em>" not in html
+
+
+def test_a_chart_says_why_its_bars_are_left_out(tiny):
+    """A zone left out of step 07's zone charts has too few territories, not too few people:
+    the caption says so (it said "pocas personas"); other charts keep the people note, with
+    the city's ``min_cell_size``."""
+    from territoria.steps import View
+    from territoria.steps import s07_synthesis as s07
+
+    zones = pd.DataFrame({"zone_name": ["Norte", "Sur"], "label_es": ["Norte", "Sur"],
+                          "label_en": ["North", "South"], "estimate": [0.8, None],
+                          "ci_low": [0.7, None], "ci_high": [0.9, None], "n": [6, None],
+                          "suppressed": [False, True]})
+    people = pd.DataFrame({"label_es": ["Mujeres", "Hombres"], "label_en": ["Women", "Men"],
+                           "estimate": [0.5, 0.4], "ci_low": [0.4, 0.1], "ci_high": [0.6, 0.7],
+                           "n": [40, 3]})
+    with Store(tiny.store_path, read_only=True) as s:
+        b = SiteBuilder(tiny, s)
+        macros = b.env.get_template("macros.html").make_module({"root": ""})
+        zone_view = next(v for v in s07.SECTION.views if v.key == "zones_block_coverage")
+        z = b.render_view(zone_view, zones)
+        p = b.render_view(View("safety", "bar", {"es": "Seguridad", "en": "Safety"},
+                               percent=True), people)
+        html = {k: str(macros.views([v])) for k, v in (("zone", z), ("people", p))}
+    assert z["suppressed"] and p["suppressed"]
+    assert "menos de 5 colonias" in html["zone"] and "fewer than 5 neighbourhoods" in html["zone"]
+    assert "personas" not in z["suppressed_note"]["es"]
+    assert "people" not in z["suppressed_note"]["en"]
+    assert "menos de 5 personas" in html["people"] and "fewer than 5 people" in html["people"]
+    assert "colonias" not in p["suppressed_note"]["es"]
+    assert "pocas personas" not in html["zone"] + html["people"]

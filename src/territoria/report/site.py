@@ -300,7 +300,8 @@ class SiteBuilder:
                                                lows, highs, alt=alt, percent=view.percent,
                                                title=title.get(lang, title.get("es")))
             return {"kind": "bar", "title": title, "caption": caption, "svg_es": svgs["es"],
-                    "svg_en": svgs["en"], "suppressed": sup}
+                    "svg_en": svgs["en"], "suppressed": sup,
+                    "suppressed_note": self.suppressed_note(view)}
         if view.kind == "lines":
             svgs = {}
             for lang in ("es", "en"):
@@ -359,6 +360,13 @@ class SiteBuilder:
             rows.append(cells)
         return {"kind": "table", "title": title, "caption": caption, "headers": headers,
                 "rows": rows, "truncated": total > MAX_TABLE_ROWS, "total": total}
+
+    def suppressed_note(self, view) -> dict:
+        """Why the chart's ``*`` bars are not published (es/en): the view's own reason (e.g.
+        too few territories in a zone), else too few people; ``{min_cell}`` is the city's."""
+        texts = view.suppressed_note or NOTES["suppressed_people"]
+        return {lg: texts.get(lg, texts["es"]).replace("{min_cell}", str(self.min_cell))
+                for lg in ("es", "en")}
 
     def _alt_bar(self, labels, vals, view, lang) -> str:
         pairs = [(str(lab), v) for lab, v in zip(labels, vals, strict=True) if v is not None]
@@ -944,6 +952,8 @@ PROVENANCE_COLUMNS = ({"es": "Archivo", "en": "File"}, {"es": "Tipo", "en": "Kin
                       {"es": "Leídas", "en": "Read"}, {"es": "Aceptadas", "en": "Accepted"},
                       {"es": "En cuarentena", "en": "Quarantined"})
 BETTER = catalogue(__name__, "BETTER")
+#: Notes of the site's charts (a view may give its own: :attr:`territoria.steps.View.suppressed_note`).
+NOTES = catalogue(__name__, "NOTES")
 
 
 #: Lines of a methodology page for readers of the repository, who have no language switch:

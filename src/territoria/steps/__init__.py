@@ -74,6 +74,10 @@ class View:
         For ``table``: ``{column: {"es": header, "en": header}}`` in display order.
     percent : bool
         Values are shares in [0, 1] shown as %.
+    suppressed_note : dict
+        For ``bar``: why a bar left out (``*``) is not published, ``{"es": ..., "en": ...}``
+        with an optional ``{min_cell}`` (``city.yml: min_cell_size``); empty: the site's
+        default, too few people.
     """
 
     key: str
@@ -89,6 +93,7 @@ class View:
     group: str = "group_{lang}"
     columns: dict = field(default_factory=dict)
     percent: bool = False
+    suppressed_note: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ STAGE_LABELS = {"design": ("diseño del proceso", "process design"),
                 "impact": ("incidencia en las decisiones", "pathways to impact")}
 
 MESSAGES = catalogue(__name__)
+#: Why a zone's bar is not published: too few territories (not people) in it; ``{min_cell}``
+#: is ``city.yml: min_cell_size`` (:func:`zone_summary`).
+ZONE_NOTE = MESSAGES["zone_suppressed"]
 
 SECTION = Section(
     step=STEP,
@@ -60,13 +63,14 @@ SECTION = Section(
              columns={"finding_{lang}": {"es": "Hallazgo", "en": "Finding"}}),
         View("zones_block_coverage", "bar",
              {"es": "Cobertura de manzanas por zona (mediana)", "en": "Block coverage by zone (median)"},
-             percent=True),
+             percent=True, suppressed_note=ZONE_NOTE),
         View("zones_pct_unsafe_colonia", "bar",
              {"es": "Personas que se sienten inseguras en su colonia, por zona (mediana)",
-              "en": "People who feel unsafe in their colonia, by zone (median)"}, percent=True),
+              "en": "People who feel unsafe in their colonia, by zone (median)"},
+             percent=True, suppressed_note=ZONE_NOTE),
         View("zones_followup_fulfilment_rate", "bar",
              {"es": "Acuerdos cumplidos por zona (mediana)", "en": "Agreements fulfilled by zone (median)"},
-             percent=True),
+             percent=True, suppressed_note=ZONE_NOTE),
         View("process_comparison", "bar",
              {"es": "Dónde es más débil el proceso (0 = peor, 100 % = mejor)",
               "en": "Where the process is weakest (0 = worst, 100% = best)"},
