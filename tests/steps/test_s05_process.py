@@ -86,6 +86,45 @@ def test_activity_counts_match_store(ctx, tids):
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi))
 
 
+def test_agreements_signed_use_step_04s_cut_off(ctx, tids):
+    """Step 05 counts meetings, agreements and signatures up to step 04's cut-off date (one
+    rule, :func:`territoria.steps.common.resolve_as_of`): without it the two pages disagreed
+    for any ``period_end`` before the last record."""
+    import dataclasses
+    import datetime as dt
+
+    from territoria.steps import s04_followup as s04
+    from territoria.steps.common import resolve_as_of
+
+    assert s04.resolve_as_of is resolve_as_of  # the same function, not a copy
+    tid, day = tids[0], "2021-06-30"
+    default = s05.activity(ctx, tid)
+    assert (default["as_of"] == s04.analyse(ctx, tid).as_of).all()  # city.yml: period_end
+    early = s05.activity(ctx, tid, as_of=day).iloc[0]
+    late = default.iloc[0]
+    assert early["as_of"] == pd.Timestamp(day)
+    assert 0 < early["agreements"] < late["agreements"]
+    assert early["agreements_signed"] < late["agreements_signed"]
+    # the agreements made by the date are the ones step 04 follows on that date
+    f04 = s04.compute(ctx, tid, as_of=day).indicators_frame().set_index("name")
+    assert early["agreements"] == f04.loc["followup_agreements", "value"]
+    # signed: an update dated up to the cut-off with an accepted status (plain SQL recount)
+    signed = ctx.store.query(
+        "SELECT count(DISTINCT f.agreement_code) AS n FROM followup f JOIN assembly__agreements"
+        " c ON c.agreement_code = f.agreement_code JOIN assembly p ON c._parent_uuid = p._uuid"
+        " WHERE p.territory = ? AND p.date <= ? AND f.update_date <= ? AND f.status IN"
+        " ('agreed', 'in_progress', 'done')", [tid, day, day])["n"].iloc[0]
+    assert early["agreements_signed"] == signed
+    # city.yml: period_end moves both steps' cut-off the same way
+    cfg = ctx.config.model_copy(update={"period_end": dt.date(2021, 6, 30)})
+    moved = dataclasses.replace(ctx, config=cfg)
+    assert s05.activity(moved, tid).iloc[0][["agreements", "agreements_signed"]].tolist() == \
+        early[["agreements", "agreements_signed"]].tolist()
+    assert s04.analyse(moved, tid).as_of == pd.Timestamp(day)
+    r = s05.compute(moved, tid).indicators_frame().set_index("name").loc["agreements_signed"]
+    assert r["value"] == pytest.approx(signed / early["agreements"])
+
+
 def test_small_territory_suppressed(ctx, tids):
     q = s05.load_questionnaire(ctx, tids[0])
     few = q[q["participant_code"].isin(q["participant_code"].unique()[:3])]

@@ -110,6 +110,23 @@ def require_territory(step: str, territory_id) -> str:
     return str(territory_id)
 
 
+def resolve_as_of(ctx, as_of=None) -> pd.Timestamp:
+    """The cut-off date of the agreements' follow-up, one rule for steps 04 and 05: ``as_of``
+    if given, else ``city.yml: period_end``, else today. Agreements made after it, and
+    follow-up updates dated after it, do not count.
+
+    >>> from types import SimpleNamespace
+    >>> import datetime as dt
+    >>> ctx = SimpleNamespace(config=SimpleNamespace(period_end=dt.date(2024, 12, 31)))
+    >>> resolve_as_of(ctx), resolve_as_of(ctx, "2023-06-30")
+    (Timestamp('2024-12-31 00:00:00'), Timestamp('2023-06-30 00:00:00'))
+    """
+    if as_of is not None and str(as_of).strip():
+        return pd.Timestamp(as_of).normalize()
+    end = getattr(ctx.config, "period_end", None)
+    return pd.Timestamp(end) if end else pd.Timestamp.today().normalize()
+
+
 def territory_info(ctx: StepContext, step: str, territory_id) -> dict:
     """The territory's catalogue row (name, zone, population...) for a territory step; a clear
     error when the notebook was run without a territory or with an unknown one.

@@ -4,7 +4,8 @@ The notebook ``notebooks/04_followup.ipynb`` calls these functions section by se
 
 1. :func:`analyse` loads the territory's agreements and their update history and rebuilds the
    state of every agreement on one date (``as_of``: the parameter, else ``city.yml:
-   period_end``, else today) with :func:`territoria.ledger.model.state_as_of`. The history
+   period_end``, else today: :func:`territoria.steps.common.resolve_as_of`, the rule step 05
+   also follows) with :func:`territoria.ledger.model.state_as_of`. The history
    comes from the ledger tables when someone ran ``territoria ledger sync`` (they may also hold
    corrections and Decidim imports); otherwise it is built in memory from the survey tables
    with :func:`territoria.ledger.surveys.frames_from_surveys` (notebooks never write);
@@ -56,7 +57,7 @@ from territoria.ledger.model import (
 )
 from territoria.ledger.surveys import frames_from_surveys
 from territoria.steps import StepResult, common
-from territoria.steps.common import memoized
+from territoria.steps.common import memoized, resolve_as_of
 from territoria.steps.registry import step_by_id
 
 STEP = "04_followup"
@@ -121,20 +122,6 @@ class FollowupAnalysis:
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     agenda: pd.DataFrame | None = None
     city: object = None  # the CityConfig whose department labels the tables show
-
-
-def resolve_as_of(ctx, as_of=None) -> pd.Timestamp:
-    """The cut-off date: ``as_of`` if given, else ``city.yml: period_end``, else today.
-
-    >>> from types import SimpleNamespace
-    >>> ctx = SimpleNamespace(config=SimpleNamespace(period_end=dt.date(2024, 12, 31)))
-    >>> resolve_as_of(ctx), resolve_as_of(ctx, "2023-06-30")
-    (Timestamp('2024-12-31 00:00:00'), Timestamp('2023-06-30 00:00:00'))
-    """
-    if as_of is not None and str(as_of).strip():
-        return pd.Timestamp(as_of).normalize()
-    end = getattr(ctx.config, "period_end", None)
-    return pd.Timestamp(end) if end else pd.Timestamp.today().normalize()
 
 
 _FOLLOWUP_COLS = ("agreement_code", "territory", "update_date", "status", "progress",

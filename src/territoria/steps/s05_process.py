@@ -11,7 +11,7 @@ The notebook ``notebooks/05_process.ipynb`` calls these functions one per sectio
 4. :func:`repeated_items`: start-versus-end change of the items asked twice (paired, d_z
    with interval);
 5. :func:`activity`: what the activity data say about pathways to impact (agreements per
-   assembly, share of agreements that reached a signed status);
+   assembly, share of agreements that reached a signed status), on step 04's cut-off date;
 6. :func:`iap2_table`: each mechanism on the IAP2 spectrum;
 7. :func:`scorecard` and :func:`scorecard_plot`: the territory's scorecard with intervals;
 8. :func:`compute`: the indicators and tables the territory page shows;
@@ -39,14 +39,17 @@ from territoria.analysis import process_eval as pe
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import catalogue, check_language, tr
+from territoria.ledger.model import COMMITTED
 from territoria.steps import StepResult, common
+from territoria.steps.common import resolve_as_of
 from territoria.steps.registry import step_by_id
 
 STEP = "05_process"
 SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
-#: Follow-up statuses that mean a department signed the agreement.
-SIGNED_STATUSES = ("agreed", "in_progress", "done")
+#: Follow-up statuses that mean a department signed (accepted) the agreement: the statuses
+#: step 04 counts as committed (:data:`territoria.ledger.model.COMMITTED`).
+SIGNED_STATUSES = COMMITTED
 
 MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
@@ -213,31 +216,48 @@ def repeated_items(q: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
     return suppress(r, "n", min_count=min_cell, value_cols=vals, secondary=False)
 
 
-def activity(ctx, territory_id: str | None) -> pd.DataFrame:
-    """Activity indicators of pathways to impact, per territory.
+def activity(ctx, territory_id: str | None, *, as_of=None) -> pd.DataFrame:
+    """Activity indicators of pathways to impact, per territory, on the cut-off date.
+
+    Parameters
+    ----------
+    ctx : StepContext
+    territory_id : str or None
+        One territory, or every one (None).
+    as_of : date-like, optional
+        The cut-off date, by step 04's rule (:func:`territoria.steps.common.resolve_as_of`:
+        this date, else ``city.yml: period_end``, else today), so both steps count the same
+        agreements: meetings held after it, and follow-up updates dated after it, do not
+        count.
 
     Returns
     -------
     DataFrame
         One row per territory: ``territory``, ``assemblies``, ``assemblies_with_agreement``,
         ``agreements``, ``agreements_followed`` (with at least one follow-up update),
-        ``agreements_signed`` (latest status agreed, in progress or done, or any earlier
-        update with such a status).
+        ``agreements_signed`` (some update up to the cut-off date with the status agreed, in
+        progress or done), ``as_of``.
 
     Notes
     -----
-    "Signed" = a department accepted the agreement (status ``agreed`` or later); agreements
-    cancelled or rejected after being agreed still count as signed. The share of *agenda items*
-    with a signed agreement needs the agenda-agreement link, which the store does not keep yet.
+    "Signed" = a department accepted the agreement (status ``agreed`` or later) by the cut-off
+    date; agreements cancelled or rejected after being agreed still count as signed (as in step
+    04's "accepted (incl. later cancelled)"). A meeting without a date counts (as an undated
+    agreement does in step 04). The share of *agenda items* with a signed agreement needs the
+    agenda-agreement link, which the store does not keep yet.
     """
-    params, where = [], ""
+    when = resolve_as_of(ctx, as_of)
+    day = when.date()
+    params: list = [day]
+    where = " WHERE (p.date IS NULL OR CAST(p.date AS DATE) <= ?)"
     if territory_id is not None:
-        where, params = " WHERE p.territory = ?", [territory_id]
+        where += " AND p.territory = ?"
+        params.append(territory_id)
     st = ctx.store
     cols = ["territory", "assemblies", "assemblies_with_agreement", "agreements",
             "agreements_followed", "agreements_signed"]
     if not st.has_table("assembly"):
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols + ["as_of"])
     has_ag = st.has_table("assembly__agreements")
     has_fu = st.has_table("followup")
     ag_join = ("LEFT JOIN (SELECT _parent_uuid, count(*) AS n_ag FROM assembly__agreements "
@@ -253,14 +273,17 @@ def activity(ctx, territory_id: str | None) -> pd.DataFrame:
             "SELECT p.territory, count(DISTINCT f.agreement_code) AS agreements_followed, "
             f"count(DISTINCT CASE WHEN f.status IN ({signed}) THEN f.agreement_code END) "
             "AS agreements_signed FROM assembly__agreements c JOIN assembly p "
-            "ON c._parent_uuid = p._uuid JOIN followup f ON f.agreement_code = c.agreement_code"
-            f"{where} GROUP BY 1 ORDER BY 1", params)
+            "ON c._parent_uuid = p._uuid JOIN followup f ON f.agreement_code = c.agreement_code "
+            "AND CAST(f.update_date AS DATE) <= ?"
+            f"{where} GROUP BY 1 ORDER BY 1", [day, *params])
         asm = asm.merge(fu, on="territory", how="left")
     for c in cols[1:]:
         if c not in asm.columns:
             asm[c] = 0
         asm[c] = asm[c].fillna(0).astype(int)
-    return asm[cols]
+    out = asm[cols].copy()
+    out["as_of"] = when
+    return out
 
 
 def activity_rows(act: pd.DataFrame) -> pd.DataFrame:
@@ -418,8 +441,8 @@ def _city_view(comp: pd.DataFrame, card: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------
 def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFrame | None = None,
             questionnaire: pd.DataFrame | None = None, act: pd.DataFrame | None = None,
-            card: pd.DataFrame | None = None, repeated: pd.DataFrame | None = None
-            ) -> StepResult:
+            card: pd.DataFrame | None = None, repeated: pd.DataFrame | None = None,
+            as_of=None) -> StepResult:
     """Everything step 05 records for one territory.
 
     Parameters
@@ -435,6 +458,8 @@ def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFra
         What the notebook already computed for this territory (:func:`load_questionnaire`,
         :func:`activity`, :func:`scorecard`, :func:`repeated_items`), so it is not computed
         twice; each one not given is computed here.
+    as_of : date-like, optional
+        Cut-off date of the agreements (:func:`activity`; default: step 04's rule).
     """
     check_language(lang)
     if territory_id is None:
@@ -443,7 +468,7 @@ def compute(ctx, territory_id: str | None, *, lang: str = "es", city: pd.DataFra
     ctx.require_territory(territory_id)
     res = StepResult(STEP, territory_id)
     q = load_questionnaire(ctx, territory_id) if questionnaire is None else questionnaire
-    act = activity(ctx, territory_id) if act is None else act
+    act = activity(ctx, territory_id, as_of=as_of) if act is None else act
     if card is not None:
         pass
     elif not q.empty:
