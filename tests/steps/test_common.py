@@ -51,3 +51,70 @@ def test_every_step_section_has_its_texts_in_both_languages():
         for t in texts:
             assert set(t) == {"es", "en"} and all(t.values()), (s.step, t)
         assert len({v.key for v in s.views}) == len(s.views), s.step
+
+
+def _impact_store(tmp_path, joined):
+    """A workspace with three territories (``joined``: their join dates) and 30 months of
+    crime: everything step 06 needs but what ``joined`` leaves out."""
+    import pandas as pd
+
+    from territoria.config import init_workspace
+    from territoria.store import Store
+
+    ws = init_workspace(tmp_path / "ws", name="Prueba")
+    with Store(ws.store_path) as s, s.transaction():
+        ids = ["T1", "T2", "T3"]
+        s.append("territories", pd.DataFrame({
+            "territory_id": ids, "name": ids, "population": [1000.0] * 3,
+            "cohort": [None if d is None else "c1" for d in joined],
+            "joined_on": pd.to_datetime(pd.Series(joined, dtype="object")).dt.date}))
+        months = pd.date_range("2020-01-01", periods=30, freq="MS").date
+        s.append("crime_counts", pd.DataFrame({"territory_id": "T1", "month": months,
+                                               "category": "robo", "count": 3.0}))
+    return ws
+
+
+@pytest.mark.parametrize("joined, needles", [
+    ([None, None, None], {"es": ["fecha de incorporación", "joined_on", "programme.csv"],
+                          "en": ["joining date", "joined_on", "programme.csv"]}),
+    (["2021-01-04", "2021-01-04", "2021-01-04"],
+     {"es": ["nunca entraron", "joined_on vacíos", "programme.csv"],
+      "en": ["never joined", "joined_on empty", "programme.csv"]}),
+])
+def test_a_table_with_rows_but_without_the_values_is_named_by_its_columns(tmp_path, joined,
+                                                                           needles):
+    """Step 06 without join dates said the table ``territories`` was missing; it names what
+    lacks (``territories.joined_on``: join dates, or territories never joined to compare
+    with) and the file that fills it, in both languages; the run's list of what is missing
+    (``missing_inputs.csv``, the coverage page) says ``territories.joined_on``."""
+    ws = _impact_store(tmp_path, joined)
+    ctx = common.open_context(ws.root)
+    try:
+        chk = common.check_inputs(ctx, "06_impact")
+    finally:
+        ctx.close()
+    assert chk.status == "no-data"
+    assert chk.missing[0] == "territories.joined_on" and "territories" not in chk.missing
+    for lang in ("es", "en"):
+        reason = chk.message(lang)
+        assert all(n in reason for n in needles[lang]), reason
+        assert "territoria template programme" in reason
+        assert "«territories»" not in reason and "“territories”" not in reason
+    assert chk.meta()["missing"] == chk.missing
+    assert "joined_on" in chk.meta()["reason_es"] and "joined_on" in chk.meta()["reason_en"]
+
+
+def test_an_empty_table_is_still_named_as_missing(tmp_path):
+    """Without any territory, the table itself is what is missing (not its columns)."""
+    from territoria.config import init_workspace
+    from territoria.store import Store
+
+    ws = init_workspace(tmp_path / "ws", name="Vacía")
+    Store(ws.store_path).close()
+    ctx = common.open_context(ws.root)
+    try:
+        chk = common.check_inputs(ctx, "06_impact")
+    finally:
+        ctx.close()
+    assert chk.missing[0] == "territories"
+    assert "«territories»" in chk.reasons("es")[0]

@@ -255,9 +255,10 @@ class Texts:
 
 INPUT_MESSAGES = catalogue(__name__, "INPUT_MESSAGES", vocabulary=vocabulary.texts)
 
-#: Statuses of a checked input.
-INPUT_OK, MISSING_TABLE, MISSING_COLUMNS, TOO_FEW_ROWS = (
-    "ok", "missing_table", "missing_columns", "too_few_rows")
+#: Statuses of a checked input (``lacking_values``: the table has rows, but too few have the
+#: values the step needs in the input's ``about`` columns, e.g. no join dates).
+INPUT_OK, MISSING_TABLE, MISSING_COLUMNS, TOO_FEW_ROWS, LACKING_VALUES = (
+    "ok", "missing_table", "missing_columns", "too_few_rows", "lacking_values")
 
 
 @dataclass
@@ -270,8 +271,9 @@ class InputCheck:
     territory_id : str or None
     rows : list of dict
         One per declared input: ``table``, ``required``, ``state`` (``ok``,
-        ``missing_table``, ``missing_columns``, ``too_few_rows``), ``rows``, ``min_rows``,
-        ``missing_columns``, ``sections``, ``what_es``, ``what_en``, ``command``.
+        ``missing_table``, ``missing_columns``, ``too_few_rows``, ``lacking_values``),
+        ``rows``, ``min_rows``, ``missing_columns``, ``sections``, ``what_es``, ``what_en``,
+        ``command``, ``about`` (``table.column`` lacking values).
     """
 
     step: str
@@ -293,8 +295,13 @@ class InputCheck:
     @property
     def missing(self) -> list[str]:
         """Tables that are missing or fall short (required, or feeding a section), in
-        declaration order, each once."""
-        return list(dict.fromkeys(r["table"] for r in self.rows if self._short(r)))
+        declaration order, each once; a table that has rows but lacks the values the step
+        needs is named by those columns (``territories.joined_on``)."""
+        out: list[str] = []
+        for r in self.rows:
+            if self._short(r):
+                out.extend(r["about"] if r["state"] == LACKING_VALUES else [r["table"]])
+        return list(dict.fromkeys(out))
 
     @property
     def missing_sections(self) -> list[str]:
@@ -312,6 +319,12 @@ class InputCheck:
             if not self._short(r) or (required_only and not r["required"]):
                 continue
             what = r["what_es"] if lang == "es" else r["what_en"]
+            if r["state"] == LACKING_VALUES:  # the input's own words: what lacks, what fills it
+                lacks = r["lacks"].get(lang, r["lacks"]["es"]).format(
+                    rows=r["rows"], min_rows=r["min_rows"])
+                out.append(tr(INPUT_MESSAGES, LACKING_VALUES, lang, lacks=lacks,
+                              command=r["command"]))
+                continue
             where = tr(INPUT_MESSAGES, "where", lang) if r["per_territory"] else ""
             if r.get("rows_are"):
                 where += tr(INPUT_MESSAGES, "rows_are", lang,
@@ -417,7 +430,8 @@ def check_inputs(ctx: StepContext, step: str, territory_id=None) -> InputCheck:
              "min_rows": inp.min_rows, "missing_columns": [], "sections": list(inp.sections),
              "what_es": inp.source.what["es"], "what_en": inp.source.what["en"],
              "command": inp.source.command, "rows_are": inp.rows_are,
-             "per_territory": tid is not None and (column is not None or "__" in inp.table)}
+             "per_territory": tid is not None and (column is not None or "__" in inp.table),
+             "about": [f"{inp.table}.{c}" for c in inp.about], "lacks": inp.lacks}
         if not ctx.store.has_table(inp.table):
             r["state"] = MISSING_TABLE
         else:
@@ -431,6 +445,9 @@ def check_inputs(ctx: StepContext, step: str, territory_id=None) -> InputCheck:
                 r["rows"] = _count_rows(ctx, inp.table, column, tid, inp.where, inp.count)
                 if r["rows"] < inp.min_rows:
                     r["state"] = TOO_FEW_ROWS
+                    if inp.about and inp.lacks and inp.where and _count_rows(
+                            ctx, inp.table, column, tid) > 0:  # rows, without those values
+                        r["state"] = LACKING_VALUES
         rows.append(r)
     return InputCheck(step, tid, rows)
 

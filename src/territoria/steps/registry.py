@@ -133,6 +133,13 @@ class Input:
         columns. False: only the territory's own rows and rows of no territory. The runner's
         up-to-date check follows it (:mod:`territoria.pipeline.fingerprint`): a change in
         another territory's rows reruns the step only through a city-wide read.
+    about : tuple of str
+        With ``where``: the columns whose values the condition asks for. When the table has
+        rows but too few meet the condition, what is missing is these columns
+        (``territories.joined_on``), not the table.
+    lacks : dict, optional
+        With ``about``: ``{"es": ..., "en": ...}``, what is lacking then, in plain words,
+        and which file or column fills it (``{rows}`` and ``{min_rows}`` may be used).
     """
 
     table: str
@@ -146,6 +153,8 @@ class Input:
     count: str | None = None
     fills: str | None = None
     city_wide: bool | tuple[str, ...] = False
+    about: tuple[str, ...] = ()
+    lacks: dict | None = None
 
     @property
     def matters(self) -> bool:
@@ -205,6 +214,26 @@ _TERRITORY = Input("territories", ("territory_id", "name", "population"), territ
 _CATALOGUE = (Input("zones", ("zone_id", "name"), 1, None, required=False),
               Input("social_index", ("territory_id", "value"), territory_column=_T,
                     required=False))
+#: Step 06 without join dates: what lacks and what fills it (the programme file).
+_NO_JOIN_DATES = {
+    "es": "ninguna colonia tiene fecha de incorporación al programa (joined_on) ni cohorte con "
+          "fecha (cohort): sin ellas no hay un antes y un después que comparar; cárguelas con "
+          "el archivo de programa (programme.csv, con territory_id, priority, cohort y "
+          "joined_on; las cohortes se declaran en city.yml)",
+    "en": "no territory has a programme joining date (joined_on) nor a dated cohort (cohort): "
+          "without them there is no before and after to compare; load them with the programme "
+          "file (programme.csv, with territory_id, priority, cohort and joined_on; cohorts are "
+          "declared in city.yml)"}
+#: ... and without territories that never joined (the comparison group).
+_NO_COMPARISON = {
+    "es": "hay {rows} colonias que nunca entraron al programa (joined_on vacío) y se necesitan "
+          "al menos {min_rows} para compararlas con las que sí entraron: en el archivo de "
+          "programa (programme.csv), las colonias que no han entrado van con cohort y "
+          "joined_on vacíos",
+    "en": "{rows} territories never joined the programme (joined_on empty) and at least "
+          "{min_rows} are needed to compare with those that joined: in the programme file "
+          "(programme.csv), territories that have not joined have cohort and joined_on empty"}
+
 STEPS: tuple[Step, ...] = (
     Step("00_selection", "city",
          {"es": "Selección de territorios", "en": "Territorial selection"},
@@ -288,11 +317,13 @@ STEPS: tuple[Step, ...] = (
              Input("territories", ("territory_id", "population", "joined_on"), 1, None,
                    where="joined_on IS NOT NULL", fills="programme",
                    rows_are={"es": "colonias con fecha de entrada al programa",
-                             "en": "territories with a programme joining date"}),
+                             "en": "territories with a programme joining date"},
+                   about=("joined_on",), lacks=_NO_JOIN_DATES),
              Input("territories", ("territory_id", "population", "joined_on"), 2, None,
                    where="joined_on IS NULL", fills="programme",
                    rows_are={"es": "colonias que nunca entraron al programa (comparación)",
-                             "en": "territories never in the programme (comparison)"}),
+                             "en": "territories never in the programme (comparison)"},
+                   about=("joined_on",), lacks=_NO_COMPARISON),
              Input("crime_counts", ("territory_id", "month", "count"), 24, None,
                    count="count(DISTINCT month)",
                    rows_are={"es": "meses con delitos registrados",
