@@ -179,6 +179,10 @@ def test_a_withheld_score_is_not_judged_and_its_place_tells_nothing(ctx, program
     axes = step.axes_table(a).set_index("axis")["mean_gic"]
     judged = ag[~few & ag["estimate"].notna()].groupby("axis")["estimate"].mean()
     assert np.allclose(axes.reindex(judged.index), judged)  # means of judged items only
+    assert not step.axes_table(a)["n_top"].sum() > (ag["estimate"].notna()
+                                                     & (ag["rank"] <= step.TOP)).sum()
+    by = step.consensus_by_grouping(a).set_index("proposal")
+    assert set(by.loc[by.index.isin(ids), "divisive_es"]) == {"—"}  # not judged either way
     csv = step.agenda_frame(a)
     assert csv.loc[csv["proposal"].isin(ids), "status"].eq("few_votes").all()
 

@@ -406,14 +406,14 @@ def axes_table(a: AgendaAnalysis, top: int = TOP) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``axis, label_es, label_en, n_proposals, n_top`` (in the agenda's top ``top``),
-        ``mean_gic``, ``borda_score`` (mean modified-Borda points per diagnostic ballot),
+        ``axis, label_es, label_en, n_proposals, n_top`` (in the agenda's top ``top``, with a
+        published score), ``mean_gic`` (over the proposals with a published score), ``borda_score`` (mean modified-Borda points per diagnostic ballot),
         ``borda_rank``, ``n_ballots`` (people ranking the axis among their top 3;
         suppressed below ``min_cell`` together with the Borda columns), ``suppressed``.
     """
     ag = agenda_frame(a)
-    g = ag.groupby("axis").agg(n_proposals=("proposal", "size"),
-                               n_top=("rank", lambda r: int((r <= top).sum())),
+    ag = ag.assign(_top=(ag["rank"] <= top) & ag["gic"].notna())  # only judged items
+    g = ag.groupby("axis").agg(n_proposals=("proposal", "size"), n_top=("_top", "sum"),
                                mean_gic=("gic", "mean")).reset_index()
     if len(a.problems):
         b = borda_ranking(a.problems, voter="respondent", proposal="axis", rank="rank")
@@ -541,7 +541,8 @@ def consensus_by_grouping(a: AgendaAnalysis) -> pd.DataFrame:
         ``proposal, label_es, label_en, gic_opinion, gic_opinion_low, gic_opinion_high,
         gic_sex, gic_age_group, gic_tally, divisive`` (opinion groups), ``divisive_sex``,
         ``divisive_age_group``, ``divisive_es/en``, ``gdc`` (shared rejection), sorted by
-        ``gic_opinion``.
+        ``gic_opinion``. A proposal with fewer than ``min_cell`` votes has its scores blanked
+        and ``divisive_es/en`` "—" (not judged).
     """
     r = a.results
     st = r["statements"]
@@ -559,8 +560,9 @@ def consensus_by_grouping(a: AgendaAnalysis) -> pd.DataFrame:
     num = [c for c in out.columns if c.startswith(("gic", "gdc"))]
     out.loc[small, num] = np.nan
     out = _add_labels(out, a)
-    for lg in LANGS:
-        out[f"divisive_{lg}"] = np.where(out["divisive"], _t("yes", lg), _t("no", lg))
+    for lg in LANGS:  # a proposal too few voted on is not judged divisive or not
+        out[f"divisive_{lg}"] = np.where(small, "—", np.where(out["divisive"], _t("yes", lg),
+                                                             _t("no", lg)))
     out = out.drop(columns=["divisive_tally"]).sort_values("gic_opinion", ascending=False,
                                                            na_position="last")
     return out.reset_index(drop=True)
