@@ -183,6 +183,8 @@ def test_a_withheld_score_is_not_judged_and_its_place_tells_nothing(ctx, program
                                                      & (ag["rank"] <= step.TOP)).sum()
     by = step.consensus_by_grouping(a).set_index("proposal")
     assert set(by.loc[by.index.isin(ids), "divisive_es"]) == {"—"}  # not judged either way
+    ind = step.compute(ctx, tid, analysis=a, write_csv=False).indicators_frame().set_index("name")
+    assert ind.loc["agenda_share_divisive", "n"] == (votes >= cut).sum()  # judged ones only
     csv = step.agenda_frame(a)
     assert csv.loc[csv["proposal"].isin(ids), "status"].eq("few_votes").all()
 

@@ -727,10 +727,11 @@ def compute(ctx, territory_id: str, *, lang: str = "es", analysis: AgendaAnalysi
                       ci_high=r0["ci_high"], n=int(r0["n_votes"]), grp=str(r0["proposal"]))
     else:
         res.indicator("agenda_top_consensus", None, suppressed=True)
-    n_div = int(voted["divisive"].sum())
-    lo, hi = jeffreys_interval(n_div, len(voted), level=0.9)
-    res.indicator("agenda_share_divisive", n_div / len(voted) if len(voted) else None,
-                  ci_low=float(lo), ci_high=float(hi), n=len(voted))
+    judged = st[st["n_votes"] >= a.min_cell]  # those too few voted on are not judged
+    n_div = int(judged["divisive"].sum())
+    lo, hi = jeffreys_interval(n_div, len(judged), level=0.9)
+    res.indicator("agenda_share_divisive", n_div / len(judged) if len(judged) else None,
+                  ci_low=float(lo), ci_high=float(hi), n=len(judged))
     stab = top_stability(a)
     res.indicator("agenda_top10_stable", stab["value"], n=stab["n"])
     ch = consensus_change(a)
