@@ -146,3 +146,31 @@ def test_read_only_workspace_snapshot_reads_writer_says_one_line(ws, monkeypatch
         assert "meta" in s.tables()
     with pytest.raises(StoreError, match="Read-only file system"):
         Store(ws.store_path)
+
+
+def test_a_command_waiting_for_its_own_readers_does_not_name_itself(ws):
+    """`territoria run` holds the workspace lock and loads results while one of its notebook
+    processes still closes its read-only connection: it waits, and says nothing of "another
+    command" (which would name the run itself); a stranger's reader is still named."""
+    from territoria.lock import waiting_for
+
+    heard = []
+    with write_lock(ws.store_path, wait=20), waiting_for(20, heard.append):
+        own = _hold(ws.store_path, "ro", 1.0)  # a child of this process
+        try:
+            with Store(ws.store_path, wait=20) as s, s.transaction():
+                s.execute("INSERT INTO meta VALUES ('own', '1')")
+        finally:
+            own.wait()
+    assert heard == []
+
+    # a stranger: not a descendant (the shell starts it in the background and exits, so it
+    # is adopted by init); it says "ready" through the inherited pipe
+    stranger = subprocess.Popen(
+        ["sh", "-c", '"$0" -c "$1" "$2" ro 1.5 &', sys.executable, HOLD, str(ws.store_path)],
+        stdout=subprocess.PIPE, text=True)
+    assert stranger.stdout.readline().strip() == "ready"
+    stranger.wait()
+    with waiting_for(20, heard.append), Store(ws.store_path, wait=20) as s, s.transaction():
+        s.execute("INSERT INTO meta VALUES ('stranger', '1')")
+    assert len(heard) == 1

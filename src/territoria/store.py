@@ -101,14 +101,16 @@ def _connect(path: str, read_only: bool, wait: float) -> duckdb.DuckDBPyConnecti
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             busy = any(b in str(e) for b in _BUSY)
             if busy and not told:
-                notify_waiting(path, holder(path) or _duckdb_holder(str(e)), wait)
+                who = _file_holder(path, str(e))
+                if not _own(who):  # this command's own processes close it in a moment
+                    notify_waiting(path, who, wait)
                 told = True
             if busy and time.monotonic() < deadline:
                 time.sleep(pause)
                 pause = min(pause * 1.5, 0.5)
                 continue
             if busy:
-                raise WorkspaceBusy(busy_message(path, holder(path) or _duckdb_holder(str(e)),
+                raise WorkspaceBusy(busy_message(path, _file_holder(path, str(e)),
                                                  wait)) from None
             raise StoreError(f"{path}: cannot open the store ({first})") from None
 
@@ -123,6 +125,40 @@ def _check_key_of(store: Store, original: Path) -> None:
         check_store_key(store)
     finally:
         store.path = real
+
+
+def _file_holder(path: str, message: str) -> dict[str, Any] | None:
+    """Who keeps the store file from opening: the process DuckDB names, else the holder of
+    the workspace lock.
+
+    The lock's holder is not named when it is this process: a command that holds the
+    workspace lock (``territoria run``) and cannot open its own store is waiting for one of
+    its own processes (a notebook closing its read-only connection), not for "another
+    command".
+    """
+    named = _duckdb_holder(message)
+    if named is not None:
+        return named
+    info = holder(path)
+    return None if info is not None and info.get("pid") == os.getpid() else info
+
+
+def _own(info: dict[str, Any] | None) -> bool:
+    """True when ``info`` names this process or one of its descendants (Linux ``/proc``)."""
+    if info is None or not info.get("pid"):
+        return False
+    pid, me = int(info["pid"]), os.getpid()
+    for _ in range(64):  # walk up the parents
+        if pid == me:
+            return True
+        if pid <= 1:
+            return False
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+    return False
 
 
 def _duckdb_holder(message: str) -> dict[str, Any] | None:
