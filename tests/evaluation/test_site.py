@@ -164,10 +164,10 @@ def test_a_notebook_page_in_a_browser_switches_language_and_fits_a_phone(site):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu"])
+        errors: list = []
         try:
             for width in (390, 1280):
                 page = browser.new_page(viewport={"width": width, "height": 844})
-                errors: list = []
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.goto(url)

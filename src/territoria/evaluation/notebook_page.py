@@ -71,7 +71,9 @@ _NOTE = {
 
 def _text_cell(m: re.Match) -> str:
     opening, body = m.group(1), m.group(2)
-    out, pos, spanish = [], 0, []
+    out: list[str] = []
+    spanish: list[str] = []
+    pos = 0
 
     def flush() -> None:
         text = "".join(spanish).strip()

@@ -241,7 +241,7 @@ def _local_rows(res: pd.DataFrame) -> tuple[list[str], dict]:
         return [], {}
     pos = np.arange(len(res))
     overall = pos[res["territory_id"].isna().to_numpy()]
-    groups = res.groupby("territory_id", sort=True).indices
+    groups = {str(tid): idx for tid, idx in res.groupby("territory_id", sort=True).indices.items()}
     return sorted(groups), {tid: res.iloc[np.sort(np.concatenate([overall, idx]))]
                             for tid, idx in groups.items()}
 
