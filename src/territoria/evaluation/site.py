@@ -31,13 +31,12 @@ from functools import partial
 from io import StringIO
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from territoria import charts
 from territoria.evaluation import notebook_page
 from territoria.evaluation import toc as toc_mod
-from territoria.evaluation.summary import findings
+from territoria.evaluation.summary import PlanFindings
 from territoria.report.pages import safe_name
 
 __all__ = ["build"]
@@ -233,19 +232,6 @@ def _notebook_page(builder, template, path: Path, html: Path, *, plan: dict,
             q=question, anchor=anchor)
 
 
-def _local_rows(res: pd.DataFrame) -> tuple[list[str], dict]:
-    """Territories with results, and for each the rows ``findings`` reads for it (the plan's
-    rows plus its own, in the table's order): one pass over the table instead of one per
-    territory (a plan with 1,300 territories read 4,000 rows 1,300 times)."""
-    if res.empty:
-        return [], {}
-    pos = np.arange(len(res))
-    overall = pos[res["territory_id"].isna().to_numpy()]
-    groups = {str(tid): idx for tid, idx in res.groupby("territory_id", sort=True).indices.items()}
-    return sorted(groups), {tid: res.iloc[np.sort(np.concatenate([overall, idx]))]
-                            for tid, idx in groups.items()}
-
-
 def build(builder, out: Path) -> None:
     """Write the evaluation pages into ``out/evaluations`` (see the module docstring).
 
@@ -285,8 +271,8 @@ def build(builder, out: Path) -> None:
             fbk["territory_id"] = fbk["territory_id"].astype(object).where(
                 fbk["territory_id"].notna(), None)
         nb_dir = builder.ws.output_dir / "evaluations" / name
-        overall = {f["question"]: f for f in findings(res, qs, fbk, plan=name,
-                                                      territory_id=None, min_cell=min_cell)}
+        plan_findings = PlanFindings(res, qs, fbk, plan=name, min_cell=min_cell)
+        overall = {f["question"]: f for f in plan_findings.for_territory(None)}
         pctx = {**p, "ran_at": _date(p["ran_at"]), "min_cell": min_cell,
                 "title_en": p["title_en"] or p["title_es"],
                 "purpose_en": p["purpose_en"] or p["purpose_es"],
@@ -310,14 +296,13 @@ def build(builder, out: Path) -> None:
                     question=text, anchor=anchor)))
             q_ctx.append({**f, "failed": False, "svg_es": svg_es, "svg_en": svg_en,
                           "notebook": href, "anchor": anchor})
-        terr_ids, rows_for = _local_rows(res)
         terr_ctx = []
-        for tid in terr_ids:
+        for tid in plan_findings.territories():
             tname = names.get(tid) or {"es": tid, "en": tid}
             href = f"{name}/territories/{safe_name(tid)}.html"
             pages.append((f"evaluations/{href}", partial(
-                _territory_page, builder, tpl["territory"], folder / href, rows_for[tid], qs,
-                fbk, plan=pctx, territory={"id": tid, "name": tname})))
+                _territory_page, builder, tpl["territory"], folder / href, plan_findings,
+                plan=pctx, territory={"id": tid, "name": tname})))
             terr_ctx.append({"id": tid, "name": tname, "href": href})
         _render(builder, folder / f"{name}.html", tpl["plan"], "../",
                 {"es": f"{p['title_es']} — Territoria", "en": f"{pctx['title_en']} — Territoria"},
@@ -327,12 +312,11 @@ def build(builder, out: Path) -> None:
                          label={"es": "Páginas de evaluación", "en": "Evaluation pages"})
 
 
-def _territory_page(builder, template, path: Path, rows: pd.DataFrame, qs: pd.DataFrame,
-                    fbk: pd.DataFrame, *, plan: dict, territory: dict) -> None:
+def _territory_page(builder, template, path: Path, plan_findings: PlanFindings, *, plan: dict,
+                    territory: dict) -> None:
     """The printable summary of one territory for its assembly."""
     tid, tname = territory["id"], territory["name"]
-    items = findings(rows, qs, fbk, plan=plan["plan"], territory_id=tid,
-                     min_cell=plan["min_cell"])
+    items = plan_findings.for_territory(tid)
     _render(builder, path, template, "../../../",
             {"es": f"{tname['es']} — {plan['title_es']}",
              "en": f"{tname['en']} — {plan['title_en']}"},
