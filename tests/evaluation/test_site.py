@@ -154,6 +154,40 @@ def test_a_page_that_cannot_be_built_is_reported_and_the_others_written(evaluati
     assert sorted(p.name for p in written.iterdir()) == ["crime.html", "process.html"]
 
 
+def test_evaluate_run_keeps_the_previous_pages_when_one_cannot_be_built(evaluation_ws, tmp_path,
+                                                                        monkeypatch):
+    from territoria.evaluation.runner import publish_evaluations
+    from territoria.exceptions import PipelineError
+
+    ws = Workspace(shutil.copytree(evaluation_ws.root, tmp_path / "ws",
+                                   ignore=shutil.ignore_patterns("site", ".site*")))
+    folder = publish_evaluations(ws)
+    before = _files(folder)
+    assert "classroom/notebooks/crime.html" in before
+    monkeypatch.setattr(eval_site, "_notebook_page", _fails)
+    with pytest.raises(PipelineError, match="3 evaluation page.*could not be built"):
+        publish_evaluations(ws)
+    assert _files(folder) == before
+
+
+def _fails(*args, **kwargs):
+    raise ValueError("bad notebook")
+
+
+def test_texts_from_the_store_are_escaped(evaluation_ws, tmp_path):
+    from territoria.store import Store
+
+    ws = Workspace(shutil.copytree(evaluation_ws.root, tmp_path / "ws",
+                                   ignore=shutil.ignore_patterns("site", ".site*")))
+    with Store(ws.store_path) as s, s.transaction():
+        s.execute("UPDATE evaluation_questions SET text_en = '<script>alert(1)</script>' "
+                  "WHERE question = 'process'")
+        s.execute("UPDATE evaluation_plans SET title_es = 'Plan <b>x</b> & \"y\"'")
+    page = _page(publish(ws, workers=1).parent, "process")
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>x</b>" not in page and "Plan &lt;b&gt;x&lt;/b&gt; &amp; &#34;y&#34;" in page
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_a_notebook_page_in_a_browser_switches_language_and_fits_a_phone(site):
@@ -170,6 +204,7 @@ def test_a_notebook_page_in_a_browser_switches_language_and_fits_a_phone(site):
                 page = browser.new_page(viewport={"width": width, "height": 844})
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
                 page.on("pageerror", lambda e: errors.append(str(e)))
+                errors.clear()  # (axe reading the stylesheets of a file:// page logs some)
                 page.goto(url)
                 h1 = page.locator("main h1")
                 assert h1.inner_text().startswith("Evaluación: una pregunta de un plan")
@@ -182,6 +217,19 @@ def test_a_notebook_page_in_a_browser_switches_language_and_fits_a_phone(site):
                 assert not page.get_by_text("Cambio en quienes se sienten").first.is_visible()
                 assert page.get_by_text("This version of the notebook leaves out").is_visible()
                 assert errors == []
+                axe = _axe()
+                if axe is not None:  # no serious or critical accessibility violation
+                    found = [(v["id"], v["impact"]) for v in axe.run(page).response["violations"]
+                             if v["impact"] in ("serious", "critical")]
+                    assert found == [], (width, found)
                 page.close()
         finally:
             browser.close()
+
+
+def _axe():
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        return None
+    return Axe()
