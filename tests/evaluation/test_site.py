@@ -1,7 +1,7 @@
 """The evaluation pages of the site (:mod:`territoria.evaluation.site`): the executed notebooks
 inside the site's page like the steps' annex pages, with the language switch and links back to
-the report and the city; every link opens; the templates are compiled once per publish; the
-page workers of ``publish -j N`` give the same pages, byte for byte."""
+the report and the city; every link opens; the templates are compiled once per publish. (The
+page workers of ``publish -j N`` giving the same pages: tests/report/test_site_parallel.py.)"""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pytest
 
 from territoria.config import Workspace
 from territoria.evaluation import site as eval_site
-from territoria.report import site as site_mod
-from territoria.report.site import SiteBuilder, publish
+from territoria.report.site import publish
 
 NOTEBOOKS = ("process", "safety", "crime")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -111,28 +110,6 @@ def test_templates_are_compiled_once_per_publish(evaluation_ws, tmp_path, monkey
 def _files(site: Path) -> dict:
     root = site.resolve()
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def test_page_workers_give_the_same_pages_byte_for_byte(evaluation_ws, tmp_path, monkeypatch):
-    if not site_mod._can_fork():
-        pytest.skip("pages are rendered in forked processes on Linux only")
-    ws = Workspace(shutil.copytree(evaluation_ws.root, tmp_path / "ws",
-                                   ignore=shutil.ignore_patterns("site", ".site*")))
-    serial = _files(publish(ws, workers=1).parent)
-    forked = []
-    original = SiteBuilder._render_forked
-
-    def spy(self, pages, write_page, workers, bar):
-        forked.append((tuple(pages), workers))
-        return original(self, pages, write_page, workers, bar)
-
-    monkeypatch.setattr(SiteBuilder, "_render_forked", spy)
-    parallel = _files(publish(ws, workers=2).parent)
-    evaluation = [pages for pages, w in forked if pages[0].startswith("evaluations/")]
-    assert len(evaluation) == 1 and len(evaluation[0]) == 3 + 18  # notebooks, summaries
-    assert all(w == 2 for _, w in forked)
-    assert sorted(parallel) == sorted(serial)
-    assert [k for k in serial if serial[k] != parallel[k]] == []
 
 
 def test_a_page_that_cannot_be_built_is_reported_and_the_others_written(evaluation_ws,
