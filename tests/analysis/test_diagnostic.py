@@ -183,3 +183,43 @@ def test_errors_and_missing_answers():
         problem_shares(r.drop(columns="problems"), weight="w")
     with pytest.raises(AnalysisError, match="unknown option"):
         problem_shares(r, weight="w", cluster="block")
+
+
+# --- every territory in one pass (safety_levels / pick_safety) --------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from territoria.analysis.diagnostic import (  # noqa: E402
+    pick_safety,
+    safety_levels,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(12, 120),
+       missing=st.floats(0, 0.4))
+def test_one_pass_gives_each_territorys_comparison_bit_for_bit(seed, n, missing):
+    rng = np.random.default_rng(seed)
+    terr = rng.choice(["t1", "t2", "t3", "t4", "t5"], n)
+    zone = np.where(np.isin(terr, ["t1", "t2", "t3"]), "z1", "z2")
+    answers = rng.choice(["1", "2", "9"], n).astype(object)
+    answers[rng.random(n) < missing] = None
+    r = pd.DataFrame({"territory": terr, "zone": zone, "safety_colonia": answers,
+                      "block": [f"{t}-b{b}" for t, b in zip(terr, rng.integers(0, 3, n), strict=True)],
+                      "weight": rng.uniform(0.5, 40, n)})
+    levels = safety_levels(r, weight="weight", strata="territory", psu="block",
+                           lonely_psu="adjust")
+    for t in sorted(set(terr)):
+        want = safety_comparison(r, t, weight="weight", strata="territory", psu="block",
+                                 lonely_psu="adjust")
+        pd.testing.assert_frame_equal(pick_safety(levels, t), want, check_exact=True)
+
+
+def test_pick_safety_refuses_what_safety_comparison_refuses():
+    r = pd.DataFrame({"territory": ["a", "a", "b"], "zone": ["z1", "z2", "z1"],
+                      "safety_colonia": ["1", "2", "2"], "w": 1.0})
+    levels = safety_levels(r, weight="w")
+    with pytest.raises(AnalysisError, match="one zone"):
+        pick_safety(levels, "a")
+    with pytest.raises(AnalysisError, match="no responses"):
+        pick_safety(levels, "zz")

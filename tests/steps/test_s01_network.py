@@ -201,3 +201,20 @@ def test_city_interval_does_not_depend_on_the_order_rows_come_back(ctx, water, m
     cols = ["name", "grp", "value", "ci_low", "ci_high"]
     pd.testing.assert_frame_equal(first.loc[city, cols].reset_index(drop=True),
                                   second.loc[city, cols].reset_index(drop=True))
+
+
+def test_city_representation_is_read_back_identical(ctx):
+    """The city's bootstrap, computed once per store state, is what computing it gives."""
+    from territoria.analysis import participation as part
+    from territoria.steps import citywide
+    from territoria.steps import s01_network as s01
+
+    units, census = s01._city_units(ctx)
+    want = part.representativeness(units, census, n_boot=200, seed=3)
+    citywide._MEMORY.clear()
+    got, dissim = s01.city_representation(ctx, n_boot=200, seed=3)
+    citywide._MEMORY.clear()  # read back from the workspace's file, as another notebook does
+    again, _ = s01.city_representation(ctx, n_boot=200, seed=3)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    pd.testing.assert_frame_equal(again, want, check_exact=True)
+    assert dissim["level"].tolist() == ["city"]

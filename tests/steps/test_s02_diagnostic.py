@@ -154,3 +154,15 @@ def test_notebook_runs(sample_ws, repo_root, tmp_path, water):
     names = {i["name"] for i in side["indicators"]}
     assert {"top_problem_share", "pct_unsafe_colonia", "problem_share"} <= names
     assert {"problems", "groups", "safety", "places"} <= set(side["tables"])
+
+
+def test_city_figures_computed_once_equal_each_territorys_own(ctx):
+    """The city-wide cache (city_safety) gives every territory the numbers that estimating
+    its comparison on the whole city-wide survey gives."""
+    from territoria.analysis import diagnostic as dg
+
+    city = s02.weighted_responses(ctx, columns=["safety_colonia"])
+    levels = s02.city_safety(ctx)
+    for t in sorted(city["territory"].unique()):
+        want = dg.safety_comparison(city, t, weight="weight", strata="territory", **s02.DESIGN)
+        assert dg.pick_safety(levels, t).equals(want), t

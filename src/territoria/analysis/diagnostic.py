@@ -485,6 +485,92 @@ def safety_comparison(
     return out[["level", "unit", "estimate", "se", "ci_low", "ci_high", "n", "deff"]]
 
 
+def safety_levels(
+    responses: pd.DataFrame,
+    *,
+    weight: str,
+    col: str = "safety_colonia",
+    territory_col: str = "territory",
+    zone_col: str = "zone",
+    **design,
+) -> pd.DataFrame:
+    """Perceived insecurity of every territory, every zone and the city, in one pass.
+
+    Each territory and each zone is a domain of the city-wide design, estimated exactly as
+    :func:`safety_comparison` estimates it (same domain mask, same arithmetic), so
+    :func:`pick_safety` gives, for any territory, the very numbers
+    :func:`safety_comparison` gives, while the whole city is gone through once instead of
+    once per territory.
+
+    Returns
+    -------
+    DataFrame
+        ``level`` (``territory``, ``zone``, ``city``), ``unit`` (id), ``zone`` (a territory's
+        zone; missing for zones, the city, and territories with none or several), ``zones`` (number of zones a territory's
+        responses name), then ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n``, ``deff``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"territory": ["a", "a", "b", "c"], "zone": ["z1", "z1", "z1", "z2"],
+    ...                   "safety_colonia": ["2", "1", "2", "2"], "w": 1.0})
+    >>> safety_levels(r, weight="w")[["level", "unit", "zone", "estimate"]]
+           level unit zone  estimate
+    0  territory    a   z1  0.500000
+    1  territory    b   z1  1.000000
+    2  territory    c   z2  1.000000
+    3       zone   z1  NaN  0.666667
+    4       zone   z2  NaN  1.000000
+    5       city  all  NaN  0.750000
+    """
+    design = _design(design)
+    _need(responses, [territory_col, zone_col, col])
+    zones = responses.groupby(territory_col, sort=True)[zone_col].agg(
+        lambda z: list(pd.unique(z.dropna())))
+    parts = []
+    for level, by in (("territory", territory_col), ("zone", zone_col), ("city", None)):
+        r = perceived_unsafe(responses, weight=weight, col=col, by=by, **design)
+        if by:
+            r = r.rename(columns={by: "unit"})
+        r = r.assign(level=level, unit=r["unit"] if by else "all")
+        parts.append(r)
+    out = pd.concat(parts, ignore_index=True)
+    own = out["unit"].map(zones).where(out["level"] == "territory")
+    out["zones"] = [len(z) if isinstance(z, list) else 0 for z in own]
+    out["zone"] = [z[0] if isinstance(z, list) and len(z) == 1 else None for z in own]
+    return out[["level", "unit", "zone", "zones", "estimate", "se", "ci_low", "ci_high", "n",
+                "deff"]]
+
+
+def pick_safety(levels: pd.DataFrame, territory: str) -> pd.DataFrame:
+    """One territory's rows of :func:`safety_levels`: the :func:`safety_comparison` table.
+
+    Raises
+    ------
+    AnalysisError
+        The territory has no responses, or its responses name more than one zone (or none).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"territory": ["a", "a", "b", "c"], "zone": ["z1", "z1", "z1", "z2"],
+    ...                   "safety_colonia": ["2", "1", "2", "2"], "w": 1.0})
+    >>> pick_safety(safety_levels(r, weight="w"), "b").equals(
+    ...     safety_comparison(r, "b", weight="w"))
+    True
+    """
+    mine = levels[(levels["level"] == "territory") & (levels["unit"] == territory)]
+    if mine.empty:
+        raise AnalysisError(f"territory '{territory}' has no responses in column 'territory'")
+    if int(mine["zones"].iloc[0]) != 1:
+        raise AnalysisError(f"territory '{territory}' must belong to one zone, found "
+                            f"{int(mine['zones'].iloc[0])}")
+    zone = mine["zone"].iloc[0]
+    rows = pd.concat([mine, levels[(levels["level"] == "zone") & (levels["unit"] == zone)],
+                      levels[levels["level"] == "city"]], ignore_index=True)
+    return rows[["level", "unit", "estimate", "se", "ci_low", "ci_high", "n", "deff"]]
+
+
 def ensu_places(
     responses: pd.DataFrame,
     *,

@@ -137,21 +137,13 @@ _RESULT_COLS = {
 
 def table_digest(store: Store, table: str, columns: list[str] | None = None,
                  where: str | None = None, params: list[Any] | None = None) -> str:
-    """Order-independent digest ``count|sum|xor`` of a table's row hashes.
+    """Order-independent digest ``count|sum|xor`` of a table's row hashes
+    (:meth:`territoria.store.Store.digest`).
 
     A missing table digests like an empty one (``"0|0|0"``): tables such as ``results`` appear
     on first use, and their appearance alone must not make notebooks out of date.
     """
-    if not store.has_table(table):
-        return "0|0|0"
-    have = store.columns(table)
-    cols = [c for c in (columns or have) if c in have]
-    sel = ", ".join(quote_ident(c) for c in cols) or "1"
-    sql = (f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0), coalesce(bit_xor(hash(t)), 0) "
-           f"FROM (SELECT {sel} FROM {quote_ident(table)}"
-           + (f" WHERE {where}" if where else "") + ") t")
-    n, s, x = store.row(sql, params)
-    return f"{n}|{s}|{x}"
+    return store.digest(table, columns, where, params)
 
 
 def data_state_digest(store: Store, city_yml: bytes = b"") -> str:

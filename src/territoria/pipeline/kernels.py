@@ -95,6 +95,8 @@ DEFAULT_PRELOAD = (
     "pandas.core.reshape.reshape",
     "territoria.steps.common",
     "territoria.steps.display",  # the notebooks' tables (its warm_cache reads the catalogue)
+    "territoria.steps.citywide",  # its warm_cache digests the code (key of city-wide results)
+    "territoria.vocabulary",  # its warm_cache reads the forms' choice lists
     *(s.module for s in STEPS),  # every step module, from the one step registry
     "sklearn.cluster",
     "IPython",

@@ -37,7 +37,7 @@ from territoria import vocabulary
 from territoria.analysis import participation as part
 from territoria.analysis.suppression import suppress
 from territoria.i18n import catalogue, check_language, tr
-from territoria.steps import StepResult, common
+from territoria.steps import StepResult, citywide, common
 from territoria.steps.common import require_territory
 from territoria.steps.registry import step_by_id
 
@@ -296,6 +296,37 @@ def _city_units(ctx, *, period_start=None, period_end=None) -> tuple[pd.DataFram
     return units, census
 
 
+def city_representation(ctx, *, n_boot: int = N_BOOT, seed: int = SEED, period_start=None,
+                        period_end=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The city's representation ratios and dissimilarity index, with bootstrap intervals
+    that resample programme territories (:func:`_city_units`).
+
+    The same for every territory of a run: computed once per store state and shared by
+    every territory notebook (:func:`territoria.steps.citywide.cached`).
+
+    Returns
+    -------
+    ratios : DataFrame
+        :func:`~territoria.analysis.participation.representativeness` of the city.
+    dissim : DataFrame
+        :func:`~territoria.analysis.participation.dissimilarity` of the city (``level``
+        city, ``unit`` territories).
+    """
+    def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
+        units, ccensus = _city_units(ctx, period_start=period_start, period_end=period_end)
+        rc = part.representativeness(units, ccensus, n_boot=n_boot, seed=seed)
+        dc = part.dissimilarity(units, ccensus, n_boot=n_boot, seed=seed).assign(
+            level="city", unit="territories")
+        return rc, dc
+    rc, dc = citywide.cached(
+        ctx, "s01_city_representation", compute=compute,
+        reads={"assembly": ["territory", "date", *part.ATTENDANCE_COLUMNS],
+               "census_margins": ["territory_id", "sex", "age_group", "population"]},
+        params={"n_boot": n_boot, "seed": seed, "period_start": period_start,
+                "period_end": period_end})
+    return rc, dc
+
+
 RATIO_COLUMNS = ("sex", "age_group", "label_es", "label_en", "participants",
                  "participant_share", "census_share", "ratio", "ci_low", "ci_high", "ratio_city",
                  "city_ci_low", "city_ci_high", "suppressed")
@@ -335,10 +366,8 @@ def representation(ctx, territory_id: str, assemblies: pd.DataFrame, *, min_cell
                                            else "float64") for c in DISSIM_COLUMNS}))
     r = part.representativeness(assemblies, census, n_boot=n_boot, seed=seed)
     d = part.dissimilarity(assemblies, census, n_boot=n_boot, seed=seed).assign(level="territory")
-    units, ccensus = _city_units(ctx, period_start=period_start, period_end=period_end)
-    rc = part.representativeness(units, ccensus, n_boot=n_boot, seed=seed)
-    dc = part.dissimilarity(units, ccensus, n_boot=n_boot, seed=seed).assign(level="city",
-                                                                             unit="territories")
+    rc, dc = city_representation(ctx, n_boot=n_boot, seed=seed, period_start=period_start,
+                                 period_end=period_end)
     r["ratio_city"] = rc["ratio"].to_numpy()
     r["city_ci_low"] = rc["ci_low"].to_numpy()
     r["city_ci_high"] = rc["ci_high"].to_numpy()

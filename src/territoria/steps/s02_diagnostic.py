@@ -26,6 +26,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -37,7 +39,7 @@ from territoria.analysis.survey import design_weights, poststratify
 from territoria.exceptions import DataError
 from territoria.i18n import catalogue, check_language, tr
 from territoria.report import names as site_names
-from territoria.steps import StepResult, common
+from territoria.steps import StepResult, citywide, common
 from territoria.steps.common import require_territory
 from territoria.steps.registry import step_by_id
 
@@ -257,12 +259,39 @@ def disaggregation(resp: pd.DataFrame, top_axis: str, *, min_cell: int) -> pd.Da
     return out.drop(columns="suppression")
 
 
-def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
+#: What :func:`city_safety` reads from the store (the key of its city-wide cache).
+CITY_SAFETY_READS = {
+    "diagnostic": ["zone", "territory", "block", "sex", "age_group", "safety_colonia"],
+    "blocks": None,
+    "territories": ["territory_id", "population", "households", "blocks_total"],
+    "census_margins": ["territory_id", "sex", "age_group", "population"],
+}
+
+
+def city_safety(ctx) -> pd.DataFrame:
+    """Perceived insecurity of every territory, zone and the city (:func:`~territoria.
+    analysis.diagnostic.safety_levels` on the city-wide weighted survey, territories as
+    strata, blocks as PSUs).
+
+    Computed once per store state and shared by every territory notebook
+    (:func:`territoria.steps.citywide.cached`): the city-wide survey is the same for all of
+    them, and weighting and estimating it is most of the step's time in a large city.
+    """
+    def compute() -> pd.DataFrame:
+        city = weighted_responses(ctx, columns=["safety_colonia"])
+        return dg.safety_levels(city, weight="weight", strata="territory", **DESIGN)
+    return cast(pd.DataFrame, citywide.cached(ctx, "s02_city_safety", reads=CITY_SAFETY_READS,
+                                              compute=compute))
+
+
+def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame | None = None, *,
            min_cell: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Perceived insecurity: territory, zone and city; and the twelve ENSU places.
 
     The comparison uses the city-wide survey with territories as strata and blocks as PSUs,
-    so the three estimates share one design.
+    so the three estimates share one design. ``city`` (the city-wide weighted responses)
+    may be given; by default the city-wide figures come from :func:`city_safety`, computed
+    once for all territories (same numbers).
 
     Returns
     -------
@@ -274,8 +303,11 @@ def safety(ctx, territory_id: str, resp: pd.DataFrame, city: pd.DataFrame, *,
         ``label_es``, ``label_en``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n``
         (people who use the place), ``suppressed``.
     """
-    levels = dg.safety_comparison(city, territory_id, weight="weight", strata="territory",
-                                  **DESIGN)
+    if city is None:
+        levels = dg.pick_safety(city_safety(ctx), territory_id)
+    else:
+        levels = dg.safety_comparison(city, territory_id, weight="weight", strata="territory",
+                                      **DESIGN)
     zone_names = site_names.zones_by_id(ctx.store, getattr(ctx, "config", None))
     for lg in ("es", "en"):
         levels[f"label_{lg}"] = [
@@ -376,9 +408,8 @@ def compute(ctx, territory_id: str, *, lang: str = "es", **_period) -> StepResul
     ctx.require_territory(territory_id)
     m = ctx.min_cell
     resp = weighted_responses(ctx, territory_id)
-    city = weighted_responses(ctx, columns=["safety_colonia"])
     shares, _pairs = problems(ctx, resp, min_cell=m)
     groups = disaggregation(resp, shares.iloc[0]["axis"], min_cell=m)
-    levels, places = safety(ctx, territory_id, resp, city, min_cell=m)
+    levels, places = safety(ctx, territory_id, resp, min_cell=m)
     return build_result(territory_id, resp=resp, shares=shares, groups=groups, levels=levels,
                         places=places)
