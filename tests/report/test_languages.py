@@ -233,3 +233,34 @@ def test_annex_cells_show_one_language_cell_shows_one_language(tmp_path):
 def test_annex_without_english_is_left_alone():
     html = '<div class="text_cell_render x">\n<p>Hola.</p>\n</div>'
     assert one_language(html) == html
+
+
+# -- evaluation notebooks: the notebook's headings and explanations, one language at a time --
+def test_evaluation_notebook_pages_show_one_language_at_a_time(evaluation_ws):
+    """The executed evaluation notebooks (``evaluations/<plan>/notebooks/``) read in each
+    language: the site's frame and switch, the notebook's own text in that language, no fixed
+    word of the other language (outputs show in the language the notebook ran in only)."""
+    publish(evaluation_ws, workers=1)
+    folder = evaluation_ws.site_dir / "evaluations"
+    pages = sorted((folder / "classroom" / "notebooks").glob("*.html"))
+    assert [p.stem for p in pages] == ["crime", "process", "safety"]
+    found = {}
+    for path in [*pages, folder / "index.html", folder / "classroom.html"]:
+        text = visible(path)
+        for lang in ("es", "en"):
+            bad = leaks(text[lang], lang, ["Territoria", "Ciudad Prueba"])
+            if bad:
+                found[f"{path.relative_to(folder)} ({lang})"] = bad
+        if path.parent.name == "notebooks":
+            assert "Evaluación: una pregunta de un plan" in text["es"]
+            assert "Evaluation: one question of a plan" in text["en"]
+            assert "Neighbourhood by neighbourhood" in text["en"]
+            assert "4. Colonia por colonia" in text["es"]
+            assert "Evaluations" in text["en"] and "Evaluaciones" in text["es"]  # the way back
+    assert not found, found
+    process, crime = visible(pages[1]), visible(pages[0])
+    # ran in Spanish: its tables show in Spanish only; ran in English: in English only
+    assert "Estimación" in process["es"] and "Estimación" not in process["en"]
+    assert "leaves out" in process["en"] and "no muestra" not in process["es"]
+    assert "Estimate" in crime["en"] and "Estimate" not in crime["es"]
+    assert "no muestra" in crime["es"]

@@ -53,25 +53,52 @@ def site_files(index) -> dict:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_parallel_publish_is_byte_identical_to_serial(city, monkeypatch):
-    if not site_mod._can_fork():
-        pytest.skip("pages are rendered in forked processes on Linux only")
-    serial = site_files(publish(city, workers=1))
+def publish_serial_and_forked(ws, monkeypatch) -> tuple[dict, dict, list]:
+    """The site of ``ws`` published by 1 and by 2 processes, and (pages, workers) of each
+    forked rendering."""
+    serial = site_files(publish(ws, workers=1))
     forked = []
     original = SiteBuilder._render_forked
 
     def spy(self, pages, write_page, workers, bar):
-        forked.append((len(pages), workers))
+        forked.append((tuple(pages), workers))
         return original(self, pages, write_page, workers, bar)
 
     monkeypatch.setattr(SiteBuilder, "_render_forked", spy)
-    parallel = site_files(publish(city, workers=2))
-    assert forked == [(N, 2), (N, 2)]  # territory pages, then annex pages, in 2 processes
+    return serial, site_files(publish(ws, workers=2)), forked
+
+
+def test_parallel_publish_is_byte_identical_to_serial(city, monkeypatch):
+    if not site_mod._can_fork():
+        pytest.skip("pages are rendered in forked processes on Linux only")
+    serial, parallel, forked = publish_serial_and_forked(city, monkeypatch)
+    # territory pages, then annex pages, in 2 processes
+    assert [(len(pages), w) for pages, w in forked] == [(N, 2), (N, 2)]
     assert sorted(parallel) == sorted(serial)
     assert any(k.startswith("territories/") for k in serial)
     assert any(k.startswith("annex/") for k in serial)
     different = [k for k in serial if serial[k] != parallel[k]]
     assert different == []
+
+
+def test_evaluation_pages_are_rendered_by_the_workers_byte_identical(evaluation_ws, tmp_path,
+                                                                    monkeypatch):
+    """The evaluation pages (territories' summaries, notebooks) go through the same workers."""
+    import shutil
+
+    from territoria.config import Workspace
+
+    if not site_mod._can_fork():
+        pytest.skip("pages are rendered in forked processes on Linux only")
+    ws = Workspace(shutil.copytree(evaluation_ws.root, tmp_path / "ws",
+                                   ignore=shutil.ignore_patterns("site", ".site*")))
+    serial, parallel, forked = publish_serial_and_forked(ws, monkeypatch)
+    evaluation = [pages for pages, w in forked if pages[0].startswith("evaluations/")]
+    assert len(evaluation) == 1 and len(evaluation[0]) == 3 + 18  # notebooks, summaries
+    assert all(w == 2 for _, w in forked)
+    assert sorted(parallel) == sorted(serial)
+    assert any(k.startswith("evaluations/classroom/notebooks/") for k in serial)
+    assert [k for k in serial if serial[k] != parallel[k]] == []
 
 
 def test_a_page_failing_in_a_worker_is_reported_in_page_order(city, monkeypatch):

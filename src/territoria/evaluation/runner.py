@@ -301,6 +301,10 @@ def publish_evaluations(ws: Workspace) -> Path:
         shutil.rmtree(stage, ignore_errors=True)
         try:
             eval_site.build(builder, stage)
+            if builder.page_errors:  # a page that could not be built: keep the old pages
+                page, err = builder.page_errors[0]
+                raise PipelineError(f"{len(builder.page_errors)} evaluation page(s) could not "
+                                    f"be built; first: {page}: {err}")
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise

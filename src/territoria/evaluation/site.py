@@ -15,21 +15,28 @@ plan's minimum cell are suppressed again here. Pages:
 - ``evaluations/<plan>/territories/<id>.html``: the printable plain-language summary of a
   territory for its community assembly (Spanish by default), with the codes residents write on
   the feedback form ``territoria_feedback``;
-- ``evaluations/<plan>/notebooks/<question>.html``: the executed notebooks (technical annex).
+- ``evaluations/<plan>/notebooks/<question>.html``: the executed notebooks (technical annex),
+  inside the site's page like the steps' annex pages, one language at a time
+  (:mod:`territoria.evaluation.notebook_page`), with links back to the report and the city.
+
+The templates are compiled once per publish; the summaries and notebook pages are rendered by
+the site's page workers (``territoria publish -j N``).
 """
 
 from __future__ import annotations
 
 import math
-import shutil
+from collections.abc import Callable
+from functools import partial
 from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 
 from territoria import charts
+from territoria.evaluation import notebook_page
 from territoria.evaluation import toc as toc_mod
-from territoria.evaluation.summary import findings
+from territoria.evaluation.summary import PlanFindings
 from territoria.report.pages import safe_name
 
 __all__ = ["build"]
@@ -58,7 +65,7 @@ PLAN = """
 {% if p.purpose_es %}<p class="lead"><span lang="es">{{ p.purpose_es }}</span><span lang="en">{{ p.purpose_en }}</span></p>{% endif %}
 <p class="note"><span lang="es">{{ p.n_territories }} colonias · corrida del {{ p.ran_at }} · cifras con menos de {{ p.min_cell }} personas suprimidas</span><span lang="en">{{ p.n_territories }} neighbourhoods · run of {{ p.ran_at }} · figures with fewer than {{ p.min_cell }} people suppressed</span></p>
 {% for q in questions %}
-<section>
+<section id="{{ q.anchor }}">
 <h2><span lang="es">{{ loop.index }}. {{ q.text.es }}</span><span lang="en">{{ loop.index }}. {{ q.text.en }}</span></h2>
 {% if q.failed %}<p class="badge warn"><span lang="es">No se pudo responder:</span><span lang="en">Could not be answered:</span> {{ q.error }}</p>{% else %}
 <p><strong><span lang="es">Respuesta.</span><span lang="en">Answer.</span></strong> <span lang="es">{{ q.answer.es }}</span><span lang="en">{{ q.answer.en }}</span></p>
@@ -103,6 +110,20 @@ TERRITORY = """
 {% endfor %}
 <p class="note"><span lang="es">Colonia {{ t.id }}. Las cifras con menos de {{ min_cell }} personas no se publican. Las explicaciones escritas en el formulario no se publican nunca: solo se cuenta cuántas hubo.</span><span lang="en">Neighbourhood {{ t.id }}. Figures with fewer than {{ min_cell }} people are not published. Written explanations on the form are never published: only how many there were is counted.</span></p>
 """
+
+NOTEBOOK = """
+<p class="note noprint"><a href="../../../city.html"><span lang="es">Toda la alcaldía</span><span lang="en">Whole borough</span></a> › <a href="../../index.html"><span lang="es">Evaluaciones</span><span lang="en">Evaluations</span></a> › <a href="../../{{ plan }}.html"><span lang="es">{{ title_es }}</span><span lang="en">{{ title_en }}</span></a></p>
+<p class="lead"><span lang="es">Cálculo completo de la pregunta «{{ q.es }}»: el cuaderno de la evaluación tal como se ejecutó.</span><span lang="en">The full computation of the question “{{ q.en }}”: the evaluation's notebook as it ran.</span></p>
+{% for lang, note in notes %}<p class="note" lang="{{ lang }}">{{ note }}</p>
+{% endfor %}
+<div class="notebook">
+{{ body|safe }}
+</div>
+<p class="note noprint"><a href="../../{{ plan }}.html#{{ anchor }}"><span lang="es">Volver a la pregunta en el informe de la evaluación</span><span lang="en">Back to the question in the evaluation report</span></a></p>
+"""
+
+#: The page templates above, by name (compiled once per publish: :func:`_templates`).
+TEMPLATES = {"index": INDEX, "plan": PLAN, "territory": TERRITORY, "notebook": NOTEBOOK}
 
 _SHARE_LEVELS = {"pct_unsafe_colonia", "design_agree", "delib_agree", "impact_agree",
                  "followup_fulfilment_rate"}
@@ -185,22 +206,49 @@ def _toc_ctx() -> dict | None:
             "text_en": toc_mod.text_alternative(t, "en")}
 
 
-def _render(builder, path: Path, template: str, root: str, title: dict, **ctx) -> None:
-    body = builder.env.from_string(template).render(**ctx)
-    builder.write(path, "page.html", body=body, **builder._ctx(root, title))
+def _templates(env) -> dict:
+    """The page templates compiled by ``env`` (the site's Jinja environment), once."""
+    return {name: env.from_string(text) for name, text in TEMPLATES.items()}
+
+
+def _render(builder, path: Path, template, root: str, title: dict, **ctx) -> None:
+    builder.write(path, "page.html", body=template.render(**ctx), **builder._ctx(root, title))
+
+
+def _notebook_page(builder, template, path: Path, html: Path, *, plan: dict,
+                   question: dict, anchor: str) -> None:
+    """The executed notebook ``html`` of one question inside the site's page, one language at
+    a time (:mod:`territoria.evaluation.notebook_page`)."""
+    ran_in = notebook_page.run_language(html.with_suffix(".ipynb"),
+                                        default=plan["language"])
+    body = notebook_page.one_language(html.read_text(encoding="utf-8"), ran_in)
+    hidden = notebook_page.hidden_parts(body)
+    notes = [(lang, note) for lang in ("es", "en")
+             if (note := notebook_page.missing_note(hidden[lang], lang))]
+    title = {"es": f"Cuaderno: {question['es']} — Territoria",
+             "en": f"Notebook: {question['en']} — Territoria"}
+    _render(builder, path, template, "../../../", title, body=body, notes=notes,
+            plan=plan["plan"], title_es=plan["title_es"], title_en=plan["title_en"],
+            q=question, anchor=anchor)
 
 
 def build(builder, out: Path) -> None:
     """Write the evaluation pages into ``out/evaluations`` (see the module docstring).
 
+    The templates are compiled once; the territories' summaries and the notebooks' pages are
+    rendered by the builder's page workers (``territoria publish -j N``), like the territory
+    pages, and are the same byte for byte whatever the number of workers.
+
     Parameters
     ----------
     builder : territoria.report.site.SiteBuilder
-        Gives the store, the configuration, the Jinja environment and the page context.
+        Gives the store, the configuration, the Jinja environment, the page context and the
+        page workers (``render_pages``).
     out : Path
         The site folder being built.
     """
     store = builder.store
+    tpl = _templates(builder.env)
     folder = Path(out) / "evaluations"
     plans = _table(store, "evaluation_plans")
     plan_rows = []
@@ -208,10 +256,11 @@ def build(builder, out: Path) -> None:
         plan_rows.append({"href": f"{p['plan']}.html", "title_es": p["title_es"],
                           "title_en": p["title_en"] or p["title_es"],
                           "n_territories": p["n_territories"], "ran_at": _date(p["ran_at"])})
-    _render(builder, folder / "index.html", INDEX, "../",
+    _render(builder, folder / "index.html", tpl["index"], "../",
             {"es": "Evaluaciones — Territoria", "en": "Evaluations — Territoria"},
             plans=plan_rows, toc=_toc_ctx())
     names = builder.territories.set_index("territory_id")["name_i18n"].to_dict()
+    pages: list[tuple[str, Callable[[], None]]] = []  # (site page, what writes it)
     for p in plans.to_dict("records") if len(plans) else []:
         name = p["plan"]
         min_cell = int(p["min_cell_size"] or builder.min_cell)
@@ -222,42 +271,54 @@ def build(builder, out: Path) -> None:
             fbk["territory_id"] = fbk["territory_id"].astype(object).where(
                 fbk["territory_id"].notna(), None)
         nb_dir = builder.ws.output_dir / "evaluations" / name
-        overall = {f["question"]: f for f in findings(res, qs, fbk, plan=name,
-                                                      territory_id=None, min_cell=min_cell)}
+        plan_findings = PlanFindings(res, qs, fbk, plan=name, min_cell=min_cell)
+        overall = {f["question"]: f for f in plan_findings.for_territory(None)}
+        pctx = {**p, "ran_at": _date(p["ran_at"]), "min_cell": min_cell,
+                "title_en": p["title_en"] or p["title_es"],
+                "purpose_en": p["purpose_en"] or p["purpose_es"],
+                "language": (str(p.get("languages") or "es").split(",")[0] or "es")}
         q_ctx = []
         for q in qs.sort_values("position").to_dict("records"):
+            text = {"es": q["text_es"], "en": q["text_en"] or q["text_es"]}
+            anchor = safe_name(q["question"])
             if q["status"] != "ok":
-                q_ctx.append({"text": {"es": q["text_es"], "en": q["text_en"] or q["text_es"]},
-                              "failed": True, "error": q["error"]})
+                q_ctx.append({"text": text, "failed": True, "error": q["error"],
+                              "anchor": anchor})
                 continue
             f = overall[q["question"]]
             svg_es, svg_en = _chart(q["detail"], f["text"])
             html = nb_dir / f"{q['question']}.html"
             href = None
             if html.exists():
-                dst = folder / name / "notebooks" / html.name
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(html, dst)
-                href = f"{name}/notebooks/{html.name}"
+                href = f"{name}/notebooks/{safe_name(q['question'])}.html"
+                pages.append((f"evaluations/{href}", partial(
+                    _notebook_page, builder, tpl["notebook"], folder / href, html, plan=pctx,
+                    question=text, anchor=anchor)))
             q_ctx.append({**f, "failed": False, "svg_es": svg_es, "svg_en": svg_en,
-                          "notebook": href})
-        terr_ids = sorted({t for t in res["territory_id"].dropna()}) if len(res) else []
+                          "notebook": href, "anchor": anchor})
         terr_ctx = []
-        for tid in terr_ids:
-            items = findings(res, qs, fbk, plan=name, territory_id=tid, min_cell=min_cell)
+        for tid in plan_findings.territories():
             tname = names.get(tid) or {"es": tid, "en": tid}
             href = f"{name}/territories/{safe_name(tid)}.html"
-            _render(builder, folder / href, TERRITORY, "../../../",
-                    {"es": f"{tname['es']} — {p['title_es']}",
-                     "en": f"{tname['en']} — {p['title_en'] or p['title_es']}"},
-                    t={"id": tid, "name": tname}, items=items, plan=name,
-                    title_es=p["title_es"], title_en=p["title_en"] or p["title_es"],
-                    min_cell=min_cell)
+            pages.append((f"evaluations/{href}", partial(
+                _territory_page, builder, tpl["territory"], folder / href, plan_findings,
+                plan=pctx, territory={"id": tid, "name": tname})))
             terr_ctx.append({"id": tid, "name": tname, "href": href})
-        pctx = {**p, "ran_at": _date(p["ran_at"]), "min_cell": min_cell,
-                "title_en": p["title_en"] or p["title_es"],
-                "purpose_en": p["purpose_en"] or p["purpose_es"]}
-        _render(builder, folder / f"{name}.html", PLAN, "../",
+        _render(builder, folder / f"{name}.html", tpl["plan"], "../",
                 {"es": f"{p['title_es']} — Territoria", "en": f"{pctx['title_en']} — Territoria"},
                 p=pctx, questions=q_ctx,
                 territories=sorted(terr_ctx, key=lambda t: t["name"]["es"]))
+    builder.render_pages([page for page, _ in pages], lambda i: pages[i][1](),
+                         label={"es": "Páginas de evaluación", "en": "Evaluation pages"})
+
+
+def _territory_page(builder, template, path: Path, plan_findings: PlanFindings, *, plan: dict,
+                    territory: dict) -> None:
+    """The printable summary of one territory for its assembly."""
+    tid, tname = territory["id"], territory["name"]
+    items = plan_findings.for_territory(tid)
+    _render(builder, path, template, "../../../",
+            {"es": f"{tname['es']} — {plan['title_es']}",
+             "en": f"{tname['en']} — {plan['title_en']}"},
+            t=territory, items=items, plan=plan["plan"], title_es=plan["title_es"],
+            title_en=plan["title_en"], min_cell=plan["min_cell"])

@@ -28,7 +28,7 @@ from territoria.evaluation.feedback import RESPONSES, finding_id
 from territoria.evaluation.methods import label
 from territoria.i18n import catalogue, tr
 
-__all__ = ["display", "findings", "MESSAGES"]
+__all__ = ["display", "findings", "PlanFindings", "MESSAGES"]
 
 MESSAGES = catalogue(__name__)
 
@@ -99,19 +99,18 @@ def _figure(row, method: str, min_cell: int) -> dict:
     return out
 
 
-def _reading(fb: pd.DataFrame | None, question: str, territory_id, min_cell: int) -> dict:
+def _key(territory_id):
+    """A territory id, or ``None`` for the rows of the plan as a whole (None or NaN)."""
+    return None if territory_id is None or isinstance(territory_id, float) else territory_id
+
+
+def _reading(r: dict | None, min_cell: int) -> dict:
+    """Residents' reading of one finding (``r``: its row of ``evaluation_feedback``)."""
     out = {}
-    sub = pd.DataFrame()
-    if fb is not None and len(fb):
-        m = fb["question"] == question
-        m &= fb["territory_id"].isna() if territory_id is None else (
-            fb["territory_id"] == territory_id)
-        sub = fb[m]
     for lang in ("es", "en"):
-        if sub.empty:
+        if r is None:
             out[lang] = {"head": tr(MESSAGES, "fb_none", lang), "shares": [], "text": ""}
             continue
-        r = sub.iloc[0]
         if bool(r["suppressed"]):
             out[lang] = {"head": tr(MESSAGES, "fb_sup", lang, m=min_cell), "shares": [],
                          "text": ""}
@@ -124,6 +123,58 @@ def _reading(fb: pd.DataFrame | None, question: str, territory_id, min_cell: int
         out[lang] = {"head": tr(MESSAGES, "fb_head", lang, n=int(r["n"])), "shares": shares,
                      "text": tr(MESSAGES, "fb_text", lang, k=int(k_text)) if k_text else ""}
     return out
+
+
+class PlanFindings:
+    """The findings of one plan, its tables read once: :meth:`for_territory` then gives a
+    territory's (or the plan's) findings without going through the tables again, so a plan
+    with thousands of territories costs each page its own rows only.
+
+    Parameters
+    ----------
+    results, questions, feedback, plan, min_cell
+        As for :func:`findings`.
+    """
+
+    def __init__(self, results: pd.DataFrame, questions: pd.DataFrame,
+                 feedback: pd.DataFrame | None, *, plan: str, min_cell: int):
+        self.plan = plan
+        self.min_cell = min_cell
+        self.questions = [q for q in questions.sort_values("position").to_dict("records")
+                          if q["status"] == "ok"]
+        self.rows: dict = {}  # (question, territory or None) -> rows, in the table's order
+        for r in results.to_dict("records"):
+            self.rows.setdefault((r["question"], _key(r["territory_id"])), []).append(r)
+        self.feedback: dict = {}  # (question, territory or None) -> its first row
+        if feedback is not None and len(feedback):
+            for r in feedback.to_dict("records"):
+                self.feedback.setdefault((r["question"], _key(r["territory_id"])), r)
+
+    def territories(self) -> list[str]:
+        """Territories with figures of their own, sorted."""
+        return sorted({t for _, t in self.rows if t is not None})
+
+    def _figures(self, q: dict, where: str | None) -> list[dict]:
+        return [{"indicator": r["indicator"], "grp": r["grp"],
+                 "label": {lg: label(r["indicator"], lg) for lg in ("es", "en")},
+                 **_figure(r, q["method"], self.min_cell)}
+                for r in self.rows.get((q["question"], where), [])]
+
+    def for_territory(self, territory_id: str | None) -> list[dict]:
+        """One finding per question answered (see :func:`findings`)."""
+        out = []
+        for q in self.questions:
+            qid = q["question"]
+            out.append({"code": finding_id(self.plan, qid), "question": qid,
+                        "text": {"es": q["text_es"], "en": q["text_en"] or q["text_es"]},
+                        "method": q["method"],
+                        "local": [] if territory_id is None else self._figures(q, territory_id),
+                        "overall": self._figures(q, None),
+                        "answer": {"es": q["answer_es"], "en": q["answer_en"] or q["answer_es"]},
+                        "limits": {"es": q["limits_es"], "en": q["limits_en"] or q["limits_es"]},
+                        "reading": _reading(self.feedback.get((qid, territory_id)),
+                                            self.min_cell)})
+        return out
 
 
 def findings(results: pd.DataFrame, questions: pd.DataFrame, feedback: pd.DataFrame | None,
@@ -149,25 +200,10 @@ def findings(results: pd.DataFrame, questions: pd.DataFrame, feedback: pd.DataFr
         the territory, each with ``label``, and ``es``/``en`` value, interval, n),
         ``overall`` (figures for all territories), ``answer`` ({es, en}), ``reading``
         (residents' feedback, {es, en}).
+
+    See Also
+    --------
+    PlanFindings : the same for many territories of one plan, its tables read once.
     """
-    out = []
-    for q in questions.sort_values("position").itertuples():
-        if q.status != "ok":
-            continue
-        rq = results[results["question"] == q.question]
-        local, overall = [], []
-        for r in rq.to_dict("records"):
-            item = {"indicator": r["indicator"], "grp": r["grp"],
-                    "label": {lg: label(r["indicator"], lg) for lg in ("es", "en")},
-                    **_figure(r, q.method, min_cell)}
-            if r["territory_id"] is None or (isinstance(r["territory_id"], float)):
-                overall.append(item)
-            elif territory_id is not None and r["territory_id"] == territory_id:
-                local.append(item)
-        out.append({"code": finding_id(plan, q.question), "question": q.question,
-                    "text": {"es": q.text_es, "en": q.text_en or q.text_es},
-                    "method": q.method, "local": local, "overall": overall,
-                    "answer": {"es": q.answer_es, "en": q.answer_en or q.answer_es},
-                    "limits": {"es": q.limits_es, "en": q.limits_en or q.limits_es},
-                    "reading": _reading(feedback, q.question, territory_id, min_cell)})
-    return out
+    return PlanFindings(results, questions, feedback, plan=plan,
+                        min_cell=min_cell).for_territory(territory_id)
