@@ -1,9 +1,10 @@
 """Step 07, city synthesis: how territories compare, and what should change.
 
 It reads what the territory steps recorded (the store's ``indicators``, collected by the runner
-before this city step runs), compares territories and zones on a few key indicators, lists the
-territories that need attention on several fronts at once, recomputes the city-wide process
-comparison (step 05) and writes plain-language findings.
+before this city step runs; step 04's figures at one cut-off date for the whole city, stated
+in the findings: :func:`load_indicators`), compares territories and zones on a few key
+indicators, lists the territories that need attention on several fronts at once, recomputes
+the city-wide process comparison (step 05) and writes plain-language findings.
 
 Examples
 --------
