@@ -137,3 +137,32 @@ def test_a_chart_says_why_its_bars_are_left_out(tiny):
     assert "menos de 5 personas" in html["people"] and "fewer than 5 people" in html["people"]
     assert "colonias" not in p["suppressed_note"]["es"]
     assert "pocas personas" not in html["zone"] + html["people"]
+
+
+def test_step_04_figures_show_with_their_cut_off_date(tiny):
+    """Step 04 tags its figures with its cut-off (grp = the date): a territory page shows
+    them as cards saying the date (they were dropped as a subgroup), a table recorded with
+    that date says it in its caption, and the index map compares territories at one date."""
+    rec = Recorder(tiny.output_dir, "04_followup", "T1")
+    rec.indicator("followup_fulfilment_rate", 0.58, ci_low=0.42, ci_high=0.73, n=36,
+                  grp="2024-12-31")
+    rec.table("overdue", pd.DataFrame({"label_es": ["Bacheo"], "label_en": ["Potholes"],
+                                       "days_overdue": [12]}), as_of="2024-12-31")
+    old = Recorder(tiny.output_dir, "04_followup", "T<2>")  # at another cut-off
+    old.indicator("followup_fulfilment_rate", 0.2, n=40, grp="2023-06-30")
+    with Store(tiny.store_path) as s:
+        collect(s, [rec.save(), old.save()])
+    with Store(tiny.store_path, read_only=True) as s:
+        b = SiteBuilder(tiny, s)
+        cards = {t: b.cards_for(t, ["followup_fulfilment_rate"]) for t in ("T1", "T<2>")}
+        view = next(v for v in b.sections["04_followup"].views if v.key == "overdue")
+        blocks = b.section_blocks("T1", ["04_followup"])
+        city = b.city_indicators
+    assert [c["value"]["es"] for c in cards["T1"]] == ["58 %"]
+    assert cards["T1"][0]["sentence"]["es"].endswith("Cifras al corte del 31 de diciembre de 2024.")
+    assert cards["T1"][0]["sentence"]["en"].endswith("Figures as of 31 December 2024.")
+    assert "30 de junio de 2023" in cards["T<2>"][0]["sentence"]["es"]  # its own page: its date
+    shown = next(v for blk in blocks for v in blk["views"] if v["title"] == view.title)
+    assert "Cifras al corte del 31 de diciembre de 2024." in shown["caption"]["es"]
+    fu = city[city["name"] == "followup_fulfilment_rate"]
+    assert fu["territory_id"].tolist() == ["T1"] and fu["grp"].isna().all()  # one date

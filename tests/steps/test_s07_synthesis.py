@@ -103,3 +103,129 @@ def test_compute_records_the_city_indicators(ctx):
     assert ind.loc["synthesis_attention", "value"] == 1  # T5 only: T6's unsafe is unknown
     assert {"attention", "findings", "comparison", "zones_block_coverage"} <= set(res.tables)
     assert res.tables["attention"]["behind_en"].iloc[0].count(",") == 1
+
+
+# -- step 04's dated figures (grp = cut-off date) ------------------------------------------------
+FU = ("followup_fulfilment_rate", "followup_on_time_rate")
+
+
+def _dated_ctx(rows) -> SimpleNamespace:
+    store = Store(":memory:")
+    with store.transaction():
+        store.append("indicators", pd.DataFrame(rows))
+    return SimpleNamespace(store=store, territories=lambda: TERR.copy(), min_cell=2,
+                           config=CityConfig.model_validate({"name": "X",
+                                                             "period_end": "2024-12-31"}))
+
+
+def _fu_rows(values, day, tids=TERR["territory_id"]):
+    return [{"territory_id": t, "step": "04_followup", "name": "followup_fulfilment_rate",
+             "grp": day, "value": v, "suppressed": False} for t, v in zip(tids, values,
+                                                                          strict=True)]
+
+
+def test_step_04_figures_are_read_at_the_runs_cut_off_once_per_territory():
+    """Step 04 tags its figures with its cut-off (grp): step 07 reads them at the run's
+    cut-off (period_end) when recorded, else the latest; a figure recorded twice counts once;
+    territories at another date are left out and counted."""
+    rows = (_fu_rows([0.1, 0.2, 0.3, 0.4, 0.5], "2024-12-31", TERR["territory_id"][:5])
+            + _fu_rows([0.9], "2024-12-31", ["T1"])                 # T1 twice at that date
+            + _fu_rows([0.99], "2023-06-30", ["T6"]))                # T6 at another date
+    rows[5]["computed_at"] = pd.Timestamp("2025-01-02")  # the later computation wins
+    rows[0]["computed_at"] = pd.Timestamp("2025-01-01")
+    ctx = _dated_ctx(rows)
+    ind = s07.load_indicators(ctx)
+    assert sorted(ind["territory_id"]) == ["T1", "T2", "T3", "T4", "T5"]
+    assert set(ind["as_of"]) == {"2024-12-31"}
+    wide = s07.wide_indicators(ind, s07.KEY_INDICATORS)
+    assert wide.loc["T1", "followup_fulfilment_rate"] == 0.9
+    assert s07.followup_cut_off(ctx, ind) == {"as_of": "2024-12-31", "n": 5, "n_other": 1}
+    older = s07.load_indicators(ctx, as_of="2023-06-30")  # the notebook's as_of
+    assert older["territory_id"].tolist() == ["T6"]
+    none_matches = s07.load_indicators(ctx, as_of="2020-01-01")  # else the latest
+    assert set(none_matches["as_of"]) == {"2024-12-31"}
+    res = s07.compute(ctx)
+    z = res.tables["zones_followup_fulfilment_rate"].set_index("zone_name")
+    assert z.loc["Norte", "estimate"] == pytest.approx(0.3)  # T1 0.9, T2 0.2, T3 0.3
+    assert z.loc["Sur", "estimate"] == pytest.approx(0.45)   # T4 0.4, T5 0.5
+    assert res.meta["zones_followup_fulfilment_rate"] == {"as_of": "2024-12-31"}
+    assert "zones_block_coverage" not in res.meta or not res.meta.get("zones_block_coverage")
+    text = " ".join(res.tables["findings"]["finding_es"])
+    assert "al corte del 31 de diciembre de 2024, en 5 colonias" in text
+    assert "1 colonias con su seguimiento calculado a otra fecha" in text
+    assert "as of 31 December 2024" in " ".join(res.tables["findings"]["finding_en"])
+
+
+@pytest.fixture(scope="module")
+def followup_ws(sample_ws, tmp_path_factory):
+    """A copy of the sample city whose store holds step 04's indicators, as the runner
+    collects them, for the programme territories of the two zones with most of them (at
+    least min_cell_size each: their zone bars are published). Returns (workspace root,
+    territory ids)."""
+    import shutil
+
+    from territoria.report.record import collect
+    from territoria.steps import s04_followup
+    from territoria.steps.common import open_context
+
+    root = tmp_path_factory.mktemp("s07") / "ws"
+    root.mkdir()
+    for name in ("city.yml", ".secret"):
+        shutil.copy(sample_ws.root / name, root / name)
+    shutil.copy(sample_ws.store_path, root / sample_ws.store_path.name)
+    src = open_context(root)
+    try:
+        t = src.territories()
+        prog = t[t["priority"].fillna(False).astype(bool)]
+        zones = prog["zone_name"].value_counts()
+        zones = zones[zones >= src.min_cell].index[:2]
+        ids = sorted(prog.loc[prog["zone_name"].isin(zones), "territory_id"])
+        paths = [s04_followup.compute(src, tid).save(root / "output") for tid in ids]
+    finally:
+        src.close()
+    with Store(root / sample_ws.store_path.name) as store:
+        collect(store, paths)
+    return root, ids
+
+
+def test_city_synthesis_uses_step_04_figures_of_the_sample_city(followup_ws):
+    """On the sample city the zone chart of fulfilled agreements and the follow-up entries of
+    the attention list exist, and their numbers are those step 04 recorded at the cut-off
+    (issue 15: step 07 read only untagged indicators and never saw them)."""
+    from territoria.report.catalogue import load_catalogue
+    from territoria.steps.common import open_context
+
+    root, ids = followup_ws
+    ctx = open_context(root)
+    try:
+        rec = ctx.store.query(
+            "SELECT territory_id, name, value FROM indicators WHERE step = '04_followup' "
+            "AND grp = ? AND NOT suppressed", [str(ctx.config.period_end)])
+        res = s07.compute(ctx)
+        terr = ctx.territories().set_index("territory_id")
+    finally:
+        ctx.close()
+    assert sorted(rec["territory_id"].unique()) == ids
+    recorded = rec.pivot(index="territory_id", columns="name", values="value")
+    z = res.tables["zones_followup_fulfilment_rate"]
+    assert len(z) == 2 and not z["suppressed"].any()
+    for r in z.itertuples():
+        x = recorded["followup_fulfilment_rate"][terr.loc[recorded.index, "zone_name"]
+                                                 == r.zone_name]
+        assert r.n == len(x) >= ctx.min_cell
+        assert r.estimate == pytest.approx(x.median())
+        assert (r.ci_low, r.ci_high) == pytest.approx((x.quantile(0.25), x.quantile(0.75)))
+    assert res.meta["zones_followup_fulfilment_rate"]["as_of"] == str(ctx.config.period_end)
+    # the attention list: territories in the worst fifth of both follow-up rates
+    worst = pd.DataFrame({n: recorded[n] <= recorded[n].quantile(0.2) for n in FU})
+    expect = sorted(worst.index[worst.all(axis=1)])
+    att = res.tables["attention"]
+    assert expect and sorted(att["territory_id"]) == expect
+    names = [load_catalogue()[n].name("es") for n in FU]
+    assert all(b == ", ".join(names) for b in att["behind_es"])
+    ind = res.indicators_frame().set_index("name")
+    assert ind.loc["synthesis_median_followup_fulfilment_rate", "value"] == pytest.approx(
+        recorded["followup_fulfilment_rate"].median())
+    assert ind.loc["synthesis_territories", "value"] == len(ids)
+    assert any("al corte del 31 de diciembre de 2024" in f
+               for f in res.tables["findings"]["finding_es"])

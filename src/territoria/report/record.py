@@ -139,6 +139,63 @@ def collect(store: Store, paths) -> int:
     return n
 
 
+#: Steps whose territory indicators are tagged with the cut-off date they are at: ``grp`` holds
+#: ``YYYY-MM-DD``. Step 04 rebuilds every agreement's state on one date
+#: (:func:`territoria.steps.common.resolve_as_of`: its ``as_of``, else ``city.yml: period_end``,
+#: else the day it ran), so its figures mean nothing without that date.
+DATED_STEPS = ("04_followup",)
+
+
+def at_cut_off(ind: pd.DataFrame, as_of=None, *, per_territory: bool = False) -> pd.DataFrame:
+    """The indicators with the rows of the dated steps (:data:`DATED_STEPS`) taken at one
+    cut-off date and read as plain territory figures.
+
+    The cut-off kept is ``as_of`` when some territory recorded it, else the latest recorded:
+    one for the whole city (figures that compare territories must be at one date; a territory
+    recorded at another date is left out) or, with ``per_territory``, one per territory (what
+    a territory's own page shows). The rows kept get ``grp`` None and their date in a column
+    ``as_of`` (``YYYY-MM-DD``); a figure recorded twice at that date counts once (the last
+    computed). The other rows are returned as they are, ``as_of`` missing.
+
+    >>> ind = pd.DataFrame({"territory_id": ["A", "B", "C", "C"],
+    ...                     "step": ["04_followup"] * 3 + ["01_network"],
+    ...                     "name": ["followup_overdue"] * 3 + ["block_coverage"],
+    ...                     "grp": ["2024-12-31", "2024-12-31", "2023-06-30", None],
+    ...                     "value": [3.0, 1.0, 2.0, 0.5]})
+    >>> at_cut_off(ind)[["territory_id", "as_of"]].values.tolist()
+    [['A', '2024-12-31'], ['B', '2024-12-31'], ['C', None]]
+    >>> bool(at_cut_off(ind)["grp"].isna().all())
+    True
+    >>> at_cut_off(ind, "2023-06-30")["territory_id"].tolist()
+    ['C', 'C']
+    >>> len(at_cut_off(ind, per_territory=True))
+    4
+    """
+    out = ind.copy()
+    out["as_of"] = None
+    if out.empty or not {"step", "grp", "territory_id"} <= set(out.columns):
+        return out
+    dated = out["step"].isin(DATED_STEPS) & out["territory_id"].notna()
+    dates = pd.to_datetime(out["grp"].where(dated), errors="coerce", format="%Y-%m-%d")
+    dated &= dates.notna()
+    if not dated.any():
+        return out
+    d = out[dated].assign(_date=dates[dated])
+    target = None if as_of is None or not str(as_of).strip() else pd.Timestamp(as_of).normalize()
+
+    def pick(s: pd.Series) -> pd.Timestamp:
+        return target if target is not None and (s == target).any() else s.max()
+
+    keys = ["step", "territory_id"] if per_territory else ["step"]
+    d = d[d["_date"] == d.groupby(keys)["_date"].transform(pick)]
+    if "computed_at" in d:
+        d = d.sort_values("computed_at", kind="stable", na_position="first")
+    d = d[~d.duplicated(["territory_id", "step", "name"], keep="last")].sort_index()
+    d["as_of"] = d["_date"].dt.strftime("%Y-%m-%d")
+    d["grp"] = None
+    return pd.concat([out[~dated], d.drop(columns="_date")]).sort_index()
+
+
 def load_result_table(store: Store, step: str, territory_id: str | None, key: str) -> pd.DataFrame:
     """Read back a result table recorded by a notebook (empty frame if absent)."""
     if not store.has_table("results"):

@@ -35,6 +35,7 @@ import re
 import shutil
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -42,11 +43,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from territoria import __version__, charts, vocabulary
 from territoria.config import Workspace
 from territoria.exceptions import PipelineError
-from territoria.i18n import catalogue
+from territoria.i18n import catalogue, tr
 from territoria.progress import progress_bar
 from territoria.report import annex_lang, coverage, names, words
 from territoria.report.catalogue import kit_dir, load_catalogue
 from territoria.report.pages import joined_builders, safe_name
+from territoria.report.record import at_cut_off
+from territoria.steps.common import resolve_as_of
 from territoria.steps.registry import titles as step_titles
 from territoria.store import Store
 
@@ -100,8 +103,13 @@ class SiteBuilder:
                                lstrip_blocks=True)
         self.lang = self.cfg.default_language
         self.territories = self._territories()
-        self.indicators = (store.table("indicators") if store.has_table("indicators")
-                           else pd.DataFrame(columns=["territory_id", "step", "name"]))
+        raw = (store.table("indicators") if store.has_table("indicators")
+               else pd.DataFrame(columns=["territory_id", "step", "name"]))
+        # step 04's figures are dated (grp = its cut-off): a territory's page shows its own,
+        # a comparison of territories (the index map) takes them at one date for all
+        self.as_of = resolve_as_of(SimpleNamespace(config=self.cfg))
+        self.indicators = at_cut_off(raw, self.as_of, per_territory=True)
+        self.city_indicators = at_cut_off(raw, self.as_of)
         self.results = (store.table("results") if store.has_table("results")
                         else pd.DataFrame(columns=["territory_id", "step", "key", "payload"]))
         self.inputs = self._inputs()
@@ -157,10 +165,11 @@ class SiteBuilder:
 
     def _index(self) -> None:
         """Look-ups by (territory, step, key) and territory, built once."""
-        self._payloads = {}
+        self._payloads, self._metas = {}, {}
         for r in self.results.itertuples():
             tid = r.territory_id if isinstance(r.territory_id, str) else None
             self._payloads[(tid, r.step, r.key)] = r.payload
+            self._metas[(tid, r.step, r.key)] = getattr(r, "meta", None)
         self._ind_by_terr = {}
         self._cards_index = {}
         ind = self.indicators.copy()
@@ -174,6 +183,15 @@ class SiteBuilder:
             return pd.DataFrame()
         d = json.loads(payload)  # orient="split"; ~20x faster than pd.read_json
         return pd.DataFrame(d.get("data", []), columns=d.get("columns"))
+
+    def result_meta(self, step: str, territory_id, key: str) -> dict:
+        """The meta recorded with a result table (e.g. ``as_of``, the cut-off of its figures)."""
+        meta = self._metas.get((territory_id, step, key))
+        try:
+            out = json.loads(meta) if isinstance(meta, str) and meta else {}
+        except json.JSONDecodeError:
+            return {}
+        return out if isinstance(out, dict) else {}
 
     def indicator_rows(self, territory_id, step=None) -> pd.DataFrame:
         rows = self._ind_by_terr.get(territory_id)
@@ -199,6 +217,9 @@ class SiteBuilder:
         value = {lang: words.value_text(cat, row, lang) for lang in ("es", "en")}
         said = {lang: words.describe(cat, {**row, "n": n, "group": group[lang]}, lang,
                                      name=name[lang]) for lang in ("es", "en")}
+        if isinstance(row.get("as_of"), str) and row["as_of"]:  # a dated figure (step 04)
+            said = {lang: f"{said[lang]} {self.as_of_note(row['as_of'])[lang]}"
+                    for lang in ("es", "en")}
         help_ = ({"es": cat.explain("es"), "en": cat.explain("en")} if cat else None)
         return {"id": row["name"], "key": f"{row['name']}|{grp if isinstance(grp, str) else ''}",
                 "percent": bool(cat.percent) if cat else False,
@@ -278,11 +299,21 @@ class SiteBuilder:
                 break
         return df
 
-    def render_view(self, view, df: pd.DataFrame) -> dict | None:
+    def as_of_note(self, as_of) -> dict:
+        """"Cifras al corte del 31 de diciembre de 2024." (es/en): the date a dated figure is at."""
+        return {lg: tr(NOTES, "as_of", lg, day=words.day(as_of, lg)) for lg in ("es", "en")}
+
+    def render_view(self, view, df: pd.DataFrame, as_of=None) -> dict | None:
+        """A view of a result table; ``as_of`` (the table's recorded cut-off date) is stated
+        in its caption."""
         if df is None or df.empty:
             return None
         df = self._suppress_rows(df)
         title, caption = view.title, view.caption or None
+        if as_of:
+            note = self.as_of_note(as_of)
+            caption = {lg: " ".join(x for x in ((caption or {}).get(lg, ""), note[lg]) if x)
+                       for lg in ("es", "en")}
         if view.kind == "bar":
             svgs = {}
             sup = False
@@ -384,8 +415,10 @@ class SiteBuilder:
             if sec is None:
                 continue
             cards = self.cards_for(territory_id, sec.indicators)
-            views = [v for v in (self.render_view(view, self.result_table(step, territory_id, view.key))
-                                 for view in sec.views) if v]
+            views = [v for v in (self.render_view(
+                view, self.result_table(step, territory_id, view.key),
+                as_of=self.result_meta(step, territory_id, view.key).get("as_of"))
+                for view in sec.views) if v]
             st = self.statuses.get((territory_id, step))
             if st and st["status"] in ("no-data", "partial"):  # say what is missing, and why
                 left = {v.key: v.title for v in sec.views}
@@ -625,7 +658,7 @@ class SiteBuilder:
         inds["population"] = {"name_es": "Población", "name_en": "Population",
                                "lower_is_better": False,
                                "values": {k: (None if pd.isna(v) else float(v)) for k, v in pop.items()}}
-        ind = self.indicators
+        ind = self.city_indicators  # step 04's figures at one cut-off for every territory
         terr = ind[ind["territory_id"].notna() & ind["grp"].isna()] if "grp" in ind else ind
         for name, sub in terr.groupby("name"):
             cat = self.catalogue.get(name)

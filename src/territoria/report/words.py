@@ -153,3 +153,30 @@ def describe(ind, row: dict, lang: str, *, name: str | None = None) -> str:
         key = "includes_null" if lo <= null <= hi else "excludes_null"
         text += " " + _t(key, lang, null=_t(which, lang))
     return text
+
+
+def day(value, lang: str) -> str:
+    """A date as residents write it: ``31 de diciembre de 2024``, ``31 December 2024``; the
+    text as given when it is not a date.
+
+    >>> day("2024-12-31", "es"), day("2024-12-31", "en")
+    ('31 de diciembre de 2024', '31 December 2024')
+    """
+    from babel.dates import format_date
+
+    try:
+        when = _as_date(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return format_date(when, format="long", locale="es_MX" if lang == "es" else "en_GB")
+
+
+def _as_date(value):
+    """``value`` as a :class:`datetime.date` (ISO text, date or timestamp)."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip()[:10])

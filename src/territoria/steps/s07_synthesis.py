@@ -1,9 +1,10 @@
 """Step 07, city synthesis: how territories compare, and what should change.
 
 It reads what the territory steps recorded (the store's ``indicators``, collected by the runner
-before this city step runs), compares territories and zones on a few key indicators, lists the
-territories that need attention on several fronts at once, recomputes the city-wide process
-comparison (step 05) and writes plain-language findings.
+before this city step runs; step 04's figures at one cut-off date for the whole city, stated
+in the findings: :func:`load_indicators`), compares territories and zones on a few key
+indicators, lists the territories that need attention on several fronts at once, recomputes
+the city-wide process comparison (step 05) and writes plain-language findings.
 
 Examples
 --------
@@ -28,8 +29,11 @@ from territoria import vocabulary
 from territoria.analysis.suppression import suppress
 from territoria.i18n import catalogue, tr
 from territoria.report import names as site_names
+from territoria.report import words
 from territoria.report.catalogue import load_catalogue
+from territoria.report.record import DATED_STEPS, at_cut_off
 from territoria.steps import Section, StepResult, View
+from territoria.steps.common import resolve_as_of
 from territoria.steps.registry import step_by_id
 
 STEP = "07_synthesis"
@@ -86,13 +90,53 @@ SECTION = Section(
 )
 
 
-def load_indicators(ctx) -> pd.DataFrame:
-    """Territory-level indicators (no subgroups) recorded by the territory steps."""
+def load_indicators(ctx, as_of=None) -> pd.DataFrame:
+    """Territory-level indicators (no subgroups) recorded by the territory steps.
+
+    Step 04 records its figures at a cut-off date (``grp`` = ``YYYY-MM-DD``,
+    :data:`territoria.report.record.DATED_STEPS`): they are read at one cut-off for the whole
+    city, step 04's rule (:func:`territoria.steps.common.resolve_as_of`: ``as_of``, else
+    ``city.yml: period_end``, else today) when some territory recorded it, else the latest
+    recorded (:func:`territoria.report.record.at_cut_off`); their date is in the column
+    ``as_of`` (missing for the other steps' figures). A territory whose step 04 ran at another
+    date is left out of the comparison (:func:`followup_cut_off` counts it).
+    """
+    cols = ["territory_id", "step", "name", "value", "ci_low", "ci_high", "n", "suppressed"]
     if not ctx.store.has_table("indicators"):
-        return pd.DataFrame(columns=["territory_id", "step", "name", "value", "n", "suppressed"])
-    return ctx.store.query(
-        "SELECT territory_id, step, name, value, ci_low, ci_high, n, suppressed FROM indicators "
-        "WHERE territory_id IS NOT NULL AND grp IS NULL AND step <> ?", [STEP])
+        return pd.DataFrame(columns=[*cols, "as_of"])
+    ind = ctx.store.query(
+        f"SELECT {', '.join(cols)}, grp, computed_at FROM indicators "
+        "WHERE territory_id IS NOT NULL AND step <> ?", [STEP])
+    ind = at_cut_off(ind, resolve_as_of(ctx, as_of))
+    return ind[ind["grp"].isna()][[*cols, "as_of"]].reset_index(drop=True)
+
+
+def followup_cut_off(ctx, ind: pd.DataFrame) -> dict | None:
+    """The cut-off date of the step 04 figures in ``ind`` (:func:`load_indicators`), the number
+    of territories at that date and of those whose step 04 ran at another date (left out);
+    None when no step 04 figure was read.
+
+    >>> from types import SimpleNamespace
+    >>> from territoria.store import Store
+    >>> st = Store(":memory:")
+    >>> with st.transaction():
+    ...     _ = st.append("indicators", pd.DataFrame({"territory_id": ["A", "B"],
+    ...         "step": [DATED_STEPS[0]] * 2, "name": ["followup_overdue"] * 2,
+    ...         "grp": ["2024-12-31", "2024-06-30"], "value": [1.0, 2.0]}))
+    >>> ctx = SimpleNamespace(store=st, config=SimpleNamespace(period_end=None))
+    >>> followup_cut_off(ctx, load_indicators(ctx))
+    {'as_of': '2024-12-31', 'n': 1, 'n_other': 1}
+    """
+    dated = ind[ind["as_of"].notna()] if "as_of" in ind else ind.iloc[0:0]
+    if dated.empty:
+        return None
+    day = str(dated["as_of"].max())
+    at = set(dated.loc[dated["as_of"] == day, "territory_id"])
+    marks = ", ".join("?" * len(DATED_STEPS))
+    every = set(ctx.store.query(
+        f"SELECT DISTINCT territory_id FROM indicators WHERE step IN ({marks}) "
+        "AND territory_id IS NOT NULL", list(DATED_STEPS))["territory_id"])
+    return {"as_of": day, "n": len(at), "n_other": len(every - at)}
 
 
 def wide_indicators(ind: pd.DataFrame, names) -> pd.DataFrame:
@@ -174,11 +218,19 @@ def _fmt(v, percent) -> str:
 
 def findings(wide: pd.DataFrame, territories: pd.DataFrame, process: pd.DataFrame | None,
              n_attention: int, min_cell: int | None = None,
-             zone_names: dict | None = None) -> pd.DataFrame:
+             zone_names: dict | None = None, cut_off: dict | None = None) -> pd.DataFrame:
     """Plain-language findings (es/en) from the comparison; zones suppressed under
-    ``min_cell`` territories (:func:`zone_summary`) are never named with a value."""
+    ``min_cell`` territories (:func:`zone_summary`) are never named with a value; with
+    ``cut_off`` (:func:`followup_cut_off`) the date step 04's figures are at, and how many
+    territories are left out for being at another date."""
     cat = load_catalogue()
     rows = []
+    if cut_off:
+        rows.append({lg: tr(MESSAGES, "cut_off", lg, day=words.day(cut_off["as_of"], lg),
+                            n=cut_off["n"]) for lg in ("es", "en")})
+        if cut_off.get("n_other"):
+            rows.append({lg: tr(MESSAGES, "cut_off_other", lg, k=cut_off["n_other"],
+                                day=words.day(cut_off["as_of"], lg)) for lg in ("es", "en")})
     if process is not None and not process.empty and {"stage", "stage_mean_norm"} <= set(process):
         st = process.groupby("stage")["stage_mean_norm"].first().sort_values()
         stage, value = st.index[0], float(st.iloc[0])
@@ -219,10 +271,16 @@ def process_comparison(ctx, lang: str = "es") -> pd.DataFrame:
     return s05_process.city_comparison_table(ctx, lang=lang)
 
 
-def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
-    """Everything step 07 records (city scope: ``territory_id`` must be None)."""
+def compute(ctx, territory_id=None, *, lang: str = "es", as_of=None) -> StepResult:
+    """Everything step 07 records (city scope: ``territory_id`` must be None); step 04's
+    figures are read at the cut-off of :func:`load_indicators` (``as_of``, else
+    ``city.yml: period_end``, else today; else the latest recorded), and the tables built on
+    them carry that date in their meta (``as_of``), which the site states in the caption."""
     res = StepResult(STEP, None)
-    ind = load_indicators(ctx)
+    ind = load_indicators(ctx, as_of)
+    cut = followup_cut_off(ctx, ind)
+    dated = set(ind.loc[ind["as_of"].notna(), "name"])
+    day = {"as_of": cut["as_of"]} if cut else {}
     terr = ctx.territories()
     zone_names = site_names.zone_translations(ctx.store, ctx.config)  # names per language
     wide = wide_indicators(ind, KEY_INDICATORS)
@@ -238,7 +296,7 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
                           n=len(x))
         z = zone_summary(wide, terr, name, ctx.min_cell, zone_names)
         if not z.empty:
-            res.table(f"zones_{name}", z)
+            res.table(f"zones_{name}", z, **(day if name in dated else {}))
     att = attention(wide, better)
     names = terr.set_index("territory_id")
     if not att.empty:
@@ -249,11 +307,11 @@ def compute(ctx, territory_id=None, *, lang: str = "es") -> StepResult:
                 lambda s, lg=lg: ", ".join(cat[c].name(lg) if c in cat else c
                                            for c in s.split(", ") if c))
     res.indicator("synthesis_attention", float(len(att)), n=len(wide))
-    res.table("attention", att)
+    res.table("attention", att, **(day if dated & set(wide.columns) else {}))
     proc = process_comparison(ctx, lang=lang)
     if not proc.empty:
         res.table("process_comparison", proc)
     res.table("findings", findings(wide, terr, proc if not proc.empty else None, len(att),
-                                   ctx.min_cell, zone_names))
-    res.table("comparison", wide.reset_index())
+                                   ctx.min_cell, zone_names, cut_off=cut))
+    res.table("comparison", wide.reset_index(), **day)
     return res
