@@ -11,7 +11,7 @@ languages also carry ``hidden="hidden"``:
   ``lang``, ``class`` and ``hidden`` on every element of an untrusted output (``hidden`` with
   a value, as the sanitizer may drop an empty one), and trusted outputs are not sanitized;
   nbconvert, VS Code and the classic notebook honour ``hidden`` as any browser does;
-- on the site, :func:`unhide` removes those ``hidden`` attributes and the stylesheet shows the
+- on the site (languages :data:`territoria.i18n.LANGUAGES`), :func:`unhide` removes those ``hidden`` attributes and the stylesheet shows the
   switch's language: ``html[data-lang="es"] [lang="en"] {display: none}`` (``site.css``).
 
 The plain-text version of an output (a terminal, ``jupyter console``) is the notebook's
@@ -32,10 +32,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from territoria.i18n import LANGUAGES
+
 __all__ = ["LANGUAGES", "CLASS", "shown", "blocks", "markdown_blocks", "unhide", "Versions"]
 
-#: The site's languages: every output carries a version in each.
-LANGUAGES = ("es", "en")
 #: Class of the elements holding one language's version of an output.
 CLASS = "territoria-lang"
 _HIDDEN = ' hidden="hidden"'

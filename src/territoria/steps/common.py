@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from territoria import vocabulary
+from territoria.bilingual import Versions
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import ConfigError, DataError
 from territoria.i18n import LANGUAGES, MissingTranslation, catalogue, check_language, tr
@@ -434,7 +435,8 @@ def require_inputs(ctx: StepContext, step: str, territory_id=None, *, lang: str 
     """
     check_language(lang)
     chk = check_inputs(ctx, step, territory_id)
-    _show(chk.message(lang))
+    langs = LANGUAGES if lang in LANGUAGES else (*LANGUAGES, lang)
+    _show({lg: chk.message(lg) for lg in langs}, lang)
     if chk.status == "no-data" and end:
         no_data_result(chk).save(ctx.output_dir)
         ctx.close()
@@ -442,17 +444,21 @@ def require_inputs(ctx: StepContext, step: str, territory_id=None, *, lang: str 
     return chk
 
 
-def _show(text: str) -> None:
+def _show(texts: dict[str, str], lang: str) -> None:
+    """Say ``texts`` (language -> Markdown) in the notebook's language, with the other
+    versions for the site (:mod:`territoria.bilingual`)."""
+    out = Versions({lg: t.replace("<", "&lt;") for lg, t in texts.items()}, texts, lang,
+                   markdown=True)  # commands hold placeholders like <export ...>: text, not tags
     try:
         from IPython import get_ipython
-        from IPython.display import Markdown, display
+        from IPython.display import display
     except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
-        print(text)
+        print(out)
         return
     if get_ipython() is None:
-        print(text)
-    else:  # commands hold placeholders like <export ...>: shown as text, not as tags
-        display(Markdown(text.replace("<", "&lt;")))
+        print(out)
+    else:
+        display(out)
 
 
 def no_data_result(chk: InputCheck):

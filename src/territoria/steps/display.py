@@ -41,7 +41,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
 
@@ -53,7 +53,7 @@ from territoria.i18n import catalogue, check_language, tr
 from territoria.vocabulary import column_label
 
 __all__ = ["MESSAGES", "INTERNAL", "STEP_COLUMNS", "Table", "table", "tables", "table_versions",
-           "show", "show_indicators", "say", "place", "show_figure", "column_name",
+           "show", "show_indicators", "say", "place", "zone_names", "show_figure", "column_name",
            "indicator_names", "warm_cache"]
 
 MESSAGES = catalogue(__name__)
@@ -369,11 +369,14 @@ def table(frame: pd.DataFrame | pd.Series, lang: str = "es", *, percent: Iterabl
 
 def tables(frame, langs: Iterable[str], *, percent: Iterable[str] = (),
            names: Mapping[str, str] | None = None, drop: Iterable[str] = (), max_rows: int = 60,
-           percent_rows=None, row_names: Mapping[str, Mapping[str, str]] | None = None
+           percent_rows=None, row_names: Mapping[str, Mapping[str, str]] | None = None,
+           labels: Mapping[str, Mapping[object, Mapping[str, str]]] | None = None
            ) -> dict[str, Table]:
     """:func:`table` in each of ``langs``, reading the frame once (the work common to the
     languages is done once). ``row_names``: language -> the first column's values to
-    replace; the other parameters are :func:`table`'s."""
+    replace; ``labels``: column -> code -> its text in each language (``{"level":
+    {"city": {"es": "Todo el programa", "en": "Whole programme"}}}``), for the codes a column
+    holds; the other parameters are :func:`table`'s."""
     langs = [check_language(lg) for lg in langs]
     if isinstance(frame, Mapping):  # one row of results (a dict)
         frame = pd.DataFrame([frame])
@@ -405,7 +408,11 @@ def tables(frame, langs: Iterable[str], *, percent: Iterable[str] = (),
     out = {}
     for lang in langs:
         cols = [c for c in layouts[lang][0] if c in values]
-        out[lang] = _one_table(cols, layouts[lang][1], values, kind, len(shown), more, lang,
+        said = {c: [(named.get(v) or {}).get(lang, v) if isinstance(v, Hashable) else v
+                    for v in values[c]]
+                for c, named in (labels or {}).items() if c in values}
+        out[lang] = _one_table(cols, layouts[lang][1], {**values, **said}, kind, len(shown),
+                               more, lang,
                                suppressed=suppressed, pct_rows=pct_rows, percent=set(percent),
                                names=names, row_names=(row_names or {}).get(lang))
     return out
@@ -570,8 +577,8 @@ def say(es, en, lang: str = "es", **fmt) -> None:
     lang : str
         The notebook's language (another language shows the Spanish).
     **fmt
-        Values for the templates; a mapping language -> value (:func:`place`) gives each
-        version its own.
+        Values for the templates; a mapping whose keys are languages (:func:`place`) gives
+        each version its own value.
 
     Examples
     --------
@@ -584,7 +591,8 @@ def say(es, en, lang: str = "es", **fmt) -> None:
     texts = {"es": es, "en": en}
     if fmt:
         def value(v, lg):
-            return v.get(lg, v.get("es")) if isinstance(v, Mapping) else v
+            per_language = isinstance(v, Mapping) and v and set(v) <= {*LANGUAGES, lang}
+            return v.get(lg, v.get("es")) if per_language else v
 
         texts = {lg: (t.format(**{k: value(v, lg) for k, v in fmt.items()})
                       if isinstance(t, str) else [str(x) for x in t])
@@ -612,11 +620,20 @@ def place(ctx, info=None) -> dict[str, str]:
             for lg in LANGUAGES}
 
 
+def zone_names(ctx) -> dict[str, dict[str, str]]:
+    """Each zone's stored name -> its name in each site language (``city.yml: zones``, the
+    zones file's ``name_en``), for the tables that carry zone names."""
+    from territoria.report import names as site_names
+
+    return site_names.zone_translations(ctx.store, ctx.config)
+
+
 def _image(fig, alt: str) -> str:
     """A figure as an ``<img>``: a site chart (SVG) as it shows itself, a Matplotlib figure as
     a PNG (closed afterwards, so Jupyter does not show it again)."""
-    if hasattr(fig, "_repr_html_"):
-        return fig._repr_html_()
+    html = fig._repr_html_() if hasattr(fig, "_repr_html_") else None
+    if isinstance(html, str):  # a site chart (Matplotlib's figures answer None)
+        return html
     import base64
     import io
 
