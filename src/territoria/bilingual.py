@@ -9,7 +9,8 @@ languages also carry ``hidden="hidden"``:
 
 - in JupyterLab the reader sees the notebook's language only: its HTML sanitizer keeps
   ``lang``, ``class`` and ``hidden`` on every element of an untrusted output (``hidden`` with
-  a value, as the sanitizer may drop an empty one), and trusted outputs are not sanitized;
+  a value: sanitize-html drops an empty ``hidden``, which it lists among its non-boolean
+  attributes), and trusted outputs are not sanitized;
   nbconvert, VS Code and the classic notebook honour ``hidden`` as any browser does;
 - on the site (languages :data:`territoria.i18n.LANGUAGES`), :func:`unhide` removes those ``hidden`` attributes and the stylesheet shows the
   switch's language: ``html[data-lang="es"] [lang="en"] {display: none}`` (``site.css``).

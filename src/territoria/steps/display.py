@@ -18,8 +18,15 @@ A step computes frames whose columns are codes (``label_es``, ``mean_gic``, ``su
 - booleans are "Sí"/"No", missing values "—", and the missing cells of a row marked
   ``suppressed`` (too few people) say "suprimido"; internal columns are dropped.
 
+Every output carries each site language (es, en): the notebook's ``lang`` shown, the others
+hidden until the annex page's language switch asks for them (:mod:`territoria.bilingual`).
+:func:`show` formats the table in both languages from one reading of the frame; :func:`say`
+prints a message written in both languages (:func:`place` names the territory or the city in
+each), :func:`show_figure` draws a step's figure in each language.
+
 It is plain string building (no Styler, no template): a 16-row, 22-column table takes about
-25 ms, less than pandas' own HTML and text of the same frame (measured on the agenda tables).
+3 ms in both languages, less than pandas' own HTML and text of the same frame (measured on
+the agenda tables).
 
 Examples
 --------
@@ -53,7 +60,8 @@ from territoria.i18n import catalogue, check_language, tr
 from territoria.vocabulary import column_label
 
 __all__ = ["MESSAGES", "INTERNAL", "STEP_COLUMNS", "Table", "table", "tables", "table_versions",
-           "show", "show_indicators", "say", "place", "zone_names", "show_figure", "column_name",
+           "show", "show_indicators", "message", "say", "place", "zone_names", "figure_versions",
+           "show_figure", "column_name",
            "indicator_names", "warm_cache"]
 
 MESSAGES = catalogue(__name__)
@@ -566,6 +574,24 @@ def _paragraphs(text) -> tuple[str, str]:
             "\n".join(f"• {t}" for t in items))
 
 
+def message(es, en, lang: str = "es", **fmt) -> Versions | None:
+    """A message in both languages (see :func:`say`), or None when both are empty lists."""
+    check_language(lang)
+    if not isinstance(es, str) and not list(es) and not list(en):
+        return None
+
+    def value(v, lg):
+        per_language = isinstance(v, Mapping) and v and set(v) <= {*LANGUAGES, lang}
+        return v.get(lg, v.get("es")) if per_language else v
+
+    html, text = {}, {}
+    for lg, t in (("es", es), ("en", en)):
+        if fmt and isinstance(t, str):
+            t = t.format(**{k: value(v, lg) for k, v in fmt.items()})
+        html[lg], text[lg] = _paragraphs(t)
+    return Versions(html, text, lang)
+
+
 def say(es, en, lang: str = "es", **fmt) -> None:
     """Print a message in the notebook's language, with its other version for the site.
 
@@ -587,22 +613,9 @@ def say(es, en, lang: str = "es", **fmt) -> None:
     >>> say("{where}", "{where}", "es", where={"es": "Zona 1", "en": "Zone 1"})
     Zona 1
     """
-    check_language(lang)
-    texts = {"es": es, "en": en}
-    if fmt:
-        def value(v, lg):
-            per_language = isinstance(v, Mapping) and v and set(v) <= {*LANGUAGES, lang}
-            return v.get(lg, v.get("es")) if per_language else v
-
-        texts = {lg: (t.format(**{k: value(v, lg) for k, v in fmt.items()})
-                      if isinstance(t, str) else [str(x) for x in t])
-                 for lg, t in texts.items()}
-    if not isinstance(es, str) and not list(es) and not list(en):
-        return
-    html, text = {}, {}
-    for lg, t in texts.items():
-        html[lg], text[lg] = _paragraphs(t)
-    _emit(Versions(html, text, lang, tag="div"))
+    out = message(es, en, lang, **fmt)
+    if out is not None:
+        _emit(out)
 
 
 def place(ctx, info=None) -> dict[str, str]:
@@ -650,6 +663,18 @@ def _image(fig, alt: str) -> str:
             'style="max-width:100%;height:auto">')
 
 
+def figure_versions(draw, *args, lang: str = "es", **kwargs) -> Versions:
+    """A figure and its description in every site language (see :func:`show_figure`)."""
+    check_language(lang)
+    html, text = {}, {}
+    for lg in _languages(lang):
+        fig, alt = draw(*args, lang=lg, **kwargs)
+        alt = str(alt or "")
+        html[lg] = (_image(fig, alt) if fig is not None else "") + f"<p>{escape(alt)}</p>"
+        text[lg] = alt
+    return Versions(html, text, lang)
+
+
 def show_figure(draw, *args, lang: str = "es", **kwargs) -> None:
     """Show a figure and its description in the notebook's language, with the other
     versions for the site: ``draw(*args, lang=..., **kwargs)`` is called once per language
@@ -658,14 +683,7 @@ def show_figure(draw, *args, lang: str = "es", **kwargs) -> None:
     A site chart costs about 1 ms a language; a Matplotlib figure is drawn to PNG per
     language (the step functions' Matplotlib figures are the city steps' maps and series).
     """
-    check_language(lang)
-    html, text = {}, {}
-    for lg in _languages(lang):
-        fig, alt = draw(*args, lang=lg, **kwargs)
-        alt = str(alt or "")
-        html[lg] = (_image(fig, alt) if fig is not None else "") + f"<p>{escape(alt)}</p>"
-        text[lg] = alt
-    _emit(Versions(html, text, lang))
+    _emit(figure_versions(draw, *args, lang=lang, **kwargs))
 
 
 def indicator_names(lang: str = "es") -> tuple[dict[str, str], set[str]]:
