@@ -447,18 +447,11 @@ def require_inputs(ctx: StepContext, step: str, territory_id=None, *, lang: str 
 def _show(texts: dict[str, str], lang: str) -> None:
     """Say ``texts`` (language -> Markdown) in the notebook's language, with the other
     versions for the site (:mod:`territoria.bilingual`)."""
-    out = Versions({lg: t.replace("<", "&lt;") for lg, t in texts.items()}, texts, lang,
-                   markdown=True)  # commands hold placeholders like <export ...>: text, not tags
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
-        print(out)
-        return
-    if get_ipython() is None:
-        print(out)
-    else:
-        display(out)
+    from territoria.steps.display import emit
+
+    # commands hold placeholders like <export ...>: shown as text, not as tags
+    emit(Versions({lg: t.replace("<", "&lt;") for lg, t in texts.items()}, texts, lang,
+                  markdown=True))
 
 
 def no_data_result(chk: InputCheck):

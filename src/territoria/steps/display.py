@@ -60,9 +60,8 @@ from territoria.i18n import catalogue, check_language, tr
 from territoria.vocabulary import column_label
 
 __all__ = ["MESSAGES", "INTERNAL", "STEP_COLUMNS", "Table", "table", "tables", "table_versions",
-           "show", "show_indicators", "message", "say", "place", "zone_names", "figure_versions",
-           "show_figure", "column_name",
-           "indicator_names", "warm_cache"]
+           "show", "show_indicators", "emit", "message", "say", "place", "zone_names",
+           "figure_versions", "show_figure", "column_name", "indicator_names", "warm_cache"]
 
 MESSAGES = catalogue(__name__)
 
@@ -517,7 +516,7 @@ def _text(headers, rows, more, lang) -> str:
     return "\n".join(lines)
 
 
-def _emit(out: Versions) -> None:
+def emit(out: Versions) -> None:
     """Display ``out`` in Jupyter (every language, the notebook's shown); print it elsewhere."""
     try:
         from IPython import get_ipython
@@ -562,7 +561,7 @@ def show(frame, lang: str = "es", **kwargs) -> None:
     executed notebook follows the site's language switch. About 1.2 times the time of one
     language (the frame is read once; see :func:`tables`).
     """
-    _emit(table_versions(frame, lang, **kwargs))
+    emit(table_versions(frame, lang, **kwargs))
 
 
 def _paragraphs(text) -> tuple[str, str]:
@@ -615,7 +614,7 @@ def say(es, en, lang: str = "es", **fmt) -> None:
     """
     out = message(es, en, lang, **fmt)
     if out is not None:
-        _emit(out)
+        emit(out)
 
 
 def place(ctx, info=None) -> dict[str, str]:
@@ -683,7 +682,7 @@ def show_figure(draw, *args, lang: str = "es", **kwargs) -> None:
     A site chart costs about 1 ms a language; a Matplotlib figure is drawn to PNG per
     language (the step functions' Matplotlib figures are the city steps' maps and series).
     """
-    _emit(figure_versions(draw, *args, lang=lang, **kwargs))
+    emit(figure_versions(draw, *args, lang=lang, **kwargs))
 
 
 def indicator_names(lang: str = "es") -> tuple[dict[str, str], set[str]]:
