@@ -20,8 +20,10 @@ Where the work happens:
   scheduler and its workers: a ``dask scheduler`` plus ``dask worker`` processes, a
   ``dask-jobqueue`` cluster on an HPC queue, or a ``dask-kubernetes`` cluster.
 
-Workers read the notebooks and the store, and write the executed notebooks, pages and results
-files, **through a shared filesystem mounted at the same path on every machine** (NFS, Lustre,
+Workers read the notebooks and the store, and write the executed notebooks, pages, results
+files and the city-wide figures they share (:mod:`territoria.steps.citywide`, computed by the
+first worker under a file lock), **through a shared filesystem mounted at the same path on
+every machine** (NFS, Lustre,
 GPFS, a Kubernetes ``ReadWriteMany`` volume). The runner itself collects the results files into
 the store after each step; workers only read the store. Workers need the same Python
 environment as the runner (the kit installed, same versions). Failures stay per notebook: a
