@@ -45,21 +45,25 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 class Visible(HTMLParser):
-    """The text a reader sees in each language: elements whose ``lang`` is the other language
-    are hidden by the stylesheet, options and the page title are set by the script from their
-    ``data-es``/``data-en``."""
+    """The text a reader sees in each language, as the site's stylesheet shows it
+    (``html[data-lang="es"] [lang="en"]:not(html) {display: none}`` and the reverse): an
+    element whose ``lang`` is the other language is hidden with all it holds, whatever ``lang``
+    its descendants say; an element with ``hidden`` is hidden in both; options and the page
+    title are set by the script from their ``data-es``/``data-en``. ``skip``: elements whose
+    text is no language's prose."""
 
-    def __init__(self):
+    def __init__(self, skip=SKIP):
         super().__init__(convert_charrefs=True)
         self.open: list[tuple[str, str | None, bool]] = []  # tag, lang, skipped
         self.text = {"es": [], "en": []}
+        self.skip = skip
 
     def handle_starttag(self, tag, attrs):
         if tag in VOID:
             return
         a = dict(attrs)
         lang = a.get("lang") if tag != "html" else None
-        skip = tag in SKIP or a.get("data-setlang") is not None
+        skip = tag in self.skip or a.get("data-setlang") is not None or "hidden" in a
         if tag in ("option", "title") and "data-es" in a:
             if not self._skipped():
                 for lg in self.text:
@@ -89,9 +93,9 @@ class Visible(HTMLParser):
                 self.text[lg].append(data)
 
 
-def visible(path: Path) -> dict[str, str]:
+def visible(path: Path, skip=SKIP) -> dict[str, str]:
     """Visible text of a page in each language, one space between pieces."""
-    v = Visible()
+    v = Visible(skip)
     v.feed(path.read_text(encoding="utf-8"))
     return {lg: " ".join(" ".join(parts).split()) for lg, parts in v.text.items()}
 
@@ -138,9 +142,68 @@ def named(tmp_path_factory):
     rec.indicator("pct_unsafe_colonia", 0.7, ci_low=0.6, ci_high=0.8, n=100)
     rec.save()
     collect(s, list(ws.output_dir.rglob("*.results.json")))
+    executed = _executed_notebook(ws.output_dir / "02_diagnostic" / "T1.ipynb")
+    with s.transaction():
+        s.append("runs", pd.DataFrame({
+            "run_id": ["r1"], "step": ["02_diagnostic"], "territory_id": ["T1"],
+            "status": ["ok"], "fingerprint": ["x"], "output_path": [str(executed)],
+            "error": [None], "seconds": [1.0], "finished_at": [pd.Timestamp("2026-01-01")]}))
     s.close()
     publish(ws)
     return ws
+
+
+#: Words the kit writes in a notebook's outputs (headers, messages, cells), never to be seen
+#: in the other language's view of an annex page.
+ANNEX_NOT_IN = {
+    "es": ["Estimate", "Households", "households", "suppressed", "Yes", "Cases", "Item",
+           "Indicator", "Value", "Block coverage", "What this step is for", "Every input",
+           "Sorted bars", "Neighbourhoods", "neighbourhoods", "people voted", "agreements",
+           "Result", "Step", "meetings", "population", "Whole programme", "No wave"],
+    "en": ["Estimación", "Hogares", "hogares", "suprimido", "Sí", "Casos", "Concepto",
+           "Indicador", "Valor", "Cobertura de manzanas", "Para qué sirve", "Están todos",
+           "Barras ordenadas", "Colonias", "colonias", "personas votaron", "acuerdos",
+           "Resultado", "Paso", "reuniones", "población", "Todas las colonias", "Sin etapa"],
+}
+
+
+def _executed_notebook(path: Path) -> Path:
+    """A step notebook as ``territoria run`` leaves it (its outputs written by the display
+    helpers, then converted by the pipeline's exporter), for the annex page of T1."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from territoria.charts import Chart, bar_ci
+    from territoria.pipeline.html import NotebookHTMLExporter
+    from territoria.steps import display
+
+    def chart(lang="es"):
+        title = {"es": "Problemas más mencionados", "en": "Most mentioned problems"}[lang]
+        alt = {"es": "Barras ordenadas: Agua", "en": "Sorted bars: Water"}[lang]
+        return Chart(bar_ci([title], [0.5], [0.4], [0.6], title=title, alt=alt), alt), alt
+
+    shares = pd.DataFrame({"label_es": ["Agua", "Salud"], "label_en": ["Water", "Health"],
+                           "estimate": [0.42, None], "ci_low": [0.3, None],
+                           "ci_high": [0.5, None], "n": [93, 3], "tier": [True, False],
+                           "suppressed": [False, True]})
+    outputs = [display.message("Hogares entrevistados: {n}", "Households interviewed: {n}",
+                               "es", n=93),
+               display.table_versions(shares, "es", percent=["estimate"]),
+               display.figure_versions(chart, lang="es")]
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Paso 02 · Diagnóstico participativo\n\nHola.\n\n"
+                          "> *English:* **Step 02.** Hello."),
+        new_markdown_cell("## 1. Cobertura de manzanas · *Block coverage*\n\nTexto.\n\n"
+                          "> *English:* Text."),
+        new_code_cell("show(...)", outputs=[
+            new_output("display_data", data=o._repr_mimebundle_()) for o in outputs]
+            + [new_output("stream", name="stdout", text=f"{path.with_suffix('.json')}\n")])])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    html, _ = NotebookHTMLExporter(template_name="basic", exclude_input=True,
+                                   exclude_input_prompt=True).from_notebook_node(nb)
+    path.with_suffix(".html").write_text(html, encoding="utf-8")
+    return path
 
 
 def test_names_follow_the_switch(named):
@@ -164,15 +227,60 @@ def test_no_word_of_the_other_language_on_any_page(named):
              *SOURCES]
     pages = sorted(named.site_dir.rglob("*.html"))
     assert len(pages) > 15 and any("methodology" in p.parts for p in pages)
+    assert any("annex" in p.parts for p in pages)
     found = {}
-    for path in pages:
-        text = visible(path)
+    for path in pages:  # an annex page's <pre> is a notebook's printed output: prose
+        text = visible(path, SKIP - {"pre"} if "annex" in path.parts else SKIP)
         for lang in ("es", "en"):
             own = [cfg.city_name(lang), *(z.get(lang) for z in cfg.zones.values())]
             bad = leaks(text[lang], lang, names + own)
             if bad:
                 found[f"{path.relative_to(named.site_dir)} ({lang})"] = bad
     assert not found, found
+
+
+def test_annex_outputs_follow_the_switch(named):
+    """On an annex page, the tables, messages, figures and headings the notebook's code wrote
+    show in the switch's language only (the notebook ran in Spanish)."""
+    page = named.site_dir / "annex" / "02_diagnostic" / "T1.html"
+    text = visible(page, SKIP - {"pre"})
+    for want in ("Households interviewed: 93", "Estimate", "suppressed", "Yes",
+                 "1. Block coverage", "Sorted bars: Water", "Step 02"):
+        assert want in text["en"], want
+    for want in ("Hogares entrevistados: 93", "Estimación", "suprimido", "Sí",
+                 "1. Cobertura de manzanas", "Barras ordenadas: Agua", "Paso 02"):
+        assert want in text["es"], want
+    for lang in ("es", "en"):
+        assert not leaks_annex(text[lang], lang), (lang, leaks_annex(text[lang], lang))
+    assert page.read_text(encoding="utf-8").count("<img") == 2  # the chart in each language
+
+
+def leaks_annex(text: str, lang: str) -> list[str]:
+    """Words of the other language's notebook outputs in ``text`` read in ``lang``."""
+    return [w for w in ANNEX_NOT_IN[lang]
+            if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+
+
+def test_executed_step_notebooks_show_one_language_at_a_time(published_ws):
+    """The annex pages of the step notebooks as ``territoria run`` executed them (sample city,
+    Spanish): each view holds none of the other language's output words, and the English view
+    has the English of the outputs."""
+    ws, _ = published_ws
+    pages = sorted((ws.site_dir / "annex").rglob("*.html"))
+    assert len(pages) >= 8
+    found, english = {}, []
+    for page in pages:
+        text = visible(page, SKIP - {"pre"})
+        for lang in ("es", "en"):
+            bad = leaks_annex(text[lang], lang)
+            if bad:
+                found[f"{page.relative_to(ws.site_dir)} ({lang})"] = bad
+        english.append(text["en"])
+    assert not found, found
+    first = ("What this step is for", "Preparing the workspace", "The neighbourhood's data",
+             "Data and cut-off date")  # each notebook's first section heading, in English
+    assert all(any(h in t for h in first) for t in english)
+    assert any("Households interviewed" in t for t in english)
 
 
 @pytest.mark.parametrize("lang, text, expect", [
@@ -183,6 +291,13 @@ def test_no_word_of_the_other_language_on_any_page(named):
 ])
 def test_the_scan_finds_what_it_looks_for(lang, text, expect):
     assert leaks(text, lang, ["San Lorenzo de la Loma", "Territoria"]) == expect
+
+
+def test_hidden_elements_are_hidden_in_both_views(tmp_path):
+    p = tmp_path / "p.html"
+    p.write_text('<html lang="es"><p lang="es">Hola</p><p lang="en" hidden="hidden">Hello</p>'
+                 '<p>Uno</p></html>', encoding="utf-8")
+    assert visible(p) == {"es": "Hola Uno", "en": "Uno"}
 
 
 def test_hidden_text_is_not_read():

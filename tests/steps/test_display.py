@@ -138,7 +138,8 @@ def test_step_notebooks_show_tables_through_the_helper(path):
             assert call.strip() in ("fig", "fig)"), (path.name, call)
         last = [ln for ln in src.splitlines() if ln.strip() and not ln.startswith(" ")][-1:]
         for ln in last:
-            if ln.startswith(("show(", "show_indicators(", "print(", "plt.", "del ")) or "=" in ln:
+            if ln.startswith(("show(", "show_indicators(", "show_figure(", "say(", "print(",
+                              "plt.", "del ")) or "=" in ln:
                 continue
             assert not re.search(r"\.(head|round|describe)\(|\]\]$|^[\w.]+$", ln), (path.name, ln)
 
@@ -157,3 +158,90 @@ def test_the_published_annex_pages_have_no_raw_column_names(published_ws):
         if hits:
             found[p.relative_to(ws.site_dir).as_posix()] = hits
     assert not found, found
+
+
+# -- every output in both languages: the notebook's shown, the other hidden for the site --
+def test_show_carries_both_languages_the_notebooks_shown_the_other_hidden():
+    bundle = display.table_versions(_shares(), "en", percent=["estimate"])._repr_mimebundle_()
+    html = bundle["text/html"]
+    es, en = html.split('lang="en"')
+    assert '<div class="territoria-lang" lang="es" hidden="hidden">' in es
+    assert "Estimación" in es and "suprimido" in es and "Estimate" not in es
+    assert en.startswith(">") and "Estimate" in en and "suppressed" in en  # English shown
+    assert bundle["text/plain"].splitlines()[0].startswith("Axis")  # plain text: en only
+    assert "Eje" not in bundle["text/plain"]
+
+
+def test_both_languages_are_the_tables_of_each_language_read_once():
+    df = _shares().assign(ok=[True, False, None])
+    both = display.tables(df, ("es", "en"), percent=["estimate"], max_rows=2)
+    for lang in ("es", "en"):
+        one = table(df, lang, percent=["estimate"], max_rows=2)
+        assert (both[lang].headers, both[lang].rows, both[lang].html) == (
+            one.headers, one.rows, one.html)
+    assert both["en"].frame.loc[0, "ok"] == "Yes" and both["es"].frame.loc[0, "ok"] == "Sí"
+
+
+def test_frames_per_language_and_coded_values_labelled_in_each_language():
+    per = {lg: pd.DataFrame({"label": [f"label-{lg}"], "value": [0.5]}) for lg in ("es", "en")}
+    html = display.table_versions(per, "es")._repr_mimebundle_()["text/html"]
+    assert html.index("label-es") < html.index('lang="en"') < html.index("label-en")
+    df = pd.DataFrame({"level": ["territory", "city"], "D": [0.1, 0.2]})
+    names = {"territory": {"es": "Esta colonia", "en": "This neighbourhood"}}
+    t = display.tables(df, ("es", "en"), labels={"level": names})
+    assert [r[0] for r in t["es"].rows] == ["Esta colonia", "city"]  # unknown code stays
+    assert [r[0] for r in t["en"].rows] == ["This neighbourhood", "city"]
+
+
+def test_say_formats_each_language_and_prints_the_notebooks_outside_jupyter(capsys):
+    out = display.message("{where}: {n:,} hogares", "{where}: {n:,} households", "en",
+                          where={"es": "Zona 1", "en": "Zone 1"}, n=1093)
+    html = out._repr_mimebundle_()["text/html"]
+    assert ">Zona 1: 1,093 hogares</div>" in html and ">Zone 1: 1,093 households</div>" in html
+    assert 'lang="es" hidden="hidden"' in html and 'lang="en">' in html
+    weights = {"top": 0.5}  # a mapping whose keys are not languages is one value
+    assert str(display.message("{w[top]}", "{w[top]}", "es", w=weights)) == "0.5"
+    bullets = display.message(["uno", "<dos>"], ["one", "<two>"], "es")
+    assert "<li>&lt;dos&gt;</li>" in bullets._repr_mimebundle_()["text/html"]
+    assert str(bullets) == "• uno\n• <dos>"
+    assert display.message([], [], "es") is None
+    display.say("Hola", "Hello", "es")
+    display.say([], [], "es")
+    assert capsys.readouterr().out == "Hola\n"
+
+
+def test_figures_in_each_language_site_charts_and_matplotlib():
+    from matplotlib.figure import Figure
+
+    from territoria.charts import Chart, bar_ci
+
+    def chart(values, lang="es"):
+        title = {"es": "Agua", "en": "Water"}[lang]
+        return Chart(bar_ci([title], values, [0.4], [0.6], title=title, alt=title,
+                            standalone=True), f"{title}: 50 %"), f"{title}: 50 %"
+
+    html = display.figure_versions(chart, [0.5], lang="es")._repr_mimebundle_()["text/html"]
+    assert html.count("<img") == 2 and "<p>Agua: 50 %</p>" in html
+    assert html.index("Agua: 50 %") < html.index('lang="en" hidden="hidden"') < html.index(
+        "Water: 50 %")
+
+    def mpl(lang="es"):
+        fig = Figure(figsize=(2, 1))
+        fig.add_subplot().plot([0, 1], [0, 1])
+        return fig, {"es": "Una línea", "en": "A line"}[lang]
+
+    out = display.figure_versions(mpl, lang="en")
+    html = out._repr_mimebundle_()["text/html"]
+    assert html.count('src="data:image/png;base64,') == 2 and 'alt="A line"' in html
+    assert str(out) == "A line"
+
+
+def test_step_notebooks_print_nothing_in_one_language_only():
+    """Every message a step notebook writes goes through ``say``/``show``/``show_figure`` (both
+    languages); ``print`` is left for paths, and no table is cut to one language's columns."""
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(
+            path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
+        prints = re.findall(r"^\s*print\((.*)", code, re.M)
+        assert all(p.startswith(("result.save(", "saved")) for p in prints), (path.name, prints)
+        assert not re.search(r"_\{language\}|\+ language\b|display\(fig\)", code), path.name

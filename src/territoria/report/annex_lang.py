@@ -4,8 +4,13 @@ The step notebooks write each explanation in Spanish, followed by its English ve
 quote that starts with "*English:*". In the annex page, the Spanish part of each text cell is
 marked ``lang="es"`` and the English quote becomes a block marked ``lang="en"``, so the site's
 language switch shows one of them. The notebook's title gets its English name (the step's
-title); the section headings inside a cell are written in Spanish only in the notebooks and
-show on the Spanish page only.
+title); a section heading is written in both languages, the English in italics after a middle
+dot (``## 1. Cobertura de manzanas · *Block coverage*``), and each part is marked with its
+language (the number, "1.", goes to both).
+
+The outputs of the code already hold every language (:mod:`territoria.bilingual`, written by
+:mod:`territoria.steps.display`), the notebook's own shown and the others hidden:
+:func:`one_language` lifts that ``hidden``, so the switch chooses those too.
 
 Examples
 --------
@@ -40,6 +45,8 @@ from __future__ import annotations
 import re
 from html import escape
 
+from territoria.bilingual import unhide
+
 #: A text cell of nbconvert's classic template: its opening tag and its content.
 _CELL = re.compile(r'(<div class="text_cell_render[^"]*">)(.*?)'
                    r'(?=</div>\s*</div>\s*</div>|</div>\s*\Z)', re.S)
@@ -47,10 +54,33 @@ _QUOTE = re.compile(r"<blockquote>(.*?)</blockquote>", re.S)
 #: Where the English version starts: a paragraph opening with "*English:*".
 _ENGLISH = re.compile(r"<p><em>English:</em>\s*")
 _TITLE = re.compile(r"\A\s*<h1([^>]*)>(.*?)(<a class=\"anchor-link\".*?</a>)?</h1>", re.S)
+#: A heading in both languages: "Spanish · <em>English</em>", then nbconvert's anchor.
+_HEADING = re.compile(r"<(h[1-6])([^>]*)>((?:(?!</h[1-6]>).)*?) (?:&#183;|·) <em>((?:(?!</h[1-6]>).)*?)"
+                      r"</em>\s*(<a class=\"anchor-link\"[^>]*>.*?</a>)?</\1>", re.S)
+_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)*\.?)\s")
+
+
+def _heading(m: re.Match) -> str:
+    """A heading in both languages: each part in a ``span`` marked with its language."""
+    tag, attrs, es, en, anchor = m.groups()
+    number = _NUMBER.match(es)
+    if number and not _NUMBER.match(en):
+        en = f"{number.group(1)} {en}"
+    return (f'<{tag}{attrs}><span lang="es">{es.strip()}</span><span lang="en">{en.strip()}'
+            f'</span>{anchor or ""}</{tag}>')
 
 
 def _spanish(html: str) -> str:
-    return f'<div lang="es">{html.strip()}\n</div>' if html.strip() else ""
+    """Spanish text marked ``lang="es"``; the headings in both languages stay outside it."""
+    out, pos = [], 0
+    for m in _HEADING.finditer(html):
+        if html[pos:m.start()].strip():
+            out.append(f'<div lang="es">{html[pos:m.start()].strip()}\n</div>')
+        out.append(_heading(m))
+        pos = m.end()
+    if html[pos:].strip():
+        out.append(f'<div lang="es">{html[pos:].strip()}\n</div>')
+    return "".join(out)
 
 
 def _quote(inner: str) -> str:
@@ -65,13 +95,15 @@ def _quote(inner: str) -> str:
 
 def one_language(html: str, title_en: str | None = None) -> str:
     """``html`` (an executed notebook's body) with each text cell's Spanish part marked
-    ``lang="es"`` and its English version (from "*English:*" on, in a quote) marked
-    ``lang="en"``; cells without an English version stay as they are. ``title_en``: the
-    English title given to the notebook's first heading."""
+    ``lang="es"``, its English version (from "*English:*" on, in a quote) marked
+    ``lang="en"`` and its headings in both languages split; cells without an English version
+    stay as they are. The outputs' versions in other languages are no longer hidden (the
+    site's switch chooses). ``title_en``: the English title given to the notebook's first
+    heading."""
 
     def cell(m: re.Match) -> str:
         opening, body = m.group(1), m.group(2)
-        if not _ENGLISH.search(body):
+        if not _ENGLISH.search(body) and not _HEADING.search(body):
             return m.group(0)
         head = ""
         t = _TITLE.match(body)
@@ -89,4 +121,4 @@ def one_language(html: str, title_en: str | None = None) -> str:
         out.append(_spanish(body[pos:]))
         return opening + head + "".join(out) + "\n"
 
-    return _CELL.sub(cell, html)
+    return _CELL.sub(cell, unhide(html))

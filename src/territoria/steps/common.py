@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from territoria import vocabulary
+from territoria.bilingual import Versions
 from territoria.config import CityConfig, Workspace
 from territoria.exceptions import ConfigError, DataError
 from territoria.i18n import LANGUAGES, MissingTranslation, catalogue, check_language, tr
@@ -468,7 +469,8 @@ def require_inputs(ctx: StepContext, step: str, territory_id=None, *, lang: str 
     """
     check_language(lang)
     chk = check_inputs(ctx, step, territory_id)
-    _show(chk.message(lang))
+    langs = LANGUAGES if lang in LANGUAGES else (*LANGUAGES, lang)
+    _show({lg: chk.message(lg) for lg in langs}, lang)
     if chk.status == "no-data" and end:
         no_data_result(chk).save(ctx.output_dir)
         ctx.close()
@@ -476,17 +478,14 @@ def require_inputs(ctx: StepContext, step: str, territory_id=None, *, lang: str 
     return chk
 
 
-def _show(text: str) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import Markdown, display
-    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
-        print(text)
-        return
-    if get_ipython() is None:
-        print(text)
-    else:  # commands hold placeholders like <export ...>: shown as text, not as tags
-        display(Markdown(text.replace("<", "&lt;")))
+def _show(texts: dict[str, str], lang: str) -> None:
+    """Say ``texts`` (language -> Markdown) in the notebook's language, with the other
+    versions for the site (:mod:`territoria.bilingual`)."""
+    from territoria.steps.display import emit
+
+    # commands hold placeholders like <export ...>: shown as text, not as tags
+    emit(Versions({lg: t.replace("<", "&lt;") for lg, t in texts.items()}, texts, lang,
+                  markdown=True))
 
 
 def no_data_result(chk: InputCheck):
