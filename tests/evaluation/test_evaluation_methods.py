@@ -1,8 +1,10 @@
 """Tests of territoria.evaluation.methods: result rows, suppression, sidecar files, scope and
-the baseline method end to end on a small diagnostic table (reference values computed by hand)."""
+the baseline method end to end on a small diagnostic table (reference values computed by hand);
+the fulfilment rate of agreements is step 04's figure at the plan's cut-off date (sample city)."""
 
 from __future__ import annotations
 
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -89,3 +91,148 @@ def test_baseline_answers_for_the_programme_territories():
     assert "T3" not in set(rows["territory_id"].dropna())
     assert res.answer["es"] and res.answer["en"] and res.limits["en"]
     assert set(res.detail["indicator"]) == {"pct_unsafe_colonia", "life_satisfaction_mean"}
+
+
+# ------------------------------------------------------------------------------------------
+# fulfilment of agreements: one fact, one number with step 04 (issue 15)
+# ------------------------------------------------------------------------------------------
+FULFILMENT = "followup_fulfilment_rate"
+
+
+def _followup_plan(territories, end=None):
+    raw = {"title": {"es": "Proceso", "en": "Process"}, "territories": territories,
+           "questions": [{"id": "influence", "text": {"es": "¿Se cumplen?", "en": "Kept?"},
+                          "method": "process_scorecard", "outcome": "process",
+                          "indicators": [FULFILMENT], "sources": ["process", "followup"]}]}
+    if end:
+        raw["period"] = {"end": end}
+    return parse_plan(raw, name="proc")
+
+
+def _with_ledger(sample_ws, root):
+    """A copy of the sample city whose agreements ledger was built from its forms."""
+    from territoria.config import Workspace
+    from territoria.ledger.ledger import sync_from_surveys
+    from territoria.store import Store
+
+    shutil.copytree(sample_ws.root, root, ignore=shutil.ignore_patterns("site", "output"))
+    ws = Workspace(root)
+    with Store(ws.store_path) as store:
+        sync_from_surveys(store)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def ledger_ws(sample_ws, tmp_path_factory):
+    return _with_ledger(sample_ws, tmp_path_factory.mktemp("ledger") / "ws")
+
+
+def _territories(ctx, k=3):
+    """The first ``k`` programme territories with committed agreements."""
+    out = []
+    for tid in m.scope_territories(ctx, _followup_plan("programme")):
+        if len(out) == k:
+            break
+        st = m.s04_followup.analyse(ctx, tid).state
+        if st["status"].isin(["agreed", "in_progress", "done"]).sum() >= 5:
+            out.append(tid)
+    return out
+
+
+def _evaluation(ctx, plan) -> pd.DataFrame:
+    res = m.answer(ctx, plan, "influence")
+    rows = pd.DataFrame(res.rows)
+    rows = rows[rows["indicator"] == FULFILMENT]
+    return rows.set_index(rows["territory_id"].fillna("all")), res
+
+
+def _step04(ctx, tid, as_of=None) -> pd.Series:
+    """What step 04 records for the territory."""
+    ind = m.s04_followup.compute(ctx, tid, as_of=as_of).indicators_frame()
+    return ind.set_index("name").loc[FULFILMENT]
+
+
+def _same(ev: pd.Series, s04: pd.Series) -> None:
+    assert ev["grp"] == s04["grp"]  # the cut-off date, stated with the figure
+    assert int(ev["n"]) == int(s04["n"])
+    for c in ("value", "ci_low", "ci_high"):
+        assert ev[c] == pytest.approx(s04[c], abs=1e-12), c
+
+
+@pytest.mark.parametrize("source", ["surveys", "ledger"])
+def test_fulfilment_is_step_04s_figure_at_the_cut_off(source, sample_ws, ledger_ws):
+    from territoria.steps.common import open_context
+
+    ws = sample_ws if source == "surveys" else ledger_ws
+    ctx = open_context(ws.root)
+    try:
+        assert ctx.store.has_table("agreements") == (source == "ledger")
+        tids = _territories(ctx)
+        assert len(tids) == 3
+        ev, res = _evaluation(ctx, _followup_plan(tids))
+        for tid in tids:
+            _same(ev.loc[tid], _step04(ctx, tid))
+        assert ev.loc[tids[0], "grp"] == "2024-12-31"  # city.yml: period_end
+        # the whole scope pools the territories' agreements
+        assert int(ev.loc["all", "n"]) == int(ev.loc[tids, "n"].sum())
+        k = (ev.loc[tids, "value"] * ev.loc[tids, "n"]).sum()
+        assert ev.loc["all", "value"] == pytest.approx(k / ev.loc["all", "n"])
+        assert "31 de diciembre de 2024" in res.answer["es"]
+        assert "31 December 2024" in res.answer["en"]
+        row = res.detail.set_index("indicator").loc[FULFILMENT]
+        assert "31 de diciembre de 2024" in row["label_es"]
+        # a plan with its own period reads the follow-up on its own end date
+        ev, res = _evaluation(ctx, _followup_plan(tids, end="2024-06-30"))
+        for tid in tids:
+            _same(ev.loc[tid], _step04(ctx, tid, as_of="2024-06-30"))
+        assert ev.loc[tids[0], "grp"] == "2024-06-30"
+        assert "30 June 2024" in res.answer["en"]
+    finally:
+        ctx.close()
+
+
+def test_late_updates_do_not_count_and_ledger_corrections_do(sample_ws, tmp_path):
+    from territoria.ledger.ledger import Ledger
+    from territoria.steps.common import open_context
+    from territoria.store import Store
+
+    ws = _with_ledger(sample_ws, tmp_path / "ws")
+    ctx = open_context(ws.root)
+    tids = _territories(ctx, 2)
+    plan = _followup_plan(tids)
+    before, _ = _evaluation(ctx, plan)
+
+    def open_agreement(tid):
+        st = m.s04_followup.analyse(ctx, tid).state
+        return st.loc[st["status"].isin(["agreed", "in_progress"]), "agreement_id"].iloc[0]
+
+    late, corrected = open_agreement(tids[0]), open_agreement(tids[1])
+    ctx.close()
+    with Store(ws.store_path) as store:
+        # done in January 2025, after the cut-off: in the follow-up form and in the ledger
+        with store.transaction():
+            store.append("followup", pd.DataFrame({
+                "agreement_code": [late], "territory": [tids[0]],
+                "update_date": [pd.Timestamp("2025-01-20")], "status": ["done"],
+                "progress": [100.0]}))
+        Ledger(store).add_updates(pd.DataFrame({
+            "agreement_id": [late], "update_date": ["2025-01-20"], "status": ["done"],
+            "progress": [100.0]}), source="followup")
+        # a correction recorded in the ledger only: it was done before the cut-off
+        Ledger(store).add_updates(pd.DataFrame({
+            "agreement_id": [corrected], "update_date": ["2024-12-15"], "status": ["done"],
+            "progress": [100.0], "reason": ["Corrección: la obra se entregó el 15 de diciembre"]}))
+    ctx = open_context(ws.root)
+    try:
+        after, _ = _evaluation(ctx, plan)
+        _same(after.loc[tids[0]], before.loc[tids[0]])  # the late update does not count
+        _same(after.loc[tids[0]], _step04(ctx, tids[0]))
+        n = int(before.loc[tids[1], "n"])
+        k = round(before.loc[tids[1], "value"] * n)
+        assert int(after.loc[tids[1], "n"]) == n
+        assert after.loc[tids[1], "value"] == pytest.approx((k + 1) / n)  # the correction does
+        _same(after.loc[tids[1]], _step04(ctx, tids[1]))
+        assert after.loc["all", "value"] == pytest.approx(
+            before.loc["all", "value"] + 1 / int(before.loc["all", "n"]))
+    finally:
+        ctx.close()

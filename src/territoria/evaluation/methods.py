@@ -11,8 +11,9 @@ Methods (:data:`territoria.evaluation.plan.METHODS`):
 
 - ``process_scorecard``: OECD stage scores of the participant questionnaire with their
   intervals and Cronbach's alpha (:mod:`territoria.analysis.process_eval`), start-to-end change
-  of the repeated items, and the share of agreements fulfilled (last status ``done``, Wilson
-  interval);
+  of the repeated items, and the share of agreements fulfilled: step 04's figure, from the
+  agreements ledger (with its corrections and imports; else the forms) on the plan's cut-off
+  date (:func:`follow_up_cut_off`), Wilson interval;
 - ``staggered_did``: Callaway & Sant'Anna ATT on the monthly crime panel, with never-treated or
   not-yet-treated controls, and TWFE for comparison (:mod:`territoria.analysis.impact`);
 - ``its``: interrupted time series of the programme territories' crime relative to the
@@ -44,14 +45,17 @@ import numpy as np
 import pandas as pd
 
 from territoria import vocabulary
-from territoria.analysis import impact, panel, process_eval
+from territoria.analysis import followup, impact, panel, process_eval
 from territoria.analysis.process_eval import wilson_ci
 from territoria.evaluation.plan import METHODS, Plan, Question
 from territoria.exceptions import DataError, PlanError
 from territoria.i18n import catalogue, check_language, tr
-from territoria.steps import impact_data
+from territoria.report.words import day
+from territoria.steps import impact_data, s04_followup
+from territoria.steps.common import resolve_as_of
 
-__all__ = ["QuestionResult", "answer", "scope_territories", "RESULT_COLUMNS", "sidecar_path"]
+__all__ = ["QuestionResult", "answer", "scope_territories", "follow_up_cut_off",
+           "RESULT_COLUMNS", "sidecar_path"]
 
 RESULT_COLUMNS = ["plan", "question", "indicator", "territory_id", "grp", "value", "ci_low",
                   "ci_high", "n", "suppressed", "unit", "method", "answer_es", "answer_en"]
@@ -219,28 +223,8 @@ def _process(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Q
                        "n": ch["n"]})
     agr_text = {"es": "", "en": ""}
     if "followup_fulfilment_rate" in want and "followup" in q.sources:
-        fu = ctx.table("followup")
-        if not fu.empty:
-            fu = fu[fu["territory"].astype(str).isin(scope)].copy()
-            fu["_d"] = pd.to_datetime(fu["update_date"], errors="coerce")
-            last = fu.sort_values(["agreement_code", "_d"]).groupby("agreement_code").tail(1)
-            # catalogue 04_followup: done / (agreed + in_progress + done) at the last update
-            last = last[last["status"].isin(["agreed", "in_progress", "done"])]
-            for tid, part in [(None, last), *last.groupby("territory")]:
-                k, n = int((part["status"] == "done").sum()), len(part)
-                lo, hi = wilson_ci(k, n)
-                res.add("followup_fulfilment_rate", k / n if n else None, ci_low=lo, ci_high=hi,
-                        n=n, territory_id=tid, min_cell=min_cell, unit="share")
-                if tid is None:
-                    detail.append({"indicator": "followup_fulfilment_rate",
-                                   "label_es": label("followup_fulfilment_rate", "es"),
-                                   "label_en": label("followup_fulfilment_rate", "en"),
-                                   "estimate": k / n if n else None, "ci_low": lo,
-                                   "ci_high": hi, "n": n})
-                    for lang in ("es", "en"):
-                        agr_text[lang] = tr(MESSAGES, "ans_agreements", lang, n=n,
-                                            v=_fmt(k / n, True, lang), lo=_fmt(lo, True, lang),
-                                            hi=_fmt(hi, True, lang))
+        agr_text, rows = _fulfilment(ctx, res, plan, scope, min_cell)
+        detail.extend(rows)
     res.detail = pd.DataFrame(detail)
     means = process_eval.process_indicators(pq, by=None)
     means = means[means["indicator"].str.endswith("_mean")].set_index("stage")
@@ -255,6 +239,63 @@ def _process(ctx, plan: Plan, q: Question, scope: list[str], min_cell: int) -> Q
                 worst_v=_fmt(means.loc[worst, "value"], digits=2),
                 agreements=agr_text[lang]).strip()
     return res
+
+
+def follow_up_cut_off(ctx, plan: Plan) -> pd.Timestamp:
+    """The date on which a plan reads the agreements' follow-up: the plan's ``period.end``,
+    else step 04's rule (:func:`territoria.steps.common.resolve_as_of`: ``city.yml:
+    period_end``, else today). Updates dated after it do not count.
+
+    >>> from types import SimpleNamespace
+    >>> import datetime as dt
+    >>> from territoria.evaluation.plan import parse_plan
+    >>> ctx = SimpleNamespace(config=SimpleNamespace(period_end=dt.date(2024, 12, 31)))
+    >>> q = {"id": "q", "text": {"es": "?"}, "method": "baseline", "outcome": "unsafe",
+    ...      "indicators": ["pct_unsafe_colonia"], "sources": ["diagnostic"]}
+    >>> city = parse_plan({"title": {"es": "x"}, "questions": [q]}, name="x")
+    >>> own = parse_plan({"title": {"es": "x"}, "questions": [q],
+    ...                   "period": {"end": "2024-06-30"}}, name="x")
+    >>> [str(follow_up_cut_off(ctx, p).date()) for p in (city, own)]
+    ['2024-12-31', '2024-06-30']
+    """
+    return resolve_as_of(ctx, plan.period.end)
+
+
+def _fulfilment(ctx, res: QuestionResult, plan: Plan, scope: list[str],
+                min_cell: int) -> tuple[dict, list[dict]]:
+    """Add ``followup_fulfilment_rate`` (whole scope and per territory) to ``res``: step 04's
+    figure, from the same source (the agreements ledger with its corrections and imports,
+    else the forms) and state on the plan's cut-off (:func:`follow_up_cut_off`), built by
+    :func:`territoria.steps.s04_followup.analyse` for each territory. Returns the answer's
+    sentence ({es, en}) and the detail row."""
+    when = follow_up_cut_off(ctx, plan)
+    grp = when.strftime("%Y-%m-%d")
+    per = [s04_followup.analyse(ctx, tid, as_of=when) for tid in scope]
+    states = [a.state for a in per if len(a.state)]
+    if not states:
+        return {"es": "", "en": ""}, []
+    f = followup.fulfilment_rate(pd.concat(states, ignore_index=True)).iloc[0]
+    v = None if pd.isna(f["rate"]) else float(f["rate"])
+    n = int(f["n"])
+    res.add("followup_fulfilment_rate", v, ci_low=f["ci_low"], ci_high=f["ci_high"], n=n,
+            grp=grp, min_cell=min_cell, unit="share")
+    for a in per:
+        r = s04_followup.summary_table(a).set_index("name")
+        if "followup_fulfilment_rate" in r.index:  # step 04 records none without agreements
+            r = r.loc["followup_fulfilment_rate"]
+            res.add("followup_fulfilment_rate", r["value"], ci_low=r["ci_low"],
+                    ci_high=r["ci_high"], n=r["n"], territory_id=a.territory_id, grp=grp,
+                    min_cell=min_cell, unit="share")
+    text, row = {}, {"indicator": "followup_fulfilment_rate", "estimate": v,
+                     "ci_low": f["ci_low"], "ci_high": f["ci_high"], "n": n}
+    for lang in ("es", "en"):
+        date = day(when, lang)
+        row[f"label_{lang}"] = tr(MESSAGES, "label_as_of", lang,
+                                  label=label("followup_fulfilment_rate", lang), day=date)
+        text[lang] = tr(MESSAGES, "ans_agreements", lang, n=n, day=date,
+                        v=_fmt(v, True, lang), lo=_fmt(f["ci_low"], True, lang),
+                        hi=_fmt(f["ci_high"], True, lang))
+    return text, [row]
 
 
 def _crime_panel(ctx, plan: Plan, scope: list[str]) -> pd.DataFrame:
