@@ -11,8 +11,8 @@ In the page:
 - a paragraph wholly in italics is the English version (``lang="en"``, its italics, which
   only set it apart from the Spanish, removed); the rest of a text
   cell is Spanish (``lang="es"``), also when the cell has no English version;
-- a code cell is marked with the language the notebook ran in; when some of its outputs
-  are in both languages, only its other outputs are.
+- a code cell with outputs is marked with the language the notebook ran in; when some of
+  its outputs are in both languages, only its other outputs are.
 
 So the site's language switch shows one language at a time, and :func:`missing_note` says, in
 the other language, what that version of the page leaves out.
@@ -26,10 +26,11 @@ Examples
 <div class="text_cell_render border-box-sizing rendered_html"><h2 id="a"><span
 lang="es">1. El plan</span><span lang="en">1. The plan</span><a class="anchor-link"
 href="#a">&#182;</a></h2><div lang="es"><p>Hola.</p></div><div lang="en"><p>Hello.</p></div></div>
->>> code = '<div id="cell-id=b" class="cell border-box-sizing code_cell rendered">'
->>> one_language(code, "es")
-'<div id="cell-id=b" class="cell border-box-sizing code_cell rendered" lang="es">'
->>> hidden_parts(one_language(cell + code + '<div class="output_wrapper">', "es"))
+>>> code = ('<div id="cell-id=b" class="cell border-box-sizing code_cell rendered">'
+...         '<div class="output_area">')
+>>> one_language(code, "es")  # doctest: +ELLIPSIS
+'<div id="cell-id=b" class="cell border-box-sizing code_cell rendered" lang="es"><div...'
+>>> hidden_parts(one_language(cell + code, "es"))
 {'es': set(), 'en': {'outputs'}}
 """
 
@@ -116,6 +117,8 @@ def _text_cell(m: re.Match) -> str:
 def _code_cell(cell: str, ran_in: str) -> str:
     """One code cell: marked ``lang=ran_in`` as a whole, or, when some of its outputs are
     given in both languages, each of its other outputs."""
+    if _OUTPUT not in cell:  # no output (the parameters): nothing in any language
+        return cell
     if _BOTH not in cell:
         return _CODE.sub(rf'\1 lang="{ran_in}"', cell, count=1)
     head, *outputs = cell.split(_OUTPUT)
