@@ -80,11 +80,13 @@ def _strict_translations():
 
 def _executed_evaluation_page(path, language: str) -> None:
     """``path`` (``.ipynb``) and its page (``.html``): the kit's evaluation notebook with each
-    code cell's outputs written in ``language`` as a run would (a message and a table), made
+    code cell's outputs written in ``language`` as a run would (a message and a table), and
+    the last cell's message in both languages (:mod:`territoria.evaluation.narration`), made
     into a page by the executor's own exporter (inputs hidden)."""
     import nbformat
     import pandas as pd
 
+    from territoria.evaluation.narration import saved
     from territoria.pipeline.html import NotebookHTMLExporter
     from territoria.steps.display import table
 
@@ -101,6 +103,9 @@ def _executed_evaluation_page(path, language: str) -> None:
                 nbformat.v4.new_output("stream", name="stdout", text=said + "\n"),
                 nbformat.v4.new_output("display_data", data={"text/html": shown.html,
                                                              "text/plain": shown.text})]
+    both = saved(path.with_suffix(".results.json"), path.parents[3], language)
+    nb.cells[-1].outputs.append(nbformat.v4.new_output(
+        "display_data", data={"text/html": both._repr_html_(), "text/plain": both.text}))
     nbformat.write(nb, path)
     exporter = NotebookHTMLExporter(template_name="basic", exclude_input=True,
                                     exclude_input_prompt=True, exclude_output_prompt=True)

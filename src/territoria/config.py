@@ -482,6 +482,33 @@ def load_city(path: str | os.PathLike[str]) -> CityConfig:
         raise ConfigError(_format_validation_error(e, str(path))) from None
 
 
+def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> str:
+    """``path`` as it may be shown to readers: relative to the workspace ``root`` when inside
+    it, else relative to the kit (``evaluations/crime_impact.yml``), else its file name; never
+    a folder of the machine that ran it (pages and notebooks are published).
+
+    Examples
+    --------
+    >>> shown_path("/srv/ws/output/evaluations/p/q.results.json", "/srv/ws")
+    'output/evaluations/p/q.results.json'
+    >>> shown_path(Path(__file__).parents[2] / "evaluations" / "process.yml")
+    'evaluations/process.yml'
+    >>> shown_path("/home/someone/plans/mine.yml", "/srv/ws")
+    'mine.yml'
+    """
+    p = Path(path).resolve()
+    package = Path(__file__).resolve().parent
+    bases = [Path(root).resolve()] if root is not None else []
+    bases.append(package / "data")  # an installed kit: territoria/data/evaluations/...
+    if (package.parent.parent / "pyproject.toml").is_file():  # a source checkout
+        bases.append(package.parent.parent)
+    bases.append(package.parent)
+    for base in bases:
+        if p.is_relative_to(base):
+            return p.relative_to(base).as_posix()
+    return p.name
+
+
 class Workspace:
     """Paths of a workspace in one place.
 
@@ -526,6 +553,11 @@ class Workspace:
 
     def exists(self) -> bool:
         return self.city_file.exists()
+
+    def shown(self, path: str | os.PathLike[str]) -> str:
+        """``path`` relative to this workspace (or the kit), for messages that get published
+        (:func:`shown_path`)."""
+        return shown_path(path, self.root)
 
     def require(self) -> Workspace:
         """Raise :class:`ConfigError` unless this folder is a workspace."""

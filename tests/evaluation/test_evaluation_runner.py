@@ -174,3 +174,34 @@ def test_publish_includes_evaluations_and_nav(evaluated):
     home = (ws.site_dir / "index.html").read_text(encoding="utf-8")
     assert 'href="evaluations/index.html"' in home
     assert (ws.site_dir / "evaluations" / "classroom" / "territories" / "07-061.html").exists()
+
+
+@pytest.mark.slow
+def test_no_folder_of_the_machine_in_the_notebooks_or_their_pages(evaluated):
+    """The executed notebooks and every evaluation page name files relative to the workspace
+    or the kit: never the workspace's folder, the kit's, or any other folder of the machine."""
+    import json
+
+    import nbformat
+
+    import territoria
+
+    ws, _ = evaluated
+    folders = [str(ws.root), str(REPO), str(Path(territoria.__file__).resolve().parent)]
+    machine = re.compile(r"(?<![\w.])/(?:tmp|home|work|root|srv|Users)/")
+    texts = {}
+    for nb in sorted((ws.output_dir / "evaluations" / "classroom").glob("*.ipynb")):
+        outputs = [o for c in nbformat.read(nb, as_version=4).cells for o in c.get("outputs", [])]
+        assert outputs, nb
+        texts[nb.name] = json.dumps(outputs, ensure_ascii=False)
+    for page in (ws.site_dir / "evaluations").rglob("*.html"):
+        texts[str(page.relative_to(ws.site_dir))] = page.read_text(encoding="utf-8")
+    assert len(texts) > 4
+    leaks = {name: [f for f in folders if f in text] or machine.findall(text)
+             for name, text in texts.items()}
+    assert not {k: v for k, v in leaks.items() if v}
+    page = texts["evaluations/classroom/notebooks/safety.html"]
+    assert "<code>output/evaluations/classroom/safety.results.json</code>" in page
+    # the messages of a Spanish run read in English on the English page
+    assert '<div lang="en"><p>Result saved to <code>' in page
+    assert "<p>Method: <code>" in page and "<p>Método: <code>" in page

@@ -83,3 +83,32 @@ def test_run_language_comes_from_papermill_parameters(tmp_path):
     assert run_language(tmp_path / "missing.ipynb", default="en") == "en"
     nb.write_text("{not json", encoding="utf-8")
     assert run_language(nb) == "es"
+
+
+def test_outputs_in_both_languages_show_in_each_and_the_others_in_the_run_language():
+    from territoria.evaluation.narration import Both
+
+    both = Both({"es": "<p>Resultado guardado</p>", "en": "<p>Result saved</p>"}, "x")
+    code = ('<div id="cell-id=2" class="cell border-box-sizing code_cell rendered">\n'
+            '<div class="output_wrapper"><div class="output">'
+            f'<div class="output_area"><div class="output_html">{both._repr_html_()}</div></div>'
+            '<div class="output_area"><pre>tabla</pre></div></div></div>\n</div>\n'
+            '<div id="cell-id=3" class="cell border-box-sizing code_cell rendered">\n'
+            '<div class="output_wrapper"><div class="output">'
+            f'<div class="output_area"><div class="output_html">{both._repr_html_()}</div></div>'
+            '</div></div>\n</div>')
+    html = one_language(code, "es")
+    assert 'code_cell rendered">' in html and 'code_cell rendered" lang=' not in html
+    assert html.count('<div class="output_area">') == 2  # the outputs in both languages
+    assert '<div class="output_area" lang="es"><pre>tabla</pre>' in html
+    assert '<div lang="en"><p>Result saved</p></div>' in html
+    assert hidden_parts(html) == {"es": set(), "en": {"outputs"}}
+    only_both = one_language(code[code.index('<div id="cell-id=3"'):], "es")
+    assert hidden_parts(only_both) == {"es": set(), "en": set()}
+
+
+def test_a_code_cell_without_outputs_hides_nothing():
+    params = ('<div id="cell-id=p" class="cell border-box-sizing code_cell rendered '
+              'celltag_parameters">\n</div>\n')
+    html = one_language(params, "es")
+    assert html == params and hidden_parts(html) == {"es": set(), "en": set()}

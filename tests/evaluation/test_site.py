@@ -61,8 +61,9 @@ def test_the_report_links_each_notebook_page_and_its_question(site):
 
 def test_what_a_language_leaves_out_is_said_in_that_language(site):
     es_run = _page(site, "process")  # ran in Spanish: the English page leaves out outputs
-    assert '<p class="note" lang="en">This version of the notebook leaves out the ' \
-           'explanations of some sections and the outputs of its computation' in es_run
+    # (every section has its English version: only outputs are left out)
+    assert '<p class="note" lang="en">This version of the notebook leaves out the outputs ' \
+           'of its computation' in es_run
     assert '<p class="note" lang="es">' not in es_run
     en_run = _page(site, "crime")  # ran in English: the Spanish page leaves out outputs
     assert '<p class="note" lang="es">Esta versión del cuaderno no muestra los resultados ' \

@@ -372,6 +372,19 @@ def test_evaluation_notebook_pages_show_one_language_at_a_time(evaluation_ws):
             assert "Neighbourhood by neighbourhood" in text["en"]
             assert "4. Colonia por colonia" in text["es"]
             assert "Evaluations" in text["en"] and "Evaluaciones" in text["es"]  # the way back
+            # every section and its explanation in English, in the notebook's words
+            for heading, said in (("1. The plan and the workspace", "We open the data store"),
+                                  ("2. The computation", "The method comes from the plan"),
+                                  ("3. The answer, and what the data cannot say",
+                                   "Every answer comes with its uncertainty"),
+                                  ("5. Save", "The result is saved to a file")):
+                assert heading in text["en"] and said in text["en"], (path.name, heading)
+                assert said not in text["es"]
+            assert "El método viene del plan" in text["es"]
+            # a message given in both languages shows in each, whatever the run language
+            assert "Result saved to" in text["en"] and "Result saved to" not in text["es"]
+            assert "Resultado guardado en" in text["es"]
+            assert str(evaluation_ws.root) not in path.read_text(encoding="utf-8")
     assert not found, found
     process, crime = visible(pages[1]), visible(pages[0])
     # ran in Spanish: its tables show in Spanish only; ran in English: in English only

@@ -96,7 +96,7 @@ def calendar(ctx, plan: Plan) -> pd.DataFrame:
     from territoria.evaluation.methods import scope_territories
 
     if plan.calendar is None:
-        raise PlanError(f"{plan.source_path or plan.name}: key 'calendar' is required for "
+        raise PlanError(f"{plan.where}: key 'calendar' is required for "
                         "'territoria evaluate calendar'")
     spec = plan.calendar.power
     scope = scope_territories(ctx, plan)
@@ -107,7 +107,7 @@ def calendar(ctx, plan: Plan) -> pd.DataFrame:
     if spec.outcome == "life_satisfaction" and spec.sd is None:
         sd, rho_data = _life_stats(ctx)
         if sd is None:
-            raise PlanError(f"{plan.source_path or plan.name}: key 'calendar.power.sd' is "
+            raise PlanError(f"{plan.where}: key 'calendar.power.sd' is "
                             "required (no wellbeing panel to estimate it from)")
         rho = rho_data if rho_data is not None else spec.correlation
     first_wave = {}  # first round of a source asked more than once (a panel): attrition
@@ -125,12 +125,12 @@ def calendar(ctx, plan: Plan) -> pd.DataFrame:
                 when = pd.Timestamp(r.date)
             elif r.months_from_joining is not None:
                 if j is None or pd.isna(j):
-                    raise PlanError(f"{plan.source_path or plan.name}: key 'calendar.rounds[{i}]"
+                    raise PlanError(f"{plan.where}: key 'calendar.rounds[{i}]"
                                     f".months_from_joining': territory {tid} has no join date "
                                     "(give the round a fixed 'date')")
                 when = _add_months(pd.Timestamp(j), r.months_from_joining)
             else:
-                raise PlanError(f"{plan.source_path or plan.name}: key 'calendar.rounds[{i}]': "
+                raise PlanError(f"{plan.where}: key 'calendar.rounds[{i}]': "
                                 "give 'months_from_joining' or 'date'")
             n_needed, es, b = None, float("nan"), None
             if survey:

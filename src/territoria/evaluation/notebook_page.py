@@ -2,14 +2,17 @@ r"""An executed evaluation notebook as a page of the site, one language at a tim
 
 The evaluation notebook (``notebooks/evaluation.ipynb``) writes each heading as
 "Español · *English*" and, under it, its explanation in Spanish followed by the English
-version as a paragraph in italics; some explanations are in Spanish only. Its outputs (tables,
-messages) are in the one language it ran in (its ``language`` parameter). In the page:
+version as a paragraph in italics. Its messages and tables are given in both languages
+(:mod:`territoria.evaluation.narration` marks them ``class="both-languages"``, each version
+``lang``); any other output is in the one language it ran in (its ``language`` parameter).
+In the page:
 
 - a bilingual heading becomes two ``<span>``, marked ``lang="es"`` and ``lang="en"``;
 - a paragraph wholly in italics is the English version (``lang="en"``, its italics, which
   only set it apart from the Spanish, removed); the rest of a text
   cell is Spanish (``lang="es"``), also when the cell has no English version;
-- each code cell is marked with the language the notebook ran in.
+- a code cell with outputs is marked with the language the notebook ran in; when some of
+  its outputs are in both languages, only its other outputs are.
 
 So the site's language switch shows one language at a time, and :func:`missing_note` says, in
 the other language, what that version of the page leaves out.
@@ -23,10 +26,11 @@ Examples
 <div class="text_cell_render border-box-sizing rendered_html"><h2 id="a"><span
 lang="es">1. El plan</span><span lang="en">1. The plan</span><a class="anchor-link"
 href="#a">&#182;</a></h2><div lang="es"><p>Hola.</p></div><div lang="en"><p>Hello.</p></div></div>
->>> code = '<div id="cell-id=b" class="cell border-box-sizing code_cell rendered">'
->>> one_language(code, "es")
-'<div id="cell-id=b" class="cell border-box-sizing code_cell rendered" lang="es">'
->>> hidden_parts(one_language(cell + code + '<div class="output_wrapper">', "es"))
+>>> code = ('<div id="cell-id=b" class="cell border-box-sizing code_cell rendered">'
+...         '<div class="output_area">')
+>>> one_language(code, "es")  # doctest: +ELLIPSIS
+'<div id="cell-id=b" class="cell border-box-sizing code_cell rendered" lang="es"><div...'
+>>> hidden_parts(one_language(cell + code, "es"))
 {'es': set(), 'en': {'outputs'}}
 """
 
@@ -48,6 +52,12 @@ _PIECE = re.compile(
     r'</h(?P=lv)>)|(?P<p><p><em>(?P<text>(?:(?!</em>|</p>).)*)</em></p>)', re.S)
 #: The opening tag of a code cell (its outputs are in the language the notebook ran in).
 _CODE = re.compile(r'(<div (?:id="[^"]*" )?class="cell [^"]*\bcode_cell\b[^"]*")(?=>)')
+#: The opening tag of any cell (where a code cell ends).
+_ANY_CELL = re.compile(r'<div (?:id="[^"]*" )?class="cell ')
+#: One output of a code cell, and the mark of an output given in both languages
+#: (:class:`territoria.evaluation.narration.Both`).
+_OUTPUT = '<div class="output_area">'
+_BOTH = 'class="both-languages"'
 _ONLY_ES = '<div lang="es" class="es-only">'
 _NUMBER = re.compile(r"\A\d+(?:\.\d+)*\.?\s+")
 
@@ -104,12 +114,27 @@ def _text_cell(m: re.Match) -> str:
     return opening + html + "\n"
 
 
+def _code_cell(cell: str, ran_in: str) -> str:
+    """One code cell: marked ``lang=ran_in`` as a whole, or, when some of its outputs are
+    given in both languages, each of its other outputs."""
+    if _OUTPUT not in cell:  # no output (the parameters): nothing in any language
+        return cell
+    if _BOTH not in cell:
+        return _CODE.sub(rf'\1 lang="{ran_in}"', cell, count=1)
+    head, *outputs = cell.split(_OUTPUT)
+    marked = _OUTPUT[:-1] + f' lang="{ran_in}">'
+    return head + "".join((_OUTPUT if _BOTH in o else marked) + o for o in outputs)
+
+
 def one_language(html: str, ran_in: str = "es") -> str:
     """``html`` (an executed evaluation notebook's body, nbconvert ``basic`` template) with its
-    text marked by language and its code cells marked ``lang=ran_in`` (see the module notes).
+    text marked by language and its outputs marked ``lang=ran_in``, but those given in both
+    languages (see the module notes).
     """
     html = _CELL.sub(_text_cell, html)
-    return _CODE.sub(rf'\1 lang="{ran_in}"', html)
+    cells = [m.start() for m in _ANY_CELL.finditer(html)]
+    pieces = [html[a:b] for a, b in zip([0, *cells], [*cells, len(html)], strict=True)]
+    return "".join(_code_cell(p, ran_in) if _CODE.match(p) else p for p in pieces)
 
 
 def hidden_parts(html: str) -> dict[str, set[str]]:
@@ -118,7 +143,7 @@ def hidden_parts(html: str) -> dict[str, set[str]]:
     explanations, hidden in English)."""
     out: dict[str, set[str]] = {"es": set(), "en": set()}
     if "output_wrapper" in html or "output_area" in html:
-        for m in re.finditer(r'\bcode_cell\b[^"]*" lang="(es|en)"', html):
+        for m in re.finditer(r'(?:\bcode_cell\b[^"]*|output_area)" lang="(es|en)"', html):
             out["en" if m.group(1) == "es" else "es"].add("outputs")
     if _ONLY_ES in html:
         out["en"].add("text")

@@ -64,10 +64,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from territoria.config import shown_path
 from territoria.exceptions import PlanError
 
 __all__ = ["METHODS", "Method", "Plan", "Question", "load_plan", "parse_plan", "check_plan",
-           "plan_warnings", "PlanWarning"]
+           "plan_warnings", "uncatalogued", "PlanWarning"]
 
 
 class PlanWarning(UserWarning):
@@ -229,6 +230,13 @@ class Plan(_Strict):
     calendar: CalendarSpec | None = None
     source_path: str | None = Field(None, exclude=True)
     source_text: str | None = Field(None, exclude=True)
+    source_label: str | None = Field(None, exclude=True)
+
+    @property
+    def where(self) -> str:
+        """How messages name the plan: its file relative to the workspace or the kit
+        (``evaluations/crime_impact.yml``), never a folder of the machine, or its name."""
+        return self.source_label or self.name or "plan"
 
     @field_validator("territories")
     @classmethod
@@ -300,7 +308,7 @@ def _format(err: ValidationError, source: str) -> str:
     key = _loc(loc)
     if e.get("type") == "extra_forbidden":
         allowed = sorted(k for k in _model_at(loc[:-1]).model_fields
-                         if k not in ("source_path", "source_text"))
+                         if k not in ("source_path", "source_text", "source_label"))
         return f"{source}: unknown key '{key}' (allowed here: {', '.join(allowed)})"
     if e.get("type") == "missing":
         return f"{source}: key '{key}' is required"
@@ -386,8 +394,12 @@ def parse_plan(raw: dict, *, name: str, source: str | None = None) -> Plan:
     return plan
 
 
-def load_plan(path: str | os.PathLike) -> Plan:
+def load_plan(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Plan:
     """Read and validate ``evaluations/<name>.yml`` (the file alone; see :func:`check_plan`).
+
+    Messages name the file relative to the workspace ``root`` when it is inside it, else
+    relative to the kit, else by its name (:func:`territoria.config.shown_path`): they reach
+    the published notebooks, which must not show the folders of the machine that ran them.
 
     Raises
     ------
@@ -395,17 +407,19 @@ def load_plan(path: str | os.PathLike) -> Plan:
         Missing file, invalid YAML, or one line naming the key, its value and the rule.
     """
     path = Path(path)
+    shown = shown_path(path, root)
     if not path.is_file():
-        raise PlanError(f"{path}: plan not found")
+        raise PlanError(f"{shown}: plan not found")
     text = path.read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
-        raise PlanError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
-    plan = parse_plan(raw, name=path.stem, source=str(path))
+        raise PlanError(f"{shown}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    plan = parse_plan(raw, name=path.stem, source=shown)
     plan.source_path = str(path)
+    plan.source_label = shown
     plan.source_text = text
     return plan
 
@@ -413,9 +427,9 @@ def load_plan(path: str | os.PathLike) -> Plan:
 # ------------------------------------------------------------------------------------------
 # against a workspace
 # ------------------------------------------------------------------------------------------
-def plan_warnings(plan: Plan, catalogue: dict | None = None) -> list[str]:
-    """Indicators of the plan missing from the methodology catalogue (empty when the catalogue
-    is absent or empty: it is being completed)."""
+def uncatalogued(plan: Plan, catalogue: dict | None = None) -> list[tuple[str, str]]:
+    """``(key, indicator)`` of the plan's indicators missing from the methodology catalogue
+    (empty when the catalogue is absent or empty: it is being completed)."""
     if catalogue is None:
         try:
             from territoria.report.catalogue import load_catalogue
@@ -425,13 +439,15 @@ def plan_warnings(plan: Plan, catalogue: dict | None = None) -> list[str]:
             catalogue = {}
     if not catalogue:
         return []
-    out = []
-    for i, q in enumerate(plan.questions):
-        for j, ind in enumerate(q.indicators):
-            if ind not in catalogue:
-                out.append(f"{plan.source_path or plan.name}: key 'questions[{i}].indicators[{j}]'"
-                           f": indicator '{ind}' is not in the methodology catalogue yet")
-    return out
+    return [(f"questions[{i}].indicators[{j}]", ind) for i, q in enumerate(plan.questions)
+            for j, ind in enumerate(q.indicators) if ind not in catalogue]
+
+
+def plan_warnings(plan: Plan, catalogue: dict | None = None) -> list[str]:
+    """Indicators of the plan missing from the methodology catalogue, one line each naming
+    the plan's file and key (see :func:`uncatalogued`)."""
+    return [f"{plan.where}: key '{key}': indicator '{ind}' is not in the methodology catalogue "
+            "yet" for key, ind in uncatalogued(plan, catalogue)]
 
 
 def check_plan(plan: Plan, store, cfg=None) -> list[str]:
@@ -454,7 +470,7 @@ def check_plan(plan: Plan, store, cfg=None) -> list[str]:
     """
     import pandas as pd
 
-    src = plan.source_path or plan.name
+    src = plan.where
     if not store.has_table("territories"):
         raise PlanError(f"{src}: the store has no territories (run 'territoria ingest' first)")
     tcols = store.columns("territories")

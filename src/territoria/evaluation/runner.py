@@ -46,7 +46,7 @@ from territoria.exceptions import PipelineError
 from territoria.i18n import catalogue, check_language, tr
 from territoria.store import Store
 
-__all__ = ["run_plan", "EvaluationRun", "record", "notebook_path", "TABLES"]
+__all__ = ["run_plan", "EvaluationRun", "record", "notebook_path", "public_error", "TABLES"]
 
 MESSAGES = catalogue(__name__)
 
@@ -212,7 +212,7 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
     t0 = time.perf_counter()
     ws = ws if isinstance(ws, Workspace) else Workspace(ws)
     cfg = ws.config()
-    plan = load_plan(plan_path)
+    plan = load_plan(plan_path, root=ws.root)
     lang = check_language(language or plan.languages[0])
     nb = notebook_path(notebooks_dir)
     if not nb.is_file():
@@ -259,7 +259,7 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
             answered[qid] = QuestionResult.load(side)
         else:
             err = r.error.describe() if r.error else "no results file"
-            failed[qid] = (err, job.output_path)
+            failed[qid] = (public_error(err, ws), job.output_path)
     if not answered:
         first = next(iter(failed.items()))
         raise PipelineError(f"{plan.name}: every question failed; first: question {first[0]}: "
@@ -273,6 +273,16 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
     return EvaluationRun(plan.name, run_id, used, time.perf_counter() - t0,
                          ok=[q.id for q in plan.questions if q.id in answered], failed=failed,
                          warnings=notes + pool_notes, report=report, language=lang)
+
+
+def public_error(error: str, ws: Workspace) -> str:
+    """``error`` with the workspace's folder left out (files named from inside it): the
+    report publishes the error of a question that could not be answered.
+
+    >>> public_error("FileNotFoundError: /srv/ws/output/x.csv", Workspace("/srv/ws"))
+    'FileNotFoundError: output/x.csv'
+    """
+    return error.replace(f"{ws.root}/", "").replace(str(ws.root), ".")
 
 
 def publish_evaluations(ws: Workspace) -> Path:
