@@ -148,17 +148,9 @@ def machine_folders(ws) -> dict[str, list[str]]:
     return out
 
 
-def test_the_machine_s_folders_are_named_nowhere_outside_the_annexes(published_ws):
+def test_the_machine_s_folders_are_named_nowhere(published_ws):
+    """Neither the pages nor the annexes (executed notebooks: their results files are printed
+    relative to the workspace) name a folder of the machine that ran them."""
     ws, _ = published_ws
-    leaks = {p: f for p, f in machine_folders(ws).items() if not p.startswith("annex/")}
-    assert not leaks, leaks
-
-
-@pytest.mark.xfail(strict=True, reason="the step notebooks print the absolute path of their "
-                   "results file: notebooks/00_selection to 05_process (last cell, "
-                   "print(result.save(...))) and 06_impact (print(..., paths[0])); owned by "
-                   "the notebooks' helper")
-def test_the_machine_s_folders_are_named_nowhere_in_the_annexes(published_ws):
-    ws, _ = published_ws
-    leaks = {p: f for p, f in machine_folders(ws).items() if p.startswith("annex/")}
+    leaks = machine_folders(ws)
     assert not leaks, sorted(leaks.items())[:5]

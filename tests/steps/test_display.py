@@ -243,5 +243,6 @@ def test_step_notebooks_print_nothing_in_one_language_only():
         code = "\n".join("".join(c["source"]) for c in json.loads(
             path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
         prints = re.findall(r"^\s*print\((.*)", code, re.M)
-        assert all(p.startswith(("result.save(", "saved")) for p in prints), (path.name, prints)
+        assert all(p.startswith(("ctx.ws.shown(result.save(", "saved")) for p in prints), (
+            path.name, prints)
         assert not re.search(r"_\{language\}|\+ language\b|display\(fig\)", code), path.name
