@@ -7,7 +7,7 @@ A *code* is a stored value (``female``, ``18_29``, ``water_utility``, ``in_perso
    code; a text missing in a language falls back to the city's first language);
 2. the instruments' choice lists (``surveys/src/_choices.yml`` and a form's own lists), in
    Spanish and English: sex, age group, axis, department, meeting kind and mode, agreement
-   status, proposal round;
+   status, proposal round, moment of the process questionnaire;
 3. :data:`CATALOGUE` below, for codes no form asks for (territory kind, disability groups), for
    the forms a sentence needs ("Mujeres de 18 a 29 años"), for the codes the statistics layer
    returns (:mod:`territoria.analysis` returns codes and numbers; ``steps/`` label them here)
@@ -99,6 +99,7 @@ FORM_LISTS: dict[str, tuple[str, str]] = {
     "meeting_kind": ("assembly", "assembly_kind"),
     "meeting_mode": ("assembly", "assembly_mode"),
     "agreement_status": ("followup", "agreement_status"),
+    "process_moment": ("process", "moment"),
 }
 
 #: Kind of code -> the ``city.yml`` list that declares it (and overrides the forms' labels).
