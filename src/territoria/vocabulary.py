@@ -7,7 +7,7 @@ A *code* is a stored value (``female``, ``18_29``, ``water_utility``, ``in_perso
    code; a text missing in a language falls back to the city's first language);
 2. the instruments' choice lists (``surveys/src/_choices.yml`` and a form's own lists), in
    Spanish and English: sex, age group, axis, department, meeting kind and mode, agreement
-   status, proposal round;
+   status, proposal round, moment of the process questionnaire;
 3. :data:`CATALOGUE` below, for codes no form asks for (territory kind, disability groups), for
    the forms a sentence needs ("Mujeres de 18 a 29 años"), for the codes the statistics layer
    returns (:mod:`territoria.analysis` returns codes and numbers; ``steps/`` label them here)
@@ -78,6 +78,7 @@ __all__ = [
     "texts",
     "codes",
     "label_columns",
+    "code_texts",
     "COLUMNS",
     "column_label",
     "choice_lists",
@@ -98,6 +99,7 @@ FORM_LISTS: dict[str, tuple[str, str]] = {
     "meeting_kind": ("assembly", "assembly_kind"),
     "meeting_mode": ("assembly", "assembly_mode"),
     "agreement_status": ("followup", "agreement_status"),
+    "process_moment": ("process", "moment"),
 }
 
 #: Kind of code -> the ``city.yml`` list that declares it (and overrides the forms' labels).
@@ -131,7 +133,8 @@ HEADINGS: dict[str, dict[str, str]] = {
 #: (it raises in the test suite, see :func:`territoria.i18n.set_strict`).
 CLOSED_KINDS: frozenset[str] = frozenset({
     "heading", "column", "run_status", "geo_level", "process_stage", "iap2_level",
-    "mechanism", "ensu_place", "wellbeing", "yes_no"})
+    "mechanism", "ensu_place", "wellbeing", "yes_no", "poststratum", "anova_source",
+    "cohort_coding"})
 
 
 class Like(NamedTuple):
@@ -221,6 +224,25 @@ CATALOGUE: dict[str, dict[str, dict[str, str] | Like]] = {
     "wellbeing": {  # wellbeing outcomes of the impact evaluation
         "life_satisfaction": {"es": "Satisfacción con la vida (0 a 10)",
                               "en": "Life satisfaction (0 to 10)"},
+    },
+    "poststratum": {  # how step 02 adjusts the survey to the census (s02_diagnostic._ps_cells)
+        "sex_age": {"es": "por sexo y grupo de edad", "en": "by sex and age group"},
+        "sex": {"es": "solo por sexo", "en": "by sex only"},
+        "total": {"es": "al total de personas adultas de la colonia",
+                  "en": "to the neighbourhood's adult total"},
+        "none": {"es": "ninguno (no hay datos del censo)", "en": "none (no census data)"},
+    },
+    "anova_source": {  # rows of the mixed ANOVA of wellbeing (analysis.panel.mixed_anova)
+        "cohort": {"es": "Etapa en que entró la colonia", "en": "Joining cohort"},
+        "wave": {"es": "Levantamiento (antes y después)", "en": "Survey wave (before and after)"},
+        "Interaction": {"es": "Interacción (etapa × levantamiento)",
+                        "en": "Interaction (cohort × survey wave)"},
+    },
+    "cohort_coding": {  # city.yml: cohort_coding, the month a territory counts as joined
+        "first_exposed_period": {"es": "el primer mes con el programa, aunque sea en parte",
+                                 "en": "the first month with the programme, even in part"},
+        "first_full_period": {"es": "el primer mes completo con el programa",
+                              "en": "the first full month with the programme"},
     },
     "run_status": {  # status of a step's notebook for a territory (runner, coverage page)
         "ok": {"es": "Completo", "en": "Complete"},
@@ -595,3 +617,14 @@ def label_columns(kind: str, codes: Iterable[Any], languages: Iterable[str] = ("
     """``{"label_es": [...], "label_en": [...]}`` for ``codes``; see :meth:`Vocabulary.label_columns`."""
     v = Vocabulary(city) if city is not None else _kit()
     return v.label_columns(kind, codes, languages, prefix)
+
+
+def code_texts(kind: str, city: CityConfig | None = None) -> dict[str, dict[str, str]]:
+    """Every known code of ``kind`` -> ``{language: label}`` (:meth:`Vocabulary.texts`): what
+    :func:`territoria.steps.display.show` takes as ``labels=`` for a column of such codes.
+
+    >>> code_texts("anova_source")["wave"]["en"]
+    'Survey wave (before and after)'
+    """
+    v = Vocabulary(city) if city is not None else _kit()
+    return {code: v.texts(kind, code) for code in v.codes(kind)}

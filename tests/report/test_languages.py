@@ -283,6 +283,71 @@ def test_executed_step_notebooks_show_one_language_at_a_time(published_ws):
     assert any("Households interviewed" in t for t in english)
 
 
+#: Codes the step notebooks compute with, which a reader must never see on an annex page:
+#: post-stratum, cohort coding, indicator groups, the process questionnaire's items.
+RAW_CODES = ["sex_age", "first_exposed_period", "first_full_period", "female_18_29",
+             "male_60_plus", "street_atm", "public_transport", "education_culture"]
+RAW_PATTERNS = [r"pe_[a-z_]+", r"(sex|age_group|disability):[a-z0-9_]+"]
+#: Codes that are also words: a table cell must not be only one of them (besides the
+#: city's axes and the ENSU places).
+RAW_CELLS = ["cohort", "wave", "Interaction", "design", "delib", "impact", "start", "end"]
+
+
+class Cells(Visible):
+    """:class:`Visible`, with the text of each table cell apart."""
+
+    def handle_starttag(self, tag, attrs):
+        super().handle_starttag(tag, attrs)
+        if tag in ("td", "th"):
+            self.handle_data("\x1f")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.handle_data("\x1f")
+        super().handle_endtag(tag)
+
+
+def raw_codes(path: Path, cells: set[str]) -> dict[str, list[str]]:
+    """The raw codes each language's view of an annex page shows."""
+    v = Cells(SKIP - {"pre"})
+    v.feed(path.read_text(encoding="utf-8"))
+    out = {}
+    for lg, parts in v.text.items():
+        text = "".join(parts)
+        found = [c for c in RAW_CODES if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)]
+        found += [m.group(0) for p in RAW_PATTERNS
+                  for m in re.finditer(rf"(?<![\w-]){p}(?![\w-])", text)]
+        found += sorted({c.strip() for c in text.split("\x1f")} & cells)
+        if found:
+            out[lg] = sorted(set(found))
+    return out
+
+
+def test_the_code_scan_finds_codes(tmp_path):
+    p = tmp_path / "p.html"
+    p.write_text('<html lang="es"><p lang="es">ajuste: sex_age</p><table><tr><td lang="en">'
+                 'water</td><td>wave</td><td>Survey wave</td></tr></table>'
+                 '<p>pe_design_purpose · age_group:18_29 · Agua</p></html>', encoding="utf-8")
+    assert raw_codes(p, {"water", "wave"}) == {
+        "es": ["age_group:18_29", "pe_design_purpose", "sex_age", "wave"],
+        "en": ["age_group:18_29", "pe_design_purpose", "water", "wave"]}
+
+
+def test_executed_step_notebooks_show_no_raw_codes(published_ws):
+    """The annex pages of the executed step notebooks name what the notebooks computed with
+    codes (the city's axes, the post-stratum, the items, the ANOVA's sources, the cohort
+    coding, the indicators' groups) in words, in each language."""
+    from territoria.vocabulary import codes
+
+    ws, _ = published_ws
+    city = load_city(ws.city_file)
+    cells = {*RAW_CELLS, *codes("axis", city), *codes("ensu_place")}
+    pages = sorted((ws.site_dir / "annex").rglob("*.html"))
+    assert len(pages) >= 8
+    found = {str(p.relative_to(ws.site_dir)): bad for p in pages if (bad := raw_codes(p, cells))}
+    assert not found, found
+
+
 @pytest.mark.parametrize("lang, text, expect", [
     ("es", "Población: 1,000 · Zone One", ["Zone"]),
     ("es", "Territoria · San Lorenzo de la Loma", []),

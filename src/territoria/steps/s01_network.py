@@ -72,6 +72,24 @@ def group_label(sex: str, age_group: str, lang: str = "es") -> str:
     return vocabulary.Vocabulary().group_label(sex, age_group, lang)
 
 
+def group_names(groups) -> dict[str, dict[str, str]]:
+    """Each group code of the step's indicators (``grp``: ``female_18_29``, a repeat
+    participation source) -> its name in each site language, for ``show(labels={"grp": ...})``.
+
+    >>> group_names(["female_18_29", "votes"])["female_18_29"]["en"]
+    'Women aged 18–29'
+    """
+    sexes = vocabulary.codes("sex")
+    out = {}
+    for g in {str(x) for x in groups if isinstance(x, str)}:
+        sex, _, age = g.partition("_")
+        if sex in sexes and age:
+            out[g] = {lg: group_label(sex, age, lg) for lg in ("es", "en")}
+        elif f"source_{g}" in MESSAGES:
+            out[g] = {lg: tr(MESSAGES, f"source_{g}", lg) for lg in ("es", "en")}
+    return out
+
+
 def _labels(keys, prefix: str) -> dict:
     return {f"label_{lg}": [tr(MESSAGES, f"{prefix}{k}", lg) for k in keys] for lg in ("es", "en")}
 

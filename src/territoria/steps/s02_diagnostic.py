@@ -75,6 +75,28 @@ def group_label(dimension: str, group: str, lang: str = "es") -> str:
     return vocabulary.label(_GROUP_KINDS.get(dimension, dimension), group, lang)
 
 
+def group_names(groups, city=None) -> dict[str, dict[str, str]]:
+    """Each group code of the step's indicators (``grp``: an axis, an ENSU place,
+    ``dimension:group``) -> its name in each site language (the city's axes from ``city``,
+    its ``city.yml``), for ``show(labels={"grp": ...})``.
+
+    >>> group_names(["age_group:18_29", "street_atm"])["street_atm"]["es"]
+    'El cajero automático en la vía pública'
+    """
+    v = vocabulary.Vocabulary(city)
+    axes, places = set(v.codes("axis")), set(v.codes("ensu_place"))
+    out = {}
+    for g in {str(x) for x in groups if isinstance(x, str)}:
+        dimension, _, group = g.partition(":")
+        if group:
+            out[g] = {lg: group_label(dimension, group, lg) for lg in ("es", "en")}
+        elif g in axes:
+            out[g] = v.texts("axis", g)
+        elif g in places:
+            out[g] = v.texts("ensu_place", g)
+    return out
+
+
 def _require_territory(territory_id) -> str:
     return require_territory(STEP, territory_id)
 

@@ -164,13 +164,19 @@ def item_analysis(q: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``stage`` and the columns of :func:`territoria.analysis.process_eval.item_total`.
+        ``stage``, ``stage_es``, ``stage_en`` (its name), ``item``, ``label_es``,
+        ``label_en`` (the question the form asks, :func:`territoria.vocabulary.question`) and
+        the other columns of :func:`territoria.analysis.process_eval.item_total`.
     """
     e, scales = _scales(q)
     out = []
     for stage, items in scales:
         it = pe.item_total(e, items)
         it.insert(0, "stage", stage)
+        for i, lg in enumerate(("es", "en")):
+            it.insert(1 + i, f"stage_{lg}", _label(stage, lg))
+            it.insert(it.columns.get_loc("item") + 1 + i, f"label_{lg}",
+                      [vocabulary.question("process", str(x), lg) for x in it["item"]])
         out.append(it)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
