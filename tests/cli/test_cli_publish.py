@@ -36,3 +36,14 @@ def test_publish_waits_for_the_workspace_then_goes_on(tmp_path, hold_workspace):
     assert r.exit_code == 0, r.output
     assert f"pid {p.pid}" in r.stderr.splitlines()[0]
     assert (ws.root / "site" / "index.html").exists()
+
+
+def test_publish_speaks_the_city_s_language(tmp_path):
+    ws = _ws(tmp_path)
+    r = _publish(ws, 5)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("sitio publicado en ") and "site published" not in r.stdout
+    text = ws.city_file.read_text(encoding="utf-8")
+    ws.city_file.write_text(text.replace("default_language: es", "default_language: en"),
+                            encoding="utf-8")
+    assert _publish(ws, 5).stdout.startswith("site published in ")
