@@ -52,7 +52,7 @@ def test_impact_with_covariates_and_monthly_dates(tmp_path):
     (lambda d: pd.concat([d, d.iloc[[0]]]), "duplicate rows"),
     (lambda d: d.assign(**{"first.treat": d["first.treat"].replace(2007, 2010)}),
      "outside the time range"),
-    (lambda d: d.assign(lemp=d.lemp.astype(str).where(d.index != 4, "abc")), "not numeric"),
+    (lambda d: d.assign(lemp=d.lemp.astype(str).where(d.index != 4, "abc")), "no es un número"),
     (lambda d: d[d.year == 2004], "single period"),
     (lambda d: d.assign(**{"first.treat": d["first.treat"].replace(0, 2007)}),
      "never-treated"),
@@ -67,3 +67,35 @@ def test_bad_panels_give_one_line_error(tmp_path, edit, msg):
     lines = [ln for ln in r.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and msg in lines[0]
     assert not (tmp_path / "o.json").exists()
+
+
+def _city(tmp_path, language):
+    from territoria.config import init_workspace
+
+    ws = init_workspace(tmp_path / "ws", "Prueba")
+    text = ws.city_file.read_text(encoding="utf-8")
+    ws.city_file.write_text(text.replace("default_language: es",
+                                         f"default_language: {language}"), encoding="utf-8")
+    return ws
+
+
+@pytest.mark.parametrize("language,done,error", [
+    ("es", "500 unidades x 5 periodos -> ",
+     ", fila 6, columna lemp: el valor 'abc' no es un número (regla: numérico)"),
+    ("en", "500 units x 5 periods -> ",
+     ", row 6, column lemp: value 'abc' is not numeric (rule: numeric)"),
+])
+def test_impact_speaks_the_city_s_language(tmp_path, language, done, error):
+    ws = _city(tmp_path, language)
+    args = ["evaluate", "impact", "-w", str(ws.root), "--unit", "countyreal", "--time", "year",
+            "--cohort", "first.treat", "--outcome", "lemp", "--out", "o.json"]
+    r = _run([*args, "--panel", str(REF / "mpdta.csv")])
+    assert r.exit_code == 0, r.output
+    assert done in r.output and (ws.root / "o.json").exists()
+    bad = tmp_path / "bad.csv"
+    d = pd.read_csv(REF / "mpdta.csv")
+    d.assign(lemp=d.lemp.astype(str).where(d.index != 4, "abc")).to_csv(bad, index=False)
+    r = CliRunner().invoke(cli, [*args, "--panel", str(bad)])
+    assert r.exit_code == 1
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert lines == [f"error: {bad}{error}"]

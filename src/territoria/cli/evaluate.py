@@ -8,7 +8,10 @@ from pathlib import Path
 import click
 
 from territoria.cli._common import chdir_workspace_option
-from territoria.exceptions import DataError
+from territoria.exceptions import ConfigError, DataError
+from territoria.i18n import DEFAULT_LANGUAGE, catalogue, tr
+
+MESSAGES = catalogue(__name__)
 
 
 @click.group("evaluate")
@@ -16,15 +19,52 @@ def evaluate_group():
     """Evaluate the process and its impact."""
 
 
-def _read_panel(path: Path):
+def city_language(root: Path | None = None) -> str:
+    """The default language of the city whose workspace is ``root`` (default: the current
+    folder, where ``--workspace`` moved), for the command's own lines; Spanish outside a
+    workspace or when its ``city.yml`` cannot say."""
+    from territoria.config import Workspace
+
+    ws = Workspace(root or Path.cwd())
+    if not ws.city_file.is_file():
+        return DEFAULT_LANGUAGE
+    try:
+        return ws.config().default_language
+    except (ConfigError, OSError):
+        return DEFAULT_LANGUAGE
+
+
+class LocatedError(DataError):
+    """A :class:`DataError` whose place words (row, column, rule) are in ``lang``: the
+    one-line ``error: file, row, column: what (rule: ...)`` in the city's language."""
+
+    def __init__(self, error: DataError, lang: str):
+        self.lang = lang
+        super().__init__(error.message, file=error.file, row=error.row, column=error.column,
+                         rule=error.rule)
+
+    def __str__(self) -> str:
+        lang = getattr(self, "lang", DEFAULT_LANGUAGE)  # set before DataError formats itself
+        where = [str(self.file)] if self.file is not None else []
+        if self.row is not None:
+            where.append(tr(MESSAGES, "row", lang, row=self.row))
+        if self.column is not None:
+            where.append(tr(MESSAGES, "column", lang, column=self.column))
+        text = self.message
+        if self.rule:
+            text = tr(MESSAGES, "rule", lang, text=text, rule=self.rule)
+        return f"{', '.join(where)}: {text}" if where else text
+
+
+def _read_panel(path: Path, lang: str):
     import pandas as pd
 
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise DataError(f"cannot read the panel ({first})", file=path,
-                        rule="CSV with a header row") from None
+        raise LocatedError(DataError(tr(MESSAGES, "cannot_read", lang, why=first), file=path,
+                                     rule=tr(MESSAGES, "rule_csv", lang)), lang) from None
 
 
 @evaluate_group.command("impact")
@@ -53,11 +93,28 @@ def impact_cmd(panel_file, unit, time_col, cohort, outcome, control, weights, co
     Example: territoria evaluate impact --panel crime.csv --unit territory_id --time month
     --cohort cohort --outcome log_crime --control notyet --out impact.json
     """
+    lang = city_language()
+    try:
+        result = _impact(panel_file, unit, time_col, cohort, outcome, control, weights,
+                         covariates, min_never, lang)
+    except DataError as e:
+        raise (e if isinstance(e, LocatedError) else LocatedError(e, lang)) from None
+    result["panel_file"] = str(panel_file)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    s = result["att_simple"]
+    click.echo(tr(MESSAGES, "impact_done", lang, control=control, estimate=s["estimate"],
+                  ci_low=s["ci_low"], ci_high=s["ci_high"], twfe=result["twfe"]["estimate"],
+                  units=result["n_units"], periods=result["n_periods"], out=out_file))
+
+
+def _impact(panel_file, unit, time_col, cohort, outcome, control, weights, covariates,
+            min_never, lang) -> dict:
     import pandas as pd
 
     from territoria.analysis.impact import evaluate_impact
 
-    panel = _read_panel(panel_file)
+    panel = _read_panel(panel_file, lang)
     cov = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
     for c in [outcome, *(cov or []), *([weights] if weights else [])]:
         if c in panel.columns:
@@ -65,20 +122,12 @@ def impact_cmd(panel_file, unit, time_col, cohort, outcome, control, weights, co
             bad = num.isna() & panel[c].notna()
             if bad.any():
                 i = int(bad.to_numpy().nonzero()[0][0])
-                raise DataError(f"value {panel[c].iloc[i]!r} is not numeric", file=panel_file,
-                                row=i + 2, column=c, rule="numeric")
+                raise DataError(tr(MESSAGES, "not_numeric", lang, value=panel[c].iloc[i]),
+                                file=panel_file, row=i + 2, column=c,
+                                rule=tr(MESSAGES, "rule_numeric", lang))
             panel[c] = num
-    result = evaluate_impact(panel, unit, time_col, cohort, outcome, control=control,
-                             weights=weights, covariates=cov, min_never=min_never)
-    result["panel_file"] = str(panel_file)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    s = result["att_simple"]
-    click.echo(
-        f"ATT (simple, {control}) = {s['estimate']:.4f} "
-        f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]; TWFE = {result['twfe']['estimate']:.4f}; "
-        f"{result['n_units']} units x {result['n_periods']} periods -> {out_file}"
-    )
+    return evaluate_impact(panel, unit, time_col, cohort, outcome, control=control,
+                           weights=weights, covariates=cov, min_never=min_never)
 
 
 def register(cli: click.Group) -> None:

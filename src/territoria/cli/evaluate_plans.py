@@ -11,6 +11,19 @@ from pathlib import Path
 import click
 
 from territoria.cli._common import workspace_option
+from territoria.exceptions import ConfigError
+from territoria.i18n import DEFAULT_LANGUAGE, catalogue, tr
+
+MESSAGES = catalogue("territoria.cli.evaluate")  # the evaluate group's texts, one file
+
+
+def _language(ws) -> str:
+    """The city's default language for the command's lines (Spanish when city.yml cannot
+    say; the command itself then reports the broken city.yml)."""
+    try:
+        return ws.config().default_language
+    except (ConfigError, OSError):
+        return DEFAULT_LANGUAGE
 
 _PLAN = click.Path(exists=False, dir_okay=False, path_type=Path)
 
@@ -40,11 +53,12 @@ def run_cmd(plan_file, workers, engine, language, no_publish, ws):
     from territoria.evaluation.runner import run_plan
 
     ws.require()
+    lang = _language(ws)
     summary = run_plan(ws, plan_file, workers=workers, engine=engine, language=language,
                        publish=not no_publish)
     for w in summary.warnings:
-        click.echo(f"warning: {w}", err=True)
-    click.echo(summary.format())
+        click.echo(tr(MESSAGES, "warning", lang, text=w), err=True)
+    click.echo(summary.format(lang))
     if summary.failed:
         click.get_current_context().exit(1)
 
@@ -82,10 +96,7 @@ def calendar_cmd(plan_file, out_file, language, ws):
     finally:
         ctx.close()
     s = summarise(cal)
-    head = {"es": "ronda | etapa | instrumento | fechas | colonias | personas por colonia | total",
-            "en": "round | cohort | instrument | dates | territories | respondents per "
-                  "territory | total"}[lang]
-    click.echo(head)
+    click.echo(tr(MESSAGES, "calendar_head", lang))
     for r in s.itertuples():
         dates = r.first if r.first == r.last else f"{r.first}..{r.last}"
         if r.n_min is None or r.n_min != r.n_min:  # administrative data: no sample
@@ -101,7 +112,7 @@ def calendar_cmd(plan_file, out_file, language, ws):
         from territoria.safe_export import write_csv  # no cell may run as a formula
 
         write_csv(cal, out_file)
-        click.echo(f"-> {out_file}")
+        click.echo(tr(MESSAGES, "written", lang, path=out_file))
 
 
 def add_commands(group: click.Group) -> None:

@@ -88,7 +88,7 @@ class EvaluationRun:
     failed: dict = field(default_factory=dict)  # question -> (error, notebook path)
     warnings: list = field(default_factory=list)
     report: Path | None = None
-    language: str = "es"
+    language: str = "es"  # of the lines :meth:`format` writes: the city's default language
 
     def format(self, lang: str | None = None) -> str:
         lang = lang or self.language
@@ -197,7 +197,9 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
     Returns
     -------
     EvaluationRun
-        Questions answered and failed (with the notebook's error), warnings, report path.
+        Questions answered and failed (with the notebook's error), warnings, report path;
+        its lines, the fallback warnings and the errors below are in the city's
+        ``default_language`` (the notebooks' narrative follows ``language``).
 
     Raises
     ------
@@ -215,10 +217,11 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
     plan = load_plan(plan_path, root=ws.root)
     lang = check_language(language or plan.languages[0])
     nb = notebook_path(notebooks_dir)
+    said = cfg.default_language  # the city's language for the lines the command prints
     if not nb.is_file():
-        raise PipelineError(f"evaluation notebook not found: {nb}")
+        raise PipelineError(tr(MESSAGES, "no_notebook", said, path=nb))
     if not ws.store_path.exists():
-        raise PipelineError(f"{ws.store_path}: no store yet; run 'territoria ingest' first")
+        raise PipelineError(tr(MESSAGES, "no_store", said, path=ws.store_path))
     import warnings
 
     with Store(ws.store_path, read_only=True) as store, warnings.catch_warnings():
@@ -243,7 +246,7 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
     log = ws.output_dir / "evaluate.log"
     log.write_bytes(b"")
     pool_notes: list[str] = []
-    used, server, executor = _start_pool(engine, workers, log, pool_notes, lang)
+    used, server, executor = _start_pool(engine, workers, log, pool_notes, said)
     try:
         results = executor.run(jobs)
     finally:
@@ -262,8 +265,8 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
             failed[qid] = (public_error(err, ws), job.output_path)
     if not answered:
         first = next(iter(failed.items()))
-        raise PipelineError(f"{plan.name}: every question failed; first: question {first[0]}: "
-                            f"{first[1][0]} ({first[1][1]})")
+        raise PipelineError(tr(MESSAGES, "all_failed", said, plan=plan.name, q=first[0],
+                               err=first[1][0], path=first[1][1]))
     with Store(ws.store_path) as store:
         record(store, plan, answered, failed, cfg=cfg, run_id=run_id, n_territories=n_terr)
     report = None
@@ -272,7 +275,7 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
         report = report / f"{plan.name}.html"
     return EvaluationRun(plan.name, run_id, used, time.perf_counter() - t0,
                          ok=[q.id for q in plan.questions if q.id in answered], failed=failed,
-                         warnings=notes + pool_notes, report=report, language=lang)
+                         warnings=notes + pool_notes, report=report, language=said)
 
 
 def public_error(error: str, ws: Workspace) -> str:
