@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from territoria.evaluation.plan import METHODS, check_plan, load_plan, parse_plan
+from territoria.evaluation.plan import METHODS, check_plan, load_plan, parse_plan, plan_warnings
 from territoria.exceptions import PlanError
 from territoria.store import Store
 
@@ -135,3 +135,12 @@ def test_cli_one_line_error(tmp_path, sample_ws):
     lines = [x for x in r.output.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "key 'cohort.column' has value 'entry_date'" in lines[0]
+
+
+def test_plan_warnings_speak_the_requested_language():
+    plan = load_plan(REPO / "evaluations" / "perceived_safety.yml")
+    es = plan_warnings(plan, {"x": None})
+    en = plan_warnings(plan, {"x": None}, lang="en")
+    assert es and len(es) == len(en)
+    assert "todavía no está en el catálogo de la metodología" in es[0]
+    assert en[0].endswith("is not in the methodology catalogue yet")

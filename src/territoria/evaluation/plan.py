@@ -66,9 +66,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from territoria.config import shown_path
 from territoria.exceptions import PlanError
+from territoria.i18n import catalogue as _texts
+from territoria.i18n import tr
 
 __all__ = ["METHODS", "Method", "Plan", "Question", "load_plan", "parse_plan", "check_plan",
            "plan_warnings", "uncatalogued", "PlanWarning"]
+
+MESSAGES = _texts(__name__)
 
 
 class PlanWarning(UserWarning):
@@ -443,11 +447,11 @@ def uncatalogued(plan: Plan, catalogue: dict | None = None) -> list[tuple[str, s
             for j, ind in enumerate(q.indicators) if ind not in catalogue]
 
 
-def plan_warnings(plan: Plan, catalogue: dict | None = None) -> list[str]:
+def plan_warnings(plan: Plan, catalogue: dict | None = None, lang: str = "es") -> list[str]:
     """Indicators of the plan missing from the methodology catalogue, one line each naming
-    the plan's file and key (see :func:`uncatalogued`)."""
-    return [f"{plan.where}: key '{key}': indicator '{ind}' is not in the methodology catalogue "
-            "yet" for key, ind in uncatalogued(plan, catalogue)]
+    the plan's file and key (see :func:`uncatalogued`), in ``lang``."""
+    return [tr(MESSAGES, "uncatalogued", lang, where=plan.where, at=key, indicator=ind)
+            for key, ind in uncatalogued(plan, catalogue)]
 
 
 def check_plan(plan: Plan, store, cfg=None) -> list[str]:
@@ -459,7 +463,8 @@ def check_plan(plan: Plan, store, cfg=None) -> list[str]:
     store : territoria.store.Store
         Read access is enough.
     cfg : CityConfig, optional
-        For the defaults (period, cohort coding, minimum cell).
+        For the defaults (period, cohort coding, minimum cell) and the language of the
+        warnings (its ``default_language``; Spanish without it).
 
     Raises
     ------
@@ -528,7 +533,7 @@ def check_plan(plan: Plan, store, cfg=None) -> list[str]:
             if c not in tcols or c in ("territory_id", "geometry", "name"):
                 _fail(src, f"{k}.covariates[{j}]", c, "not a numeric column of the territories "
                                                       "table")
-    warns = plan_warnings(plan)
+    warns = plan_warnings(plan, lang=cfg.default_language if cfg is not None else "es")
     for w in warns:
         warnings.warn(w, PlanWarning, stacklevel=2)
     return warns
