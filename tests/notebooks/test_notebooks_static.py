@@ -79,3 +79,20 @@ def test_exercises_are_thin_and_never_hold_answers(path):
     assert {"la", "que", "los"} <= set(re.findall(r"[a-záéíóúñ]+", text))
     assert {"the", "and", "of"} <= set(re.findall(r"[a-z]+", text))
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: f"exercises/{p.name}")
+def test_exercises_speak_one_language_at_a_time(path):
+    """What an exercise prints comes from the step notebooks' helpers in the learner's
+    language (``say``, ``show``), never an "es / en" line or a raw ``display``; its section
+    headings read "Español · *English*"."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code"
+                     and "parameters" not in c.metadata.get("tags", []))
+    assert "from territoria.steps.display import" in code and "show(" in code, path.name
+    assert "display(" not in code.replace("territoria.steps.display", ""), path.name
+    mixed = re.findall(r"(?:print|say)\(\s*\"[^\"]* / [^\"]*\"", code)
+    assert not mixed, f"{path.name}: prints both languages at once: {mixed}"
+    heads = [ln for c in nb.cells if c.cell_type == "markdown" for ln in c.source.splitlines()
+             if re.match(r"^#{2,3} ", ln)]
+    assert heads and all(re.search(r" · \*[^*]+\*$", h) for h in heads), (path.name, heads)
