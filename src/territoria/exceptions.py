@@ -41,14 +41,24 @@ class DataError(TerritoriaError, ValueError):
         What is wrong.
     file, row, column, rule : optional
         Location and broken rule; each is shown when given.
+    code : str, optional
+        Which error this is, for a command that says it in its user's language: the key
+        of its text (and ``<code>_rule``, of its rule) in that command's catalogue, where
+        ``values`` fill the placeholders. Modules that cannot read catalogues (the pure
+        statistics of :mod:`territoria.analysis`) raise the English text with a code.
+    values : dict, optional
+        The placeholders of the coded text.
     """
 
-    def __init__(self, message, *, file=None, row=None, column=None, rule=None):
+    def __init__(self, message, *, file=None, row=None, column=None, rule=None, code=None,
+                 values=None):
         self.message = message
         self.file = file
         self.row = row
         self.column = column
         self.rule = rule
+        self.code = code
+        self.values = dict(values or {})
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

@@ -49,15 +49,15 @@ def test_impact_with_covariates_and_monthly_dates(tmp_path):
 
 
 @pytest.mark.parametrize("edit,msg", [
-    (lambda d: pd.concat([d, d.iloc[[0]]]), "duplicate rows"),
+    (lambda d: pd.concat([d, d.iloc[[0]]]), "filas repetidas"),
     (lambda d: d.assign(**{"first.treat": d["first.treat"].replace(2007, 2010)}),
-     "outside the time range"),
+     "queda fuera de los periodos del panel"),
     (lambda d: d.assign(lemp=d.lemp.astype(str).where(d.index != 4, "abc")), "no es un número"),
-    (lambda d: d[d.year == 2004], "single period"),
+    (lambda d: d[d.year == 2004], "tiene un solo periodo"),
     (lambda d: d.assign(**{"first.treat": d["first.treat"].replace(0, 2007)}),
-     "never-treated"),
+     "nunca tuvieron el programa"),
 ])
-def test_bad_panels_give_one_line_error(tmp_path, edit, msg):
+def test_bad_panels_give_one_line_error(tmp_path, edit, msg):  # outside a workspace: Spanish
     bad = tmp_path / "bad.csv"
     edit(pd.read_csv(REF / "mpdta.csv")).to_csv(bad, index=False)
     r = CliRunner().invoke(cli, ["evaluate", "impact", "--panel", str(bad), "--unit",
@@ -99,3 +99,31 @@ def test_impact_speaks_the_city_s_language(tmp_path, language, done, error):
     assert r.exit_code == 1
     lines = [ln for ln in r.output.splitlines() if ln.strip()]
     assert lines == [f"error: {bad}{error}"]
+
+
+@pytest.mark.parametrize("language,line", [
+    ("es", "columna first.treat: solo 0 unidades nunca tuvieron el "
+           "programa (se necesitan al menos 2) (regla: suficientes unidades sin programa para "
+           "comparar)"),
+    ("en", "column first.treat: only 0 never-treated units (at least 2 needed) (rule: enough "
+           "never-treated units for the comparison)"),
+])
+def test_an_analysis_error_speaks_the_city_s_language(tmp_path, language, line):
+    ws = _city(tmp_path, language)
+    bad = tmp_path / "bad.csv"
+    d = pd.read_csv(REF / "mpdta.csv")
+    d.assign(**{"first.treat": d["first.treat"].replace(0, 2007)}).to_csv(bad, index=False)
+    r = CliRunner().invoke(cli, ["evaluate", "impact", "-w", str(ws.root), "--panel", str(bad),
+                                 "--unit", "countyreal", "--time", "year", "--cohort",
+                                 "first.treat", "--outcome", "lemp", "--out", "o.json"])
+    assert r.exit_code == 1
+    assert r.output.strip() == f"error: {line}"
+
+
+def test_a_column_not_in_the_panel_is_named(tmp_path):
+    r = CliRunner().invoke(cli, ["evaluate", "impact", "--panel", str(REF / "mpdta.csv"),
+                                 "--unit", "county", "--time", "year", "--cohort", "first.treat",
+                                 "--outcome", "lemp", "--out", str(tmp_path / "o.json")])
+    assert r.exit_code == 1
+    assert r.output.startswith(f"error: {REF / 'mpdta.csv'}, columna county: la columna "
+                               "'county' no está en el panel (columnas: ")

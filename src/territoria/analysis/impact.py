@@ -117,13 +117,15 @@ def _time_index(values: pd.Series, cohorts: pd.Series, time_col: str, cohort_col
         if tdt.isna().any():
             bad = values[tdt.isna()].iloc[0]
             raise DataError(f"time value {bad!r} is neither a number nor a date",
-                            column=time_col, rule="numeric or ISO date")
+                            column=time_col, rule="numeric or ISO date", code="bad_time",
+                            values={"value": bad})
         keys = tdt.to_numpy().astype("datetime64[ns]").astype("int64")
         is_date = True
     distinct = np.unique(keys)
     if len(distinct) < 2:
         raise DataError(f"the panel has a single period ({values.iloc[0]!r}); at least 2 are "
-                        "needed", column=time_col, rule="at least two periods")
+                        "needed", column=time_col, rule="at least two periods",
+                        code="single_period", values={"value": values.iloc[0]})
     pos = {v: i for i, v in enumerate(distinct.tolist())}
     t_idx = np.array([pos[v] for v in keys.tolist()], dtype=int)
     g_idx = np.full(len(cohorts), np.inf)
@@ -144,14 +146,16 @@ def _time_index(values: pd.Series, cohorts: pd.Series, time_col: str, cohort_col
         if key is None:
             raise DataError(f"cohort value {c!r} is not a period like the time column",
                             row=i + 1, column=cohort_col,
-                            rule="first exposed period, 0 or empty = never")
+                            rule="first exposed period, 0 or empty = never",
+                            code="bad_cohort", values={"value": c})
         k = pos.get(key)
         if k is None:
             lo, hi = values.min(), values.max()
             raise DataError(
                 f"cohort {c!r} is outside the time range or not one of its periods "
                 f"({lo}..{hi})", row=i + 1, column=cohort_col,
-                rule="cohort = first exposed period within the panel, 0 or empty = never")
+                rule="cohort = first exposed period within the panel, 0 or empty = never",
+                code="cohort_outside", values={"value": c, "lo": lo, "hi": hi})
         cache[c] = g_idx[i] = k
     times = distinct.astype("datetime64[ns]") if is_date else distinct
     return times, t_idx, g_idx
@@ -170,25 +174,28 @@ def _prepare(panel: pd.DataFrame, unit: str, time: str, cohort: str, outcome: st
     if control not in ("never", "notyet"):
         raise AnalysisError(f"control '{control}' is not allowed (allowed: never, notyet)")
     if len(panel) == 0:
-        raise DataError("the panel is empty", rule="at least one row")
+        raise DataError("the panel is empty", rule="at least one row", code="empty")
     y = pd.to_numeric(panel[outcome], errors="coerce")
     badnum = y.isna() & panel[outcome].notna()
     if badnum.any():
         i = int(np.flatnonzero(badnum.to_numpy())[0])
         raise DataError(f"outcome value {panel[outcome].iloc[i]!r} is not numeric",
-                        row=i + 1, column=outcome, rule="numeric outcome")
+                        row=i + 1, column=outcome, rule="numeric outcome",
+                        code="outcome_not_numeric", values={"value": panel[outcome].iloc[i]})
     if y.isna().any():
         i = int(np.flatnonzero(y.isna().to_numpy())[0])
         raise DataError("outcome is missing", row=i + 1, column=outcome,
-                        rule="no missing outcomes (balanced panel)")
+                        rule="no missing outcomes (balanced panel)", code="outcome_missing")
     dup = panel.duplicated([unit, time], keep=False)
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise DataError(f"duplicate rows for unit {panel[unit].iloc[i]!r} at time "
                         f"{panel[time].iloc[i]!r}", row=i + 1, column=time,
-                        rule="one row per unit and time")
+                        rule="one row per unit and time", code="duplicate",
+                        values={"unit": panel[unit].iloc[i], "time": panel[time].iloc[i]})
     if panel[time].isna().any():
-        raise DataError("time is missing", column=time, rule="no missing times")
+        raise DataError("time is missing", column=time, rule="no missing times",
+                        code="time_missing")
     distinct, t_idx, g_idx = _time_index(panel[time], panel[cohort], time, cohort)
     codes, units = pd.factorize(panel[unit], sort=True)
     n, T = len(units), len(distinct)
@@ -196,7 +203,8 @@ def _prepare(panel: pd.DataFrame, unit: str, time: str, cohort: str, outcome: st
         counts = np.bincount(codes, minlength=n)
         u = units[int(np.argmin(counts))]
         raise DataError(f"unbalanced panel: unit {u!r} has {counts.min()} of {T} periods",
-                        column=unit, rule="balanced panel (every unit in every period)")
+                        column=unit, rule="balanced panel (every unit in every period)",
+                        code="unbalanced", values={"unit": u, "n": int(counts.min()), "T": T})
     Y = np.empty((n, T))
     Y[codes, t_idx] = y.to_numpy(dtype=float)
     G = np.full(n, np.nan)
@@ -206,28 +214,31 @@ def _prepare(panel: pd.DataFrame, unit: str, time: str, cohort: str, outcome: st
     if not np.array_equal(G, Gmin):
         u = units[int(np.flatnonzero(G != Gmin)[0])]
         raise DataError(f"cohort changes over time for unit {u!r}", column=cohort,
-                        rule="one cohort per unit")
+                        rule="one cohort per unit", code="cohort_changes", values={"unit": u})
     if np.any(G == 0):
         u = units[int(np.flatnonzero(G == 0)[0])]
         raise DataError(f"unit {u!r} is exposed from the first period ({distinct[0]}), so it "
                         "has no pre-period", column=cohort,
-                        rule="cohort after the first period, 0 or empty = never")
+                        rule="cohort after the first period, 0 or empty = never",
+                        code="exposed_first", values={"unit": u, "first": distinct[0]})
     n_never = int(np.isinf(G).sum())
     if n_never < min_never:
         raise DataError(f"only {n_never} never-treated units (at least {min_never} needed)",
-                        column=cohort, rule="enough never-treated units for the comparison")
+                        column=cohort, rule="enough never-treated units for the comparison",
+                        code="few_never", values={"n": n_never, "min": min_never})
     if np.isinf(G).all():
-        raise DataError("no unit is ever treated", column=cohort, rule="at least one cohort")
+        raise DataError("no unit is ever treated", column=cohort, rule="at least one cohort",
+                        code="never_treated")
     if weights:
         wv = pd.to_numeric(panel[weights], errors="coerce")
         if wv.isna().any() or (wv < 0).any():
             raise DataError("weights must be non-negative numbers", column=weights,
-                            rule="non-negative numeric weights")
+                            rule="non-negative numeric weights", code="bad_weights")
         W = np.full((n, T), np.nan)
         W[codes, t_idx] = wv.to_numpy(dtype=float)
         if not np.allclose(W, W[:, [0]]):
             raise DataError("weights change over time within a unit", column=weights,
-                            rule="one weight per unit")
+                            rule="one weight per unit", code="weights_change")
         w = W[:, 0].copy()
     else:
         w = np.ones(n)
@@ -239,7 +250,7 @@ def _prepare(panel: pd.DataFrame, unit: str, time: str, cohort: str, outcome: st
             xv = pd.to_numeric(panel[c], errors="coerce")
             if xv.isna().any():
                 raise DataError("covariate is missing or not numeric", column=c,
-                                rule="numeric covariates")
+                                rule="numeric covariates", code="bad_covariate")
             X[codes[first], j + 1] = xv.to_numpy(dtype=float)[first]
     sizes = {int(g): int((G == g).sum()) for g in np.unique(G[np.isfinite(G)])}
     return _Panel(units=np.asarray(units), times=distinct, Y=Y, G=G, w=w, X=X,
@@ -267,7 +278,8 @@ def _cells_for_group(p: _Panel, g: int, control: str):
     if np.any(SC <= 0):
         k = int(np.flatnonzero(SC <= 0)[0])
         raise DataError(f"no comparison units for cohort {p.times[g]} at {p.times[tt[k]]}",
-                        rule="at least one control unit per group and period")
+                        rule="at least one control unit per group and period",
+                        code="no_comparison", values={"cohort": p.times[g], "at": p.times[tt[k]]})
     mu_t = wD @ dY / SD
     if p.X is None:
         mu_c = (wC * dY).sum(axis=0) / SC
@@ -602,7 +614,7 @@ def twfe(panel: pd.DataFrame, unit: str, time: str, cohort: str, outcome: str,
     sxx = (W * dt * dt).sum()
     if sxx <= 0:
         raise DataError("exposure does not vary within units and periods", column=cohort,
-                        rule="some units change exposure")
+                        rule="some units change exposure", code="no_variation")
     beta = (W * dt * yt).sum() / sxx
     resid = yt - beta * dt
     score = (W * dt * resid).sum(axis=1)                 # per cluster
@@ -660,13 +672,13 @@ def placebo(panel: pd.DataFrame, unit: str, time: str, cohort: str, outcome: str
     keep_t = np.arange(first)
     if len(keep_t) < 2:
         raise DataError("fewer than two periods before the first exposure", column=cohort,
-                        rule="placebo needs pre-periods")
+                        rule="placebo needs pre-periods", code="few_pre_periods")
     fake = p.G - shift
     fake[~np.isfinite(fake) | (fake < 1) | (fake >= first)] = np.inf
     if np.isinf(fake).all():
         raise DataError(f"no cohort has a false date {shift} periods earlier inside the "
                         "pre-period window", column=cohort, rule="shift smaller than the "
-                        "pre-period")
+                        "pre-period", code="no_placebo", values={"shift": shift})
     rows = []
     for i, u in enumerate(p.units):
         for k in keep_t:

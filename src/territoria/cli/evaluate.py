@@ -40,8 +40,13 @@ class LocatedError(DataError):
 
     def __init__(self, error: DataError, lang: str):
         self.lang = lang
-        super().__init__(error.message, file=error.file, row=error.row, column=error.column,
-                         rule=error.rule)
+        message, rule = error.message, error.rule
+        if error.code and error.code in MESSAGES:  # a coded error (territoria.analysis)
+            message = tr(MESSAGES, error.code, lang, **error.values)
+            if rule and f"{error.code}_rule" in MESSAGES:
+                rule = tr(MESSAGES, f"{error.code}_rule", lang)
+        super().__init__(message, file=error.file, row=error.row, column=error.column,
+                         rule=rule, code=error.code, values=error.values)
 
     def __str__(self) -> str:
         lang = getattr(self, "lang", DEFAULT_LANGUAGE)  # set before DataError formats itself
@@ -116,6 +121,11 @@ def _impact(panel_file, unit, time_col, cohort, outcome, control, weights, covar
 
     panel = _read_panel(panel_file, lang)
     cov = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
+    for c in [unit, time_col, cohort, outcome, *([weights] if weights else []), *(cov or [])]:
+        if c not in panel.columns:
+            raise DataError(tr(MESSAGES, "not_a_column", lang, column=c,
+                               columns=", ".join(map(str, panel.columns))),
+                            file=panel_file, column=c)
     for c in [outcome, *(cov or []), *([weights] if weights else [])]:
         if c in panel.columns:
             num = pd.to_numeric(panel[c], errors="coerce")
