@@ -61,3 +61,19 @@ def invoke_while_busy(hold_workspace):
         return r
 
     return invoke
+
+
+@pytest.fixture
+def city_in(tmp_path):
+    """Factory ``city_in(language) -> Workspace``: an empty workspace (``ws/`` under the test's
+    folder) whose city speaks ``language`` (``city.yml: default_language``)."""
+    from territoria.config import init_workspace
+
+    def make(language: str):
+        ws = init_workspace(tmp_path / "ws", "Prueba")
+        text = ws.city_file.read_text(encoding="utf-8")
+        ws.city_file.write_text(text.replace("default_language: es",
+                                             f"default_language: {language}"), encoding="utf-8")
+        return ws
+
+    return make

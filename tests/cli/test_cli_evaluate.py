@@ -69,24 +69,14 @@ def test_bad_panels_give_one_line_error(tmp_path, edit, msg):  # outside a works
     assert not (tmp_path / "o.json").exists()
 
 
-def _city(tmp_path, language):
-    from territoria.config import init_workspace
-
-    ws = init_workspace(tmp_path / "ws", "Prueba")
-    text = ws.city_file.read_text(encoding="utf-8")
-    ws.city_file.write_text(text.replace("default_language: es",
-                                         f"default_language: {language}"), encoding="utf-8")
-    return ws
-
-
 @pytest.mark.parametrize("language,done,error", [
     ("es", "500 unidades x 5 periodos -> ",
      ", fila 6, columna lemp: el valor 'abc' no es un número (regla: numérico)"),
     ("en", "500 units x 5 periods -> ",
      ", row 6, column lemp: value 'abc' is not numeric (rule: numeric)"),
 ])
-def test_impact_speaks_the_city_s_language(tmp_path, language, done, error):
-    ws = _city(tmp_path, language)
+def test_impact_speaks_the_city_s_language(tmp_path, city_in, language, done, error):
+    ws = city_in(language)
     args = ["evaluate", "impact", "-w", str(ws.root), "--unit", "countyreal", "--time", "year",
             "--cohort", "first.treat", "--outcome", "lemp", "--out", "o.json"]
     r = _run([*args, "--panel", str(REF / "mpdta.csv")])
@@ -108,8 +98,8 @@ def test_impact_speaks_the_city_s_language(tmp_path, language, done, error):
     ("en", "column first.treat: only 0 never-treated units (at least 2 needed) (rule: enough "
            "never-treated units for the comparison)"),
 ])
-def test_an_analysis_error_speaks_the_city_s_language(tmp_path, language, line):
-    ws = _city(tmp_path, language)
+def test_an_analysis_error_speaks_the_city_s_language(tmp_path, city_in, language, line):
+    ws = city_in(language)
     bad = tmp_path / "bad.csv"
     d = pd.read_csv(REF / "mpdta.csv")
     d.assign(**{"first.treat": d["first.treat"].replace(0, 2007)}).to_csv(bad, index=False)

@@ -8,19 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from territoria.cli import cli
-from territoria.config import init_workspace
 from territoria.evaluation import runner
 from territoria.evaluation.runner import EvaluationRun
 
 PLAN = Path(__file__).resolve().parents[2] / "evaluations" / "classroom.yml"
-
-
-def _ws(tmp_path, language):
-    ws = init_workspace(tmp_path / "ws", "Prueba")
-    text = ws.city_file.read_text(encoding="utf-8")
-    ws.city_file.write_text(text.replace("default_language: es",
-                                         f"default_language: {language}"), encoding="utf-8")
-    return ws
 
 
 def _run(ws):
@@ -31,8 +22,8 @@ def _run(ws):
     ("es", "aviso: sin motor rápido", "classroom: 2 preguntas respondidas, 1 con error en "),
     ("en", "warning: sin motor rápido", "classroom: 2 questions answered, 1 failed in "),
 ])
-def test_run_speaks_the_city_s_language(tmp_path, monkeypatch, language, warning, summary):
-    ws = _ws(tmp_path, language)
+def test_run_speaks_the_city_s_language(city_in, monkeypatch, language, warning, summary):
+    ws = city_in(language)
 
     def fake_run_plan(ws_, plan, **kwargs):  # the lines, not the notebooks, are tested here
         assert kwargs["language"] is None  # the notebooks keep the plan's language
@@ -55,8 +46,8 @@ def test_run_speaks_the_city_s_language(tmp_path, monkeypatch, language, warning
     ("es", "todavía no hay almacén de datos; primero corra 'territoria ingest'"),
     ("en", "no store yet; run 'territoria ingest' first"),
 ])
-def test_run_error_is_one_line_in_the_city_s_language(tmp_path, language, line):
-    ws = _ws(tmp_path, language)
+def test_run_error_is_one_line_in_the_city_s_language(city_in, language, line):
+    ws = city_in(language)
     r = _run(ws)
     assert r.exit_code == 1
     lines = [x for x in r.output.splitlines() if x.strip()]
