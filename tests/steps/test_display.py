@@ -246,3 +246,11 @@ def test_step_notebooks_print_nothing_in_one_language_only():
         assert all(p.startswith(("ctx.ws.shown(result.save(", "saved")) for p in prints), (
             path.name, prints)
         assert not re.search(r"_\{language\}|\+ language\b|display\(fig\)", code), path.name
+
+
+def test_floating_point_noise_around_zero_is_shown_as_zero():
+    f = pd.DataFrame({"estimate": [0.07, -0.0009], "ci_low": [-1.4e-17, -0.0031],
+                      "ci_high": [0.15, 0.0012]})
+    t = table(f, "es").frame
+    assert t.loc[0, "IC 95 %"] == "0 a 0.15"  # not "-1.4e-17 a 0.15"
+    assert t.loc[1, "IC 95 %"] == "-0.003 a 0.001"  # a small value is not noise

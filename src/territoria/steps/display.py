@@ -235,7 +235,13 @@ def _is_bool(v) -> bool:
     return isinstance(v, bool) or type(v).__name__ == "bool_"
 
 
+#: Below this a value is floating-point noise around zero (``-1.4e-17``), shown as 0.
+_NOISE = 1e-12
+
+
 def _num(v, *, percent: bool, digits: int, lang: str) -> str:
+    if abs(float(v)) < _NOISE:
+        v = 0.0
     if percent:
         s = f"{100 * float(v):.{digits}f}"
         s = s.lstrip("-") if float(s) == 0 else s
