@@ -377,7 +377,8 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
     history; a reopened agreement (done, then in_progress) leaves the done spell, so its
     ``done_date`` is NaT until it is done again.
     """
-    as_of_ts = to_date(as_of) if as_of is not None else pd.Timestamp.today().normalize()
+    as_of_ts = cast(pd.Timestamp, to_date(as_of) if as_of is not None
+                    else pd.Timestamp.today().normalize())
     ag = current_versions(agreements).copy()
     for col in ("committed_date", "due_date"):
         if col in ag.columns:
@@ -385,7 +386,7 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
     per = _update_summary(updates, as_of_ts)
     keys = ag["agreement_id"] if "agreement_id" in ag.columns else pd.Series(
         [], dtype="object")
-    has = keys.isin(per.index).to_numpy()
+    has = np.asarray(keys.isin(per.index), dtype=bool)
     info = per.reindex(keys.to_numpy())
     committed = (pd.to_datetime(ag["committed_date"]) if "committed_date" in ag.columns
                  else pd.Series(pd.NaT, index=ag.index, dtype="datetime64[ns]"))
@@ -411,9 +412,9 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
 
         ev = _evidence(ag, info)
         state = pd.DataFrame({
-            "status": np.where(has, obj(_nones(info["status"])), None),
+            "status": _or_none(has, _nones(info["status"])),
             "progress": np.where(has, obj(info["progress"].astype("float64")), np.nan),
-            "reason": np.where(has, obj(_nones(info["reason"])), None),
+            "reason": _or_none(has, _nones(info["reason"])),
             "status_since": when("status_since"), "done_date": when("done_date"),
             "ever_done": obj([bool(x) for x in info["ever_done"].fillna(False)]),
             "reopened": obj([bool(x) for x in info["reopened"].fillna(False)]),
@@ -436,6 +437,13 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
     out["ever_done"] = out["ever_done"].astype(bool)
     out["reopened"] = out["reopened"].astype(bool)
     return out.reset_index(drop=True)
+
+
+def _or_none(mask: np.ndarray, values) -> np.ndarray:
+    """``values`` (as objects) where ``mask``, else None."""
+    out = np.array(values, dtype=object)
+    out[~np.asarray(mask, dtype=bool)] = None
+    return out
 
 
 def _nones(values) -> list:
@@ -514,8 +522,8 @@ def _update_summary(updates: pd.DataFrame | None, as_of_ts: pd.Timestamp) -> pd.
     out["status"] = st.where(has, None).astype(object)
     out["progress"] = prog.groupby(aid, sort=False).last().reindex(lasts.index)
     rl = r_last.reindex(lasts.index)
-    out["reason"] = pd.Series(np.where(rl.notna(), reason.to_numpy(object)[
-        rl.fillna(0).astype(int).to_numpy()], None), index=lasts.index, dtype=object)
+    out["reason"] = pd.Series(_or_none(np.asarray(rl.notna(), dtype=bool), reason.to_numpy(
+        object)[rl.fillna(0).astype(int).to_numpy()]), index=lasts.index, dtype="object")
     out["status_since"] = since.where(has)
     out["done_date"] = since.where(has & (st == "done").to_numpy())
     ever = (status == "done").groupby(aid, sort=False).any().reindex(lasts.index)
@@ -551,7 +559,7 @@ def _evidence(ag: pd.DataFrame, info: pd.DataFrame) -> list[str | None]:
     upd = info["_ev"].to_numpy(object) if "_ev" in info.columns else [None] * len(ag)
     ii = [i for i, x in enumerate(upd) if isinstance(x, list) and x]
     if ii:
-        frames.append(pd.DataFrame({"i": ii, "v": [";".join(upd[i]) for i in ii]}))
+        frames.append(pd.DataFrame({"i": ii, "v": [";".join(cast(list, upd[i])) for i in ii]}))
     allv = pd.concat(frames, ignore_index=True)
     joined = _links(allv["i"], allv["v"]).map(";".join) if len(allv) else pd.Series(dtype=object)
     return [v if isinstance(v, str) else None for v in joined.reindex(np.arange(len(ag)))]
