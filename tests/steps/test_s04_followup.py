@@ -190,3 +190,37 @@ def test_notebook_runs_and_records_the_indicators(sample_ws, programme, tmp_path
     assert {"followup_fulfilment_rate", "followup_on_time_rate", "followup_overdue",
             "followup_median_days", "followup_evidence_share"} <= names
     assert "accountability" in side["tables"]
+
+
+def test_analyse_many_gives_each_territorys_analysis(ctx, programme, tmp_path):
+    """The evaluation reads every territory at once (issue 17): the ledger read and the state
+    rebuilt once give the same states and figures as one ``analyse`` per territory, from the
+    ledger and from the forms."""
+    import dataclasses
+
+    from territoria.ledger.ledger import sync_from_surveys
+    from territoria.store import Store
+
+    db = tmp_path / "store.duckdb"
+    shutil.copy(ctx.ws.store_path, db)
+    with Store(db) as store:
+        sync_from_surveys(store)
+    led = dataclasses.replace(ctx, store=Store(db, read_only=True))
+    tids = programme[:6]
+    try:
+        for c, source in ((led, "ledger"), (ctx, "surveys")):
+            many = step.analyse_many(c, tids, as_of="2022-06-30")
+            assert [a.territory_id for a in many] == tids
+            for a in many:
+                one = step.analyse(c, a.territory_id, as_of="2022-06-30")
+                assert a.source == one.source == source and a.as_of == one.as_of
+                assert len(one.state) > 0
+                cols = ["agreement_id", "status", "progress", "status_since", "done_date",
+                        "n_updates", "n_evidence", "department", "due_date"]
+                pd.testing.assert_frame_equal(a.state[cols], one.state[cols],
+                                              check_dtype=False)
+                pd.testing.assert_frame_equal(step.summary_table(a), step.summary_table(one))
+        with pytest.raises(DataError, match="not in the store"):
+            step.analyse_many(led, ["99-999"])
+    finally:
+        led.store.close()

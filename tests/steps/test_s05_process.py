@@ -75,14 +75,15 @@ def test_activity_counts_match_store(ctx, tids):
     a = ctx.table("assembly", tid)
     ag = ctx.repeat("assembly", "agreements", tid)
     assert act["assemblies"] == len(a) and act["agreements"] == len(ag)
-    fu = ctx.table("followup", tid)
-    signed = fu[fu["status"].isin(s05.SIGNED_STATUSES) & fu["agreement_code"]
-                .isin(ag["agreement_code"])]["agreement_code"].nunique()
-    assert act["agreements_signed"] == signed
+    # signed: step 04's state on the same cut-off, accepted statuses (incl. later cancelled)
+    from territoria.steps import s04_followup as s04
+    state = s04.analyse(ctx, tid).state
+    signed = int(state["status"].isin(["agreed", "in_progress", "done", "cancelled"]).sum())
+    assert act["agreements_signed"] == signed and act["agreements_recorded"] == len(state)
     # Wilson interval of the signed share, against statsmodels (reference)
     from statsmodels.stats.proportion import proportion_confint
     r = s05.compute(ctx, tid).indicators_frame().set_index("name").loc["agreements_signed"]
-    lo, hi = proportion_confint(signed, len(ag), method="wilson")
+    lo, hi = proportion_confint(signed, len(state), method="wilson")
     assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi))
 
 
@@ -108,13 +109,10 @@ def test_agreements_signed_use_step_04s_cut_off(ctx, tids):
     # the agreements made by the date are the ones step 04 follows on that date
     f04 = s04.compute(ctx, tid, as_of=day).indicators_frame().set_index("name")
     assert early["agreements"] == f04.loc["followup_agreements", "value"]
-    # signed: an update dated up to the cut-off with an accepted status (plain SQL recount)
-    signed = ctx.store.query(
-        "SELECT count(DISTINCT f.agreement_code) AS n FROM followup f JOIN assembly__agreements"
-        " c ON c.agreement_code = f.agreement_code JOIN assembly p ON c._parent_uuid = p._uuid"
-        " WHERE p.territory = ? AND p.date <= ? AND f.update_date <= ? AND f.status IN"
-        " ('agreed', 'in_progress', 'done')", [tid, day, day])["n"].iloc[0]
-    assert early["agreements_signed"] == signed
+    # signed: step 04's agreements accepted by that date
+    st04 = s04.analyse(ctx, tid, as_of=day).state
+    signed = int(st04["status"].isin(s04.ACCEPTED).sum())
+    assert early["agreements_signed"] == signed and 0 < signed <= len(st04)
     # city.yml: period_end moves both steps' cut-off the same way
     cfg = ctx.config.model_copy(update={"period_end": dt.date(2021, 6, 30)})
     moved = dataclasses.replace(ctx, config=cfg)
@@ -122,7 +120,44 @@ def test_agreements_signed_use_step_04s_cut_off(ctx, tids):
         early[["agreements", "agreements_signed"]].tolist()
     assert s04.analyse(moved, tid).as_of == pd.Timestamp(day)
     r = s05.compute(moved, tid).indicators_frame().set_index("name").loc["agreements_signed"]
-    assert r["value"] == pytest.approx(signed / early["agreements"])
+    assert r["value"] == pytest.approx(signed / early["agreements_recorded"])
+
+
+def test_a_ledger_correction_changes_signed_as_in_step_04(ctx, tids, tmp_path):
+    """One fact, one number (issue 15): step 05's signed count comes from step 04's source, so a
+    correction recorded only in the ledger moves both pages the same way."""
+    import dataclasses
+
+    from territoria.ledger.ledger import Ledger, sync_from_surveys
+    from territoria.steps import s04_followup as s04
+    from territoria.store import Store
+
+    tid = tids[0]
+    db = tmp_path / "store.duckdb"
+    shutil.copy(ctx.ws.store_path, db)
+    with Store(db) as store:
+        sync_from_surveys(store)
+    led_ctx = dataclasses.replace(ctx, store=Store(db, read_only=True))
+
+    def counts(c):
+        committed = s04.compute(c, tid).indicators_frame().set_index("name").loc[
+            "followup_committed", "value"]
+        return s05.activity(c, tid).iloc[0]["agreements_signed"], committed
+
+    before = counts(led_ctx)
+    st = s04.analyse(led_ctx, tid).state
+    target = st[st["status"].isin(["agreed", "in_progress"])].iloc[0]
+    led_ctx.store.close()
+    with Store(db) as store:  # the department rejects it after all (a ledger-only update)
+        Ledger(store).add_updates(pd.DataFrame({
+            "agreement_id": [target["agreement_id"]], "update_date": [st["as_of"].iloc[0]],
+            "status": ["rejected"], "reason": ["Corrección: la dependencia no lo aceptó"]}))
+    led_ctx = dataclasses.replace(ctx, store=Store(db, read_only=True))
+    after = counts(led_ctx)
+    led_ctx.store.close()
+    assert after[0] == before[0] - 1 and after[1] == before[1] - 1
+    # the forms did not change: without the ledger step 05 would not have seen it
+    assert s05.activity(ctx, tid).iloc[0]["agreements_signed"] == before[0]
 
 
 def test_small_territory_suppressed(ctx, tids):

@@ -266,11 +266,11 @@ def _fulfilment(ctx, res: QuestionResult, plan: Plan, scope: list[str],
     """Add ``followup_fulfilment_rate`` (whole scope and per territory) to ``res``: step 04's
     figure, from the same source (the agreements ledger with its corrections and imports,
     else the forms) and state on the plan's cut-off (:func:`follow_up_cut_off`), built by
-    :func:`territoria.steps.s04_followup.analyse` for each territory. Returns the answer's
+    :func:`territoria.steps.s04_followup.analyse_many` (the ledger read once). Returns the answer's
     sentence ({es, en}) and the detail row."""
     when = follow_up_cut_off(ctx, plan)
     grp = when.strftime("%Y-%m-%d")
-    per = [s04_followup.analyse(ctx, tid, as_of=when) for tid in scope]
+    per = s04_followup.analyse_many(ctx, scope, as_of=when)
     states = [a.state for a in per if len(a.state)]
     if not states:
         return {"es": "", "en": ""}, []

@@ -377,76 +377,58 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
     history; a reopened agreement (done, then in_progress) leaves the done spell, so its
     ``done_date`` is NaT until it is done again.
     """
-    as_of_ts = to_date(as_of) if as_of is not None else pd.Timestamp.today().normalize()
+    as_of_ts = cast(pd.Timestamp, to_date(as_of) if as_of is not None
+                    else pd.Timestamp.today().normalize())
     ag = current_versions(agreements).copy()
     for col in ("committed_date", "due_date"):
         if col in ag.columns:
             ag[col] = pd.to_datetime(ag[col])
-    up = updates.copy() if updates is not None else pd.DataFrame()
-    for col, default in (("seq", None), ("progress", np.nan), ("reason", None),
-                         ("evidence_url", None)):
-        if col not in up.columns:
-            up[col] = default if col != "seq" else np.arange(len(up))
-    if not up.empty:
-        up["update_date"] = pd.to_datetime(up["update_date"])
-        up = up[up["update_date"] <= as_of_ts]
-        up = up.sort_values(["agreement_id", "update_date", "seq"], kind="stable")
-    per: dict[Any, dict] = {}
-    for aid, g in (up.groupby("agreement_id", sort=False) if not up.empty else []):
-        statuses = g["status"].tolist()
-        dates = g["update_date"].tolist()
-        prog = g["progress"].astype("float64").tolist()
-        reasons = g["reason"].tolist()
-        ev: list[str] = []
-        for u in g["evidence_url"].tolist():
-            for link in split_urls(u):
-                if link not in ev:
-                    ev.append(link)
-        st = next((s for s in reversed(statuses) if not is_missing(s)), None)
-        # the current spell: trailing updates whose status is st (or empty)
-        i = len(statuses) - 1
-        start = i
-        while i >= 0 and (is_missing(statuses[i]) or statuses[i] == st):
-            if statuses[i] == st:
-                start = i
-            i -= 1
-        reason = next((r for r in reversed(reasons[start:]) if not is_missing(r)), None)
-        p = next((x for x in reversed(prog) if not math.isnan(x)), np.nan)
-        ever_done = "done" in statuses
-        per[aid] = {
-            "status": st, "progress": p, "reason": reason,
-            "status_since": dates[start] if st is not None else pd.NaT,
-            "done_date": dates[start] if st == "done" else pd.NaT,
-            "ever_done": ever_done, "reopened": ever_done and st != "done",
-            "last_update_date": dates[-1], "n_updates": len(statuses), "_ev": ev,
-            "_first_update": dates[0],
-        }
-    rows = []
-    for rec in ag.to_dict("records"):
-        info = per.get(rec["agreement_id"])
-        committed = rec.get("committed_date")
-        committed = None if is_missing(committed) else committed
-        first_upd = info["_first_update"] if info else None
-        cands = [d for d in (committed, first_upd) if d is not None]
-        first = min(cands) if cands else None
-        if first is not None and first > as_of_ts:
-            continue  # not made yet (an undated agreement without updates is always shown)
-        ev = split_urls(rec.get("evidence_urls"))
-        if info:
-            ev += [x for x in info["_ev"] if x not in ev]
-        base = {"status": None, "progress": np.nan, "reason": None, "status_since": pd.NaT,
-                "done_date": pd.NaT, "ever_done": False, "reopened": False,
-                "last_update_date": pd.NaT, "n_updates": 0}
-        if info:
-            base.update({k: v for k, v in info.items() if not k.startswith("_")})
-        rec.update(base)
-        rec["evidence"] = ";".join(ev) if ev else None
-        rec["n_evidence"] = len(ev)
-        rec["first_date"] = first
-        rec["as_of"] = as_of_ts
-        rows.append(rec)
+    per = _update_summary(updates, as_of_ts)
+    keys = ag["agreement_id"] if "agreement_id" in ag.columns else pd.Series(
+        [], dtype="object")
+    has = np.asarray(keys.isin(per.index), dtype=bool)
+    info = per.reindex(keys.to_numpy())
+    committed = (pd.to_datetime(ag["committed_date"]) if "committed_date" in ag.columns
+                 else pd.Series(pd.NaT, index=ag.index, dtype="datetime64[ns]"))
+    # the earliest of the committed date and the first update (the committed one on a tie)
+    upd1 = pd.to_datetime(info["_first_update"]).set_axis(ag.index)
+    use_c = committed.notna() & (upd1.isna() | ~(upd1 < committed))
+    first = pd.Series(np.where(use_c, committed.astype(object), upd1.astype(object)),
+                      index=ag.index, dtype=object)
+    first = first.where(committed.notna() | upd1.notna(), None)
+    keep = (~(committed.notna() | upd1.notna()) | (pd.to_datetime(first) <= as_of_ts)
+            ).to_numpy()  # undated ones are always shown
+    ag, info, has, first = ag[keep], info[keep], has[keep], first[keep]
     cols = list(ag.columns) + [c for c in STATE_COLUMNS if c not in ag.columns]
-    out = pd.DataFrame(rows, columns=cols)
+    n = len(ag)
+    if not n:
+        out = pd.DataFrame([], columns=cols)
+    else:
+        def obj(values) -> np.ndarray:
+            return np.asarray(values, dtype=object)
+
+        def when(c: str) -> np.ndarray:
+            return obj(pd.to_datetime(info[c]).astype(object))
+
+        ev = _evidence(ag, info)
+        state = pd.DataFrame({
+            "status": _or_none(has, _nones(info["status"])),
+            "progress": np.where(has, obj(info["progress"].astype("float64")), np.nan),
+            "reason": _or_none(has, _nones(info["reason"])),
+            "status_since": when("status_since"), "done_date": when("done_date"),
+            "ever_done": obj([bool(x) for x in info["ever_done"].fillna(False)]),
+            "reopened": obj([bool(x) for x in info["reopened"].fillna(False)]),
+            "last_update_date": when("last_update_date"),
+            "n_updates": obj([int(x) for x in info["n_updates"].fillna(0)]),
+            "evidence": obj(ev),
+            "n_evidence": obj([0 if v is None else v.count(";") + 1 for v in ev]),
+            "first_date": first.to_numpy(object), "as_of": obj([as_of_ts] * n),
+        }, index=ag.index)
+        # one round trip through records, as the columns were always built (same dtypes)
+        both = pd.concat([ag.drop(columns=[c for c in STATE_COLUMNS if c in ag.columns]),
+                          state], axis=1)
+        out = pd.DataFrame(both.to_dict("records"), columns=cols)
+    out = out[cols]
     for c in ("status_since", "done_date", "last_update_date", "first_date", "as_of"):
         out[c] = pd.to_datetime(out[c])
     out["progress"] = out["progress"].astype("float64")
@@ -455,3 +437,129 @@ def state_as_of(agreements: pd.DataFrame, updates: pd.DataFrame, as_of=None) -> 
     out["ever_done"] = out["ever_done"].astype(bool)
     out["reopened"] = out["reopened"].astype(bool)
     return out.reset_index(drop=True)
+
+
+def _or_none(mask: np.ndarray, values) -> np.ndarray:
+    """``values`` (as objects) where ``mask``, else None."""
+    out = np.array(values, dtype=object)
+    out[~np.asarray(mask, dtype=bool)] = None
+    return out
+
+
+def _nones(values) -> list:
+    """The values with None for NaN / NA (pandas may turn a None into NaN)."""
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+            else v for v in values]
+
+
+def _missing(s: pd.Series) -> pd.Series:
+    """:func:`is_missing` of every value of a Series (vectorised)."""
+    if s.dtype.kind in "biufcmM":  # numbers and dates are never blank
+        return s.isna()
+    blank = np.fromiter((isinstance(v, str) and not v.strip() for v in s), dtype=bool,
+                        count=len(s))
+    return s.isna() | blank
+
+
+_SUMMARY = ("status", "progress", "reason", "status_since", "done_date", "ever_done",
+            "reopened", "last_update_date", "n_updates", "_ev", "_first_update")
+
+
+def _update_summary(updates: pd.DataFrame | None, as_of_ts: pd.Timestamp) -> pd.DataFrame:
+    """Per agreement (index), the state its updates up to ``as_of_ts`` give (see
+    :func:`state_as_of`), computed for all agreements at once."""
+    up = updates.copy() if updates is not None else pd.DataFrame()
+    for col, default in (("seq", None), ("progress", np.nan), ("reason", None),
+                         ("evidence_url", None)):
+        if col not in up.columns:
+            up[col] = default if col != "seq" else np.arange(len(up))
+    if up.empty:
+        return pd.DataFrame(columns=list(_SUMMARY))
+    up["update_date"] = pd.to_datetime(up["update_date"])
+    up = up[up["update_date"] <= as_of_ts]
+    up = up.sort_values(["agreement_id", "update_date", "seq"], kind="stable")
+    if up.empty:
+        return pd.DataFrame(columns=list(_SUMMARY))
+    up = up.reset_index(drop=True)
+    aid = up["agreement_id"]
+    g = up.groupby(aid, sort=False)
+    pos = pd.Series(np.arange(len(up)), index=up.index)
+    status = up["status"]
+    smiss = _missing(status)
+    # the last status given (None when none)
+    last_pos = pos.where(~smiss).groupby(aid, sort=False).transform("max")
+    has_st = last_pos.notna()
+    st_row = pd.Series(status.to_numpy(object)[last_pos.fillna(0).to_numpy(int)],
+                       index=up.index).where(has_st, None)
+    # the current spell: after the last update whose status is another one, the first update
+    # with the current status
+    other = ~smiss & has_st & (status.astype(object) != st_row)
+    last_other = pos.where(other).groupby(aid, sort=False).transform("max").fillna(-1)
+    in_spell = ~smiss & has_st & (pos > last_other)
+    start = pos.where(in_spell).groupby(aid, sort=False).transform("min")
+    # with no status at all, the spell starts at the first update whose status is None
+    # (else the last one), as the loop of the original implementation did
+    is_none = status.map(lambda v: v is None).astype(bool)
+    none_start = pos.where(is_none).groupby(aid, sort=False).transform("min")
+    last_row = pos.groupby(aid, sort=False).transform("max")
+    start = start.where(has_st, none_start.fillna(last_row))
+    reason = up["reason"]
+    rpos = pos.where((pos >= start) & ~_missing(reason))
+    r_last = rpos.groupby(aid, sort=False).max()
+    prog = up["progress"].astype("float64")
+    dates = up["update_date"]
+    firsts = g.head(1).set_index("agreement_id")
+    lasts = g.tail(1).set_index("agreement_id")
+    start_first = pd.Series(start.to_numpy(), index=aid.to_numpy()).groupby(level=0,
+                                                                               sort=False).first()
+    st_last = pd.Series(st_row.to_numpy(object), index=aid.to_numpy(), dtype=object).groupby(
+        level=0, sort=False).last()
+    st = st_last.reindex(lasts.index)
+    since = pd.Series(dates.to_numpy()[start_first.reindex(lasts.index).astype(int).to_numpy()],
+                      index=lasts.index)
+    has = st.notna().to_numpy()
+    out = pd.DataFrame(index=lasts.index)
+    out["status"] = st.where(has, None).astype(object)
+    out["progress"] = prog.groupby(aid, sort=False).last().reindex(lasts.index)
+    rl = r_last.reindex(lasts.index)
+    out["reason"] = pd.Series(_or_none(np.asarray(rl.notna(), dtype=bool), reason.to_numpy(
+        object)[rl.fillna(0).astype(int).to_numpy()]), index=lasts.index, dtype="object")
+    out["status_since"] = since.where(has)
+    out["done_date"] = since.where(has & (st == "done").to_numpy())
+    ever = (status == "done").groupby(aid, sort=False).any().reindex(lasts.index)
+    out["ever_done"] = ever.astype(bool)
+    out["reopened"] = ever.astype(bool) & (st != "done")
+    out["last_update_date"] = lasts["update_date"]
+    out["n_updates"] = g.size().reindex(lasts.index)
+    out["_first_update"] = firsts["update_date"].reindex(lasts.index)
+    links = up.loc[~_missing(up["evidence_url"]), ["agreement_id", "evidence_url"]]
+    out["_ev"] = _links(links["agreement_id"], links["evidence_url"]).reindex(lasts.index)
+    return out
+
+
+def _links(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """Per key, the list of the ';'-separated links of ``values`` (in order, blanks and
+    repeats dropped, as :func:`split_urls`)."""
+    if keys.empty:
+        return pd.Series(dtype=object)
+    parts = pd.DataFrame({"k": keys.to_numpy(), "v": values.astype(str).str.split(";")})
+    parts = parts.explode("v")
+    parts["v"] = parts["v"].str.strip()
+    parts = parts[parts["v"].notna() & (parts["v"] != "")].drop_duplicates(["k", "v"])
+    return parts.groupby("k", sort=False)["v"].agg(list)
+
+
+def _evidence(ag: pd.DataFrame, info: pd.DataFrame) -> list[str | None]:
+    """';'-joined links of each agreement (its own first, then those of its updates)."""
+    own = ag["evidence_urls"] if "evidence_urls" in ag.columns else pd.Series(
+        None, index=ag.index, dtype=object)
+    mask = ~_missing(own.astype(object))
+    frames = [pd.DataFrame({"i": np.arange(len(ag))[mask.to_numpy()], "v": own[mask].astype(
+        str).to_numpy()})]
+    upd = info["_ev"].to_numpy(object) if "_ev" in info.columns else [None] * len(ag)
+    ii = [i for i, x in enumerate(upd) if isinstance(x, list) and x]
+    if ii:
+        frames.append(pd.DataFrame({"i": ii, "v": [";".join(cast(list, upd[i])) for i in ii]}))
+    allv = pd.concat(frames, ignore_index=True)
+    joined = _links(allv["i"], allv["v"]).map(";".join) if len(allv) else pd.Series(dtype=object)
+    return [v if isinstance(v, str) else None for v in joined.reindex(np.arange(len(ag)))]

@@ -49,20 +49,22 @@ class StepContext:
     def min_cell(self) -> int:
         return self.config.min_cell_size
 
-    def territories(self) -> pd.DataFrame:
-        """The territory catalogue with its zone name (no geometry)."""
+    def territories(self, territory_id: str | None = None) -> pd.DataFrame:
+        """The territory catalogue with its zone name (no geometry); only one territory's row
+        when ``territory_id`` is given."""
+        where, params = ("WHERE t.territory_id = ? ", [territory_id]) if territory_id \
+            is not None else ("", [])
         return self.store.query(
             "SELECT t.territory_id, t.name, t.kind, t.zone_id, z.name AS zone_name, "
             "t.population, t.households, coalesce(t.social_index, s.value) AS social_index, "
             "t.blocks_total, t.priority, t.cohort, t.joined_on FROM territories t "
             "LEFT JOIN zones z USING (zone_id) LEFT JOIN (SELECT territory_id, avg(value) AS "
             "value FROM social_index WHERE unit_level = 'territory' GROUP BY 1) s "
-            "USING (territory_id) ORDER BY t.territory_id")
+            f"USING (territory_id) {where}ORDER BY t.territory_id", params)
 
     def territory_row(self, territory_id: str) -> dict | None:
-        t = self.territories()
-        row = t[t["territory_id"] == territory_id]
-        return None if row.empty else row.iloc[0].to_dict()
+        t = self.territories(territory_id)
+        return None if t.empty else t.iloc[0].to_dict()
 
     def require_territory(self, territory_id: str) -> dict:
         row = self.territory_row(territory_id)

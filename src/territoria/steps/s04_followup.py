@@ -195,17 +195,91 @@ def _agenda(ctx, territory_id: str) -> pd.DataFrame | None:
     return out[[c for c in ("proposal_code", "rank", "department", "axis") if c in out.columns]]
 
 
-def analyse(ctx, territory_id: str, *, as_of=None) -> FollowupAnalysis:
-    """Load the agreements of a territory and rebuild their state on ``as_of``."""
-    ag, up, source, problems = load(ctx, territory_id)
-    when = resolve_as_of(ctx, as_of)
-    st = state_as_of(ag, up, when)
+def _territory_state(st: pd.DataFrame, territory_id: str) -> pd.DataFrame:
+    """The rows of the territory in a state (its current version's territory), department
+    'unknown' when missing."""
     if "territory_id" in st.columns:
         st = st[st["territory_id"].astype(str) == str(territory_id)].reset_index(drop=True)
     if "department" in st.columns:
         st["department"] = st["department"].fillna("unknown")
+    return st
+
+
+def analyse(ctx, territory_id: str, *, as_of=None, agenda: bool = True) -> FollowupAnalysis:
+    """Load the agreements of a territory and rebuild their state on ``as_of``.
+
+    ``agenda=False`` skips step 03's agenda (only :func:`traceability_table` needs it).
+    """
+    ag, up, source, problems = load(ctx, territory_id)
+    when = resolve_as_of(ctx, as_of)
+    st = _territory_state(state_as_of(ag, up, when), territory_id)
     return FollowupAnalysis(territory_id, ag, up, st, when, source, problems,
-                            _agenda(ctx, territory_id), getattr(ctx, "config", None))
+                            _agenda(ctx, territory_id) if agenda else None,
+                            getattr(ctx, "config", None))
+
+
+def analyse_many(ctx, territory_ids, *, as_of=None) -> list[FollowupAnalysis]:
+    """:func:`analyse` for several territories (without the agenda), reading the ledger and
+    rebuilding the state once for all of them: the same states as one call per territory.
+
+    Without the ledger tables, each territory's forms are read in turn (:func:`load`).
+    """
+    ids = [str(t) for t in territory_ids]
+    when = resolve_as_of(ctx, as_of)
+    store = ctx.store
+    if not store.has_table("agreements"):
+        return [analyse(ctx, t, as_of=when, agenda=False) for t in ids]
+    known = set(ctx.territories()["territory_id"].astype(str))
+    missing = [t for t in ids if t not in known]
+    if missing:
+        raise DataError(f"territory '{missing[0]}' is not in the store")
+    ag = store.query("SELECT * FROM agreements")
+    ag = ag[ag["territory_id"].astype(str).isin(ids)]
+    if store.has_table("agreement_updates") and len(ag):
+        up = store.query("SELECT agreement_id, seq, update_date, status, progress, "
+                         "evidence_url, department FROM agreement_updates")
+        up = up[up["agreement_id"].isin(ag["agreement_id"])]
+    else:
+        up = pd.DataFrame(columns=["agreement_id", "seq", "update_date", "status", "progress",
+                                   "evidence_url", "department"])
+    st = state_as_of(ag, up, when)
+    by_st = st.groupby(st["territory_id"].astype(str)).indices if len(st) else {}
+    by_ag = ag.groupby(ag["territory_id"].astype(str)).indices if len(ag) else {}
+    none = np.array([], dtype=int)
+    out = []
+    for t in ids:
+        ag_t = ag.iloc[by_ag.get(t, none)].reset_index(drop=True)
+        up_t = up[up["agreement_id"].isin(ag_t["agreement_id"])].reset_index(drop=True)
+        st_t = st.iloc[by_st.get(t, none)].reset_index(drop=True)
+        if "department" in st_t.columns:
+            st_t["department"] = st_t["department"].fillna("unknown")
+        out.append(FollowupAnalysis(t, ag_t, up_t, st_t, when, "ledger", pd.DataFrame(
+            columns=["table", "row", "agreement_id", "message"]), None,
+            getattr(ctx, "config", None)))
+    return out
+
+
+#: Statuses of an agreement a department accepted, also when it was cancelled later: step
+#: 04's "accepted (incl. later cancelled)" and step 05's "signed".
+ACCEPTED = (*COMMITTED, "cancelled")
+
+
+def accepted_counts(ctx, territory_ids, *, as_of=None) -> pd.DataFrame:
+    """Per territory, the agreements made by the cut-off date and those a department accepted
+    (:data:`ACCEPTED`), from step 04's source and state (:func:`analyse_many`: the ledger with
+    its corrections and imports when the store has it, else the forms; cut-off by
+    :func:`territoria.steps.common.resolve_as_of`). Step 05 takes its "signed" count here.
+
+    Returns
+    -------
+    DataFrame
+        ``territory``, ``agreements_recorded``, ``agreements_signed``.
+    """
+    rows = [{"territory": a.territory_id, "agreements_recorded": len(a.state),
+             "agreements_signed": int(a.state["status"].isin(ACCEPTED).sum())
+             if len(a.state) else 0}
+            for a in analyse_many(ctx, territory_ids, as_of=as_of)]
+    return pd.DataFrame(rows, columns=["territory", "agreements_recorded", "agreements_signed"])
 
 
 # ------------------------------------------------------------------------------ sections
@@ -573,7 +647,8 @@ def compute(ctx, territory_id: str, *, lang: str = "es",
     return res
 
 
-__all__ = ["STEP", "SCOPE", "SECTION", "FollowupAnalysis", "analyse", "load", "resolve_as_of",
+__all__ = ["STEP", "SCOPE", "SECTION", "FollowupAnalysis", "analyse", "analyse_many", "load",
+           "ACCEPTED", "accepted_counts", "resolve_as_of",
            "summary_table", "overdue_table", "promise_table", "time_table", "km_figure",
            "traceability_table", "history_text", "accountability_table", "compute"]
 

@@ -23,7 +23,7 @@ Examples
 >>> s05.STEP, s05.SCOPE
 ('05_process', 'territory')
 >>> s05.SIGNED_STATUSES
-('agreed', 'in_progress', 'done')
+('agreed', 'in_progress', 'done', 'cancelled')
 """
 
 from __future__ import annotations
@@ -39,17 +39,16 @@ from territoria.analysis import process_eval as pe
 from territoria.analysis.suppression import suppress
 from territoria.exceptions import DataError
 from territoria.i18n import catalogue, check_language, tr
-from territoria.ledger.model import COMMITTED
-from territoria.steps import StepResult, common
+from territoria.steps import StepResult, common, s04_followup
 from territoria.steps.common import resolve_as_of
 from territoria.steps.registry import step_by_id
 
 STEP = "05_process"
 SCOPE = step_by_id(STEP).scope  # declared once, in the registry
 
-#: Follow-up statuses that mean a department signed (accepted) the agreement: the statuses
-#: step 04 counts as committed (:data:`territoria.ledger.model.COMMITTED`).
-SIGNED_STATUSES = COMMITTED
+#: Statuses that mean a department signed (accepted) the agreement: step 04's "accepted (incl.
+#: later cancelled)" (:data:`territoria.steps.s04_followup.ACCEPTED`).
+SIGNED_STATUSES = s04_followup.ACCEPTED
 
 MESSAGES = catalogue(__name__, vocabulary=vocabulary.texts)
 
@@ -240,15 +239,19 @@ def activity(ctx, territory_id: str | None, *, as_of=None) -> pd.DataFrame:
     -------
     DataFrame
         One row per territory: ``territory``, ``assemblies``, ``assemblies_with_agreement``,
-        ``agreements``, ``agreements_followed`` (with at least one follow-up update),
-        ``agreements_signed`` (some update up to the cut-off date with the status agreed, in
-        progress or done), ``as_of``.
+        ``agreements`` (in the assembly forms), ``agreements_followed`` (with at least one
+        update in the follow-up form), ``agreements_recorded`` (step 04's agreements made by
+        the cut-off date) and ``agreements_signed`` (those of them a department accepted),
+        ``as_of``.
 
     Notes
     -----
-    "Signed" = a department accepted the agreement (status ``agreed`` or later) by the cut-off
-    date; agreements cancelled or rejected after being agreed still count as signed (as in step
-    04's "accepted (incl. later cancelled)"). A meeting without a date counts (as an undated
+    "Signed" is step 04's count (:func:`territoria.steps.s04_followup.accepted_counts`): the
+    same source (the agreements ledger, with its corrections and Decidim imports, when the
+    store has it; else the forms), the same cut-off and the same rule: on the cut-off date the
+    agreement is agreed, in progress, done, or cancelled after being accepted (step 04's
+    "accepted (incl. later cancelled)"); rejected and still proposed ones are not signed. Its
+    share is out of ``agreements_recorded``. A meeting without a date counts (as an undated
     agreement does in step 04). The share of *agenda items* with a signed agreement needs the
     agenda-agreement link, which the store does not keep yet.
     """
@@ -261,7 +264,7 @@ def activity(ctx, territory_id: str | None, *, as_of=None) -> pd.DataFrame:
         params.append(territory_id)
     st = ctx.store
     cols = ["territory", "assemblies", "assemblies_with_agreement", "agreements",
-            "agreements_followed", "agreements_signed"]
+            "agreements_followed", "agreements_recorded", "agreements_signed"]
     if not st.has_table("assembly"):
         return pd.DataFrame(columns=cols + ["as_of"])
     has_ag = st.has_table("assembly__agreements")
@@ -274,15 +277,17 @@ def activity(ctx, territory_id: str | None, *, as_of=None) -> pd.DataFrame:
                    f"sum({n_ag}) AS agreements FROM assembly p {ag_join}{where} GROUP BY 1 ORDER BY 1",
                    params)
     if has_fu and has_ag:
-        signed = ", ".join(f"'{s}'" for s in SIGNED_STATUSES)
         fu = st.query(
-            "SELECT p.territory, count(DISTINCT f.agreement_code) AS agreements_followed, "
-            f"count(DISTINCT CASE WHEN f.status IN ({signed}) THEN f.agreement_code END) "
-            "AS agreements_signed FROM assembly__agreements c JOIN assembly p "
+            "SELECT p.territory, count(DISTINCT f.agreement_code) AS agreements_followed "
+            "FROM assembly__agreements c JOIN assembly p "
             "ON c._parent_uuid = p._uuid JOIN followup f ON f.agreement_code = c.agreement_code "
             "AND CAST(f.update_date AS DATE) <= ?"
             f"{where} GROUP BY 1 ORDER BY 1", [day, *params])
         asm = asm.merge(fu, on="territory", how="left")
+    known = set(ctx.territories()["territory_id"].astype(str))
+    ids = [str(t) for t in asm["territory"] if str(t) in known]
+    signed = s04_followup.accepted_counts(ctx, ids, as_of=when)
+    asm = asm.merge(signed, on="territory", how="left")
     for c in cols[1:]:
         if c not in asm.columns:
             asm[c] = 0
@@ -298,10 +303,11 @@ def activity_rows(act: pd.DataFrame) -> pd.DataFrame:
     :func:`indicator_label`)."""
     rows = []
     for r in act.itertuples(index=False):
-        if r.agreements > 0:
+        recorded = getattr(r, "agreements_recorded", r.agreements)
+        if recorded > 0:
             rows.append({"territory": r.territory, "stage": "impact",
                          "indicator": "agreements_signed",
-                         "successes": r.agreements_signed, "trials": r.agreements})
+                         "successes": r.agreements_signed, "trials": recorded})
         if r.assemblies > 0:
             rows.append({"territory": r.territory, "stage": "impact",
                          "indicator": "assemblies_with_agreement",
