@@ -366,6 +366,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "agreements": HEADINGS["agreements"],
     "agreements_followed": {"es": "Acuerdos con seguimiento", "en": "Agreements followed up"},
     "agreements_signed": {"es": "Acuerdos firmados", "en": "Agreements signed"},
+    "agreements_recorded": {"es": "Acuerdos registrados al corte",
+                            "en": "Agreements recorded by the cut-off"},
     "moment": {"es": "Momento", "en": "Moment"},
     # 06 impact
     "shift_months": {"es": "Meses de desfase", "en": "Months shifted"},
