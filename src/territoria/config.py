@@ -493,7 +493,7 @@ def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None
     'output/evaluations/p/q.results.json'
     >>> shown_path(Path(__file__).parents[2] / "evaluations" / "process.yml")
     'evaluations/process.yml'
-    >>> shown_path("/home/someone/plans/mine.yml", "/srv/ws")
+    >>> shown_path("/srv/plans/mine.yml", "/srv/ws")
     'mine.yml'
     """
     p = Path(path).resolve()

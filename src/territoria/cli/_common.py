@@ -10,6 +10,25 @@ from pathlib import Path
 import click
 
 from territoria.config import Workspace
+from territoria.exceptions import ConfigError
+
+#: The language of a command's own lines when the workspace's city.yml cannot say.
+FALLBACK_LANGUAGE = "es"
+
+
+def city_language(ws: Workspace) -> str:
+    """The city's ``default_language`` for a command's own lines: Spanish outside a
+    workspace or when ``city.yml`` cannot be read (the command that needs it reports that).
+
+    >>> city_language(Workspace("/nonexistent-workspace"))
+    'es'
+    """
+    if not ws.city_file.is_file():
+        return FALLBACK_LANGUAGE
+    try:
+        return ws.config().default_language
+    except (ConfigError, OSError):
+        return FALLBACK_LANGUAGE
 
 
 def workspace_option(func):

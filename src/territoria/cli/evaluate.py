@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from territoria.cli import _common
 from territoria.cli._common import chdir_workspace_option
-from territoria.exceptions import ConfigError, DataError
+from territoria.exceptions import DataError
 from territoria.i18n import DEFAULT_LANGUAGE, catalogue, tr
 
 MESSAGES = catalogue(__name__)
@@ -25,13 +26,7 @@ def city_language(root: Path | None = None) -> str:
     workspace or when its ``city.yml`` cannot say."""
     from territoria.config import Workspace
 
-    ws = Workspace(root or Path.cwd())
-    if not ws.city_file.is_file():
-        return DEFAULT_LANGUAGE
-    try:
-        return ws.config().default_language
-    except (ConfigError, OSError):
-        return DEFAULT_LANGUAGE
+    return _common.city_language(Workspace(root or Path.cwd()))
 
 
 class LocatedError(DataError):

@@ -10,20 +10,12 @@ from pathlib import Path
 
 import click
 
-from territoria.cli._common import workspace_option
-from territoria.exceptions import ConfigError
-from territoria.i18n import DEFAULT_LANGUAGE, catalogue, tr
+from territoria.cli._common import city_language, workspace_option
+from territoria.i18n import catalogue, tr
 
 MESSAGES = catalogue("territoria.cli.evaluate")  # the evaluate group's texts, one file
 
 
-def _language(ws) -> str:
-    """The city's default language for the command's lines (Spanish when city.yml cannot
-    say; the command itself then reports the broken city.yml)."""
-    try:
-        return ws.config().default_language
-    except (ConfigError, OSError):
-        return DEFAULT_LANGUAGE
 
 _PLAN = click.Path(exists=False, dir_okay=False, path_type=Path)
 
@@ -53,7 +45,7 @@ def run_cmd(plan_file, workers, engine, language, no_publish, ws):
     from territoria.evaluation.runner import run_plan
 
     ws.require()
-    lang = _language(ws)
+    lang = city_language(ws)
     summary = run_plan(ws, plan_file, workers=workers, engine=engine, language=language,
                        publish=not no_publish)
     for w in summary.warnings:

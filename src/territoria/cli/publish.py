@@ -6,22 +6,12 @@ import time
 
 import click
 
-from territoria.cli._common import quiet_option, wait_option, workspace_option
+from territoria.cli._common import city_language, quiet_option, wait_option, workspace_option
 from territoria.config import Workspace
-from territoria.exceptions import ConfigError
 from territoria.i18n import catalogue, tr
 from territoria.lock import waiting_for
 
 MESSAGES = catalogue(__name__)
-
-
-def _language(ws: Workspace) -> str:
-    """The city's default language for the command's own lines (Spanish when city.yml
-    cannot say; publishing itself reports a broken city.yml)."""
-    try:
-        return ws.config().default_language
-    except (ConfigError, OSError):
-        return "es"
 
 
 @click.command("publish")
@@ -48,7 +38,7 @@ def publish_cmd(ws: Workspace, workers: int, quiet: bool, wait: float):
     errors: list = []
     with waiting_for(wait, lambda line: click.echo(line, err=True)):
         index = publish(ws, errors=errors, workers=workers, progress=not quiet)
-    lang = _language(ws)
+    lang = city_language(ws)
     for page, error in errors:  # the other pages were written
         click.echo(tr(MESSAGES, "not_written", lang, page=page, error=error), err=True)
     click.echo(tr(MESSAGES, "published", lang, seconds=time.perf_counter() - t, index=index))

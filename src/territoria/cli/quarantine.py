@@ -6,14 +6,7 @@ from pathlib import Path
 
 import click
 
-from territoria.cli._common import workspace_option
-
-
-def _language(ws) -> str:
-    try:
-        return ws.config().default_language
-    except Exception:  # a broken city.yml is reported by the commands that need it
-        return "es"
+from territoria.cli._common import city_language, workspace_option
 
 
 @click.command("quarantine")
@@ -45,7 +38,7 @@ def quarantine_cmd(file, rule, out, ws):
     from territoria.store import Store
 
     ws.require()
-    lang = _language(ws)
+    lang = city_language(ws)
     store = Store(ws.store_path, read_only=True) if ws.store_path.exists() else Store(":memory:")
     try:
         summary = quarantine_summary(store, file=file, rule=rule, lang=lang)
