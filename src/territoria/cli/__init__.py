@@ -2,39 +2,106 @@
 
 Library errors (:class:`territoria.exceptions.TerritoriaError`) become one-line
 ``error: ...`` messages with exit status 1; ``--debug`` shows the traceback instead.
-Each command group lives in its own module of this package and registers itself here.
+Each command group lives in its own module of this package, which exposes ``register(group)``;
+:data:`COMMANDS` says which module registers which command, and a module is imported only
+when one of its commands is asked for (Click's "lazily loading subcommands"): ``territoria
+run`` does not pay for ``ingest``'s or ``consensus``'s imports. ``territoria --help`` lists
+every command, so it imports them all.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import traceback
+from collections.abc import Iterator, MutableMapping
 
 import click
 
 from territoria import __version__
 from territoria.exceptions import TerritoriaError
 
-#: Modules of this package that define commands; each exposes ``register(group)``.
-COMMAND_MODULES = (
-    "workspace",   # init, demo, info
-    "survey",      # survey validate | codebook
-    "ingest",      # ingest
-    "run",         # run
-    "publish",     # publish
-    "consensus",   # consensus
-    "evaluate",    # evaluate impact | run | calendar
-    "ledger",      # ledger import | export
-    "secret",      # secret show | rotate (the pseudonymisation key)
-    "lab",         # lab (teaching classroom)
-    "print_cmd",   # print assembly | ballot | tally | followup (paper forms)
-    "template", "quarantine",  # template KIND (input files) ; quarantine (rows to fix)
-    "secret",      # secret show | rotate (the pseudonymisation key)
-)
+#: Each command of ``territoria`` -> the module of this package whose ``register(group)`` adds it
+#: (tests/cli/test_lazy.py fails when this map and the modules' ``register`` disagree).
+COMMANDS = {
+    "init": "workspace", "demo": "workspace", "info": "workspace",
+    "survey": "survey",            # survey validate | codebook | build
+    "ingest": "ingest",
+    "run": "run",
+    "publish": "publish",
+    "consensus": "consensus",
+    "evaluate": "evaluate",        # evaluate impact | run | calendar
+    "ledger": "ledger",            # ledger import | export | status | sync
+    "secret": "secret",            # secret show | rotate (the pseudonymisation key)
+    "lab": "lab",                  # the teaching classroom
+    "print": "print_cmd",          # print assembly | ballot | tally | followup (paper forms)
+    "template": "template",        # template KIND (input files)
+    "quarantine": "quarantine",    # rows to fix
+}
+
+
+def _present(module: str) -> bool:
+    """Whether ``territoria.cli.<module>`` is part of this build (found without importing it)."""
+    return importlib.util.find_spec(f"territoria.cli.{module}") is not None
+
+
+def registered_by(module: str) -> dict[str, click.Command]:
+    """The commands ``territoria.cli.<module>`` registers, by name (importing the module).
+
+    Empty when the module is not part of this build; an import error inside the module is raised.
+    """
+    try:
+        mod = importlib.import_module(f"territoria.cli.{module}")
+    except ModuleNotFoundError as e:  # command module not present in this build
+        if e.name != f"territoria.cli.{module}":
+            raise
+        return {}
+    scratch = click.Group()
+    mod.register(scratch)
+    return dict(scratch.commands)
+
+
+class _LazyCommands(MutableMapping):
+    """The ``commands`` of the ``territoria`` group: name -> command, the command's module
+    imported the first time one of its commands is looked up.
+
+    :class:`click.Group` reads ``commands`` in ``get_command`` (one name), ``list_commands``
+    (the names) and its "Did you mean" suggestions, so all three stay lazy; names come from
+    :data:`COMMANDS` (those whose module is in the build) and from ``add_command``.
+    """
+
+    def __init__(self, modules: dict[str, str]):
+        self._modules = modules
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded and name in self._modules:
+            for cmd_name, cmd in registered_by(self._modules[name]).items():
+                self._loaded.setdefault(cmd_name, cmd)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, cmd: click.Command) -> None:
+        self._loaded[name] = cmd
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        known = [n for n, m in self._modules.items() if n not in self._loaded and _present(m)]
+        return iter([*self._loaded, *known])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class _Main(click.Group):
+    """The top group: errors as one line (see the module), commands loaded on demand."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commands = _LazyCommands(COMMANDS)
+
     def invoke(self, ctx):
         debug = "--debug" in sys.argv or ctx.params.get("debug")
         try:
@@ -76,16 +143,6 @@ def cli(ctx, debug):
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(f"territoria.cli.{_name}")
-    except ModuleNotFoundError as _e:  # command module not present in this build
-        if _e.name != f"territoria.cli.{_name}":
-            raise
-        continue
-    _mod.register(cli)
 
 
 def main(argv=None):
