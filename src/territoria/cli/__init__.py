@@ -23,7 +23,7 @@ from territoria import __version__
 from territoria.exceptions import TerritoriaError
 
 #: Each command of ``territoria`` -> the module of this package whose ``register(group)`` adds it
-#: (tests/cli/test_lazy.py fails when this map and the modules' ``register`` disagree).
+#: (tests/cli/test_cli_lazy.py fails when this map and the modules' ``register`` disagree).
 COMMANDS = {
     "init": "workspace", "demo": "workspace", "info": "workspace",
     "survey": "survey",            # survey validate | codebook | build
@@ -67,8 +67,10 @@ class _LazyCommands(MutableMapping):
     imported the first time one of its commands is looked up.
 
     :class:`click.Group` reads ``commands`` in ``get_command`` (one name), ``list_commands``
-    (the names) and its "Did you mean" suggestions, so all three stay lazy; names come from
-    :data:`COMMANDS` (those whose module is in the build) and from ``add_command``.
+    (the names) and its "Did you mean" suggestions, so all three stay lazy, as do callers that
+    read ``cli.commands`` themselves (overriding only ``get_command`` and ``list_commands``, as
+    Click's docs show, would leave ``commands`` empty). Names come from :data:`COMMANDS` (those
+    whose module is in the build) and from ``add_command``.
     """
 
     def __init__(self, modules: dict[str, str]):
