@@ -31,7 +31,8 @@ import pandas as pd
 from jupyter_client import AsyncKernelClient
 from traitlets import default
 
-from territoria.pipeline.kernels import ENV_ADDRESS, ForkKernelManager, ForkServer
+from territoria.pipeline.forkserver import ENV_ADDRESS, ForkServer
+from territoria.pipeline.kernels import ForkKernelManager
 
 
 class StockClientManager(ForkKernelManager):

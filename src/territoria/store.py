@@ -490,28 +490,39 @@ class Store:
 
         ``df`` needs ``name`` and ``value``; optional ``grp, ci_low, ci_high, n, suppressed, unit``.
         """
-        need = {"name", "value"}
-        if not need <= set(df.columns):
-            raise StoreError(f"indicators need columns {sorted(need)}, got {list(df.columns)}")
-        out = df.copy()
-        for c, default in (("grp", None), ("ci_low", None), ("ci_high", None), ("n", None),
-                           ("suppressed", False), ("unit", None)):
-            if c not in out.columns:
-                out[c] = default
-        out["territory_id"] = territory_id
-        out["step"] = step
-        out["run_id"] = run_id
-        out["computed_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        cols = ["territory_id", "step", "name", "grp", "value", "ci_low", "ci_high", "n",
-                "suppressed", "unit", "run_id", "computed_at"]
-        out = out[cols].astype({"value": "float64", "ci_low": "float64", "ci_high": "float64"})
         with self.transaction():
-            if territory_id is None:
-                self.execute("DELETE FROM indicators WHERE step = ? AND territory_id IS NULL", [step])
-            else:
-                self.execute("DELETE FROM indicators WHERE step = ? AND territory_id = ?",
-                             [step, territory_id])
-            return self.append("indicators", out)
+            return self.replace_rows("indicators",
+                                     indicator_rows(df, step, territory_id, run_id))
+
+    def replace_rows(self, name: str, df: pd.DataFrame, keys: pd.DataFrame | None = None) -> int:
+        """Replace, in ``name``, the rows of some keys by the rows of ``df``.
+
+        ``keys`` is a frame of key values (by default the distinct ``step`` and
+        ``territory_id`` of ``df``); every row of ``name`` whose values in those columns equal
+        one of its rows (missing values equal each other) is deleted, then ``df`` is
+        appended: one delete and one insert for the results of many (step, territory) at
+        once. Returns the number of rows written.
+        """
+        self._require_tx()
+        if keys is None:
+            keys = df[["step", "territory_id"]]
+        if self.has_table(name) and len(keys):
+            view = f"_keys_{id(keys)}"
+            self.con.register(view, keys.drop_duplicates().astype("object"))
+            try:
+                have = self.columns(name)
+                missing = [c for c in keys.columns if c not in have]
+                if missing:
+                    raise StoreError(f"table '{name}' has no column(s) {', '.join(missing)}")
+                match = " AND ".join(
+                    f"CAST(k.{quote_ident(c)} AS VARCHAR) IS NOT DISTINCT FROM "
+                    f"CAST(t.{quote_ident(c)} AS VARCHAR)" for c in keys.columns)
+                self.execute(f"DELETE FROM {quote_ident(name)} t WHERE EXISTS "
+                             f"(SELECT 1 FROM {view} k WHERE {match})")
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.unregister(view)
+        return self.append(name, df) if len(df) else 0
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -526,3 +537,40 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.path!r})"
+
+
+#: Columns of the ``indicators`` table, in order.
+INDICATOR_COLUMNS = ["territory_id", "step", "name", "grp", "value", "ci_low", "ci_high", "n",
+                     "suppressed", "unit", "run_id", "computed_at"]
+
+
+def indicator_rows(df: pd.DataFrame, step: str, territory_id: str | None,
+                   run_id: str | None = None) -> pd.DataFrame:
+    """``df`` (``name``, ``value`` and optionally ``grp, ci_low, ci_high, n, suppressed,
+    unit``) as rows of the ``indicators`` table for (step, territory).
+
+    Raises
+    ------
+    StoreError
+        ``name`` or ``value`` missing.
+
+    Examples
+    --------
+    >>> row = indicator_rows(pd.DataFrame({"name": ["pop"], "value": [3]}), "01", "T1").iloc[0]
+    >>> [row["territory_id"], row["step"], row["name"], float(row["value"])]
+    ['T1', '01', 'pop', 3.0]
+    """
+    need = {"name", "value"}
+    if not need <= set(df.columns):
+        raise StoreError(f"indicators need columns {sorted(need)}, got {list(df.columns)}")
+    out = df.copy()
+    for c, default in (("grp", None), ("ci_low", None), ("ci_high", None), ("n", None),
+                       ("suppressed", False), ("unit", None)):
+        if c not in out.columns:
+            out[c] = default
+    out["territory_id"] = territory_id
+    out["step"] = step
+    out["run_id"] = run_id
+    out["computed_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    return out[INDICATOR_COLUMNS].astype({"value": "float64", "ci_low": "float64",
+                                          "ci_high": "float64"})

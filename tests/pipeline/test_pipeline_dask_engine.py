@@ -108,7 +108,7 @@ def test_cli_bad_scheduler_is_one_line(tmp_path, make_ws):
                                                      ("fork", "fork", "kernels")])
 def test_a_dask_worker_uses_the_engine_of_the_local_pool(monkeypatch, asked, used, mode):
     """auto means inproc on Linux, as with --workers (not forked kernels)."""
-    from territoria.pipeline import dask_engine, executor, kernels
+    from territoria.pipeline import dask_engine, executor, forkserver
 
     started = []
 
@@ -124,8 +124,8 @@ def test_a_dask_worker_uses_the_engine_of_the_local_pool(monkeypatch, asked, use
         def close(self):
             pass
 
-    monkeypatch.setattr(kernels, "ForkServer", FakeServer)
-    monkeypatch.setattr(kernels, "fork_supported", lambda: True)
+    monkeypatch.setattr(forkserver, "ForkServer", FakeServer)
+    monkeypatch.setattr(forkserver, "fork_supported", lambda: True)
     monkeypatch.setattr(executor, "init_worker", lambda *a: None)
     monkeypatch.setattr(dask_engine, "_WORKER", {})
     monkeypatch.setattr(dask_engine.atexit, "register", lambda *a: None)

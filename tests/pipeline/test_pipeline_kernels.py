@@ -8,6 +8,7 @@ from queue import Empty
 
 import pytest
 
+from territoria.pipeline import forkserver as F
 from territoria.pipeline import kernels as K
 
 
@@ -113,8 +114,8 @@ def test_stale_replies_on_shell_are_skipped():
 
 @pytest.mark.skipif(not K.fork_supported(), reason="forked kernels need Linux")
 def test_forked_kernel_uses_the_ready_client_and_runs_code(tmp_path, monkeypatch):
-    srv = K.ForkServer(preload=("json",)).start()
-    monkeypatch.setenv(K.ENV_ADDRESS, srv.address)
+    srv = F.ForkServer(preload=("json",)).start()
+    monkeypatch.setenv(F.ENV_ADDRESS, srv.address)
 
     async def session():
         km = K.ForkKernelManager(kernel_name="python3")

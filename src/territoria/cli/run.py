@@ -58,19 +58,27 @@ def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, s
       territoria run -w /shared/iztapalapa --scheduler tcp://10.0.0.5:8786
       territoria run -w ./iztapalapa --wait 600
     """
-    from territoria.pipeline.runner import run
-
     if territory_ids and all_territories:
         raise PipelineError("use either --territory or --all, not both")
     territories = "all" if all_territories else (list(territory_ids) or None)
+    server = None
     if scheduler:
         from territoria.pipeline.dask_engine import parse_scheduler
 
         parse_scheduler(scheduler)  # a bad value is one line, before anything starts
+    elif ws.city_file.is_file() and ws.store_path.is_file():
+        from territoria.pipeline.forkserver import prelaunch
+
+        # the warm server imports the libraries while this process imports the runner,
+        # reads the store and compares fingerprints; the run adopts it (or stops it)
+        server = prelaunch(engine, ws.output_dir / "run.log")
+    from territoria.pipeline.runner import run
+
     with waiting_for(wait, lambda line: click.echo(line, err=True)):
         summary = run(ws, territories=territories, steps=steps, workers=workers, force=force,
                       language=language, progress=not quiet, engine=engine,
-                      notebooks_dir=notebooks_dir, scheduler=scheduler, wait=wait)
+                      notebooks_dir=notebooks_dir, scheduler=scheduler, wait=wait,
+                      server=server)
     for note in summary.notes:
         click.echo(note, err=True)
     click.echo(summary.format())

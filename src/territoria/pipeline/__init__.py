@@ -1,6 +1,8 @@
 """territoria.pipeline: run the step notebooks (``territoria run``).
 
-``run`` and ``RunSummary`` are loaded on first use (they import Jupyter machinery).
+Everything is loaded on first use: ``run`` and ``RunSummary`` import Jupyter machinery, and
+the steps import pandas, while :mod:`territoria.pipeline.forkserver` (launched first by
+``territoria run``) needs neither.
 
 >>> from territoria.pipeline import STEPS
 >>> STEPS[0].id
@@ -8,8 +10,6 @@
 """
 
 from typing import Any
-
-from territoria.pipeline.steps import STEPS, Step, resolve_steps
 
 __all__ = ["STEPS", "RunSummary", "Step", "resolve_steps", "run"]
 
@@ -19,4 +19,8 @@ def __getattr__(name: str) -> Any:
         from territoria.pipeline import runner
 
         return getattr(runner, name)
+    if name in ("STEPS", "Step", "resolve_steps"):
+        from territoria.pipeline import steps
+
+        return getattr(steps, name)
     raise AttributeError(f"module 'territoria.pipeline' has no attribute {name!r}")

@@ -5,7 +5,7 @@ Each notebook is one Dask task (``Client.submit``); results come back as they fi
 pool (:class:`~territoria.pipeline.executor.Executor`). A task runs the very same
 :func:`~territoria.pipeline.executor.execute_job` as a local worker: stock papermill with the
 injected parameters, one output notebook, papermill's error banner, and its HTML page. Inside
-each Dask worker process a warm :class:`~territoria.pipeline.kernels.ForkServer` is started
+each Dask worker process a warm :class:`~territoria.pipeline.forkserver.ForkServer` is started
 when the executor connects, and by default (``engine="auto"`` or ``"inproc"``) each notebook
 runs as the local pool runs it: in a fresh process forked from that server, its cells executed
 by papermill's in-process engine, no kernel (:mod:`territoria.pipeline.inprocess`).
@@ -93,7 +93,7 @@ def prepare_worker(engine: str = "auto", log_path: str | None = None) -> str:
     process (and stopped when the process exits); if it cannot start, plain kernels are used.
     """
     from territoria.pipeline.executor import init_worker
-    from territoria.pipeline.kernels import ForkServer, fork_supported
+    from territoria.pipeline.forkserver import ForkServer, fork_supported
 
     if _WORKER.get("engine"):
         return str(_WORKER["engine"])

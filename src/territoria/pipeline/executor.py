@@ -109,7 +109,7 @@ _STATE: dict[str, Any] = {}  # engine, exporter
 def init_worker(engine: str, fork_address: str | None) -> None:
     """Pool initializer: remember the engine, point kernels at the fork server, build the
     HTML exporter once."""
-    from territoria.pipeline.kernels import ENV_ADDRESS
+    from territoria.pipeline.forkserver import ENV_ADDRESS
 
     if engine in ("fork", "inproc") and fork_address:
         os.environ[ENV_ADDRESS] = fork_address
@@ -219,7 +219,7 @@ def execute_job(job: Job) -> JobResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from territoria.pipeline.kernels import ENV_ADDRESS, server_alive
+    from territoria.pipeline.forkserver import ENV_ADDRESS, server_alive
     out = Path(job.output_path)
     html = Path(job.html_path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -281,14 +281,15 @@ def execute_job(job: Job) -> JobResult:
                      started, job.fingerprint)
 
 
-def _execute_on_server(job: Job) -> JobResult:
-    """``inproc`` engine: the fork server forks a process that runs ``job`` and answers with
-    its result (see :func:`run_in_child`)."""
-    from territoria.pipeline.kernels import ENV_ADDRESS, run_notebook
+def _execute_on_server(job: Job, address: str | None = None) -> JobResult:
+    """``inproc`` engine: the fork server (at ``address``, else the one named by the
+    environment) forks a process that runs ``job`` and answers with its result (see
+    :func:`run_in_child`)."""
+    from territoria.pipeline.forkserver import ENV_ADDRESS, run_notebook
 
     started = time.time()
     try:
-        return _result_from_dict(run_notebook(os.environ[ENV_ADDRESS], asdict(job)))
+        return _result_from_dict(run_notebook(address or os.environ[ENV_ADDRESS], asdict(job)))
     except Exception as e:  # the notebook's process died, or the server is gone
         return JobResult(job.step, job.territory_id, "failed", time.time() - started,
                          job.output_path, None, "inproc", 1,
@@ -336,6 +337,56 @@ def _worker_main() -> None:  # pragma: no cover - runs in a worker process
         proto.flush()
 
 
+class RelayExecutor:
+    """``inproc`` engine: N threads, each handing one notebook at a time to the fork server.
+
+    With the ``inproc`` engine the notebook's own process (forked by the server) executes it,
+    writes its page and answers with its result, so the pool needs no worker processes: a
+    thread per slot waits on the server's socket (:func:`_execute_on_server`). Same interface
+    as :class:`Executor`.
+
+    Parameters
+    ----------
+    workers : int
+        Notebooks executed at once.
+    fork_address : str
+        Socket of the running server (``notebooks`` mode).
+
+    Examples
+    --------
+    >>> RelayExecutor(2, "/nonexistent.sock").run([])
+    []
+    """
+
+    def __init__(self, workers: int, fork_address: str) -> None:
+        self.workers = max(1, int(workers))
+        self.fork_address = fork_address
+
+    def run(self, jobs: Iterable[Job],
+            on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]:
+        """Execute ``jobs``; call ``on_result(result)`` as each finishes; results in job order."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        todo = list(jobs)
+        results: list[JobResult | None] = [None] * len(todo)
+        if not todo:
+            return []
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="territoria-relay")
+        try:
+            where = {pool.submit(_execute_on_server, job, self.fork_address): i
+                     for i, job in enumerate(todo)}
+            for fut in as_completed(where):
+                r = results[where[fut]] = fut.result()  # never raises (see there)
+                if on_result:
+                    on_result(r)
+        finally:  # interrupted: start nothing more (the notebooks running end on their own)
+            pool.shutdown(wait=False, cancel_futures=True)
+        return [r for r in results if r is not None]
+
+    def close(self, cancel: bool = False) -> None:
+        """Nothing to stop: the threads end with each :meth:`run`."""
+
+
 class Executor:
     """A pool of worker processes executing :class:`Job` objects from one shared queue.
 
@@ -349,7 +400,7 @@ class Executor:
         Number of worker processes (each runs one notebook at a time).
     engine : {"fork", "plain"}
     fork_address : str, optional
-        Socket of the running :class:`~territoria.pipeline.kernels.ForkServer` (fork engine).
+        Socket of the running :class:`~territoria.pipeline.forkserver.ForkServer` (fork engine).
     log_path : path-like, optional
         File receiving the workers' and kernels' stderr (default: discarded).
     """

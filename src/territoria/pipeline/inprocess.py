@@ -1,7 +1,7 @@
 """Kernel-less execution of a notebook inside a freshly forked process (papermill engine).
 
 The ``inproc`` engine of ``territoria run``: the fork server
-(:class:`~territoria.pipeline.kernels.ForkServer`, ``mode="notebooks"``) imports the heavy
+(:class:`~territoria.pipeline.forkserver.ForkServer`, ``mode="notebooks"``) imports the heavy
 libraries once, builds the shell, papermill's engine and the HTML exporter, and for each
 notebook forks a child process that runs stock ``papermill.execute_notebook`` with the engine
 registered here (``engine_name="territoria-inprocess"``), writes the HTML page, answers with

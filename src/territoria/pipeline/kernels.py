@@ -38,21 +38,17 @@ True
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterable
-from pathlib import Path
 from queue import Empty
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +62,6 @@ from territoria.steps.registry import STEPS
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
-
-#: Environment variable naming the fork server's socket (read by :class:`ForkKernelManager`).
-ENV_ADDRESS = "TERRITORIA_FORK_SERVER"
 
 #: Modules the fork server imports before it accepts requests.
 DEFAULT_PRELOAD = (
@@ -120,213 +113,15 @@ DEFAULT_PRELOAD = (
     "encodings.latin_1",
 )
 
-_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-
-
-def fork_supported() -> bool:
-    """True where warm forked kernels work (Linux with ``os.fork`` and Unix sockets)."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(socket, "AF_UNIX")
-
-
-_RUNTIME: dict[str, Path] = {}
-
-
-def runtime_dir() -> Path:
-    """A private (0700) short folder for connection files and ipc sockets of this process.
-
-    Unix socket paths are limited to about 100 characters, so this lives directly under the
-    system temporary folder (``/tmp`` when available), not in Jupyter's runtime folder.
-    """
-    d = _RUNTIME.get(str(os.getpid()))
-    if d is None or not d.is_dir():
-        base = "/tmp" if os.path.isdir("/tmp") else None
-        d = Path(tempfile.mkdtemp(prefix="terr-", dir=base))
-        os.chmod(d, 0o700)
-        _RUNTIME[str(os.getpid())] = d
-        pid, made = os.getpid(), d
-
-        def remove() -> None:  # only in the process that made it, not in forked children
-            if os.getpid() == pid:
-                shutil.rmtree(made, ignore_errors=True)
-
-        atexit.register(remove)
-    return d
-
-
-# ------------------------------------------------------------------------------------------
-# Client side: talk to the fork server
-# ------------------------------------------------------------------------------------------
-def _request(address: str, payload: dict[str, Any],
-             timeout: float | None = 30.0) -> dict[str, Any]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(address)
-        s.sendall(json.dumps(payload).encode("utf-8") + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    if not buf:
-        raise PipelineError(f"fork server at {address} closed the connection without answering")
-    reply = json.loads(buf)
-    if not isinstance(reply, dict):
-        raise PipelineError(f"fork server at {address} answered {str(reply)[:80]!r}")
-    if "error" in reply:
-        raise PipelineError(f"fork server: {reply['error']}")
-    return reply
-
-
-def fork_kernel(address: str, args: list[str], env: dict[str, str], cwd: str) -> int:
-    """Ask the fork server for a kernel process; returns its pid.
-
-    ``args`` are the ``IPKernelApp`` command-line arguments (e.g. ``["-f", conn_file]``).
-    """
-    return int(_request(address, {"op": "fork", "args": list(args), "env": dict(env),
-                                  "cwd": str(cwd)})["pid"])
-
-
-def run_notebook(address: str, job: dict[str, Any]) -> dict[str, Any]:
-    """Ask a fork server in ``notebooks`` mode to run one notebook job in a forked process;
-    returns the job's result (see :func:`territoria.pipeline.executor.run_in_child`).
-
-    Raises
-    ------
-    PipelineError
-        The process died before answering, or the server is gone.
-    """
-    result: dict[str, Any] = _request(address, {"op": "run", "job": job}, timeout=None)["result"]
-    return result
-
-
-def server_alive(address: str | None) -> bool:
-    """True if a fork server answers at ``address``."""
-    if not address:
-        return False
-    try:
-        return bool(_request(address, {"op": "ping"}, timeout=5.0).get("ok", False))
-    except (OSError, PipelineError, ValueError):
-        return False
-
-
-def kernel_status(address: str, pid: int) -> int | None:
-    """Exit status of a forked kernel, or None while it runs."""
-    code = _request(address, {"op": "status", "pid": int(pid)}, timeout=5.0)["returncode"]
-    return None if code is None else int(code)
-
-
-class ForkServer:
-    """A process that imports the heavy libraries once and forks kernels on request.
-
-    Parameters
-    ----------
-    preload : sequence of str
-        Modules to import before serving (missing ones are skipped).
-    log_path : path-like, optional
-        Where the server and its kernels write stderr (default: discarded).
-
-    Examples
-    --------
-    >>> srv = ForkServer(preload=("json",)).start()  # doctest: +SKIP
-    >>> srv.ping()  # doctest: +SKIP
-    True
-    >>> srv.close()  # doctest: +SKIP
-    """
-
-    def __init__(self, preload: Iterable[str] = DEFAULT_PRELOAD,
-                 log_path: str | os.PathLike[str] | None = None, mode: str = "kernels") -> None:
-        if mode not in ("kernels", "notebooks"):
-            raise PipelineError(f"unknown fork server mode '{mode}' (allowed: kernels, "
-                                "notebooks)")
-        self.mode = mode
-        self.preload = tuple(preload)
-        self.log_path = Path(log_path) if log_path else None
-        self.address = str(runtime_dir() / f"fork-{uuid.uuid4().hex[:8]}.sock")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.preloaded: list[str] = []
-
-    def start(self, timeout: float = 120.0) -> ForkServer:
-        """Start the server and wait until it has imported everything and listens.
-
-        Raises
-        ------
-        PipelineError
-            If fork is unsupported here, or the server does not come up in ``timeout`` s.
-        """
-        return self.launch().wait_ready(timeout)
-
-    def launch(self) -> ForkServer:
-        """Start the server process without waiting for it (see :meth:`wait_ready`)."""
-        if not fork_supported():
-            raise PipelineError("warm forked kernels need Linux; use the plain engine")
-        env = dict(os.environ)
-        env.setdefault("MPLBACKEND", _INLINE_BACKEND)
-        cmd = [sys.executable, "-c",
-               "import sys; from territoria.pipeline.kernels import _serve_main; _serve_main()",
-               self.address, ",".join(self.preload), self.mode]
-        if not self.log_path:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, env=env, cwd=os.getcwd(),
-                                         start_new_session=True)
-            return self
-        with open(self.log_path, "ab") as err:  # the server keeps its own copy
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=err, env=env, cwd=os.getcwd(),
-                                         start_new_session=True)
-        return self
-
-    def wait_ready(self, timeout: float = 120.0) -> ForkServer:
-        """Wait until the launched server listens; raise :class:`PipelineError` otherwise."""
-        if self.proc is None:
-            raise PipelineError("the fork server was not launched")
-        if self.preloaded:
-            return self
-        deadline = time.monotonic() + timeout
-        line = b""
-        out = self.proc.stdout
-        if out is None:
-            raise PipelineError("the fork server was launched without its pipe")
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([out], [], [], 0.2)
-            if ready:
-                line = out.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        if not line.startswith(b"READY"):
-            self.close()
-            raise PipelineError("the warm-kernel fork server did not start (use --engine plain)")
-        self.preloaded = [m for m in line.decode().split()[1].split(",") if m]
-        return self
-
-    def ping(self) -> bool:
-        """True if the server answers."""
-        return server_alive(self.address)
-
-    def close(self) -> None:
-        """Stop the server (kernels it forked are stopped by their managers)."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(OSError, PipelineError, ValueError):
-            if self.proc.poll() is None:
-                _request(self.address, {"op": "shutdown"}, timeout=2.0)
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        self.proc = None
-        with contextlib.suppress(OSError):
-            os.unlink(self.address)
-
-    def __enter__(self) -> ForkServer:
-        return self.start() if self.proc is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+from territoria.pipeline.forkserver import (  # noqa: E402  the client side, re-exported
+    _INLINE_BACKEND,
+    DEFAULT,
+    ENV_ADDRESS,
+    fork_kernel,
+    fork_supported,
+    kernel_status,
+    runtime_dir,
+)
 
 
 # ------------------------------------------------------------------------------------------
@@ -390,6 +185,8 @@ def warm_up(preload: Iterable[str]) -> tuple[list[str], dict[str, Any], dict[str
 
 def _serve_main() -> None:  # pragma: no cover - runs in the server process
     address, preload = sys.argv[1], [m for m in sys.argv[2].split(",") if m]
+    if preload == [DEFAULT]:
+        preload = list(DEFAULT_PRELOAD)
     # What a kernel started by `python -m ipykernel_launcher` has: no cwd entry on sys.path
     # (IPython adds '' itself).
     if sys.path and sys.path[0] in ("", os.getcwd()):

@@ -2,10 +2,13 @@
 
 The run goes step by step in the order of :data:`territoria.pipeline.steps.STEPS` (``00`` first,
 then the territory steps ``01``–``05`` for every territory, then the city steps ``06`` and
-``07``). Inside a step the notebooks run in parallel on a pool of workers. After each step
-the runner loads the notebooks' results files into the store in one transaction (notebooks
-only read the store; DuckDB admits a single writing process) and writes one row per notebook
-in ``runs``, so the next step sees the results of the previous one.
+``07``), in *batches* (:func:`territoria.steps.registry.batches`): steps that read none of
+each other's recorded results run together, their notebooks in parallel on one pool of
+workers (the sample city's eight steps make three batches: 00–03, 04–06, 07). After each
+batch the runner loads the notebooks' results files into the store in one transaction
+(notebooks only read the store; DuckDB admits a single writing process) and writes one row per
+notebook in ``runs``, so a step that reads another's results (04 reads 03's agenda; 07 reads
+them all) sees this run's.
 
 A notebook is skipped when its fingerprint (:mod:`territoria.pipeline.fingerprint`) equals
 the one of its last successful run and its outputs exist; ``force=True`` runs it anyway. A
@@ -39,10 +42,26 @@ from territoria.config import CityConfig, Workspace
 from territoria.exceptions import PipelineError
 from territoria.i18n import catalogue, check_language, tr
 from territoria.lock import write_lock
-from territoria.pipeline.executor import ENGINES, Executor, Failure, Job, JobResult, JobRunner
+from territoria.pipeline.executor import (
+    ENGINES,
+    Executor,
+    Failure,
+    Job,
+    JobResult,
+    JobRunner,
+    RelayExecutor,
+)
 from territoria.pipeline.fingerprint import DataState, ResultsIndex, fingerprint
-from territoria.pipeline.kernels import ForkServer, fork_supported
-from territoria.pipeline.steps import STEPS, Step, notebook_path, output_paths, resolve_steps
+from territoria.pipeline.forkserver import ForkServer, fork_supported
+from territoria.pipeline.steps import (
+    STEPS,
+    Step,
+    batches,
+    default_notebooks_dir,
+    notebook_path,
+    output_paths,
+    resolve_steps,
+)
 from territoria.report.record import Recorder, collect
 from territoria.steps import INPUTS_KEY
 from territoria.store import Store
@@ -199,8 +218,9 @@ def _valid_sidecar(path: Path, since: float) -> bool:
 
 
 def _start_pool(engine: str, workers: int, log_path: Path, notes: list[str],
-                lang: str) -> tuple[str, ForkServer | None, Executor]:
-    """Start the worker pool and (fork engine) the warm-kernel server, side by side."""
+                lang: str, launched: ForkServer | None = None
+                ) -> tuple[str, ForkServer | None, JobRunner]:
+    """Start the worker pool and (fork engines) the warm server, or adopt ``launched``."""
     if engine not in ("auto", *ENGINES):
         raise PipelineError(f"unknown engine '{engine}' (allowed: auto, {', '.join(ENGINES)})")
     if engine != "plain" and not fork_supported():
@@ -208,12 +228,20 @@ def _start_pool(engine: str, workers: int, log_path: Path, notes: list[str],
             notes.append(tr(MESSAGES, "fallback", lang, why="needs Linux"))
         engine = "plain"
     if engine == "plain":
+        if launched is not None:
+            launched.close()
         return "plain", None, Executor(workers, "plain", None, log_path=log_path)
     used = "inproc" if engine == "inproc" else "fork"  # inproc: notebooks run in the forks
-    server = ForkServer(log_path=log_path, mode="notebooks" if used == "inproc" else "kernels")
+    mode = "notebooks" if used == "inproc" else "kernels"
+    if launched is not None and launched.mode != mode:
+        launched.close()
+        launched = None
+    server = launched or ForkServer(log_path=log_path, mode=mode)
     try:
-        server.launch()
-        executor = Executor(workers, used, server.address, log_path=log_path)
+        if launched is None:
+            server.launch()
+        executor: JobRunner = (RelayExecutor(workers, server.address) if used == "inproc"
+                               else Executor(workers, used, server.address, log_path=log_path))
     except (OSError, PipelineError) as e:
         server.close()
         notes.append(tr(MESSAGES, "fallback", lang, why=str(e)))
@@ -233,7 +261,8 @@ def run(ws: Workspace | str | os.PathLike[str], *,
         workers: int = 2, force: bool = False,
         language: str | None = None, progress: bool = True, engine: str = "auto",
         notebooks_dir: str | os.PathLike[str] | None = None, timeout: float | None = None,
-        scheduler: str | None = None, wait: float | None = None) -> RunSummary:
+        scheduler: str | None = None, wait: float | None = None,
+        server: ForkServer | None = None) -> RunSummary:
     """Execute the step notebooks and collect their results into the store.
 
     Parameters
@@ -258,6 +287,10 @@ def run(ws: Workspace | str | os.PathLike[str], *,
         (Linux); ``plain``: a fresh kernel each.
     notebooks_dir : path-like, optional
         Where the ``NN_name.ipynb`` notebooks are (default: the kit's ``notebooks/``).
+        Notebooks other than the kit's may read any earlier step's results, so they run
+        one step at a time, each after the previous one was recorded, and every earlier
+        step's results are part of their fingerprints; the kit's own notebooks run in
+        batches (:func:`territoria.steps.registry.batches`).
     timeout : float, optional
         Seconds allowed per cell.
     scheduler : str, optional
@@ -269,6 +302,10 @@ def run(ws: Workspace | str | os.PathLike[str], *,
         Seconds to wait for the workspace write lock while another command writes (default:
         :func:`territoria.lock.default_wait`). The run holds the lock from start to end, so
         no other writer changes the data between its steps; notebooks only read.
+    server : ForkServer, optional
+        A warm server already launched for this run
+        (:func:`territoria.pipeline.forkserver.prelaunch`); the run uses it, or stops it
+        when it needs none (every notebook up to date, another engine, Dask).
 
     Returns
     -------
@@ -289,6 +326,21 @@ def run(ws: Workspace | str | os.PathLike[str], *,
     >>> summary.counts  # doctest: +SKIP
     {'ok': 131, 'skipped': 0, 'failed': 0}
     """
+    try:
+        return _run(ws, territories=territories, steps=steps, workers=workers, force=force,
+                    language=language, progress=progress, engine=engine,
+                    notebooks_dir=notebooks_dir, timeout=timeout, scheduler=scheduler,
+                    wait=wait, server=server)
+    finally:  # adopted by the run (and stopped there), or never needed
+        if server is not None:
+            server.close()
+
+
+def _run(ws: Workspace | str | os.PathLike[str], *, territories: str | list[str] | None,
+         steps: str | list[str] | None, workers: int, force: bool, language: str | None,
+         progress: bool, engine: str, notebooks_dir: str | os.PathLike[str] | None,
+         timeout: float | None, scheduler: str | None, wait: float | None,
+         server: ForkServer | None) -> RunSummary:
     t_start = time.perf_counter()
     ws = ws if isinstance(ws, Workspace) else Workspace(ws)
     cfg = ws.config()
@@ -299,17 +351,19 @@ def run(ws: Workspace | str | os.PathLike[str], *,
     if missing:
         raise PipelineError(f"step notebook not found: {', '.join(missing)}")
     nb_bytes = {k: p.read_bytes() for k, p in nb_paths.items()}
+    kit = notebooks_dir is None or Path(notebooks_dir).resolve() == default_notebooks_dir().resolve()
     with write_lock(ws.store_path, wait=wait):
-        return _run_held(ws, cfg, lang, chosen, nb_paths, nb_bytes, t_start,
+        return _run_held(ws, cfg, lang, chosen, nb_paths, nb_bytes, t_start, kit_notebooks=kit,
                          territories=territories, workers=workers, force=force,
                          progress=progress, engine=engine, timeout=timeout,
-                         scheduler=scheduler)
+                         scheduler=scheduler, launched=None if scheduler else server)
 
 
 def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
               nb_paths: dict[str, Path], nb_bytes: dict[str, bytes], t_start: float, *,
-              territories: str | list[str] | None, workers: int, force: bool, progress: bool,
-              engine: str, timeout: float | None, scheduler: str | None) -> RunSummary:
+              kit_notebooks: bool, territories: str | list[str] | None, workers: int, force: bool, progress: bool,
+              engine: str, timeout: float | None, scheduler: str | None,
+              launched: ForkServer | None = None) -> RunSummary:
     """:func:`run` once it holds the workspace write lock."""
     city_yml = ws.city_file.read_bytes()
     with Store(ws.store_path) as store:
@@ -329,36 +383,32 @@ def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
     executor: JobRunner | None = None
     used_engine = "plain" if engine == "plain" else None
     order = [s.id for s in STEPS]
+    reads = {s.id: (list(s.reads_results) if kit_notebooks else order[:order.index(s.id)])
+             for s in chosen}  # adapted notebooks may read any earlier step's results
     try:
-        for step in chosen:
-            earlier = order[:order.index(step.id)]
-            jobs, skipped = [], []
+        for batch in (batches(chosen) if kit_notebooks else [[s] for s in chosen]):
+            planned: list[tuple[Step, list[Job], list[JobResult]]] = []
             with Store(ws.store_path) as store:
-                last = _last_runs(store, step.id)
-                index = ResultsIndex(store, earlier)
-                for tid in ([None] if step.is_city else tids):
-                    params = {**base_params, "territory": tid}
-                    res = index.digest(earlier, tid, all_territories=step.is_city)
-                    fp = fingerprint(nb_bytes[step.id], params, data_state.digest(step.id, tid),
-                                     res, __version__)
-                    out, html = output_paths(ws.output_dir, step, tid)
-                    prev = last.get(tid)
-                    if (not force and prev is not None and prev[0] in ("ok", "no-data", "skipped")
-                            and prev[1] == fp and out.exists() and html.exists()):
-                        skipped.append(JobResult(step.id, tid, "skipped", 0.0, str(out),
-                                                 str(html), "-", 0, None, time.time(), fp))
-                        continue
-                    sidecar = Recorder(ws.output_dir, step.id, tid).path
-                    jobs.append(Job(step.id, tid, str(nb_paths[step.id]), str(out), str(html),
-                                    params, str(ws.root), str(sidecar), fp, timeout))
-            if bar is not None and skipped:
-                bar.update(len(skipped))
-            results: list[JobResult] = []
-            if jobs:
+                index = ResultsIndex(store, sorted({d for s in batch for d in reads[s.id]}))
+                for step in batch:
+                    jobs, skipped = _plan(ws, store, step, tids, index, reads[step.id],
+                                          nb_paths[step.id],
+                                          nb_bytes[step.id], base_params, data_state, force,
+                                          timeout)
+                    planned.append((step, jobs, skipped))
+            n_skipped = sum(len(sk) for _, _, sk in planned)
+            if bar is not None and n_skipped:
+                bar.update(n_skipped)
+            # city steps first: one long notebook started early keeps both workers busy
+            todo = [j for step, jobs, _ in sorted(planned, key=lambda p: not p[0].is_city)
+                    for j in jobs]
+            done: dict[tuple[str, str | None], JobResult] = {}
+            if todo:
                 if executor is None:
                     log = ws.output_dir / "run.log"  # stderr of workers and kernels
                     log.parent.mkdir(parents=True, exist_ok=True)
-                    log.write_bytes(b"")
+                    if launched is None:  # else emptied by prelaunch, the server writes it
+                        log.write_bytes(b"")
                     if scheduler:  # Dask distributed: one task per notebook
                         from territoria.pipeline.dask_engine import DaskExecutor
 
@@ -367,12 +417,17 @@ def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
                     else:
                         pool = "inproc" if engine == "auto" else engine
                         used_engine, server, executor = _start_pool(pool, workers, log,
-                                                                    notes, lang)
+                                                                    notes, lang, launched)
                 if bar is not None:
-                    bar.set_description(step.id)
-                results = executor.run(jobs, on_result=lambda r: _tick(bar, r))
-            _record(ws, step, jobs, results, skipped, run_id)
-            all_results.extend(skipped + results)
+                    bar.set_description(_batch_label(batch))
+                for job, r in zip(todo, executor.run(todo, on_result=lambda r: _tick(bar, r)),
+                                  strict=True):
+                    done[(job.step, job.territory_id)] = r
+            steps_done = [(step, jobs, [done[(j.step, j.territory_id)] for j in jobs], skipped)
+                          for step, jobs, skipped in planned]
+            _record(ws, steps_done, run_id)
+            for _, _, results, skipped in steps_done:
+                all_results.extend(skipped + results)
     finally:
         if executor is not None:
             executor.close()
@@ -386,6 +441,34 @@ def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
                                               else "inproc" if engine == "auto" else engine),
                       workers, time.perf_counter() - t_start, all_results, notes, lang,
                       missing, str(csv))
+
+
+def _batch_label(batch: list[Step]) -> str:
+    """What the progress bar says: ``02_diagnostic``, or ``01-03`` for a batch of steps."""
+    return batch[0].id if len(batch) == 1 else f"{batch[0].number}-{batch[-1].number}"
+
+
+def _plan(ws: Workspace, store: Store, step: Step, tids: list[str], index: ResultsIndex,
+          reads: list[str], nb_path: Path, nb_bytes: bytes, base_params: dict[str, Any], data_state: DataState,
+          force: bool, timeout: float | None) -> tuple[list[Job], list[JobResult]]:
+    """The step's notebooks to execute, and those skipped because they are up to date."""
+    last = _last_runs(store, step.id)
+    jobs, skipped = [], []
+    for tid in ([None] if step.is_city else tids):
+        params = {**base_params, "territory": tid}
+        res = index.digest(reads, tid, all_territories=step.is_city)
+        fp = fingerprint(nb_bytes, params, data_state.digest(step.id, tid), res, __version__)
+        out, html = output_paths(ws.output_dir, step, tid)
+        prev = last.get(tid)
+        if (not force and prev is not None and prev[0] in ("ok", "no-data", "skipped")
+                and prev[1] == fp and out.exists() and html.exists()):
+            skipped.append(JobResult(step.id, tid, "skipped", 0.0, str(out), str(html), "-",
+                                     0, None, time.time(), fp))
+            continue
+        sidecar = Recorder(ws.output_dir, step.id, tid).path
+        jobs.append(Job(step.id, tid, str(nb_path), str(out), str(html), params, str(ws.root),
+                        str(sidecar), fp, timeout))
+    return jobs, skipped
 
 
 def inputs_meta(sidecar: str | os.PathLike[str]) -> dict[str, Any]:
@@ -453,9 +536,8 @@ def _tick(bar: Any, result: JobResult) -> None:
         bar.set_postfix_str(f"{result.step} {result.territory_id or 'city'}: failed")
 
 
-def _record(ws: Workspace, step: Step, jobs: list[Job], results: list[JobResult],
-            skipped: list[JobResult], run_id: str) -> None:
-    """Collect the step's results files and write its ``runs`` rows in one transaction."""
+def _sidecars(step: Step, jobs: list[Job], results: list[JobResult]) -> list[Path]:
+    """The step's valid results files; a missing or stale one fails its notebook."""
     sidecars = []
     for job, r in zip(jobs, results, strict=False):
         r.fingerprint = job.fingerprint
@@ -475,13 +557,25 @@ def _record(ws: Workspace, step: Step, jobs: list[Job], results: list[JobResult]
         if step.is_city:  # a city step may also record each territory's slice (e.g. 06)
             sidecars.extend(q for q in sorted(p.parent.glob("*.results.json"))
                             if q != p and _valid_sidecar(q, r.started_at))
+    return sidecars
+
+
+def _record(ws: Workspace,
+            steps: list[tuple[Step, list[Job], list[JobResult], list[JobResult]]],
+            run_id: str) -> None:
+    """Collect a batch's results files and write its ``runs`` rows in one transaction.
+
+    ``steps`` holds, for each step of the batch, its jobs, their results (same order) and
+    its skipped notebooks.
+    """
+    sidecars = [p for step, jobs, results, _ in steps for p in _sidecars(step, jobs, results)]
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     rows = [{"run_id": run_id, "step": r.step, "territory_id": r.territory_id,
              "status": r.status, "fingerprint": r.fingerprint,
              "output_path": os.path.relpath(r.output_path, ws.root),
              "error": r.error.describe() if r.error else None,
              "seconds": float(r.seconds), "finished_at": now}
-            for r in [*skipped, *results]]
+            for _, _, results, skipped in steps for r in [*skipped, *results]]
     if not rows:
         return
     with Store(ws.store_path) as store, store.transaction():

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from territoria.exceptions import PipelineError
 from territoria.steps.registry import STEPS as REGISTERED_STEPS
-from territoria.steps.registry import Step
+from territoria.steps.registry import Step, batches
 
-__all__ = ["CITY_NAME", "STEPS", "Step", "default_notebooks_dir", "get_step", "notebook_path",
+__all__ = ["CITY_NAME", "STEPS", "Step", "batches", "default_notebooks_dir", "get_step", "notebook_path",
            "output_paths", "resolve_steps", "safe_name"]
 
 #: The steps, in execution order: declared once, in :mod:`territoria.steps.registry`.

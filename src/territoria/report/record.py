@@ -8,7 +8,7 @@ store in one transaction (:func:`collect`).
 Examples
 --------
 >>> import pandas as pd, tempfile
->>> from territoria.store import Store
+>>> from territoria.store import Store, indicator_rows
 >>> d = tempfile.mkdtemp()
 >>> rec = Recorder(d, step="02_diagnostic", territory_id="07-001")
 >>> rec.indicator("pct_unsafe", 61.5, ci_low=55.0, ci_high=67.8, n=180, unit="%")
@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from territoria.exceptions import StoreError
-from territoria.store import Store
+from territoria.store import Store, indicator_rows
 
 
 def _clean(v):
@@ -108,35 +108,40 @@ class Recorder:
 def collect(store: Store, paths) -> int:
     """Load sidecar files into the store (indicators and ``results``) in one transaction.
 
-    Returns the number of files loaded.
+    Every file is read before anything is written (an unreadable one raises
+    :class:`StoreError` and writes nothing); then each (step, territory) in the files has its
+    indicators and result tables replaced, all files at once (one delete and one insert per
+    table). Returns the number of files loaded.
     """
-    n = 0
+    payloads = []
+    for p in paths:
+        try:
+            payloads.append(json.loads(Path(p).read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as e:
+            raise StoreError(f"{p}: cannot read results ({e})") from None
+    if not payloads:
+        return 0
+    last = {(p["step"], p["territory_id"]): p for p in payloads}  # a key twice: the last wins
+    ind_parts, rows = [], []
+    for payload in last.values():
+        step, terr = payload["step"], payload["territory_id"]
+        ind = pd.DataFrame(payload["indicators"], columns=[
+            "name", "grp", "value", "ci_low", "ci_high", "n", "suppressed", "unit"])
+        ind["n"] = ind["n"].astype("Int64")
+        ind_parts.append(indicator_rows(ind, step, terr))
+        rows.extend({"territory_id": terr, "step": step, "key": k, "payload": v["data"],
+                     "meta": json.dumps(v.get("meta", {}), ensure_ascii=False, default=str)}
+                    for k, v in payload["tables"].items())
+    keys = pd.DataFrame(list(last), columns=["step", "territory_id"], dtype="object")
+    filled = [d for d in ind_parts if len(d)] or ind_parts[:1]
     with store.transaction():
         store.ensure_table("results", {"territory_id": "VARCHAR", "step": "VARCHAR",
                                        "key": "VARCHAR", "payload": "VARCHAR",
                                        "meta": "VARCHAR"})
-        for p in paths:
-            try:
-                payload = json.loads(Path(p).read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as e:
-                raise StoreError(f"{p}: cannot read results ({e})") from None
-            step, terr = payload["step"], payload["territory_id"]
-            ind = pd.DataFrame(payload["indicators"], columns=[
-                "name", "grp", "value", "ci_low", "ci_high", "n", "suppressed", "unit"])
-            ind["n"] = ind["n"].astype("Int64")
-            store.record_indicators(ind, step=step, territory_id=terr)
-            if terr is None:
-                store.execute("DELETE FROM results WHERE step = ? AND territory_id IS NULL", [step])
-            else:
-                store.execute("DELETE FROM results WHERE step = ? AND territory_id = ?",
-                              [step, terr])
-            rows = [{"territory_id": terr, "step": step, "key": k, "payload": v["data"],
-                     "meta": json.dumps(v.get("meta", {}), ensure_ascii=False, default=str)}
-                    for k, v in payload["tables"].items()]
-            if rows:
-                store.append("results", pd.DataFrame(rows))
-            n += 1
-    return n
+        store.replace_rows("indicators", pd.concat(filled, ignore_index=True), keys)
+        store.replace_rows("results", pd.DataFrame(
+            rows, columns=["territory_id", "step", "key", "payload", "meta"]), keys)
+    return len(payloads)
 
 
 #: Steps whose territory indicators are tagged with the cut-off date they are at: ``grp`` holds

@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 
@@ -184,6 +185,13 @@ class Step:
     module : str
         Dotted path of the step module (``territoria.steps.sNN_name``).
     inputs : tuple of Input
+    reads_results : tuple of str
+        Ids of the earlier steps whose *recorded results* (``indicators`` and result tables,
+        collected into the store by the runner) this step reads. The runner records those
+        steps before it starts this one; steps that read none of each other's results run
+        together in one batch (:func:`batches`). Their results are also part of the step's
+        fingerprint (:mod:`territoria.pipeline.fingerprint`): results of a step it does not
+        read never make it out of date.
     """
 
     id: str
@@ -191,6 +199,7 @@ class Step:
     title: dict
     module: str = ""
     inputs: tuple[Input, ...] = ()
+    reads_results: tuple[str, ...] = ()
 
     @property
     def number(self) -> str:
@@ -299,7 +308,7 @@ STEPS: tuple[Step, ...] = (
                    required=False),
              Input("agreement_updates", ("agreement_id",), territory_column=None,
                    required=False),
-         )),
+         ), reads_results=("03_agenda",)),  # the agenda's ranks and departments
     Step("05_process", "territory",
          {"es": "Evaluación del proceso", "en": "Process evaluation"},
          "territoria.steps.s05_process", (
@@ -343,11 +352,34 @@ STEPS: tuple[Step, ...] = (
                              "en": "territory indicators (steps 01 to 05)"}),
              Input("process", ("territory",), 1, None, required=False,
                    sections=("process_comparison",)),
-         )),
+         ), reads_results=("00_selection", "01_network", "02_diagnostic", "03_agenda",
+                           "04_followup", "05_process", "06_impact")),
 )
 
 #: Step id -> step.
 BY_ID: dict[str, Step] = {s.id: s for s in STEPS}
+
+
+def batches(steps: Iterable[Step]) -> list[list[Step]]:
+    """``steps`` (in execution order) cut where a step reads the results of one before it.
+
+    The steps of one batch read none of each other's results, so the runner executes all
+    their notebooks together and records them once; the next batch starts after that.
+
+    Examples
+    --------
+    >>> [[s.number for s in b] for b in batches(STEPS)]
+    [['00', '01', '02', '03'], ['04', '05', '06'], ['07']]
+    >>> [[s.number for s in b] for b in batches([BY_ID["04_followup"], BY_ID["05_process"]])]
+    [['04', '05']]
+    """
+    out: list[list[Step]] = []
+    for step in steps:
+        if out and not set(step.reads_results) & {s.id for s in out[-1]}:
+            out[-1].append(step)
+        else:
+            out.append([step])
+    return out
 
 
 def step_by_id(step_id: str) -> Step:
