@@ -139,14 +139,14 @@ def prepare_notebook_parent() -> dict[str, Any]:
     import ipykernel_launcher  # noqa: F401
     import nbformat
 
-    from territoria.pipeline.html import NotebookHTMLExporter
+    from territoria.pipeline.html import WARM_MARKDOWN, NotebookHTMLExporter
 
     inprocess.register_engine()
     _STATE["exporter"] = NotebookHTMLExporter(template_name="basic", exclude_input=True,
                                               exclude_input_prompt=True,
                                               exclude_output_prompt=True)
     nb = nbformat.v4.new_notebook()  # warm nbformat's validator and the templates
-    nb.cells = [nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell(
+    nb.cells = [nbformat.v4.new_markdown_cell(WARM_MARKDOWN), nbformat.v4.new_code_cell(
         "1", execution_count=1, outputs=[nbformat.v4.new_output(
             "execute_result", {"text/plain": "1"}, execution_count=1)])]
     nbformat.validate(nb)

@@ -39,8 +39,39 @@ def accessible(html: str) -> str:
     return _FOCUSABLE.sub(r'\1 tabindex="0"', html)
 
 
+#: Markdown with the constructs the step notebooks use (headings, emphasis, lists, links,
+#: tables, code, quotes, math), rendered once in the warm server so that the regular
+#: expressions the Markdown parser compiles are in every forked notebook's cache.
+WARM_MARKDOWN = """# Título · *Title*
+
+Texto con **negritas**, *cursivas*, `código` y un [enlace](https://example.org); $x^2$.
+
+1. uno
+2. dos
+
+- a
+- b
+
+| col | val |
+|---|---|
+| a | 1 |
+
+> nota
+
+```python
+x = 1
+```
+"""
+
+
 class NotebookHTMLExporter(HTMLExporter):
-    """``HTMLExporter`` without the BeautifulSoup re-parse (see the module notes)."""
+    """``HTMLExporter`` without the BeautifulSoup re-parse (see the module notes), and
+    without validating the notebook again after each preprocessor: the notebook was
+    validated when papermill wrote it, and nbconvert's own preprocessors keep it valid
+    (the checks cost ~12 % of a page)."""
+
+    def _validate_preprocessor(self, nbc: NotebookNode, preprocessor: Any) -> None:
+        return None
 
     # nbconvert's base Exporter annotates the page as a NotebookNode; HTMLExporter's is a str
     def from_notebook_node(  # type: ignore[override]

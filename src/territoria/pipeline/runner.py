@@ -202,6 +202,17 @@ def _last_runs(store: Store, step: str) -> dict[str | None, tuple[str, str]]:
             for t, s, f in zip(df["territory_id"], df["status"], df["fingerprint"], strict=False)}
 
 
+def _typical_seconds(store: Store) -> dict[str, float]:
+    """Median seconds of each step's notebooks in their last run (empty before any run)."""
+    if not store.has_table("runs"):
+        return {}
+    df = store.query(
+        "SELECT step, median(seconds) AS s FROM runs WHERE status IN ('ok', 'no-data') AND "
+        "run_id = (SELECT max(run_id) FROM runs r WHERE r.step = runs.step AND "
+        "r.status IN ('ok', 'no-data')) GROUP BY step")
+    return {str(k): float(v) for k, v in zip(df["step"], df["s"], strict=True) if pd.notna(v)}
+
+
 def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
@@ -369,6 +380,7 @@ def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
     with Store(ws.store_path) as store:
         tids = select_territories(store, territories)
         data_state = DataState(store, city_yml)  # every notebook's data digest, at once
+        typical = _typical_seconds(store)
     if not tids and any(not s.is_city for s in chosen):
         raise PipelineError("no territories to run: none is marked priority in the store "
                             "(use --all or --territory ID)")
@@ -399,9 +411,10 @@ def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
             n_skipped = sum(len(sk) for _, _, sk in planned)
             if bar is not None and n_skipped:
                 bar.update(n_skipped)
-            # city steps first: one long notebook started early keeps both workers busy
-            todo = [j for step, jobs, _ in sorted(planned, key=lambda p: not p[0].is_city)
-                    for j in jobs]
+            # longest first (by the steps' last runs; a city step when unknown): the batch
+            # does not end with one worker busy on a long notebook while the other waits
+            todo = [j for step, jobs, _ in sorted(planned, key=lambda p: -typical.get(
+                p[0].id, float("inf") if p[0].is_city else 0.0)) for j in jobs]
             done: dict[tuple[str, str | None], JobResult] = {}
             if todo:
                 if executor is None:
@@ -432,7 +445,7 @@ def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
         if executor is not None:
             executor.close()
         if server is not None:
-            server.close()
+            server.close(wait=False)  # its exit (freeing its memory) does not hold the run
         if bar is not None:
             bar.close()
     missing = missing_inputs(ws, all_results)
