@@ -1,21 +1,25 @@
 """Side by side: plain papermill, + nbconvert HTML, ``territoria run``, and the in-process floor.
 
 The same notebooks (steps 01-05 for the first N programme territories of a workspace whose
-steps already ran once) are executed by four variants, 2 at a time:
+steps already ran once) are executed by five variants, 2 at a time:
 
 1. ``papermill``: the ``papermill`` command, a fresh kernel per notebook, 2 at a time;
 2. ``html``: ``jupyter nbconvert --to html --no-input`` of each notebook variant 1 wrote,
    2 at a time (the plain way to get the pages: plain+HTML = 1 + 2);
 3. ``kit``: ``territoria run --workers 2 --force`` on those territories and steps (notebook and
-   HTML page each, results loaded into the store);
-4. ``floor``: the same code cells ``exec``'d in 2 plain Python processes, with the same
+   HTML page each, results loaded into the store), as a user runs it: the warm server that
+   imported the libraries is the user's shared one (``--keep-warm``), so only the first
+   round starts it;
+4. ``kit-cold``: the same with ``--keep-warm 0``: every run starts its own server and waits
+   for its imports (what a first run, or a run after an idle pause, costs);
+5. ``floor``: the same code cells ``exec``'d in 2 plain Python processes, with the same
    parameters and working folder, no kernel, no output notebook, nothing shown.
 
 Variants alternate inside each round (the order rotates from round to round; 2 always follows
 1, whose notebooks it converts), so a slower or busier stretch of a shared machine hits all of
 them. Each variant's wall time is printed per round, then the median and best of the rounds,
-and the ratios within each round (median): plain+HTML / kit and kit / floor. The last line is
-JSON.
+and the ratios within each round (median): plain+HTML / kit, kit / floor and kit-cold / floor.
+The last line is JSON.
 
 The workspace is copied to a scratch folder first (the original is not modified); its store
 must already hold step 00's results (run ``territoria run`` once).
@@ -42,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 STEPS = ("01_network", "02_diagnostic", "03_agenda", "04_followup", "05_process")
-VARIANTS = ("papermill", "html", "kit", "floor")
+VARIANTS = ("papermill", "html", "kit", "kit-cold", "floor")
 BIN = Path(sys.executable).parent
 
 
@@ -100,10 +104,12 @@ def run_html(ws: Path, work: list[tuple[str, str]], out: Path):
     return _two_at_a_time(cmds, ws)
 
 
-def run_kit(ws: Path, tids: list[str], engine: str = "auto"):
+def run_kit(ws: Path, tids: list[str], engine: str = "auto", keep_warm: float = 600.0):
+    """``territoria run`` as a user runs it; ``keep_warm`` 0: without the shared warm server
+    (each run starts its own and pays the libraries' imports)."""
     cmd = [str(BIN / "territoria"), "run", "-w", str(ws), "--steps",
            ",".join(s.split("_")[0] for s in STEPS), "--workers", "2", "--force", "-q",
-           "--engine", engine]
+           "--engine", engine, "--keep-warm", str(keep_warm)]
     for t in tids:
         cmd += ["--territory", t]
     t0 = time.perf_counter()
@@ -182,7 +188,8 @@ def main(argv=None) -> dict:
     variants = [*VARIANTS, *(f"kit-{e}" for e in a.also)]
     times: dict[str, list[float]] = {v: [] for v in variants}
     fails: dict[str, list[int]] = {v: [] for v in variants}
-    units = [("papermill", "html"), ("kit",), ("floor",), *((f"kit-{e}",) for e in a.also)]
+    units = [("papermill", "html"), ("kit",), ("kit-cold",), ("floor",),
+             *((f"kit-{e}",) for e in a.also)]
     for r in range(a.rounds):
         order = units[r % len(units):] + units[:r % len(units)]
         for unit in order:
@@ -195,6 +202,8 @@ def main(argv=None) -> dict:
                     s, f = run_html(ws, work, out)
                 elif v == "kit":
                     s, f = run_kit(ws, tids, a.engine)
+                elif v == "kit-cold":
+                    s, f = run_kit(ws, tids, a.engine, keep_warm=0)
                 elif v.startswith("kit-"):
                     s, f = run_kit(ws, tids, v[4:])
                 else:
@@ -213,17 +222,21 @@ def main(argv=None) -> dict:
                      ("+ nbconvert --to html", times["html"]),
                      ("plain + HTML", plain_html),
                      (f"territoria run ({a.engine})", times["kit"]),
+                     ("territoria run, cold server", times["kit-cold"]),
                      *((f"territoria run ({e})", times[f"kit-{e}"]) for e in a.also),
                      ("in-process floor", times["floor"])]:
         med = statistics.median(xs)
         print(f"{name:<28}{med:>10.1f}{min(xs):>10.1f}{med / n:>14.3f}")
+    cold_floor = [k / f for k, f in zip(times["kit-cold"], times["floor"], strict=True)]
     print(f"ratios within a round (median): plain+HTML / kit {statistics.median(ph_kit):.2f}, "
-          f"kit / floor {statistics.median(kit_floor):.2f}")
+          f"kit / floor {statistics.median(kit_floor):.2f}, "
+          f"kit with a cold server / floor {statistics.median(cold_floor):.2f}")
     extra = {f"kit_{e}_over_floor": round(statistics.median(
         [k / f for k, f in zip(times[f"kit-{e}"], times["floor"], strict=True)]), 2)
         for e in a.also}
     out = {"plain_html_over_kit": round(statistics.median(ph_kit), 2),
-           "kit_over_floor": round(statistics.median(kit_floor), 2), **extra,
+           "kit_over_floor": round(statistics.median(kit_floor), 2),
+           "kit_cold_over_floor": round(statistics.median(cold_floor), 2), **extra,
            "kit_engine": a.engine,
            "notebooks": n, "territories": len(tids), "rounds": a.rounds,
            "median_s": {v: round(statistics.median(times[v]), 2) for v in variants},

@@ -10,6 +10,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("TERRITORIA_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
 
+# `territoria run` keeps a warm server for the user's next runs; the tests' runs leave none
+# behind (tests/pipeline/test_pipeline_forkserver.py turns it on where it is under test)
+os.environ["TERRITORIA_KEEP_WARM"] = "0"
+
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:

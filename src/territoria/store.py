@@ -23,6 +23,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,27 @@ ADDED_COLUMNS = (("ingest_log", "rows_new", "INTEGER"), ("ingest_log", "rows_upd
 #: DuckDB's words when another process holds the file (a reader while we write, a writer
 #: while we read): worth waiting for, never worth failing at once.
 _BUSY = ("Could not set lock", "Conflicting lock", "lock on file")
+
+
+#: Stores open in this process (see :func:`close_all`).
+_OPEN: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def close_all() -> int:
+    """Close every store this process still has open; returns how many.
+
+    A notebook's process calls it once the notebook has run, before it answers the runner:
+    the runner then records the results without meeting the notebook's read-only
+    connection on the file (the notebook's objects may still hold their store).
+
+    >>> s = Store(":memory:")
+    >>> close_all() >= 1
+    True
+    """
+    stores = list(_OPEN)
+    for s in stores:
+        s.close()
+    return len(stores)
 
 
 def _connect(path: str, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
@@ -224,6 +246,7 @@ class Store:
             if lock and not read_only and self.path != ":memory:":
                 self._held.enter_context(write_lock(self.path, wait=wait))
             self.con = _connect(self.path, read_only, wait)
+            _OPEN.add(self)
         except OSError as e:
             self._held.close()
             raise StoreError(f"{self.path}: cannot open the store ({e.strerror or e})") from None
@@ -525,6 +548,7 @@ class Store:
         return self.append(name, df) if len(df) else 0
 
     def close(self) -> None:
+        _OPEN.discard(self)
         with contextlib.suppress(Exception):
             self.con.close()
         self._held.close()

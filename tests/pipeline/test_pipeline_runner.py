@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from territoria.exceptions import PipelineError
@@ -272,3 +273,66 @@ def test_summary_counts_no_data_per_step_and_writes_what_is_missing(tmp_path):
     assert "02_diagnostic: 0 / 1 / 1 / 1" in text
     assert "02_diagnostic · territory T1: " in text and str(path) in text
     assert "colonia T1" in s.format("es") and "sin datos" in s.format("es")
+
+
+class _RecordingPool:
+    """Stands in for the worker pool: records each batch of jobs, answers "ok"."""
+
+    batches: list[list[str]] = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def run(self, jobs, on_result=None):
+        from territoria.pipeline.executor import JobResult
+
+        jobs = list(jobs)
+        _RecordingPool.batches.append([j.step for j in jobs])
+        out = [JobResult(j.step, j.territory_id, "ok", 0.01, j.output_path, j.html_path,
+                         "plain", 1, None, 0.0, j.fingerprint) for j in jobs]
+        for r in out:
+            if on_result:
+                on_result(r)
+        return out
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_the_kits_notebooks_run_in_batches_longest_first(tmp_path, make_ws, monkeypatch):
+    """Steps that read none of each other's results share one pool call and one record;
+    inside a batch the steps whose last notebooks took longest go first."""
+    from territoria.pipeline import runner
+
+    ws = make_ws(tmp_path / "ws", [("T1", 10.0, True), ("T2", 20.0, True)])
+    with Store(ws.store_path) as s, s.transaction():  # a previous run: 03 was the slowest
+        s.append("runs", pd.DataFrame({
+            "run_id": ["r0"] * 3, "step": ["01_network", "02_diagnostic", "03_agenda"],
+            "territory_id": ["T1"] * 3, "status": ["ok"] * 3, "fingerprint": ["x"] * 3,
+            "output_path": ["o"] * 3, "error": [None] * 3, "seconds": [0.2, 0.3, 0.9],
+            "finished_at": [pd.Timestamp("2024-01-01")] * 3}))
+    _RecordingPool.batches = []
+    monkeypatch.setattr(runner, "Executor", _RecordingPool)
+    summary = run(ws, engine="plain", progress=False)
+    got = _RecordingPool.batches
+    assert [sorted(set(b)) for b in got] == [
+        ["00_selection", "01_network", "02_diagnostic", "03_agenda"],
+        ["04_followup", "05_process", "06_impact"], ["07_synthesis"]]
+    # unknown durations: city steps first; then by the last run's median seconds
+    assert got[0] == ["00_selection", "03_agenda", "03_agenda", "02_diagnostic",
+                      "02_diagnostic", "01_network", "01_network"]
+    assert summary.counts["ok"] == 1 + 2 * 5 + 2
+    with Store(ws.store_path, read_only=True) as s:
+        assert s.query("SELECT count(*) AS n FROM runs WHERE run_id <> 'r0'").n[0] == 13
+
+
+def test_adapted_notebooks_run_one_step_at_a_time(tmp_path, make_ws, monkeypatch):
+    """Notebooks other than the kit's may read any earlier step's results."""
+    from territoria.pipeline import runner
+
+    ws = make_ws(tmp_path / "ws", [("T1", 10.0, True)])
+    _RecordingPool.batches = []
+    monkeypatch.setattr(runner, "Executor", _RecordingPool)
+    run(ws, steps="00,01,02,07", engine="plain", progress=False, notebooks_dir=NOTEBOOKS)
+    assert _RecordingPool.batches == [["00_selection"], ["01_network"], ["02_diagnostic"],
+                                      ["07_synthesis"]]

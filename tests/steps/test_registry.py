@@ -78,3 +78,45 @@ def test_every_step_ends_no_data_on_an_empty_workspace(step, tmp_path):
         assert check_inputs(ctx, step.id, tid).frame()["state"].ne("ok").any()
     finally:
         ctx.close()
+
+
+def _sources(step) -> str:
+    """The step module's code and its notebook's code cells."""
+    import importlib
+    import inspect
+    import json
+
+    from territoria.pipeline.steps import default_notebooks_dir
+
+    code = inspect.getsource(importlib.import_module(step.module))
+    nb = json.loads((default_notebooks_dir() / step.notebook).read_text(encoding="utf-8"))
+    return code + "\n".join("".join(c["source"]) for c in nb["cells"]
+                            if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda s: s.id)
+def test_a_step_declares_the_results_it_reads(step):
+    """The runner batches steps that read none of each other's results
+    (registry.batches): a step that reads another's recorded results without declaring it
+    would read the previous run's."""
+    import re
+
+    src = _sources(step)
+    named = set(re.findall(r"load_result_table\([^,]+,\s*[\"'](\d\d_\w+)[\"']", src))
+    assert named <= set(step.reads_results), (step.id, named)
+    if re.search(r"FROM indicators|load_indicators\(|table\([\"']indicators[\"']\)", src):
+        earlier = [s.id for s in STEPS[:STEPS.index(step)]]
+        assert set(step.reads_results) == set(earlier), step.id
+    order = [s.id for s in STEPS]
+    assert all(order.index(d) < order.index(step.id) for d in step.reads_results)
+
+
+def test_steps_are_cut_into_batches_where_one_reads_another():
+    from territoria.steps.registry import batches
+
+    cut = [[s.id for s in b] for b in batches(STEPS)]
+    assert cut[0][:1] == ["00_selection"] and "04_followup" not in cut[0]
+    for b in cut:  # no step of a batch reads the results of another step of the batch
+        for sid in b:
+            assert not set(step_by_id(sid).reads_results) & set(b)
+    assert [s for b in cut for s in b] == [s.id for s in STEPS]

@@ -36,11 +36,15 @@ from territoria.lock import waiting_for
                                                               path_type=Path),
               default=None, help="Folder with the NN_name.ipynb step notebooks "
                                  "(default: the kit's notebooks).")
+@click.option("--keep-warm", "keep_warm", default=None, metavar="SECONDS",
+              help="inproc engine: keep the warm server (the libraries imported once) for "
+                   "this user's next runs until it has been unused for SECONDS; 0 stops it "
+                   "with the run (default: $TERRITORIA_KEEP_WARM, else 600).")
 @quiet_option
 @wait_option("the run")
 @workspace_option
 def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, scheduler,
-            language, notebooks_dir, quiet, wait):
+            language, notebooks_dir, keep_warm, quiet, wait):
     """Execute the step notebooks for the city and its territories.
 
     City steps (00, 06, 07) run once; territory steps (01-05) run once per territory.
@@ -49,7 +53,9 @@ def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, s
     last successful run are skipped (use --force to rerun them). A failing notebook is
     reported with its cell and error, the others go on; the exit status is 1 if any failed.
     With --scheduler each notebook is one Dask task, on this machine (local:N) or on a
-    cluster's workers sharing the workspace's filesystem.
+    cluster's workers sharing the workspace's filesystem. On Linux the warm server that
+    imports the libraries once stays up for the next runs (--keep-warm); each notebook
+    still runs in a fresh process of its own.
 
     \b
     Example:
@@ -67,11 +73,12 @@ def run_cmd(ws, territory_ids, all_territories, steps, workers, force, engine, s
 
         parse_scheduler(scheduler)  # a bad value is one line, before anything starts
     elif ws.city_file.is_file() and ws.store_path.is_file():
-        from territoria.pipeline.forkserver import prelaunch
+        from territoria.pipeline.forkserver import keep_warm_seconds, prelaunch
 
         # the warm server imports the libraries while this process imports the runner,
-        # reads the store and compares fingerprints; the run adopts it (or stops it)
-        server = prelaunch(engine, ws.output_dir / "run.log")
+        # reads the store and compares fingerprints (or it is already up, shared by this
+        # user's runs); the run adopts it, then stops it or leaves it up
+        server = prelaunch(engine, ws.output_dir / "run.log", keep_warm_seconds(keep_warm))
     from territoria.pipeline.runner import run
 
     with waiting_for(wait, lambda line: click.echo(line, err=True)):

@@ -163,6 +163,9 @@ def run_in_child(job: dict[str, Any]) -> dict[str, Any]:
     _STATE["engine"] = "inproc-child"
     res = execute_job(Job(**job))
     res.engine = "inproc"
+    from territoria.store import close_all
+
+    close_all()  # the runner writes next: no read-only connection of ours in its way
     return res.to_dict()
 
 
@@ -281,15 +284,20 @@ def execute_job(job: Job) -> JobResult:
                      started, job.fingerprint)
 
 
-def _execute_on_server(job: Job, address: str | None = None) -> JobResult:
+def _execute_on_server(job: Job, address: str | None = None,
+                       log: str | None = None) -> JobResult:
     """``inproc`` engine: the fork server (at ``address``, else the one named by the
     environment) forks a process that runs ``job`` and answers with its result (see
-    :func:`run_in_child`)."""
+    :func:`run_in_child`). Given an ``address``, the process takes this one's environment
+    and writes its stderr to ``log``."""
     from territoria.pipeline.forkserver import ENV_ADDRESS, run_notebook
 
     started = time.time()
     try:
-        return _result_from_dict(run_notebook(address or os.environ[ENV_ADDRESS], asdict(job)))
+        if address:
+            return _result_from_dict(run_notebook(address, asdict(job), env=dict(os.environ),
+                                                  log=log))
+        return _result_from_dict(run_notebook(os.environ[ENV_ADDRESS], asdict(job)))
     except Exception as e:  # the notebook's process died, or the server is gone
         return JobResult(job.step, job.territory_id, "failed", time.time() - started,
                          job.output_path, None, "inproc", 1,
@@ -351,6 +359,9 @@ class RelayExecutor:
         Notebooks executed at once.
     fork_address : str
         Socket of the running server (``notebooks`` mode).
+    log_path : path-like, optional
+        Where the notebooks' processes write stderr (they also take this process's
+        environment: the server may be a shared one, started by another run).
 
     Examples
     --------
@@ -358,9 +369,11 @@ class RelayExecutor:
     []
     """
 
-    def __init__(self, workers: int, fork_address: str) -> None:
+    def __init__(self, workers: int, fork_address: str,
+                 log_path: str | os.PathLike[str] | None = None) -> None:
         self.workers = max(1, int(workers))
         self.fork_address = fork_address
+        self.log_path = str(log_path) if log_path else None
 
     def run(self, jobs: Iterable[Job],
             on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]:
@@ -373,7 +386,7 @@ class RelayExecutor:
             return []
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="territoria-relay")
         try:
-            where = {pool.submit(_execute_on_server, job, self.fork_address): i
+            where = {pool.submit(_execute_on_server, job, self.fork_address, self.log_path): i
                      for i, job in enumerate(todo)}
             for fut in as_completed(where):
                 r = results[where[fut]] = fut.result()  # never raises (see there)

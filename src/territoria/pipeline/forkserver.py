@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import os
 import select
@@ -35,7 +36,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from territoria.exceptions import PipelineError
 
@@ -46,6 +47,15 @@ _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 #: What the server is told to import when the caller names no modules: its default list.
 DEFAULT = "default"
+
+#: Environment variable: seconds a shared warm server stays up unused (0: no shared server).
+ENV_KEEP_WARM = "TERRITORIA_KEEP_WARM"
+
+#: Default of :data:`ENV_KEEP_WARM` for ``territoria run``.
+DEFAULT_KEEP_WARM = 600.0
+
+#: Shared servers this process launched and left serving (kept so they are not reaped early).
+_DETACHED: list[subprocess.Popen[bytes]] = []
 
 
 def fork_supported() -> bool:
@@ -112,16 +122,25 @@ def fork_kernel(address: str, args: list[str], env: dict[str, str], cwd: str) ->
                                   "cwd": str(cwd)})["pid"])
 
 
-def run_notebook(address: str, job: dict[str, Any]) -> dict[str, Any]:
+def run_notebook(address: str, job: dict[str, Any], env: dict[str, str] | None = None,
+                 log: str | None = None) -> dict[str, Any]:
     """Ask a fork server in ``notebooks`` mode to run one notebook job in a forked process;
     returns the job's result (see :func:`territoria.pipeline.executor.run_in_child`).
+
+    The notebook's process takes ``env`` as its environment and writes its stderr to ``log``
+    when given (a shared server serves runs of other environments and workspaces).
 
     Raises
     ------
     PipelineError
         The process died before answering, or the server is gone.
     """
-    result: dict[str, Any] = _request(address, {"op": "run", "job": job}, timeout=None)["result"]
+    req: dict[str, Any] = {"op": "run", "job": job}
+    if env is not None:
+        req["env"] = dict(env)
+    if log:
+        req["log"] = str(log)
+    result: dict[str, Any] = _request(address, req, timeout=None)["result"]
     return result
 
 
@@ -161,16 +180,19 @@ class ForkServer:
     """
 
     def __init__(self, preload: Iterable[str] | None = None,
-                 log_path: str | os.PathLike[str] | None = None, mode: str = "kernels") -> None:
+                 log_path: str | os.PathLike[str] | None = None, mode: str = "kernels", *,
+                 address: str | None = None, idle: float = 0.0) -> None:
         if mode not in ("kernels", "notebooks"):
             raise PipelineError(f"unknown fork server mode '{mode}' (allowed: kernels, "
                                 "notebooks)")
         self.mode = mode
         self.preload = tuple(preload or ())
         self.log_path = Path(log_path) if log_path else None
-        self.address = str(runtime_dir() / f"fork-{uuid.uuid4().hex[:8]}.sock")
+        self.address = address or str(runtime_dir() / f"fork-{uuid.uuid4().hex[:8]}.sock")
+        self.idle = float(idle)  # > 0: shared, outlives this process (see shared())
         self.proc: subprocess.Popen[bytes] | None = None
         self.preloaded: list[str] = []
+        self._launch_lock: IO[str] | None = None  # held while a shared server starts
 
     def start(self, timeout: float = 120.0) -> ForkServer:
         """Start the server and wait until it has imported everything and listens.
@@ -190,7 +212,7 @@ class ForkServer:
         env.setdefault("MPLBACKEND", _INLINE_BACKEND)
         cmd = [sys.executable, "-c",
                "import sys; from territoria.pipeline.kernels import _serve_main; _serve_main()",
-               self.address, ",".join(self.preload) or DEFAULT, self.mode]
+               self.address, ",".join(self.preload) or DEFAULT, self.mode, str(self.idle)]
         if not self.log_path:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.DEVNULL, env=env, cwd=os.getcwd(),
@@ -204,10 +226,10 @@ class ForkServer:
 
     def wait_ready(self, timeout: float = 120.0) -> ForkServer:
         """Wait until the launched server listens; raise :class:`PipelineError` otherwise."""
+        if self.preloaded:  # ready (or a shared server found running)
+            return self
         if self.proc is None:
             raise PipelineError("the fork server was not launched")
-        if self.preloaded:
-            return self
         deadline = time.monotonic() + timeout
         line = b""
         out = self.proc.stdout
@@ -220,11 +242,18 @@ class ForkServer:
                 break
             if self.proc.poll() is not None:
                 break
+        self._release_launch_lock()
         if not line.startswith(b"READY"):
+            self.idle = 0.0  # stop it, shared or not
             self.close()
             raise PipelineError("the warm-kernel fork server did not start (use --engine plain)")
         self.preloaded = [m for m in line.decode().split()[1].split(",") if m]
         return self
+
+    def _release_launch_lock(self) -> None:
+        if self._launch_lock is not None:
+            self._launch_lock.close()  # closing the file releases its lock
+            self._launch_lock = None
 
     def ping(self) -> bool:
         """True if the server answers."""
@@ -237,7 +266,14 @@ class ForkServer:
         to exit, so the caller (a run that has finished) does not: freeing a warm process's
         memory takes ~0.2 s.
         """
+        self._release_launch_lock()
         proc, self.proc = self.proc, None
+        if self.idle > 0:  # shared: left serving (it exits after `idle` idle seconds)
+            if proc is not None:
+                if proc.stdout:
+                    proc.stdout.close()
+                _DETACHED.append(proc)
+            return
         if proc is None:
             return
         with contextlib.suppress(OSError, PipelineError, ValueError):
@@ -269,14 +305,133 @@ def _reap(proc: subprocess.Popen[bytes], address: str) -> None:
         os.unlink(address)
 
 
-def prelaunch(engine: str, log_path: str | os.PathLike[str] | None = None) -> ForkServer | None:
+def keep_warm_seconds(value: str | float | None = None) -> float:
+    """Seconds a shared warm server stays up unused: ``value``, else
+    ``$TERRITORIA_KEEP_WARM``, else :data:`DEFAULT_KEEP_WARM`; 0 turns sharing off.
+
+    Examples
+    --------
+    >>> keep_warm_seconds("0"), keep_warm_seconds(30)
+    (0.0, 30.0)
+    >>> keep_warm_seconds("soon")
+    Traceback (most recent call last):
+    ...
+    territoria.exceptions.PipelineError: TERRITORIA_KEEP_WARM must be a number of seconds (0 turns the shared warm server off), got 'soon'
+    """
+    raw = os.environ.get(ENV_KEEP_WARM) if value is None else value
+    if raw is None or raw == "":
+        return DEFAULT_KEEP_WARM
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        raise PipelineError(f"{ENV_KEEP_WARM} must be a number of seconds (0 turns the shared "
+                            f"warm server off), got {raw!r}") from None
+    return max(0.0, seconds)
+
+
+def _shared_dir() -> Path | None:
+    """``/tmp/territoria-<uid>`` (0700, ours), where shared servers listen; None if unsafe."""
+    if not hasattr(os, "getuid"):
+        return None
+    d = Path(tempfile.gettempdir()) / f"territoria-{os.getuid()}"
+    try:
+        d.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(d)
+    except OSError:
+        return None
+    if not (os.path.isdir(d) and not os.path.islink(d) and st.st_uid == os.getuid()
+            and st.st_mode & 0o077 == 0):
+        return None  # someone else's folder, or open to others: never share through it
+    return d
+
+
+#: Environment variables that change what a server imports or how (part of its key).
+_KEY_ENV = ("PYTHONPATH", "PYTHONHOME", "MPLBACKEND", "MPLCONFIGDIR", "HOME")
+
+
+def server_key(mode: str, preload: Iterable[str] = ()) -> str:
+    """What a shared server must match to be reused: the interpreter, the import path and
+    the state of every folder on it (an installed or upgraded package changes its
+    folder), the kit's own source files (an edit), a few environment variables, the mode.
+
+    Examples
+    --------
+    >>> server_key("notebooks") == server_key("notebooks") != server_key("kernels")
+    True
+    """
+    h = hashlib.sha256()
+    for part in (sys.executable, sys.version, mode, ",".join(preload),
+                 *(f"{k}={os.environ.get(k, '')}" for k in _KEY_ENV)):
+        h.update(part.encode("utf-8", "replace") + b"\0")
+    here = os.getcwd()
+    for entry in sys.path:
+        if entry in ("", here):  # the current folder: not what the server imports
+            continue
+        with contextlib.suppress(OSError):
+            st = os.stat(entry)
+            h.update(f"{entry}:{st.st_mtime_ns}\0".encode("utf-8", "replace"))
+    kit = Path(__file__).resolve().parents[1]
+    for f in sorted(kit.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            st = f.stat()
+            h.update(f"{f}:{st.st_mtime_ns}:{st.st_size}\0".encode("utf-8", "replace"))
+    return h.hexdigest()[:24]
+
+
+def shared(mode: str = "notebooks", idle: float = DEFAULT_KEEP_WARM) -> ForkServer | None:
+    """A warm server shared by the runs of this user: the running one, or one launched now
+    that stays up until it has been unused for ``idle`` seconds.
+
+    Each notebook is still a fresh process forked from a server that never ran notebook
+    code; sharing only spares the next run the server's start-up (~3 s of imports). The
+    server is found by :func:`server_key`: after an upgrade, an edit of the kit or with
+    another ``PYTHONPATH`` a new one starts (the old one exits when idle). Its socket is in
+    a folder only this user can open. Returns None when sharing is off (``idle`` 0), unsafe
+    (no private folder) or another run is starting the same server right now (the caller
+    then starts a private one).
+    """
+    if idle <= 0 or not fork_supported():
+        return None
+    d = _shared_dir()
+    if d is None:
+        return None
+    key = server_key(mode)
+    srv = ForkServer(mode=mode, log_path=d / f"warm-{key}.log",
+                     address=str(d / f"warm-{key}.sock"), idle=idle)
+    if server_alive(srv.address):
+        srv.preloaded = ["shared"]  # ready: nothing to wait for
+        return srv
+    import fcntl
+
+    lock = open(d / f"warm-{key}.lock", "w")  # noqa: SIM115  held until the server is ready
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
+    if server_alive(srv.address):  # started between the two checks
+        lock.close()
+        srv.preloaded = ["shared"]
+        return srv
+    srv._launch_lock = lock
+    try:
+        return srv.launch()
+    except (OSError, PipelineError):
+        srv._release_launch_lock()
+        return None
+
+
+def prelaunch(engine: str, log_path: str | os.PathLike[str] | None = None,
+              keep_warm: float = 0.0) -> ForkServer | None:
     """Launch, without waiting, the warm server that a run with ``engine`` will use.
 
     ``territoria run`` calls this first, before it imports the runner, reads the store and
     compares fingerprints: the server imports the libraries on the other core meanwhile.
-    The log (the server's and its notebooks' stderr) is emptied first: it is the last run's.
-    Hand the server to :func:`territoria.pipeline.runner.run` (``server=``), which uses it
-    or, when every notebook is up to date, stops it.
+    With ``keep_warm`` > 0 (the ``inproc`` engine) the server is the user's shared one
+    (:func:`shared`): found running, or launched to stay up for the next runs. The log (the
+    notebooks' stderr) is emptied first: it is the last run's. Hand the server to
+    :func:`territoria.pipeline.runner.run` (``server=``), which uses it or, when every
+    notebook is up to date, stops (or leaves) it.
 
     Returns
     -------
@@ -295,7 +450,8 @@ def prelaunch(engine: str, log_path: str | os.PathLike[str] | None = None) -> Fo
         if log_path is not None:
             Path(log_path).parent.mkdir(parents=True, exist_ok=True)
             Path(log_path).write_bytes(b"")
-        return ForkServer(log_path=log_path,
-                          mode="kernels" if engine == "fork" else "notebooks").launch()
+        mode = "kernels" if engine == "fork" else "notebooks"
+        srv = shared(mode, keep_warm) if keep_warm > 0 and mode == "notebooks" else None
+        return srv or ForkServer(log_path=log_path, mode=mode).launch()
     except (OSError, PipelineError):
         return None

@@ -195,6 +195,9 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
 
     loaded, base, snap = warm_up(preload)
     mode = sys.argv[3] if len(sys.argv) > 3 else "kernels"
+    # 0: serve the process that launched it, exit when it is gone; N > 0: a shared warm server
+    # (forkserver.shared) that outlives runs and exits after N idle seconds
+    idle = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     if mode == "notebooks":  # notebooks run in the forked process itself (engine inproc)
         from territoria.pipeline.executor import prepare_notebook_parent
 
@@ -216,6 +219,7 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
     ppid = os.getppid()
     exited: dict[int, int] = {}
     children: set[int] = set()
+    last = time.monotonic()  # last request, or last moment a child ran
 
     def reap() -> None:
         while children:
@@ -231,11 +235,16 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
 
     while True:
         reap()
+        if children:
+            last = time.monotonic()
+        elif idle > 0:
+            if time.monotonic() - last > idle:  # no work for `idle` seconds (pings aside)
+                break
+        elif os.getppid() != ppid:  # the runner is gone
+            break
         try:
             conn, _ = srv.accept()
         except TimeoutError:
-            if os.getppid() != ppid:  # the runner is gone
-                break
             continue
         with conn:
             conn.settimeout(10.0)
@@ -248,6 +257,8 @@ def _serve_main() -> None:  # pragma: no cover - runs in the server process
                     buf += chunk
                 req = json.loads(buf)
                 op = req.get("op")
+                if op in ("run", "fork"):  # work, not a ping, keeps a shared server up
+                    last = time.monotonic()
                 reply: dict[str, Any]
                 if op == "ping":
                     reply = {"ok": True}
@@ -316,6 +327,23 @@ def reset_process_state(base_path: Iterable[str], base_filters: Iterable[Any],
             matplotlib.rcParams._set("backend", backend)  # no backend import before the shell
 
 
+def _as_requester(req: dict[str, Any]) -> None:  # pragma: no cover - forked child
+    """Take the environment and the log of the run that asked (a shared server serves runs
+    of other environments and workspaces than the one that launched it)."""
+    env = req.get("env")
+    if isinstance(env, dict):
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in env.items()})
+        os.environ.setdefault("MPLBACKEND", _INLINE_BACKEND)
+    log = req.get("log")
+    if log:
+        with contextlib.suppress(OSError):
+            fd = os.open(str(log), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+
+
 def _notebook_child(srv: socket.socket, conn: socket.socket, req: dict[str, Any],
                     base: dict[str, Any], snap: dict[str, Any]) -> None:  # pragma: no cover - forked child
     """Run one notebook job in this fresh process and answer on ``conn`` (engine inproc)."""
@@ -326,6 +354,7 @@ def _notebook_child(srv: socket.socket, conn: socket.socket, req: dict[str, Any]
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        _as_requester(req)
         reset_process_state(base["path"], base["filters"], snap.get("rc"))
         import gc
 

@@ -251,7 +251,8 @@ def _start_pool(engine: str, workers: int, log_path: Path, notes: list[str],
     try:
         if launched is None:
             server.launch()
-        executor: JobRunner = (RelayExecutor(workers, server.address) if used == "inproc"
+        executor: JobRunner = (RelayExecutor(workers, server.address, log_path)
+                               if used == "inproc"
                                else Executor(workers, used, server.address, log_path=log_path))
     except (OSError, PipelineError) as e:
         server.close()
