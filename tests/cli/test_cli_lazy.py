@@ -79,3 +79,25 @@ def test_a_module_missing_from_the_build_leaves_its_commands_out():
     commands = _LazyCommands({"ghost": "no_such_module", "run": "run"})
     assert list(commands) == ["run"]
     assert commands.get("ghost") is None and commands["run"].name == "run"
+
+
+
+def test_a_closed_pipe_ends_quietly():
+    """``territoria info | head -1``: the reader went away; no "unexpected
+    BrokenPipeError ... bug in territoria" line, status 1."""
+    import click
+    from click.testing import CliRunner
+
+    from territoria.cli import _Main
+
+    @click.group(cls=_Main)
+    def group():
+        pass
+
+    @group.command("talk")
+    def talk():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    r = CliRunner().invoke(group, ["talk"])
+    assert r.exit_code == 1
+    assert "bug" not in r.output and "error" not in r.output

@@ -11,8 +11,10 @@ every command, so it imports them all.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from collections.abc import Iterator, MutableMapping
@@ -118,6 +120,10 @@ class _Main(click.Group):
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # `territoria info | head`: the reader has gone, say nothing
+            with contextlib.suppress(OSError):  # (Python's recipe: stdout to /dev/null)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
         except Exception as e:  # a bug: say so briefly unless --debug
             if debug:
                 raise

@@ -25,7 +25,7 @@ files and the city-wide figures they share (:mod:`territoria.steps.citywide`, co
 first worker under a file lock), **through a shared filesystem mounted at the same path on
 every machine** (NFS, Lustre,
 GPFS, a Kubernetes ``ReadWriteMany`` volume). The runner itself collects the results files into
-the store after each step; workers only read the store. Workers need the same Python
+the store after each batch of steps; workers only read the store. Workers need the same Python
 environment as the runner (the kit installed, same versions). Failures stay per notebook: a
 task that raises, or whose worker dies, is reported as that notebook's failure.
 

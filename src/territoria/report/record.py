@@ -30,6 +30,7 @@ import math
 import os
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -122,7 +123,8 @@ def collect(store: Store, paths) -> int:
     if not payloads:
         return 0
     last = {(p["step"], p["territory_id"]): p for p in payloads}  # a key twice: the last wins
-    ind_parts, rows = [], []
+    ind_parts: list[pd.DataFrame] = []
+    rows: list[dict[str, Any]] = []
     for payload in last.values():
         step, terr = payload["step"], payload["territory_id"]
         ind = pd.DataFrame(payload["indicators"], columns=[
