@@ -109,30 +109,40 @@ def run_demo(path, *, seed=20181224, scale=1, force=False, stages=("sample", "in
         echo(f"[1/4] building the sample city in {ws.root} ...")
         build_sample(ws.root, seed=seed, scale=scale, force=force, geography=geography)
         timings["sample"] = time.perf_counter() - t
+    server = None
     if "ingest" in stages:
         from territoria.ingest.core import ingest_files, total_line
 
         t = time.perf_counter()
         from territoria.progress import FilesProgress
 
+        if "run" in stages and not scheduler:  # the warm server imports during the ingest
+            from territoria.pipeline.forkserver import prelaunch
+
+            server = prelaunch("auto", ws.output_dir / "run.log")
         echo("[2/4] ingesting raw files ...")
         files = raw_files(ws)
         bar = FilesProgress(files, enabled=progress, desc="ingest")
         try:
             reports = ingest_files(ws, files, on_report=lambda r: bar.done(
                 "  " + r.as_line(), echo=lambda line, err: echo(line)))
+            echo("  " + total_line(reports))
+            failed |= any(r.status == "rejected" for r in reports)
+            failed |= not build_ledger(ws, echo=echo)
+        except BaseException:
+            if server is not None:
+                server.close()
+            raise
         finally:
             bar.close()
-        echo("  " + total_line(reports))
-        failed |= any(r.status == "rejected" for r in reports)
-        failed |= not build_ledger(ws, echo=echo)
         timings["ingest"] = time.perf_counter() - t
     if "run" in stages:
         from territoria.pipeline.runner import run
 
         t = time.perf_counter()
         echo("[3/4] running every step of the method ...")
-        summary = run(ws, workers=workers, scheduler=scheduler, progress=progress)
+        summary = run(ws, workers=workers, scheduler=scheduler, progress=progress,
+                      server=server)
         echo(summary.format())
         failed |= not summary.ok
         timings["run"] = time.perf_counter() - t
