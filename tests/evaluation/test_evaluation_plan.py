@@ -63,7 +63,7 @@ def test_static_mistakes_name_the_key(tmp_path, mutate, key, words):
     raw = copy.deepcopy(_raw())
     mutate(raw)
     with pytest.raises(PlanError) as e:
-        load_plan(_write(tmp_path, raw))
+        load_plan(_write(tmp_path, raw), lang="en")
     msg = str(e.value)
     assert "\n" not in msg
     assert f"'{key}'" in msg and words in msg
@@ -90,7 +90,7 @@ def test_mistakes_against_the_data_name_the_key(tmp_path, sample_ws, mutate, key
     mutate(raw)
     plan = load_plan(_write(tmp_path, raw))
     with Store(sample_ws.store_path, read_only=True) as store, pytest.raises(PlanError) as e:
-        check_plan(plan, store, sample_ws.config())
+        check_plan(plan, store, sample_ws.config(), lang="en")
     msg = str(e.value)
     assert "\n" not in msg
     assert f"key '{key}'" in msg and words in msg
@@ -100,13 +100,15 @@ def test_name_must_match_file(tmp_path):
     raw = _raw()
     raw["name"] = "other"
     with pytest.raises(PlanError, match=r"key 'name' has value 'other': must match"):
-        load_plan(_write(tmp_path, raw, "plan"))
+        load_plan(_write(tmp_path, raw, "plan"), lang="en")
 
 
 def test_invalid_yaml_gives_the_line(tmp_path):
     p = tmp_path / "bad.yml"
     p.write_text("title: {es: x\nquestions: [", encoding="utf-8")
     with pytest.raises(PlanError, match=r"bad.yml, line \d+: not valid YAML"):
+        load_plan(p, lang="en")
+    with pytest.raises(PlanError, match=r"bad.yml, línea \d+: el archivo no está escrito en YAML"):
         load_plan(p)
 
 
@@ -121,7 +123,7 @@ def test_outcome_list_and_defaults():
                                         r"pct_unsafe_colonia\)"):
         parse_plan({"title": {"es": "t"}, "questions": [{
             "id": "b", "text": {"es": "?"}, "method": "baseline", "outcome": "unsafe",
-            "indicators": ["cohesion_mean"], "sources": ["diagnostic"]}]}, name="x")
+            "indicators": ["cohesion_mean"], "sources": ["diagnostic"]}]}, name="x", lang="en")
 
 
 def test_cli_one_line_error(tmp_path, sample_ws):
@@ -134,7 +136,7 @@ def test_cli_one_line_error(tmp_path, sample_ws):
     assert r.exit_code == 1
     lines = [x for x in r.output.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert "key 'cohort.column' has value 'entry_date'" in lines[0]
+    assert "la clave 'cohort.column' tiene el valor 'entry_date'" in lines[0]  # the city's es
 
 
 def test_plan_warnings_speak_the_requested_language():
@@ -144,3 +146,116 @@ def test_plan_warnings_speak_the_requested_language():
     assert es and len(es) == len(en)
     assert "todavía no está en el catálogo de la metodología" in es[0]
     assert en[0].endswith("is not in the methodology catalogue yet")
+
+
+# --- the messages in the city's language ---------------------------------------------------
+def _mistake(tmp_path, mutate):
+    raw = copy.deepcopy(_raw())
+    mutate(raw)
+    return _write(tmp_path, raw)
+
+
+@pytest.mark.parametrize("mutate, es, en", [
+    (lambda r: r["questions"][0]["indicators"].__setitem__(0, "design_typo"),
+     "plan.yml: la clave 'questions[0].indicators[0]' tiene el valor 'design_typo': no es un "
+     "indicador que calcule el método process_scorecard (se pueden usar: ",
+     "plan.yml: key 'questions[0].indicators[0]' has value 'design_typo': not an indicator "
+     "of method process_scorecard (allowed: "),
+    (lambda r: r.__setitem__("colour", "red"),
+     "plan.yml: la clave 'colour' no existe en un plan (aquí se pueden usar: calendar, cohort, ",
+     "plan.yml: unknown key 'colour' (allowed here: calendar, cohort, "),
+    (lambda r: r["questions"][1].pop("text"),
+     "plan.yml: falta la clave 'questions[1].text', que es obligatoria",
+     "plan.yml: key 'questions[1].text' is required"),
+    (lambda r: r["questions"][1].__setitem__("control", "never"),
+     "plan.yml: la clave 'questions[1].control' tiene el valor 'never': el método "
+     "panel_prepost no usa grupo de comparación",
+     "plan.yml: key 'questions[1].control' has value 'never': method panel_prepost has no "
+     "control group"),
+])
+def test_a_bad_plan_speaks_spanish_unless_asked_otherwise(tmp_path, mutate, es, en):
+    path = _mistake(tmp_path, mutate)
+    said = {}
+    for lang in (None, "es", "en"):
+        with pytest.raises(PlanError) as e:
+            load_plan(path, root=tmp_path, **({"lang": lang} if lang else {}))
+        said[lang] = str(e.value)
+        assert "\n" not in said[lang]
+    assert said[None] == said["es"]
+    assert said["es"].startswith(es), said["es"]
+    assert said["en"].startswith(en), said["en"]
+
+
+def test_mistakes_against_the_data_speak_the_city_language(tmp_path, sample_ws):
+    raw = copy.deepcopy(_raw())
+    raw["territories"] = ["07-001", "99-999"]
+    plan = load_plan(_write(tmp_path, raw), root=tmp_path)
+    cfg = sample_ws.config()
+    assert cfg.default_language == "es"
+    said = {}
+    with Store(sample_ws.store_path, read_only=True) as store:
+        for lang, kw in (("city", {}), ("en", {"lang": "en"})):
+            with pytest.raises(PlanError) as e:
+                check_plan(plan, store, cfg, **kw)
+            said[lang] = str(e.value)
+        with pytest.raises(PlanError) as e:
+            check_plan(plan, store)  # no city: Spanish
+        assert str(e.value) == said["city"]
+    assert said["city"] == ("plan.yml: la clave 'territories[1]' tiene el valor '99-999': no "
+                            "está entre las colonias cargadas")
+    assert said["en"] == ("plan.yml: key 'territories[1]' has value '99-999': not a territory "
+                          "in the store")
+
+
+def test_missing_plan_and_unknown_question_in_both_languages(tmp_path):
+    with pytest.raises(PlanError, match=r"^nope\.yml: no se encontró el plan$"):
+        load_plan(tmp_path / "nope.yml", root=tmp_path)
+    with pytest.raises(PlanError, match=r"^nope\.yml: plan not found$"):
+        load_plan(tmp_path / "nope.yml", root=tmp_path, lang="en")
+    plan = load_plan(REPO / "evaluations" / "classroom.yml")
+    ids = ", ".join(q.id for q in plan.questions)
+    with pytest.raises(PlanError) as e:
+        plan.question("zzz")
+    assert str(e.value) == f"classroom: el plan no tiene la pregunta 'zzz' (preguntas: {ids})"
+    with pytest.raises(PlanError) as e:
+        plan.question("zzz", lang="en")
+    assert str(e.value) == f"classroom: no question 'zzz' (questions: {ids})"
+
+
+def test_the_plan_catalogue_is_bilingual_and_every_text_is_used():
+    import ast
+    import string
+
+    from territoria.evaluation import plan as module
+    from territoria.i18n import catalogue_path
+
+    texts = yaml.safe_load(catalogue_path(module.__name__).read_text("utf-8"))["MESSAGES"]
+    assert texts == module.MESSAGES and len(texts) >= 30
+
+    def fields(text):
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    for key, entry in texts.items():
+        assert set(entry) >= {"es", "en"}, key
+        assert entry["es"].strip() and entry["en"].strip(), key
+        assert fields(entry["es"]) == fields(entry["en"]), key
+    literals = {n.value for n in ast.walk(ast.parse(Path(module.__file__).read_text("utf-8")))
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    assert not set(texts) - literals, "texts no line of plan.py uses"
+
+
+@pytest.mark.parametrize("mutate, es", [
+    (lambda r: r.__setitem__("colour", "red"), "la clave 'colour' no existe en un plan"),
+    (lambda r: r.__setitem__("territories", ["07-001", "99-999"]),
+     "la clave 'territories[1]' tiene el valor '99-999': no está entre las colonias cargadas"),
+])
+def test_cli_evaluate_run_says_it_in_the_city_language(tmp_path, sample_ws, mutate, es):
+    from territoria.cli import cli
+
+    bad = _mistake(tmp_path, mutate)
+    r = CliRunner().invoke(cli, ["evaluate", "run", str(bad), "-w", str(sample_ws.root)])
+    assert r.exit_code == 1, r.output
+    lines = [x for x in r.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.output
+    assert es in lines[0]
+    assert "has value" not in lines[0] and "unknown key" not in lines[0]

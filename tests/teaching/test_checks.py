@@ -79,7 +79,7 @@ def test_plan_check(checker, classroom, tmp_path):
     broken.write_text(plan.read_text(encoding="utf-8").replace("questions:", "questionz:", 1),
                       encoding="utf-8")
     bad = checker("06.plan", str(broken))
-    assert not bad.correct and "'questions' is required" in bad.message
+    assert not bad.correct and "falta la clave 'questions'" in bad.message
 
 
 @pytest.mark.slow

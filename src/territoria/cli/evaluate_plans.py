@@ -77,7 +77,7 @@ def calendar_cmd(plan_file, out_file, language, ws):
     from territoria.steps.common import open_context
 
     ws.require()
-    plan = load_plan(plan_file)
+    plan = load_plan(plan_file, lang=city_language(ws))
     ctx = open_context(ws.root)
     try:
         with warnings.catch_warnings():

@@ -31,8 +31,10 @@ Validation has two layers: :func:`load_plan` checks the file alone (keys, types,
 indicator is one the method produces, that sources suit the method), and :func:`check_plan`
 checks it against a workspace's store (territories exist, the cohort column exists and holds
 dates, the period lies inside the data, the sources have been ingested, panel waves exist).
-Both raise :class:`~territoria.exceptions.PlanError` with one line naming the file and the
-key. Indicators missing from the methodology catalogue only give a warning while the
+Both raise :class:`~territoria.exceptions.PlanError` with one line naming the file, the key,
+its value and the rule, in the language asked for (``lang``: Spanish by default; the commands
+pass the city's ``default_language``; pydantic's own rules, such as ``Input should be a valid
+integer``, stay in its English). Indicators missing from the methodology catalogue only give a warning while the
 catalogue is being completed.
 
 Examples
@@ -42,12 +44,15 @@ Examples
 ...     "indicators": ["crime_its_level_change"], "sources": ["crime_counts"]}]}, name="demo")
 >>> p.questions[0].outcomes, p.territories
 (['crime_log'], 'programme')
->>> try:
-...     parse_plan({"title": {"es": "x"}, "questions": [{"id": "q1", "text": {"es": "?"},
-...         "method": "its", "outcome": "crime_log", "indicators": ["crime_foo"],
-...         "sources": ["crime_counts"]}]}, name="demo")
-... except PlanError as e:
-...     print(e)  # doctest: +ELLIPSIS
+>>> bad = {"title": {"es": "x"}, "questions": [{"id": "q1", "text": {"es": "?"},
+...     "method": "its", "outcome": "crime_log", "indicators": ["crime_foo"],
+...     "sources": ["crime_counts"]}]}
+>>> for lang in ("es", "en"):
+...     try:
+...         parse_plan(bad, name="demo", lang=lang)
+...     except PlanError as e:
+...         print(e)
+demo: la clave 'questions[0].indicators[0]' tiene el valor 'crime_foo': no es un indicador que calcule el método its (se pueden usar: crime_its_level_change, crime_its_slope_change)
 demo: key 'questions[0].indicators[0]' has value 'crime_foo': not an indicator of method its (allowed: crime_its_level_change, crime_its_slope_change)
 """
 
@@ -66,8 +71,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from territoria.config import shown_path
 from territoria.exceptions import PlanError
+from territoria.i18n import DEFAULT_LANGUAGE, tr
 from territoria.i18n import catalogue as _texts
-from territoria.i18n import tr
 
 __all__ = ["METHODS", "Method", "Plan", "Question", "load_plan", "parse_plan", "check_plan",
            "plan_warnings", "uncatalogued", "PlanWarning"]
@@ -249,13 +254,14 @@ class Plan(_Strict):
             raise ValueError("give 'programme', 'all' or a non-empty list of territory ids")
         return v
 
-    def question(self, qid: str) -> Question:
-        """The question with id ``qid`` (PlanError naming the known ids otherwise)."""
+    def question(self, qid: str, lang: str = DEFAULT_LANGUAGE) -> Question:
+        """The question with id ``qid`` (PlanError in ``lang`` naming the known ids
+        otherwise)."""
         for q in self.questions:
             if q.id == qid:
                 return q
-        raise PlanError(f"{self.name}: no question '{qid}' (questions: "
-                        f"{', '.join(q.id for q in self.questions)})")
+        raise PlanError(tr(MESSAGES, "no_question", lang, where=self.name, question=qid,
+                           questions=", ".join(q.id for q in self.questions)))
 
     def period_bounds(self, cfg=None) -> tuple[dt.date | None, dt.date | None]:
         """The plan's period, falling back to ``city.yml``'s."""
@@ -273,7 +279,7 @@ class Plan(_Strict):
 # ------------------------------------------------------------------------------------------
 # errors
 # ------------------------------------------------------------------------------------------
-def _loc(parts) -> str:
+def _loc(parts, lang: str = DEFAULT_LANGUAGE) -> str:
     out = ""
     for p in parts:
         if isinstance(p, int):
@@ -283,7 +289,7 @@ def _loc(parts) -> str:
             continue  # pydantic union branch names
         else:
             out += ("." if out else "") + str(p)
-    return out or "(top level)"
+    return out or tr(MESSAGES, "top_level", lang)
 
 
 def _model_at(parts) -> type[BaseModel]:
@@ -304,36 +310,44 @@ def _model_at(parts) -> type[BaseModel]:
     return model
 
 
-def _format(err: ValidationError, source: str) -> str:
+def _shown(value, brief_dicts: bool = True) -> str:
+    """A value as the messages show it: its repr (``{...}`` for a mapping when
+    ``brief_dicts``), cut to 60 characters."""
+    shown = "{...}" if brief_dicts and isinstance(value, dict) else repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _format(err: ValidationError, source: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """pydantic's first useful error as one line in ``lang`` (the rule itself stays in
+    pydantic's English, e.g. ``Input should be a valid integer``)."""
     errors = err.errors()
     # prefer the most specific error (pydantic reports one per union branch)
     e = max(errors, key=lambda x: (x.get("type") != "literal_error", len(x.get("loc", ()))))
     loc = e.get("loc", ())
-    key = _loc(loc)
+    key = _loc(loc, lang)
     if e.get("type") == "extra_forbidden":
         allowed = sorted(k for k in _model_at(loc[:-1]).model_fields
                          if k not in ("source_path", "source_text", "source_label"))
-        return f"{source}: unknown key '{key}' (allowed here: {', '.join(allowed)})"
+        return tr(MESSAGES, "unknown_key", lang, where=source, at=key, allowed=", ".join(allowed))
     if e.get("type") == "missing":
-        return f"{source}: key '{key}' is required"
-    value = e.get("input")
-    shown = "{...}" if isinstance(value, dict) else repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{source}: key '{key}' has value {shown}: {e.get('msg', 'invalid')}"
+        return tr(MESSAGES, "required", lang, where=source, at=key)
+    return tr(MESSAGES, "has_value", lang, where=source, at=key, value=_shown(e.get("input")),
+              rule=e.get("msg") or tr(MESSAGES, "invalid", lang))
 
 
-def _fail(source: str, key: str, value, rule: str):
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    raise PlanError(f"{source}: key '{key}' has value {shown}: {rule}")
+def _fail(source: str, key: str, value, rule: str, lang: str = DEFAULT_LANGUAGE, **fields):
+    """Raise PlanError: ``source``'s ``key`` has ``value``, which breaks the catalogue's
+    ``rule`` (formatted with ``fields``), one line in ``lang``."""
+    raise PlanError(tr(MESSAGES, "has_value", lang, where=source, at=key,
+                       value=_shown(value, brief_dicts=False),
+                       rule=tr(MESSAGES, rule, lang, **fields)))
 
 
 # ------------------------------------------------------------------------------------------
 # loading
 # ------------------------------------------------------------------------------------------
-def parse_plan(raw: dict, *, name: str, source: str | None = None) -> Plan:
+def parse_plan(raw: dict, *, name: str, source: str | None = None,
+               lang: str = DEFAULT_LANGUAGE) -> Plan:
     """Validate a plan given as a mapping (the parsed YAML).
 
     Parameters
@@ -343,6 +357,8 @@ def parse_plan(raw: dict, *, name: str, source: str | None = None) -> Plan:
         The plan's name (the file stem).
     source : str, optional
         Shown at the start of error messages (default: ``name``).
+    lang : str
+        Language of the error messages (default Spanish; the commands pass the city's).
 
     Raises
     ------
@@ -351,59 +367,60 @@ def parse_plan(raw: dict, *, name: str, source: str | None = None) -> Plan:
     """
     source = source or name
     if not isinstance(raw, dict):
-        raise PlanError(f"{source}: expected a mapping of keys, got {type(raw).__name__}")
+        raise PlanError(tr(MESSAGES, "not_mapping", lang, where=source, kind=type(raw).__name__))
     try:
         plan = Plan.model_validate(raw)
     except ValidationError as e:
-        raise PlanError(_format(e, source)) from None
+        raise PlanError(_format(e, source, lang)) from None
     if plan.name is not None and plan.name != name:
-        _fail(source, "name", plan.name, f"must match the file name '{name}'")
+        _fail(source, "name", plan.name, "name_mismatch", lang, name=name)
     if not _NAME.match(name):
-        raise PlanError(f"{source}: plan name '{name}' must be lower-case letters, digits, _ "
-                        "or - (it names the report's page)")
+        raise PlanError(tr(MESSAGES, "bad_name", lang, where=source, name=name))
     plan.name = name
     seen: set[str] = set()
     for i, q in enumerate(plan.questions):
         k = f"questions[{i}]"
         if q.id in seen:
-            _fail(source, f"{k}.id", q.id, "question ids must be unique")
+            _fail(source, f"{k}.id", q.id, "duplicate_id", lang)
         seen.add(q.id)
         m = METHODS.get(q.method)
         if m is None:
-            _fail(source, f"{k}.method", q.method, f"unknown method (allowed: {', '.join(METHODS)})")
+            _fail(source, f"{k}.method", q.method, "unknown_method", lang,
+                  allowed=", ".join(METHODS))
+        said = {"lang": lang, "method": q.method}
         for j, o in enumerate(q.outcomes):
             if o not in m.outcomes:
                 key = f"{k}.outcome" + (f"[{j}]" if not isinstance(q.outcome, str) else "")
-                _fail(source, key, o, f"not an outcome of method {q.method} (allowed: "
-                                      f"{', '.join(m.outcomes)})")
+                _fail(source, key, o, "not_outcome", **said, allowed=", ".join(m.outcomes))
         allowed = m.indicators(q.outcomes)
         for j, ind in enumerate(q.indicators):
             if ind not in allowed:
-                _fail(source, f"{k}.indicators[{j}]", ind,
-                      f"not an indicator of method {q.method} (allowed: {', '.join(allowed)})")
+                _fail(source, f"{k}.indicators[{j}]", ind, "not_indicator", **said,
+                      allowed=", ".join(allowed))
         for j, s in enumerate(q.sources):
             if s not in m.sources:
-                _fail(source, f"{k}.sources[{j}]", s,
-                      f"not a data source of method {q.method} (allowed: {', '.join(m.sources)})")
+                _fail(source, f"{k}.sources[{j}]", s, "not_source", **said,
+                      allowed=", ".join(m.sources))
         for s in m.required:
             if s not in q.sources:
-                _fail(source, f"{k}.sources", q.sources, f"method {q.method} needs '{s}'")
+                _fail(source, f"{k}.sources", q.sources, "needs_source", **said, table=s)
         if q.control is not None and not m.control:
-            _fail(source, f"{k}.control", q.control, f"method {q.method} has no control group")
+            _fail(source, f"{k}.control", q.control, "no_control", **said)
         if q.covariates and not m.covariates:
-            _fail(source, f"{k}.covariates", q.covariates,
-                  f"method {q.method} takes no covariates")
+            _fail(source, f"{k}.covariates", q.covariates, "no_covariates", **said)
         if q.waves is not None and not m.waves:
-            _fail(source, f"{k}.waves", q.waves.model_dump(), f"method {q.method} has no waves")
+            _fail(source, f"{k}.waves", q.waves.model_dump(), "no_waves", **said)
     return plan
 
 
-def load_plan(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Plan:
+def load_plan(path: str | os.PathLike, root: str | os.PathLike | None = None,
+              lang: str = DEFAULT_LANGUAGE) -> Plan:
     """Read and validate ``evaluations/<name>.yml`` (the file alone; see :func:`check_plan`).
 
     Messages name the file relative to the workspace ``root`` when it is inside it, else
     relative to the kit, else by its name (:func:`territoria.config.shown_path`): they reach
     the published notebooks, which must not show the folders of the machine that ran them.
+    They are in ``lang`` (default Spanish; the commands pass the city's ``default_language``).
 
     Raises
     ------
@@ -413,15 +430,16 @@ def load_plan(path: str | os.PathLike, root: str | os.PathLike | None = None) ->
     path = Path(path)
     shown = shown_path(path, root)
     if not path.is_file():
-        raise PlanError(f"{shown}: plan not found")
+        raise PlanError(tr(MESSAGES, "not_found", lang, where=shown))
     text = path.read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise PlanError(f"{shown}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
-    plan = parse_plan(raw, name=path.stem, source=shown)
+        line = tr(MESSAGES, "at_line", lang, line=mark.line + 1) if mark else ""
+        raise PlanError(tr(MESSAGES, "not_yaml", lang, where=shown, line=line,
+                           problem=getattr(e, "problem", e))) from None
+    plan = parse_plan(raw, name=path.stem, source=shown, lang=lang)
     plan.source_path = str(path)
     plan.source_label = shown
     plan.source_text = text
@@ -447,14 +465,15 @@ def uncatalogued(plan: Plan, catalogue: dict | None = None) -> list[tuple[str, s
             for j, ind in enumerate(q.indicators) if ind not in catalogue]
 
 
-def plan_warnings(plan: Plan, catalogue: dict | None = None, lang: str = "es") -> list[str]:
+def plan_warnings(plan: Plan, catalogue: dict | None = None,
+                  lang: str = DEFAULT_LANGUAGE) -> list[str]:
     """Indicators of the plan missing from the methodology catalogue, one line each naming
     the plan's file and key (see :func:`uncatalogued`), in ``lang``."""
     return [tr(MESSAGES, "uncatalogued", lang, where=plan.where, at=key, indicator=ind)
             for key, ind in uncatalogued(plan, catalogue)]
 
 
-def check_plan(plan: Plan, store, cfg=None) -> list[str]:
+def check_plan(plan: Plan, store, cfg=None, lang: str | None = None) -> list[str]:
     """Check a plan against a workspace's store; return warnings.
 
     Parameters
@@ -464,7 +483,9 @@ def check_plan(plan: Plan, store, cfg=None) -> list[str]:
         Read access is enough.
     cfg : CityConfig, optional
         For the defaults (period, cohort coding, minimum cell) and the language of the
-        warnings (its ``default_language``; Spanish without it).
+        errors and warnings (its ``default_language``; Spanish without it).
+    lang : str, optional
+        The language of the errors and warnings, instead of ``cfg``'s.
 
     Raises
     ------
@@ -476,41 +497,41 @@ def check_plan(plan: Plan, store, cfg=None) -> list[str]:
     import pandas as pd
 
     src = plan.where
+    if lang is None:
+        lang = cfg.default_language if cfg is not None else DEFAULT_LANGUAGE
     if not store.has_table("territories"):
-        raise PlanError(f"{src}: the store has no territories (run 'territoria ingest' first)")
+        raise PlanError(tr(MESSAGES, "no_territories", lang, where=src))
     tcols = store.columns("territories")
     ids = set(store.query("SELECT territory_id FROM territories")["territory_id"].astype(str))
     if isinstance(plan.territories, list):
         for j, t in enumerate(plan.territories):
             if str(t) not in ids:
-                _fail(src, f"territories[{j}]", t, "not a territory in the store")
+                _fail(src, f"territories[{j}]", t, "not_territory", lang)
     uses_cohort = any(METHODS[q.method].cohort for q in plan.questions)
     if uses_cohort:
         col = plan.cohort.column
         if col not in tcols:
-            _fail(src, "cohort.column", col, f"not a column of the territories table (columns: "
-                                             f"{', '.join(tcols)})")
+            _fail(src, "cohort.column", col, "not_column", lang, columns=", ".join(tcols))
         vals = store.query(f'SELECT "{col}" AS v FROM territories WHERE "{col}" IS NOT NULL')["v"]
         if vals.empty:
-            _fail(src, "cohort.column", col, "no territory has a value (no one joined)")
+            _fail(src, "cohort.column", col, "nobody_joined", lang)
         if pd.to_datetime(vals.astype(str), errors="coerce", format="ISO8601").isna().any():
-            _fail(src, "cohort.column", col, "must hold join dates (YYYY-MM-DD)")
+            _fail(src, "cohort.column", col, "join_dates", lang)
     start, end = plan.period_bounds(cfg)
     if start and end and start > end:
-        _fail(src, "period.start", str(start), f"must not be after period.end ({end})")
+        _fail(src, "period.start", str(start), "start_after_end", lang, end=end)
     for i, q in enumerate(plan.questions):
         m = METHODS[q.method]
         k = f"questions[{i}]"
         for j, s in enumerate(q.sources):
             if not store.has_table(s) or store.count(s) == 0:
-                _fail(src, f"{k}.sources[{j}]", s, "this table is not in the store (has it been "
-                                                   "collected and ingested?)")
+                _fail(src, f"{k}.sources[{j}]", s, "not_ingested", lang)
         if m.period and store.has_table("crime_counts"):
             r = store.query("SELECT min(month) AS a, max(month) AS b FROM crime_counts").iloc[0]
             lo, hi = pd.Timestamp(r["a"]).to_period("M"), pd.Timestamp(r["b"]).to_period("M")
             for key, d in (("period.start", start), ("period.end", end)):
                 if d is not None and not (lo <= pd.Timestamp(d).to_period("M") <= hi):
-                    _fail(src, key, str(d), f"outside the data of crime_counts ({lo} to {hi})")
+                    _fail(src, key, str(d), "outside_crime", lang, first=lo, last=hi)
             if m.cohort:
                 col = plan.cohort.column
                 j_dates = pd.to_datetime(store.query(
@@ -518,8 +539,7 @@ def check_plan(plan: Plan, store, cfg=None) -> list[str]:
                 a = pd.Timestamp(start) if start else lo.to_timestamp()
                 b = pd.Timestamp(end) if end else hi.to_timestamp(how="end")
                 if not ((j_dates > a) & (j_dates <= b)).any():
-                    _fail(src, "period", f"{a.date()}..{b.date()}", "no cohort joins inside the "
-                          "period: there is no before and after to compare")
+                    _fail(src, "period", f"{a.date()}..{b.date()}", "no_joins_in_period", lang)
         if q.waves is not None or m.waves:
             w = q.waves or Waves()
             if store.has_table("wellbeing") and "wave" in store.columns("wellbeing"):
@@ -527,13 +547,12 @@ def check_plan(plan: Plan, store, cfg=None) -> list[str]:
                 for key in ("pre", "post"):
                     v = getattr(w, key)
                     if v not in have:
-                        _fail(src, f"{k}.waves.{key}", v, f"no such wave in the wellbeing panel "
-                                                          f"(waves: {', '.join(sorted(have))})")
+                        _fail(src, f"{k}.waves.{key}", v, "no_such_wave", lang,
+                              waves=", ".join(sorted(have)))
         for j, c in enumerate(q.covariates):
             if c not in tcols or c in ("territory_id", "geometry", "name"):
-                _fail(src, f"{k}.covariates[{j}]", c, "not a numeric column of the territories "
-                                                      "table")
-    warns = plan_warnings(plan, lang=cfg.default_language if cfg is not None else "es")
+                _fail(src, f"{k}.covariates[{j}]", c, "not_covariate", lang)
+    warns = plan_warnings(plan, lang=lang)
     for w in warns:
         warnings.warn(w, PlanWarning, stacklevel=2)
     return warns

@@ -214,10 +214,10 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
     t0 = time.perf_counter()
     ws = ws if isinstance(ws, Workspace) else Workspace(ws)
     cfg = ws.config()
-    plan = load_plan(plan_path, root=ws.root)
+    said = cfg.default_language  # the city's language for the lines the command prints
+    plan = load_plan(plan_path, root=ws.root, lang=said)
     lang = check_language(language or plan.languages[0])
     nb = notebook_path(notebooks_dir)
-    said = cfg.default_language  # the city's language for the lines the command prints
     if not nb.is_file():
         raise PipelineError(tr(MESSAGES, "no_notebook", said, path=nb))
     if not ws.store_path.exists():
