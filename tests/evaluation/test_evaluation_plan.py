@@ -259,3 +259,38 @@ def test_cli_evaluate_run_says_it_in_the_city_language(tmp_path, sample_ws, muta
     assert len(lines) == 1 and lines[0].startswith("error: "), r.output
     assert es in lines[0]
     assert "has value" not in lines[0] and "unknown key" not in lines[0]
+
+
+@pytest.mark.parametrize("mutate, key, value, es, en", [
+    (lambda r: r["questions"][1].__setitem__("control", "always"), "questions[1].control",
+     "'always'", "debe ser uno de estos valores: never, notyet", "must be one of: never, notyet"),
+    (lambda r: r.__setitem__("min_cell_size", "five"), "min_cell_size", "'five'",
+     "debe ser un número entero", "must be a whole number"),
+    (lambda r: r.__setitem__("min_cell_size", 0), "min_cell_size", "0",
+     "debe ser mayor o igual que 1", "must be at least 1"),
+    (lambda r: r.__setitem__("period", {"start": "2020-13-01"}), "period.start",
+     "'2020-13-01'", "debe ser una fecha válida (AAAA-MM-DD)", "must be a valid date (YYYY-MM-DD)"),
+    (lambda r: r["questions"][0].__setitem__("indicators", []), "questions[0].indicators", "[]",
+     "debe tener al menos 1 elemento(s)", "must have at least 1 item(s)"),
+    (lambda r: r.__setitem__("territories", []), "territories", "[]",
+     "escriba 'programme', 'all' o una lista de claves de colonia que no esté vacía",
+     "give 'programme', 'all' or a non-empty list of territory ids"),
+])
+def test_type_and_bound_mistakes_are_translated_too(tmp_path, mutate, key, value, es, en):
+    path = _mistake(tmp_path, mutate)
+    for lang, frame, rule in (("es", "plan.yml: la clave '{}' tiene el valor {}: ", es),
+                              ("en", "plan.yml: key '{}' has value {}: ", en)):
+        with pytest.raises(PlanError) as e:
+            load_plan(path, root=tmp_path, lang=lang)
+        assert str(e.value) == frame.format(key, value) + rule
+
+
+def test_the_translated_pydantic_rules_are_pydantic_error_types():
+    from typing import get_args
+
+    from pydantic_core.core_schema import ErrorType
+
+    from territoria.evaluation.plan import _PYDANTIC_RULES
+
+    own = {"territories_empty"}  # raised by the plan's own validator
+    assert set(_PYDANTIC_RULES) - own <= set(get_args(ErrorType))

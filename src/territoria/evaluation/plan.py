@@ -33,8 +33,8 @@ checks it against a workspace's store (territories exist, the cohort column exis
 dates, the period lies inside the data, the sources have been ingested, panel waves exist).
 Both raise :class:`~territoria.exceptions.PlanError` with one line naming the file, the key,
 its value and the rule, in the language asked for (``lang``: Spanish by default; the commands
-pass the city's ``default_language``; pydantic's own rules, such as ``Input should be a valid
-integer``, stay in its English). Indicators missing from the methodology catalogue only give a warning while the
+pass the city's ``default_language``; the common type and bound errors of pydantic are
+translated too, rarer ones keep pydantic's English rule). Indicators missing from the methodology catalogue only give a warning while the
 catalogue is being completed.
 
 Examples
@@ -68,6 +68,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from territoria.config import shown_path
 from territoria.exceptions import PlanError
@@ -251,7 +252,8 @@ class Plan(_Strict):
     @classmethod
     def _non_empty(cls, v):
         if isinstance(v, list) and not v:
-            raise ValueError("give 'programme', 'all' or a non-empty list of territory ids")
+            raise PydanticCustomError("territories_empty", "give 'programme', 'all' or a "
+                                      "non-empty list of territory ids")
         return v
 
     def question(self, qid: str, lang: str = DEFAULT_LANGUAGE) -> Question:
@@ -317,9 +319,34 @@ def _shown(value, brief_dicts: bool = True) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
+#: pydantic's error types -> the catalogue's rule saying it; other types keep pydantic's
+#: English message.
+_PYDANTIC_RULES = {
+    "literal_error": "one_of", "string_pattern_mismatch": "pattern", "too_short": "too_short",
+    "greater_than_equal": "at_least", "less_than_equal": "at_most", "greater_than": "above",
+    "less_than": "below", "int_parsing": "integer", "int_type": "integer",
+    "int_from_float": "integer", "float_parsing": "number", "float_type": "number",
+    "bool_parsing": "boolean", "bool_type": "boolean", "date_parsing": "date",
+    "date_type": "date", "date_from_datetime_parsing": "date",
+    "date_from_datetime_inexact": "date", "model_type": "mapping", "dict_type": "mapping",
+    "list_type": "list", "string_type": "text", "territories_empty": "territories_empty",
+}
+
+
+def _rule(e: dict, lang: str) -> str:
+    """The rule an error of pydantic breaks, in ``lang`` (pydantic's English message for
+    the types :data:`_PYDANTIC_RULES` does not name)."""
+    key = _PYDANTIC_RULES.get(e.get("type", ""))
+    if key is None:
+        return e.get("msg") or tr(MESSAGES, "invalid", lang)
+    ctx = {k: v for k, v in (e.get("ctx") or {}).items() if k != "error"}
+    if key == "one_of":  # pydantic's "'a', 'b' or 'c'", in English
+        ctx = {"allowed": ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))}
+    return tr(MESSAGES, key, lang, **ctx)
+
+
 def _format(err: ValidationError, source: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """pydantic's first useful error as one line in ``lang`` (the rule itself stays in
-    pydantic's English, e.g. ``Input should be a valid integer``)."""
+    """pydantic's most specific error as one line in ``lang``."""
     errors = err.errors()
     # prefer the most specific error (pydantic reports one per union branch)
     e = max(errors, key=lambda x: (x.get("type") != "literal_error", len(x.get("loc", ()))))
@@ -332,7 +359,7 @@ def _format(err: ValidationError, source: str, lang: str = DEFAULT_LANGUAGE) -> 
     if e.get("type") == "missing":
         return tr(MESSAGES, "required", lang, where=source, at=key)
     return tr(MESSAGES, "has_value", lang, where=source, at=key, value=_shown(e.get("input")),
-              rule=e.get("msg") or tr(MESSAGES, "invalid", lang))
+              rule=_rule(e, lang))
 
 
 def _fail(source: str, key: str, value, rule: str, lang: str = DEFAULT_LANGUAGE, **fields):
