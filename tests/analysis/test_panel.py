@@ -122,3 +122,34 @@ def test_partial_eta2_ci_very_large_F(F, df1, df2):
 def test_scipy_ncf_fails_where_the_bound_search_goes():
     # the reason for ncf_cdf: the first bracket of F = 1e10 (1, 20 df) is lambda = 4e10
     assert np.isnan(stats.ncf.cdf(1e10, 1, 20, 4e10))
+
+
+def _other_codes(d: pd.DataFrame, col: str, seed: int) -> pd.DataFrame:
+    """The same rows under other subject codes (another workspace's pseudonyms), shuffled."""
+    rng = np.random.default_rng(seed)
+    old = d[col].unique()
+    new = dict(zip(old, (f"p_{x:016x}" for x in rng.integers(0, 2 ** 62, len(old))),
+                   strict=True))
+    return d.assign(**{col: d[col].map(new)}).sample(frac=1, random_state=seed)
+
+
+def test_bit_identical_whatever_the_subject_codes():
+    # Pseudonyms depend on the workspace's secret; they must not change a result's last bit
+    # (they used to: pivot orders the pairs by code, and the sums add in that order).
+    rng = np.random.default_rng(5)
+    n = 40
+    pre = rng.integers(3, 16, n) / 3  # means of three 1-5 items, as pe_rep_scale
+    post = np.clip(pre + rng.integers(-2, 5, n) / 3, 1, 5)
+    d = pd.DataFrame({"id": np.tile(np.arange(n), 2), "wave": ["pre"] * n + ["post"] * n,
+                      "grp": np.tile(np.repeat(["a", "b"], n // 2), 2), "y": np.r_[pre, post]})
+    change = paired_change(d, "id", "wave", "y")
+    by = paired_change(d, "id", "wave", "y", by="grp")
+    aov = mixed_anova(d, "y", "wave", "id", "grp")
+    for seed in range(4):
+        o = _other_codes(d, "id", seed)
+        pd.testing.assert_frame_equal(paired_change(o, "id", "wave", "y"), change,
+                                      check_exact=True)
+        pd.testing.assert_frame_equal(paired_change(o, "id", "wave", "y", by="grp"), by,
+                                      check_exact=True)
+        pd.testing.assert_frame_equal(mixed_anova(o, "y", "wave", "id", "grp"), aov,
+                                      check_exact=True)

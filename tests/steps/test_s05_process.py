@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -253,3 +254,17 @@ def test_compute_reuses_what_the_notebook_computed(ctx, tids):
     assert alone.tables.keys() == reused.tables.keys()
     for k in alone.tables:
         pd.testing.assert_frame_equal(alone.tables[k], reused.tables[k])
+
+
+def test_repeated_change_bit_identical_under_other_pseudonyms(ctx):
+    # Another workspace's secret gives the same participants other codes (and the rows come
+    # in another order): repeated_change must keep every bit (it used to differ in the last
+    # one: the pairs were summed in code order).
+    q = s05.load_questionnaire(ctx, None)
+    old = q["participant_code"].unique()
+    swap = dict(zip(old, np.random.default_rng(7).permutation(old), strict=True))
+    o = q.assign(participant_code=q["participant_code"].map(swap)).iloc[::-1]
+    for t in sorted(q["territory"].unique()):
+        pd.testing.assert_frame_equal(s05.repeated_items(o[o["territory"] == t]),
+                                      s05.repeated_items(q[q["territory"] == t]),
+                                      check_exact=True)

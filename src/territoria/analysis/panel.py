@@ -134,11 +134,23 @@ def paired_change(data: pd.DataFrame, subject: str, within: str, dv: str | Seque
             wide = wide.dropna(subset=[pre, post]) if len(wide) else wide
             a = wide[pre].to_numpy(dtype=float) if len(wide) else np.array([])
             b = wide[post].to_numpy(dtype=float) if len(wide) else np.array([])
-            row = _paired_row(a, b, alpha)
+            row = _paired_row(*_value_order(a, b), alpha)
             row = {"dv": v, **({by: key[0] if isinstance(key, tuple) else key} if by else {}),
                    **row}
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _value_order(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(a, b)`` sorted by value, so sums over them add in an order that depends on
+    the values only: the pivot orders them by subject code, a pseudonym that changes with the
+    workspace's secret, and a different order changes the last bit of a mean or SD.
+
+    >>> _value_order(np.array([2.0, 1.0, 2.0]), np.array([1.0, 3.0, 0.0]))
+    (array([1., 2., 2.]), array([3., 0., 1.]))
+    """
+    o = np.lexsort((b, a))
+    return a[o], b[o]
 
 
 def _paired_row(a: np.ndarray, b: np.ndarray, alpha: float) -> dict:
@@ -253,6 +265,29 @@ def partial_eta2_ci(F: float, df1: float, df2: float, alpha: float = 0.05
     return (to_eta(lam_lo), to_eta(lam_hi))
 
 
+def _value_ordered_subjects(d: pd.DataFrame, dv: str, within: str, subject: str,
+                            between: str) -> pd.DataFrame:
+    """``d`` with its subjects renumbered 0, 1, ... in the order of their group and answers,
+    and its rows sorted by (subject, moment): pingouin groups by subject, so its sums add in
+    the order of the codes, pseudonyms that change with the workspace's secret (see
+    :func:`_value_order`). Subjects with the same group and answers are interchangeable.
+
+    >>> d = pd.DataFrame({"id": ["x", "y", "x", "y"], "w": ["1", "1", "2", "2"],
+    ...                   "g": ["a", "a", "a", "a"], "v": [5.0, 2.0, 1.0, 3.0]})
+    >>> _value_ordered_subjects(d, "v", "w", "id", "g")["id"].tolist()
+    [0, 0, 1, 1]
+    """
+    ids = pd.unique(d[subject].dropna())
+    key = (d.assign(_w=d[within].astype(str)).groupby([subject, "_w"])[dv].mean()
+           .unstack("_w").reindex(ids))
+    grp = d.groupby(subject)[between].first().astype(str).reindex(ids)
+    cols = [key[c].to_numpy(dtype=float) for c in reversed(sorted(key.columns))]
+    order = np.lexsort([*cols, pd.factorize(grp, sort=True)[0]])
+    code = pd.Series(np.arange(len(order)), index=key.index[order])
+    out = d.assign(**{subject: d[subject].map(code)})
+    return out.sort_values([subject, within], kind="stable").reset_index(drop=True)
+
+
 def mixed_anova(data: pd.DataFrame, dv: str, within: str, subject: str, between: str,
                 alpha: float = 0.05) -> pd.DataFrame:
     """Mixed ANOVA (e.g. wave pre/post within, participated yes/no between), pingouin.
@@ -294,6 +329,7 @@ def mixed_anova(data: pd.DataFrame, dv: str, within: str, subject: str, between:
     if d[between].nunique() < 2 or d[within].nunique() < 2:
         raise DataError("mixed ANOVA needs at least two groups and two moments",
                         column=between, rule="two or more levels")
+    d = _value_ordered_subjects(d, dv, within, subject, between)
     aov = pg.mixed_anova(data=d, dv=dv, within=within, subject=subject, between=between,
                          effsize="np2", correction=False)
     out = pd.DataFrame({

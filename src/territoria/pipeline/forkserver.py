@@ -352,7 +352,8 @@ _KEY_ENV = ("PYTHONPATH", "PYTHONHOME", "MPLBACKEND", "MPLCONFIGDIR", "HOME")
 def server_key(mode: str, preload: Iterable[str] = ()) -> str:
     """What a shared server must match to be reused: the interpreter, the import path and
     the state of every folder on it (an installed or upgraded package changes its
-    folder), the kit's own source files (an edit), a few environment variables, the mode.
+    folder), the kit's own files (an edited module, text or form), a few environment
+    variables, the mode.
 
     Examples
     --------
@@ -371,10 +372,16 @@ def server_key(mode: str, preload: Iterable[str] = ()) -> str:
             st = os.stat(entry)
             h.update(f"{entry}:{st.st_mtime_ns}\0".encode("utf-8", "replace"))
     kit = Path(__file__).resolve().parents[1]
-    for f in sorted(kit.rglob("*.py")):
-        with contextlib.suppress(OSError):
-            st = f.stat()
-            h.update(f"{f}:{st.st_mtime_ns}:{st.st_size}\0".encode("utf-8", "replace"))
+    roots = [kit]  # its code and data (texts, vocabulary), and in a source checkout the forms
+    if (kit.parents[1] / "pyproject.toml").is_file():
+        roots += [kit.parents[1] / "surveys", kit.parents[1] / "methodology"]
+    for root in roots:
+        for f in sorted(root.rglob("*")):
+            if f.suffix == ".pyc" or "__pycache__" in f.parts:
+                continue
+            with contextlib.suppress(OSError):
+                st = f.stat()
+                h.update(f"{f}:{st.st_mtime_ns}:{st.st_size}\0".encode("utf-8", "replace"))
     return h.hexdigest()[:24]
 
 

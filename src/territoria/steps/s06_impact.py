@@ -445,12 +445,14 @@ def wellbeing_anova(w: pd.DataFrame) -> pd.DataFrame:
 def life_stats(w: pd.DataFrame) -> tuple[float, float, float]:
     """City mean and SD of life satisfaction at the pre wave, and the correlation between a
     person's two answers (used by :func:`power_table`)."""
-    pre = w[w["wave"] == "pre"]
+    # Sums over values in value order, not in row or pseudonym order (pseudonyms change with
+    # the workspace's secret, and the last bit of a sum with the order of its terms).
+    pre = w.loc[w["wave"] == "pre", "life_satisfaction"].sort_values()
     wide = w.pivot_table(index="respondent_code", columns="wave",
                          values="life_satisfaction").dropna()
+    wide = wide.sort_values(["pre", "post"], kind="stable") if len(wide) > 2 else wide
     rho = float(np.corrcoef(wide["pre"], wide["post"])[0, 1]) if len(wide) > 2 else 0.5
-    return (float(pre["life_satisfaction"].mean()), float(pre["life_satisfaction"].std(ddof=1)),
-            rho)
+    return float(pre.mean()), float(pre.std(ddof=1)), rho
 
 
 def power_table(w: pd.DataFrame, territory_id: str | None = None, *,
