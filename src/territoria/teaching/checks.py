@@ -291,10 +291,10 @@ class Checker:
         if not path.is_absolute() and not path.exists():
             path = self.ctx.ws.root / path
         try:
-            plan = load_plan(path)
+            plan = load_plan(path, lang=lang)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                check_plan(plan, self.ctx.store, self.ctx.config)
+                check_plan(plan, self.ctx.store, self.ctx.config, lang=lang)
         except TerritoriaError as e:
             hint = (c.hint.get(lang) or c.hint["es"]) + f" ({e})"
             return CheckResult(c.key, False, tr(MESSAGES, "wrong", lang, ex=c.key, hint=hint))
