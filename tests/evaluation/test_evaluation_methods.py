@@ -68,6 +68,18 @@ def test_scope_and_formatting():
     assert m.is_percent("pct_unsafe_colonia") and not m.is_percent("life_satisfaction_mean")
 
 
+
+def test_scope_errors_speak_spanish_by_default_and_english_when_asked():
+    ctx, plan = _ctx(), _plan(["T1", "T9"])
+    with pytest.raises(PlanError) as es:
+        m.scope_territories(ctx, plan)
+    with pytest.raises(PlanError) as en:
+        m.scope_territories(ctx, plan, lang="en")
+    assert str(es.value) == (f"{plan.where}: la clave 'territories[1]' tiene el valor 'T9': "
+                             "no está entre las colonias cargadas")
+    assert str(en.value) == (f"{plan.where}: key 'territories[1]' has value 'T9': not a "
+                             "territory in the store")
+
 def test_mean_ci_is_the_t_interval():
     mean, lo, hi = m._mean_ci(np.array([1.0, 2, 3, 4, 5]))
     # R: t.test(1:5)$conf.int -> 1.036757 4.963243

@@ -54,11 +54,28 @@ def test_toc_unknown_indicator_warns_or_raises(tmp_path):
     with pytest.warns(UserWarning, match=r"boxes\[0\]\.indicators\[0\]"):
         assert len(toc.validate(t, cat)) == 1
     with pytest.raises(PlanError, match="not in the methodology catalogue"):
+        toc.validate(t, cat, strict=True, lang="en")
+    with pytest.raises(PlanError, match="no está en el catálogo de la metodología"):
         toc.validate(t, cat, strict=True)
     raw["boxes"][-1]["leads_to"] = ["territorial_staff"]
     p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(PlanError, match=r"boxes\[\d+\]\.leads_to\[0\]'.*earlier level"):
-        toc.load_toc(p)
+        toc.load_toc(p, lang="en")
+
+
+def test_toc_errors_speak_spanish_by_default_and_english_when_asked(tmp_path):
+    raw = yaml.safe_load((REPO / "evaluations" / "theory-of-change.yml").read_text("utf-8"))
+    raw["boxes"][0]["leads_to"] = ["no_such_box"]
+    p = tmp_path / "toc.yml"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    lines = {}
+    for lang in ("es", "en"):
+        with pytest.raises(PlanError) as e:
+            toc.load_toc(p, **({"lang": lang} if lang == "en" else {}))
+        lines[lang] = str(e.value)
+    assert lines["es"] == (f"{p}: la clave 'boxes[0].leads_to[0]' tiene el valor 'no_such_box': "
+                           "no hay ningún recuadro con ese id")
+    assert lines["en"] == f"{p}: key 'boxes[0].leads_to[0]' has value 'no_such_box': no such box"
 
 
 @pytest.mark.parametrize("lang, word", [("es", "Insumos"), ("en", "Inputs")])
@@ -135,6 +152,31 @@ def test_calendar_needs_a_calendar(sample_ws, tmp_path):
     ctx = open_context(sample_ws.root)
     try:
         with pytest.raises(PlanError, match="key 'calendar' is required"):
-            calendar(ctx, load_plan(p))
+            calendar(ctx, load_plan(p), lang="en")
     finally:
         ctx.close()
+
+
+def test_calendar_errors_speak_spanish_by_default_and_english_when_asked(sample_ws, tmp_path):
+    from territoria.steps.common import open_context
+
+    raw = yaml.safe_load((REPO / "evaluations" / "classroom.yml").read_text("utf-8"))
+    for r in raw["calendar"]["rounds"]:
+        r.pop("months_from_joining", None)
+        r.pop("date", None)
+    p = tmp_path / "nowhen.yml"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    plan = load_plan(p)
+    ctx = open_context(sample_ws.root)
+    try:
+        with pytest.raises(PlanError) as es:
+            calendar(ctx, plan)
+        with pytest.raises(PlanError) as en:
+            calendar(ctx, plan, lang="en")
+    finally:
+        ctx.close()
+    assert str(es.value) == (f"{plan.where}: al levantamiento 'calendar.rounds[0]' le falta "
+                             "decir cuándo se hace: escriba 'months_from_joining' (meses después "
+                             "de que la colonia se sumó) o una fecha fija en 'date'")
+    assert str(en.value) == (f"{plan.where}: key 'calendar.rounds[0]': give "
+                             "'months_from_joining' or 'date'")

@@ -83,7 +83,7 @@ def calendar_cmd(plan_file, out_file, language, ws):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             check_plan(plan, ctx.store, ctx.config)
-        cal = calendar(ctx, plan)
+        cal = calendar(ctx, plan, lang=city_language(ws))
         lang = language or ctx.config.default_language
     finally:
         ctx.close()

@@ -33,10 +33,14 @@ import numpy as np
 import pandas as pd
 
 from territoria.analysis import power as pw
+from territoria.evaluation.plan import MESSAGES as PLAN_MESSAGES
 from territoria.evaluation.plan import Plan
 from territoria.exceptions import PlanError
+from territoria.i18n import DEFAULT_LANGUAGE, catalogue, tr
 
 __all__ = ["calendar", "summarise", "SURVEY_SOURCES"]
+
+MESSAGES = catalogue(__name__)
 
 SURVEY_SOURCES = {"wellbeing": "territoria_wellbeing", "diagnostic": "territoria_diagnostic",
                   "process": "territoria_process", "feedback": "territoria_feedback"}
@@ -71,7 +75,7 @@ def _life_stats(ctx) -> tuple[float | None, float | None]:
     return sd, rho
 
 
-def calendar(ctx, plan: Plan) -> pd.DataFrame:
+def calendar(ctx, plan: Plan, *, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     """The data-collection calendar of a plan, one row per round and territory.
 
     Parameters
@@ -79,6 +83,8 @@ def calendar(ctx, plan: Plan) -> pd.DataFrame:
     ctx : territoria.steps.common.StepContext
     plan : Plan
         Must have a ``calendar`` section.
+    lang : str
+        Language of the error messages (Spanish by default; the command passes the city's).
 
     Returns
     -------
@@ -91,15 +97,15 @@ def calendar(ctx, plan: Plan) -> pd.DataFrame:
     Raises
     ------
     PlanError
-        The plan has no calendar, or a round depends on a join date a territory lacks.
+        The plan has no calendar, or a round depends on a join date a territory lacks: one
+        line naming the file, the key, its value and the rule, in ``lang``.
     """
     from territoria.evaluation.methods import scope_territories
 
     if plan.calendar is None:
-        raise PlanError(f"{plan.where}: key 'calendar' is required for "
-                        "'territoria evaluate calendar'")
+        raise PlanError(tr(MESSAGES, "calendar_required", lang, where=plan.where))
     spec = plan.calendar.power
-    scope = scope_territories(ctx, plan)
+    scope = scope_territories(ctx, plan, lang=lang)
     terr = ctx.territories().set_index("territory_id")
     base = _baselines(ctx, scope) if spec.outcome == "unsafe" else {}
     sd, rho = (spec.sd, spec.correlation) if spec.outcome != "life_satisfaction" else (
@@ -107,8 +113,7 @@ def calendar(ctx, plan: Plan) -> pd.DataFrame:
     if spec.outcome == "life_satisfaction" and spec.sd is None:
         sd, rho_data = _life_stats(ctx)
         if sd is None:
-            raise PlanError(f"{plan.where}: key 'calendar.power.sd' is "
-                            "required (no wellbeing panel to estimate it from)")
+            raise PlanError(tr(MESSAGES, "sd_required", lang, where=plan.where))
         rho = rho_data if rho_data is not None else spec.correlation
     first_wave = {}  # first round of a source asked more than once (a panel): attrition
     srcs = [r.source for r in plan.calendar.rounds]
@@ -125,13 +130,15 @@ def calendar(ctx, plan: Plan) -> pd.DataFrame:
                 when = pd.Timestamp(r.date)
             elif r.months_from_joining is not None:
                 if j is None or pd.isna(j):
-                    raise PlanError(f"{plan.where}: key 'calendar.rounds[{i}]"
-                                    f".months_from_joining': territory {tid} has no join date "
-                                    "(give the round a fixed 'date')")
+                    raise PlanError(tr(
+                        PLAN_MESSAGES, "has_value", lang, where=plan.where,
+                        at=f"calendar.rounds[{i}].months_from_joining",
+                        value=repr(r.months_from_joining),
+                        rule=tr(MESSAGES, "no_join_date", lang, territory=tid)))
                 when = _add_months(pd.Timestamp(j), r.months_from_joining)
             else:
-                raise PlanError(f"{plan.where}: key 'calendar.rounds[{i}]': "
-                                "give 'months_from_joining' or 'date'")
+                raise PlanError(tr(MESSAGES, "when_missing", lang, where=plan.where,
+                                   at=f"calendar.rounds[{i}]"))
             n_needed, es, b = None, float("nan"), None
             if survey:
                 if spec.outcome == "unsafe":

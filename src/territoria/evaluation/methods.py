@@ -47,6 +47,7 @@ import pandas as pd
 from territoria import vocabulary
 from territoria.analysis import followup, impact, panel, process_eval
 from territoria.analysis.process_eval import wilson_ci
+from territoria.evaluation.plan import MESSAGES as PLAN_MESSAGES
 from territoria.evaluation.plan import METHODS, Plan, Question
 from territoria.exceptions import DataError, PlanError
 from territoria.i18n import catalogue, check_language, tr
@@ -151,8 +152,11 @@ def sidecar_path(output_dir, plan: str, question: str) -> Path:
 # ------------------------------------------------------------------------------------------
 # scope
 # ------------------------------------------------------------------------------------------
-def scope_territories(ctx, plan: Plan) -> list[str]:
-    """Territory ids in the plan's scope (``programme``: the priority territories)."""
+def scope_territories(ctx, plan: Plan, *, lang: str = "es") -> list[str]:
+    """Territory ids in the plan's scope (``programme``: the priority territories).
+
+    Raises :class:`PlanError`, one line in ``lang`` (Spanish by default), when a listed
+    territory is not in the store."""
     t = ctx.territories()
     if plan.territories == "all":
         return sorted(t["territory_id"].astype(str))
@@ -161,8 +165,9 @@ def scope_territories(ctx, plan: Plan) -> list[str]:
     have = set(t["territory_id"].astype(str))
     missing = [x for x in plan.territories if x not in have]
     if missing:
-        raise PlanError(f"{plan.name}: key 'territories' has value {missing[0]!r}: not a "
-                        "territory in the store")
+        raise PlanError(tr(PLAN_MESSAGES, "has_value", lang, where=plan.where,
+                           at=f"territories[{plan.territories.index(missing[0])}]",
+                           value=repr(missing[0]), rule=tr(PLAN_MESSAGES, "not_territory", lang)))
     return [str(x) for x in plan.territories]
 
 
@@ -558,7 +563,8 @@ def answer(ctx, plan: Plan, question: str, *, lang: str = "es") -> QuestionResul
     question : str
         The question's id.
     lang : {"es", "en"}
-        Language of the notebook's narrative (the result carries both languages).
+        Language of the notebook's narrative and of the error messages (the result carries
+        both languages).
 
     Returns
     -------
@@ -569,10 +575,10 @@ def answer(ctx, plan: Plan, question: str, *, lang: str = "es") -> QuestionResul
     """
     check_language(lang)
     q = plan.question(question)
-    scope = scope_territories(ctx, plan)
+    scope = scope_territories(ctx, plan, lang=lang)
     if not scope:
-        raise PlanError(f"{plan.name}: key 'territories': no territory in scope (is any marked "
-                        "priority in the store?)")
+        raise PlanError(tr(PLAN_MESSAGES, "has_value", lang, where=plan.where, at="territories",
+                           value=repr(plan.territories), rule=tr(MESSAGES, "no_scope", lang)))
     min_cell = plan.min_cell(ctx.config)
     res = _RUNNERS[q.method](ctx, plan, q, scope, min_cell)
     if q.limits is not None:

@@ -230,7 +230,7 @@ def run_plan(ws, plan_path, *, workers: int = 2, engine: str = "auto",
         from territoria.evaluation.methods import scope_territories
         from territoria.steps.common import StepContext
 
-        n_terr = len(scope_territories(StepContext(ws, cfg, store), plan))
+        n_terr = len(scope_territories(StepContext(ws, cfg, store), plan, lang=said))
     run_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
     out_dir = ws.output_dir / "evaluations" / plan.name
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -26,11 +26,15 @@ from pathlib import Path
 
 import yaml
 
+from territoria.evaluation.plan import MESSAGES as PLAN_MESSAGES
 from territoria.exceptions import PlanError
+from territoria.i18n import DEFAULT_LANGUAGE, tr
+from territoria.i18n import catalogue as _texts
 
 __all__ = ["load_toc", "validate", "svg", "text_alternative", "indicator_status", "toc_path"]
 
 LEVELS = ("inputs", "activities", "outputs", "outcomes", "impacts")
+MESSAGES = _texts(__name__)
 COLOURS = {"inputs": "#e8eef6", "activities": "#dcebdc", "outputs": "#fdf1d6",
            "outcomes": "#fbe3d6", "impacts": "#f3dcea"}
 
@@ -42,54 +46,64 @@ def toc_path() -> Path:
     return kit_dir("evaluations") / "theory-of-change.yml"
 
 
-def load_toc(path=None) -> dict:
+def _fail(where, at: str, value, rule: str, lang: str, **fields):
+    """Raise PlanError: ``where``'s key ``at`` has ``value``, which breaks this module's
+    ``rule`` (formatted with ``fields``), one line in ``lang``."""
+    raise PlanError(_has_value(where, at, value, tr(MESSAGES, rule, lang, **fields), lang))
+
+
+def _has_value(where, at: str, value, rule: str, lang: str) -> str:
+    return tr(PLAN_MESSAGES, "has_value", lang, where=where, at=at, value=repr(value), rule=rule)
+
+
+def load_toc(path=None, *, lang: str = DEFAULT_LANGUAGE) -> dict:
     """Read and check the theory of change (structure only; see :func:`validate`).
 
     Raises
     ------
     PlanError
-        One line naming the file and the key (box id, level, unknown target...).
+        One line naming the file, the key (box id, level, unknown target...), its value and
+        the rule, in ``lang`` (Spanish by default).
     """
     p = Path(path) if path else toc_path()
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
-        raise PlanError(f"{p}: cannot read the theory of change ({e})") from None
+        raise PlanError(tr(MESSAGES, "unreadable", lang, where=p, problem=e)) from None
     if not isinstance(raw, dict):
-        raise PlanError(f"{p}: expected a mapping with keys title, levels, boxes, assumptions")
+        raise PlanError(tr(MESSAGES, "not_mapping", lang, where=p, kind=type(raw).__name__))
     for key in ("title", "levels", "boxes", "assumptions"):
         if key not in raw:
-            raise PlanError(f"{p}: key '{key}' is required")
+            raise PlanError(tr(PLAN_MESSAGES, "required", lang, where=p, at=key))
     levels = [lv.get("id") for lv in raw["levels"]]
     if tuple(levels) != LEVELS:
-        raise PlanError(f"{p}: key 'levels' must be, in order: {', '.join(LEVELS)}")
+        _fail(p, "levels", levels, "levels_order", lang, levels=", ".join(LEVELS))
     ids = set()
     for i, b in enumerate(raw["boxes"]):
         for key in ("id", "level", "label", "indicators", "leads_to"):
             if key not in b:
-                raise PlanError(f"{p}: key 'boxes[{i}].{key}' is required")
+                raise PlanError(tr(PLAN_MESSAGES, "required", lang, where=p,
+                                   at=f"boxes[{i}].{key}"))
         if b["id"] in ids:
-            raise PlanError(f"{p}: key 'boxes[{i}].id' has value {b['id']!r}: ids must be unique")
+            _fail(p, f"boxes[{i}].id", b["id"], "duplicate_box", lang)
         if b["level"] not in LEVELS:
-            raise PlanError(f"{p}: key 'boxes[{i}].level' has value {b['level']!r} (allowed: "
-                            f"{', '.join(LEVELS)})")
+            raise PlanError(_has_value(p, f"boxes[{i}].level", b["level"], tr(
+                PLAN_MESSAGES, "one_of", lang, allowed=", ".join(LEVELS)), lang))
         if not isinstance(b["label"], dict) or "es" not in b["label"]:
-            raise PlanError(f"{p}: key 'boxes[{i}].label' needs a Spanish text (es)")
+            _fail(p, f"boxes[{i}].label", b["label"], "needs_spanish", lang)
         ids.add(b["id"])
     rank = {lv: k for k, lv in enumerate(LEVELS)}
     level_of = {b["id"]: b["level"] for b in raw["boxes"]}
     for i, b in enumerate(raw["boxes"]):
         for j, t in enumerate(b["leads_to"] or []):
             if t not in ids:
-                raise PlanError(f"{p}: key 'boxes[{i}].leads_to[{j}]' has value {t!r}: no such box")
+                _fail(p, f"boxes[{i}].leads_to[{j}]", t, "no_box", lang)
             if rank[level_of[t]] < rank[b["level"]]:
-                raise PlanError(f"{p}: key 'boxes[{i}].leads_to[{j}]' has value {t!r}: an arrow "
-                                "cannot go back to an earlier level")
+                _fail(p, f"boxes[{i}].leads_to[{j}]", t, "backwards", lang)
     for i, a in enumerate(raw["assumptions"]):
         btw = a.get("between") or []
         if len(btw) != 2 or any(x not in LEVELS for x in btw) or rank[btw[1]] != rank[btw[0]] + 1:
-            raise PlanError(f"{p}: key 'assumptions[{i}].between' has value {btw!r}: two "
-                            "consecutive levels")
+            _fail(p, f"assumptions[{i}].between", btw, "between", lang)
     raw["_path"] = str(p)
     return raw
 
@@ -116,7 +130,7 @@ def indicator_status(toc: dict, catalogue: dict | None = None) -> dict[str, str]
 
 
 def validate(toc: dict | None = None, catalogue: dict | None = None, *,
-             strict: bool = False) -> list[str]:
+             strict: bool = False, lang: str = DEFAULT_LANGUAGE) -> list[str]:
     """Check the indicator ids; return (and warn about) those not found.
 
     Parameters
@@ -127,16 +141,18 @@ def validate(toc: dict | None = None, catalogue: dict | None = None, *,
         The methodology catalogue (:func:`territoria.report.catalogue.load_catalogue`).
     strict : bool
         Raise :class:`PlanError` instead of warning.
+    lang : str
+        Language of the messages (Spanish by default).
     """
-    toc = toc or load_toc()
+    toc = toc or load_toc(lang=lang)
     status = indicator_status(toc, catalogue)
     msgs = []
     for i, b in enumerate(toc["boxes"]):
         for j, ind in enumerate(b["indicators"] or []):
             if status[ind] == "missing":
-                msgs.append(f"{toc.get('_path', 'theory of change')}: key 'boxes[{i}]"
-                            f".indicators[{j}]' has value {ind!r}: not in the methodology "
-                            "catalogue nor produced by an evaluation method")
+                msgs.append(_has_value(toc.get("_path") or tr(MESSAGES, "the_toc", lang),
+                                       f"boxes[{i}].indicators[{j}]", ind,
+                                       tr(MESSAGES, "uncatalogued", lang), lang))
     if msgs and strict:
         raise PlanError(msgs[0])
     for m in msgs:
