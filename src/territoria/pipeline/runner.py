@@ -363,7 +363,8 @@ def _run(ws: Workspace | str | os.PathLike[str], *, territories: str | list[str]
     if missing:
         raise PipelineError(f"step notebook not found: {', '.join(missing)}")
     nb_bytes = {k: p.read_bytes() for k, p in nb_paths.items()}
-    kit = notebooks_dir is None or Path(notebooks_dir).resolve() == default_notebooks_dir().resolve()
+    kit = (notebooks_dir is None
+           or Path(notebooks_dir).resolve() == default_notebooks_dir().resolve())
     with write_lock(ws.store_path, wait=wait):
         return _run_held(ws, cfg, lang, chosen, nb_paths, nb_bytes, t_start, kit_notebooks=kit,
                          territories=territories, workers=workers, force=force,
@@ -373,8 +374,9 @@ def _run(ws: Workspace | str | os.PathLike[str], *, territories: str | list[str]
 
 def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
               nb_paths: dict[str, Path], nb_bytes: dict[str, bytes], t_start: float, *,
-              kit_notebooks: bool, territories: str | list[str] | None, workers: int, force: bool, progress: bool,
-              engine: str, timeout: float | None, scheduler: str | None,
+              kit_notebooks: bool, territories: str | list[str] | None, workers: int,
+              force: bool, progress: bool, engine: str, timeout: float | None,
+              scheduler: str | None,
               launched: ForkServer | None = None) -> RunSummary:
     """:func:`run` once it holds the workspace write lock."""
     city_yml = ws.city_file.read_bytes()
@@ -405,9 +407,8 @@ def _run_held(ws: Workspace, cfg: CityConfig, lang: str, chosen: list[Step],
                 index = ResultsIndex(store, sorted({d for s in batch for d in reads[s.id]}))
                 for step in batch:
                     jobs, skipped = _plan(ws, store, step, tids, index, reads[step.id],
-                                          nb_paths[step.id],
-                                          nb_bytes[step.id], base_params, data_state, force,
-                                          timeout)
+                                          nb_paths[step.id], nb_bytes[step.id], base_params,
+                                          data_state, force, timeout)
                     planned.append((step, jobs, skipped))
             n_skipped = sum(len(sk) for _, _, sk in planned)
             if bar is not None and n_skipped:
