@@ -204,3 +204,10 @@ def test_mutated_files_never_crash_any_reader(shared_ws, tmp_path, case, kind):
        kind=st.sampled_from(["auto", *KINDS]))
 def test_random_files_never_crash_any_reader(shared_ws, tmp_path, data, suffix, kind):
     _feed(shared_ws, tmp_path, data, suffix, kind)
+
+
+@pytest.mark.parametrize("kind", ["blocks", "territories"])
+def test_a_text_file_named_zip_is_read_as_sniffed(shared_ws, tmp_path, kind):
+    """Found by the random files above: pandas guessed "zip" from the name and failed with
+    BadZipFile (a reader_error) on a file that the sniffer had read as text."""
+    _feed(shared_ws, tmp_path, b";", ".zip", kind)

@@ -151,8 +151,21 @@ def sha256_of(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def compression_of(path: str | os.PathLike) -> str | None:
+    """How :func:`sniff_text` reads a file's bytes: gzip for ``.gz``, else as they are.
+
+    Readers pass it to ``pandas.read_csv`` so that pandas does not guess from the name (a
+    ``.zip`` that is text would fail deep in pandas instead of being read as :func:`sniff_text`
+    checked it).
+
+    >>> compression_of("crime.csv.gz"), compression_of("blocks.zip")
+    ('gzip', None)
+    """
+    return "gzip" if Path(path).suffix.lower() == ".gz" else None
+
+
 def _open_bytes(path: Path):
-    if path.suffix.lower() == ".gz":
+    if compression_of(path) == "gzip":
         return gzip.open(path, "rb")
     return open(path, "rb")
 

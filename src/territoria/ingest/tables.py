@@ -36,7 +36,7 @@ from territoria import vocabulary
 from territoria.exceptions import IngestError
 from territoria.ingest.base import FileContext, Outcome
 from territoria.ingest.privacy import pseudonymise
-from territoria.ingest.sniff import sniff_text
+from territoria.ingest.sniff import compression_of, sniff_text
 from territoria.secret import mark_pseudonymised
 
 SEXES = set(vocabulary.codes("sex"))
@@ -86,7 +86,7 @@ def _read(ctx: FileContext) -> pd.DataFrame:
     _check_field_counts(ctx, info)
     try:
         df = pd.read_csv(ctx.path, sep=info.sep, dtype=str, keep_default_na=False,
-                         encoding=info.encoding)
+                         encoding=info.encoding, compression=compression_of(ctx.path))
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise IngestError(f"cannot parse ({str(e).splitlines()[0]})", file=ctx.name,
                           rule="parse_error") from None

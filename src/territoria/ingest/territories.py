@@ -115,14 +115,14 @@ def read_catalogue(path: Path, name: str, *, where: str | None = None,
                           file=name, rule="where_not_layer")
     from types import SimpleNamespace
 
-    from territoria.ingest.sniff import sniff_text
+    from territoria.ingest.sniff import compression_of, sniff_text
     from territoria.ingest.tables import _check_field_counts
 
     info = sniff_text(path, name=name)
     _check_field_counts(SimpleNamespace(path=path, name=name), info)  # no silent shifts
     try:
         return pd.read_csv(path, sep=info.sep, dtype=str, keep_default_na=False,
-                           encoding=info.encoding)
+                           encoding=info.encoding, compression=compression_of(path))
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise IngestError(f"cannot parse ({str(e).splitlines()[0]})", file=name,
                           rule="parse_error") from None
